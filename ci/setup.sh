@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Set up a fresh Debian (bookworm) machine for this workspace, as root.
+#
+# What it does, and says so as it goes:
+#   - adds the arm64 dpkg architecture (package lists only; nothing arm64 runs on the host),
+#   - runs `apt-get update` once,
+#   - installs the Debian packages the builds and tests need, only those that are missing.
+# It changes nothing else on the system. Re-running it is cheap: it installs nothing when all is there.
+set -euo pipefail
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  say "run me as root (I install Debian packages with apt-get)"; exit 1
+fi
+
+# Host tools, cross compilers and musl for amd64 + arm64, the build systems the engine drives,
+# OCI tools the tests read images back with, and kernel-module tools.
+PKGS=(
+  build-essential pkg-config file patch xz-utils bzip2 zstd gzip pigz ca-certificates
+  musl-tools gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
+  musl-dev:arm64 linux-libc-dev:arm64 linux-libc-dev
+  autoconf automake libtool autopoint gettext meson ninja-build cmake bison flex bc
+  skopeo umoci docker-registry
+  kmod dwarves libelf-dev qemu-user-static openssl
+)
+
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  say "adding the arm64 dpkg architecture (dpkg --add-architecture arm64) for musl-dev:arm64 and linux-libc-dev:arm64"
+  dpkg --add-architecture arm64
+  NEED_UPDATE=1
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ] || [ -n "${NEED_UPDATE:-}" ]; then
+  say "apt-get update"
+  apt-get update -qq
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${#missing[@]} missing Debian packages: ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  say "installed"
+else
+  say "all ${#PKGS[@]} Debian packages already installed"
+fi

@@ -1,0 +1,1 @@
+//! talos-ext-archive (in progress).

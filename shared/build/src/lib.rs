@@ -1,0 +1,1 @@
+//! talos-ext-build (in progress).

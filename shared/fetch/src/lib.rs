@@ -1,0 +1,1 @@
+//! talos-ext-fetch (in progress).

@@ -1,0 +1,1 @@
+//! talos-ext-image (in progress).

@@ -1,0 +1,1 @@
+//! talos-ext-kmod (in progress).

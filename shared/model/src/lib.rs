@@ -1,0 +1,41 @@
+//! The extension model: what an extension *is*, independent of how it is built.
+//!
+//! Every extension crate declares itself in its `Cargo.toml` under
+//! `[package.metadata.talos-extension]`; [`ExtensionMeta`] is that table, parsed and checked once
+//! here. The extension's name is its cargo package name: there is no second registry of names.
+//! From the model and the workspace's Talos pin ([`Pin`], `toolchain/pin.toml`) come the version
+//! string ([`VersionSpec::render`]) and the Talos `manifest.yaml` ([`Manifest`]).
+//!
+//! This crate does no I/O except reading the small pin file in [`Pin::load`]; it never spawns
+//! processes or touches the network.
+//!
+//! ```
+//! use talos_ext_model::{ExtensionMeta, Pin};
+//! let meta = ExtensionMeta::from_toml_str("hello", r#"
+//!     category = "examples"
+//!     tier = "core"
+//!     kind = "c-build"
+//!     author = "Talos extensions in Rust"
+//!     description = "An example extension service"
+//!     compatibility = ">= v1.0.0"
+//!     arches = ["amd64", "arm64"]
+//!     version = { format = "upstream-talos", upstream = "1.0.0" }
+//! "#).unwrap();
+//! let pin = Pin::from_toml_str("[talos]\ntag = \"v1.14.0\"\n[kernel]\nrelease = \"6.18.45-talos\"\n").unwrap();
+//! assert_eq!(meta.version.render(&pin.talos.tag), "1.0.0-v1.14.0");
+//! let manifest = meta.manifest(&pin.talos.tag);
+//! assert!(manifest.to_yaml().starts_with("version: v1alpha1\n"));
+//! ```
+
+mod arch;
+pub mod constraint;
+mod digest;
+mod manifest;
+mod meta;
+mod pin;
+
+pub use arch::{Arch, ArchParseError};
+pub use digest::{DigestParseError, Sha256, Sha512};
+pub use manifest::{Compatibility, Manifest, ManifestError, Metadata, TalosCompatibility, MANIFEST_VERSION};
+pub use meta::{ExtensionMeta, Kind, MetaError, Source, Tier, VersionSpec, METADATA_KEY};
+pub use pin::{Pin, PinError, PIN_PATH};

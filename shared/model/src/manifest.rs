@@ -1,0 +1,87 @@
+//! Talos' `manifest.yaml`, in exactly Talos' schema (`pkg/machinery/extensions/metadata.go`).
+//!
+//! Every field is optional when parsing, as with Talos' non-strict Go decoder (missing fields are
+//! empty strings, unknown keys are ignored); the checks live in the validator.
+
+use serde::{Deserialize, Serialize};
+
+/// The only manifest version Talos accepts.
+pub const MANIFEST_VERSION: &str = "v1alpha1";
+
+/// The whole `manifest.yaml` document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub metadata: Metadata,
+}
+
+/// `metadata:` of a manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub author: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub compatibility: Compatibility,
+    #[serde(default, rename = "extraInfo", skip_serializing_if = "String::is_empty")]
+    pub extra_info: String,
+}
+
+/// `metadata.compatibility`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Compatibility {
+    #[serde(default)]
+    pub talos: TalosCompatibility,
+}
+
+/// `metadata.compatibility.talos`: a version range in Talos' semantics (see [`crate::constraint`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TalosCompatibility {
+    #[serde(default)]
+    pub version: String,
+}
+
+/// A `manifest.yaml` that is not YAML of the expected shape.
+#[derive(Debug, thiserror::Error)]
+#[error("manifest.yaml is not a valid manifest: {0}")]
+pub struct ManifestError(#[from] serde_norway::Error);
+
+impl Manifest {
+    /// Parses a manifest the way Talos does: an empty document is an empty manifest (whose
+    /// version then fails validation), unknown keys are ignored.
+    pub fn parse(text: &str) -> Result<Manifest, ManifestError> {
+        if text.trim().is_empty() {
+            return Ok(Manifest::default());
+        }
+        Ok(serde_norway::from_str(text)?)
+    }
+
+    /// The YAML text written into images. Field order is fixed, so the bytes are deterministic.
+    pub fn to_yaml(&self) -> String {
+        serde_norway::to_string(self).expect("a manifest always serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_tolerates_unknown_keys() {
+        let m = Manifest::parse(
+            "version: v1alpha1\nmetadata:\n  name: x\n  version: 1.0.0\n  unknown: 1\n  compatibility:\n    talos:\n      version: '>= v1.0.0'\n",
+        )
+        .unwrap();
+        assert_eq!(m.metadata.compatibility.talos.version, ">= v1.0.0");
+        assert_eq!(Manifest::parse(&m.to_yaml()).unwrap(), m);
+        assert_eq!(Manifest::parse("").unwrap().version, "");
+        assert!(Manifest::parse("version: [1").is_err());
+    }
+}

@@ -1,0 +1,422 @@
+//! `[package.metadata.talos-extension]`: how an extension crate declares itself.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::{Compatibility, Manifest, Metadata, TalosCompatibility, MANIFEST_VERSION};
+use crate::{constraint, Arch, Sha256, Sha512};
+
+/// The key under `[package.metadata]` that marks a crate as an extension.
+pub const METADATA_KEY: &str = "talos-extension";
+
+/// Support tier, as in the upstream catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Core,
+    Extra,
+    Contrib,
+    Deprecated,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Core => "core",
+            Tier::Extra => "extra",
+            Tier::Contrib => "contrib",
+            Tier::Deprecated => "deprecated",
+        }
+    }
+}
+
+/// How the payload is produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Upstream C/C++ code compiled for each arch.
+    CBuild,
+    /// Go code compiled for each arch.
+    GoBuild,
+    /// Kernel modules built out of tree against the pinned kernel.
+    KmodOutOfTree,
+    /// Signed in-tree modules selected from the pinned kernel's module tree.
+    KmodInTree,
+    /// Firmware files.
+    Firmware,
+    /// Prebuilt upstream release archives.
+    Tarball,
+    /// Configuration only (CRI parts, udev rules, ...).
+    ConfigOnly,
+    /// Several of the above.
+    Mixed,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::CBuild => "c-build",
+            Kind::GoBuild => "go-build",
+            Kind::KmodOutOfTree => "kmod-out-of-tree",
+            Kind::KmodInTree => "kmod-in-tree",
+            Kind::Firmware => "firmware",
+            Kind::Tarball => "tarball",
+            Kind::ConfigOnly => "config-only",
+            Kind::Mixed => "mixed",
+        }
+    }
+}
+
+/// The version string convention (Talos/extensions `VERSION` conventions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "format", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum VersionSpec {
+    /// The upstream version as is: `2.42.2`, `v0.25.1`, `1.29`.
+    Upstream { upstream: String },
+    /// `<upstream>-<talos tag>`: out-of-tree drivers built per Talos release.
+    UpstreamTalos { upstream: String },
+    /// `<talos tag>`: in-tree kernel modules.
+    Talos,
+    /// The firmware release date `YYYYMMDD`.
+    Firmware { date: String },
+    /// `<firmware date>-<talos tag>`: firmware that also ships modules.
+    FirmwareTalos { date: String },
+    /// `<commit>-<talos tag>`: drivers pinned to an upstream commit.
+    CommitTalos { commit: String },
+}
+
+impl VersionSpec {
+    /// The version string for a Talos tag.
+    pub fn render(&self, talos_tag: &str) -> String {
+        match self {
+            VersionSpec::Upstream { upstream } => upstream.clone(),
+            VersionSpec::UpstreamTalos { upstream } => format!("{upstream}-{talos_tag}"),
+            VersionSpec::Talos => talos_tag.to_string(),
+            VersionSpec::Firmware { date } => date.clone(),
+            VersionSpec::FirmwareTalos { date } => format!("{date}-{talos_tag}"),
+            VersionSpec::CommitTalos { commit } => format!("{commit}-{talos_tag}"),
+        }
+    }
+
+    /// The format's name as written in metadata.
+    pub fn format_name(&self) -> &'static str {
+        match self {
+            VersionSpec::Upstream { .. } => "upstream",
+            VersionSpec::UpstreamTalos { .. } => "upstream-talos",
+            VersionSpec::Talos => "talos",
+            VersionSpec::Firmware { .. } => "firmware",
+            VersionSpec::FirmwareTalos { .. } => "firmware-talos",
+            VersionSpec::CommitTalos { .. } => "commit-talos",
+        }
+    }
+
+    /// The non-Talos part (`""` for [`VersionSpec::Talos`]).
+    pub fn upstream_part(&self) -> &str {
+        match self {
+            VersionSpec::Upstream { upstream } | VersionSpec::UpstreamTalos { upstream } => upstream,
+            VersionSpec::Talos => "",
+            VersionSpec::Firmware { date } | VersionSpec::FirmwareTalos { date } => date,
+            VersionSpec::CommitTalos { commit } => commit,
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let part = self.upstream_part();
+        let ok = match self {
+            VersionSpec::Talos => true,
+            VersionSpec::Upstream { .. } | VersionSpec::UpstreamTalos { .. } => {
+                !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
+            }
+            VersionSpec::Firmware { .. } | VersionSpec::FirmwareTalos { .. } => {
+                part.len() == 8 && part.bytes().all(|b| b.is_ascii_digit())
+            }
+            VersionSpec::CommitTalos { .. } => {
+                (7..=40).contains(&part.len()) && part.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            let want = match self {
+                VersionSpec::Firmware { .. } | VersionSpec::FirmwareTalos { .. } => "a date YYYYMMDD",
+                VersionSpec::CommitTalos { .. } => "7 to 40 lowercase hex digits",
+                _ => "a non-empty version of letters, digits, `.`, `-`, `_`",
+            };
+            Err(format!("version: `{part}` is not {want} (format `{}`)", self.format_name()))
+        }
+    }
+}
+
+/// One pinned upstream source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// A short id the recipe refers to (`util-linux`); unique per arch within a recipe.
+    pub name: String,
+    pub url: String,
+    pub sha256: Sha256,
+    pub sha512: Sha512,
+    /// Only for this arch; `None` means every arch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<Arch>,
+}
+
+impl Source {
+    /// The file name part of the URL (used for unpacking by extension).
+    pub fn file_name(&self) -> &str {
+        let path = self.url.split(['?', '#']).next().unwrap_or(&self.url);
+        path.rsplit('/').next().unwrap_or(path)
+    }
+}
+
+/// `[package.metadata.talos-extension]` of an extension crate, checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionMeta {
+    /// The extension name: the cargo package name (filled in, not written in the table).
+    #[serde(skip_deserializing, default)]
+    pub name: String,
+    /// The catalog category; equals the directory `extensions/<category>/`.
+    pub category: String,
+    pub tier: Tier,
+    pub kind: Kind,
+    pub author: String,
+    /// One line, without the `[tier]` prefix (added in `manifest.yaml`).
+    pub description: String,
+    /// Talos compatibility constraint, e.g. `>= v1.9.0`; empty means none.
+    #[serde(default)]
+    pub compatibility: String,
+    pub arches: Vec<Arch>,
+    pub version: VersionSpec,
+    #[serde(default)]
+    pub sources: Vec<Source>,
+    /// SPDX license expression of the upstream code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+}
+
+/// Extension metadata that is missing or wrong, naming the package and field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("extension `{package}`: package.metadata.{METADATA_KEY}.{field}: {message}")]
+pub struct MetaError {
+    pub package: String,
+    /// The dotted path below the metadata table (`tier`, `sources[1].sha256`, ...).
+    pub field: String,
+    pub message: String,
+}
+
+impl ExtensionMeta {
+    /// Parses the metadata table from cargo metadata JSON (`package.metadata[METADATA_KEY]`).
+    pub fn from_json(package: &str, value: &serde_json::Value) -> Result<ExtensionMeta, MetaError> {
+        let meta = serde_path_to_error::deserialize(value).map_err(|e| MetaError {
+            package: package.to_string(),
+            field: e.path().to_string(),
+            message: e.inner().to_string(),
+        })?;
+        Self::finish(package, meta)
+    }
+
+    /// Parses the metadata table from TOML text (the body of the table).
+    pub fn from_toml_str(package: &str, text: &str) -> Result<ExtensionMeta, MetaError> {
+        let de = toml::Deserializer::parse(text).map_err(|e| MetaError {
+            package: package.to_string(),
+            field: ".".into(),
+            message: e.to_string(),
+        })?;
+        let meta = serde_path_to_error::deserialize(de).map_err(|e| MetaError {
+            package: package.to_string(),
+            field: e.path().to_string(),
+            message: e.inner().message().to_string(),
+        })?;
+        Self::finish(package, meta)
+    }
+
+    /// Reads the table out of a whole `Cargo.toml` text; `Ok(None)` when it is not an extension.
+    pub fn from_cargo_toml(text: &str) -> Result<Option<ExtensionMeta>, MetaError> {
+        let err = |field: &str, message: String| MetaError { package: "?".into(), field: field.into(), message };
+        let doc: toml::Table = toml::from_str(text).map_err(|e| err(".", e.to_string()))?;
+        let package = doc.get("package").and_then(|p| p.as_table());
+        let name = package.and_then(|p| p.get("name")).and_then(|n| n.as_str()).unwrap_or("?").to_string();
+        let Some(table) = package
+            .and_then(|p| p.get("metadata"))
+            .and_then(|m| m.get(METADATA_KEY))
+        else {
+            return Ok(None);
+        };
+        let json = serde_json::to_value(table).map_err(|e| err(".", e.to_string()))?;
+        Self::from_json(&name, &json).map(Some)
+    }
+
+    fn finish(package: &str, mut meta: ExtensionMeta) -> Result<ExtensionMeta, MetaError> {
+        meta.name = package.to_string();
+        meta.check().map_err(|(field, message)| MetaError { package: package.to_string(), field, message })?;
+        Ok(meta)
+    }
+
+    fn check(&self) -> Result<(), (String, String)> {
+        let fail = |field: &str, message: String| Err((field.to_string(), message));
+        if self.category.is_empty() || !self.category.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
+            return fail("category", format!("`{}` is not a lowercase directory name", self.category));
+        }
+        for (field, value) in [("author", &self.author), ("description", &self.description)] {
+            if value.trim().is_empty() {
+                return fail(field, "must not be empty".into());
+            }
+        }
+        if self.description.starts_with('[') {
+            return fail("description", "leave out the `[tier]` prefix: manifest.yaml gets it from `tier`".into());
+        }
+        if self.arches.is_empty() {
+            return fail("arches", "must name at least one of `amd64`, `arm64`".into());
+        }
+        let mut arches = self.arches.clone();
+        arches.sort();
+        arches.dedup();
+        if arches.len() != self.arches.len() {
+            return fail("arches", "lists an arch twice".into());
+        }
+        if !self.compatibility.trim().is_empty() {
+            if let Err(e) = constraint::Constraint::parse(&self.compatibility) {
+                return fail("compatibility", e.to_string());
+            }
+        }
+        self.version.check().map_err(|m| ("version".to_string(), m))?;
+        for (i, s) in self.sources.iter().enumerate() {
+            if s.name.is_empty() || !s.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+                return fail(&format!("sources[{i}].name"), format!("`{}` is not a simple id", s.name));
+            }
+            if !(s.url.starts_with("https://") || s.url.starts_with("http://")) {
+                return fail(&format!("sources[{i}].url"), format!("`{}` is not an http(s) URL", s.url));
+            }
+            if let Some(a) = s.arch {
+                if !self.arches.contains(&a) {
+                    return fail(&format!("sources[{i}].arch"), format!("`{a}` is not one of the extension's arches"));
+                }
+            }
+            let clash = self.sources[..i]
+                .iter()
+                .any(|o| o.name == s.name && (o.arch.is_none() || s.arch.is_none() || o.arch == s.arch));
+            if clash {
+                return fail(&format!("sources[{i}].name"), format!("`{}` is declared twice for the same arch", s.name));
+            }
+        }
+        Ok(())
+    }
+
+    /// The sources that apply to one arch, in declaration order.
+    pub fn sources_for(&self, arch: Arch) -> impl Iterator<Item = &Source> {
+        self.sources.iter().filter(move |s| s.arch.is_none_or(|a| a == arch))
+    }
+
+    /// Looks up a source by name for an arch.
+    pub fn source(&self, name: &str, arch: Arch) -> Option<&Source> {
+        self.sources_for(arch).find(|s| s.name == name)
+    }
+
+    /// The version string for the pinned Talos tag.
+    pub fn version_string(&self, talos_tag: &str) -> String {
+        self.version.render(talos_tag)
+    }
+
+    /// The Talos `manifest.yaml` for this extension.
+    pub fn manifest(&self, talos_tag: &str) -> Manifest {
+        Manifest {
+            version: MANIFEST_VERSION.to_string(),
+            metadata: Metadata {
+                name: self.name.clone(),
+                version: self.version_string(talos_tag),
+                author: self.author.clone(),
+                description: format!("[{}] {}", self.tier.as_str(), self.description.trim()),
+                compatibility: Compatibility { talos: TalosCompatibility { version: self.compatibility.clone() } },
+                extra_info: String::new(),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+category = "examples"
+tier = "core"
+kind = "c-build"
+author = "someone"
+description = "does things"
+compatibility = ">= v1.0.0"
+arches = ["amd64", "arm64"]
+"#;
+
+    fn parse(extra: &str) -> Result<ExtensionMeta, MetaError> {
+        ExtensionMeta::from_toml_str("x", &format!("{BASE}{extra}"))
+    }
+
+    #[test]
+    fn renders_all_five_version_conventions() {
+        let tag = "v1.14.0";
+        let cases = [
+            (r#"version = { format = "upstream", upstream = "2.42.2" }"#, "2.42.2"),
+            (r#"version = { format = "upstream-talos", upstream = "2.4.3" }"#, "2.4.3-v1.14.0"),
+            (r#"version = { format = "talos" }"#, "v1.14.0"),
+            (r#"version = { format = "firmware", date = "20260810" }"#, "20260810"),
+            (r#"version = { format = "firmware-talos", date = "20260810" }"#, "20260810-v1.14.0"),
+            (r#"version = { format = "commit-talos", commit = "5815ee3" }"#, "5815ee3-v1.14.0"),
+        ];
+        for (line, want) in cases {
+            assert_eq!(parse(line).unwrap().version_string(tag), want, "{line}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = parse(r#"version = { format = "firmware", date = "2026-08" }"#).unwrap_err();
+        assert_eq!(e.field, "version");
+        let e = ExtensionMeta::from_toml_str("x", &BASE.replace("\"core\"", "\"gold\"")).unwrap_err();
+        assert_eq!(e.field, "tier");
+        assert!(e.to_string().contains("package.metadata.talos-extension.tier"), "{e}");
+        let src = format!(
+            "version = {{ format = \"talos\" }}\n[[sources]]\nname = \"a\"\nurl = \"https://x/a.tar.gz\"\nsha256 = \"{}\"\nsha512 = \"bad\"\n",
+            "0".repeat(64)
+        );
+        let e = parse(&src).unwrap_err();
+        assert_eq!(e.field, "sources[0].sha512", "{e}");
+    }
+
+    #[test]
+    fn manifest_has_talos_shape() {
+        let m = parse(r#"version = { format = "talos" }"#).unwrap().manifest("v1.14.0");
+        let yaml = m.to_yaml();
+        assert!(yaml.starts_with("version: v1alpha1\nmetadata:\n  name: x\n  version: v1.14.0\n"), "{yaml}");
+        assert!(yaml.contains("description: '[core] does things'"), "{yaml}");
+        assert!(yaml.contains("compatibility:\n    talos:\n      version: '>= v1.0.0'"), "{yaml}");
+    }
+
+    #[test]
+    fn per_arch_sources() {
+        let z = "0".repeat(64);
+        let f = "f".repeat(128);
+        let src = format!(
+            "version = {{ format = \"talos\" }}\n\
+             [[sources]]\nname = \"fw\"\nurl = \"https://x/a\"\nsha256 = \"{z}\"\nsha512 = \"{f}\"\narch = \"amd64\"\n\
+             [[sources]]\nname = \"fw\"\nurl = \"https://x/b\"\nsha256 = \"{z}\"\nsha512 = \"{f}\"\narch = \"arm64\"\n"
+        );
+        let m = parse(&src).unwrap();
+        assert_eq!(m.source("fw", Arch::Arm64).unwrap().url, "https://x/b");
+        let dup = src.replace("arch = \"arm64\"", "");
+        assert_eq!(parse(&dup).unwrap_err().field, "sources[1].name");
+    }
+}

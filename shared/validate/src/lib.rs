@@ -1,0 +1,1 @@
+//! talos-ext-validate (in progress).
