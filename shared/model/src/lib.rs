@@ -36,6 +36,6 @@ mod pin;
 
 pub use arch::{Arch, ArchParseError};
 pub use digest::{DigestParseError, Sha256, Sha512};
-pub use manifest::{Compatibility, Manifest, ManifestError, Metadata, TalosCompatibility, MANIFEST_VERSION};
-pub use meta::{ExtensionMeta, Kind, MetaError, Source, Tier, VersionSpec, METADATA_KEY};
-pub use pin::{Pin, PinError, PIN_PATH};
+pub use manifest::{Compatibility, MANIFEST_VERSION, Manifest, ManifestError, Metadata, TalosCompatibility};
+pub use meta::{ExtensionMeta, Kind, METADATA_KEY, MetaError, Source, Tier, VersionSpec};
+pub use pin::{PIN_PATH, Pin, PinError};

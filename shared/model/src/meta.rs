@@ -4,8 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::{Compatibility, Manifest, Metadata, TalosCompatibility, MANIFEST_VERSION};
-use crate::{constraint, Arch, Sha256, Sha512};
+use crate::manifest::{Compatibility, MANIFEST_VERSION, Manifest, Metadata, TalosCompatibility};
+use crate::{Arch, Sha256, Sha512, constraint};
 
 /// The key under `[package.metadata]` that marks a crate as an extension.
 pub const METADATA_KEY: &str = "talos-extension";
@@ -238,10 +238,7 @@ impl ExtensionMeta {
         let doc: toml::Table = toml::from_str(text).map_err(|e| err(".", e.to_string()))?;
         let package = doc.get("package").and_then(|p| p.as_table());
         let name = package.and_then(|p| p.get("name")).and_then(|n| n.as_str()).unwrap_or("?").to_string();
-        let Some(table) = package
-            .and_then(|p| p.get("metadata"))
-            .and_then(|m| m.get(METADATA_KEY))
-        else {
+        let Some(table) = package.and_then(|p| p.get("metadata")).and_then(|m| m.get(METADATA_KEY)) else {
             return Ok(None);
         };
         let json = serde_json::to_value(table).map_err(|e| err(".", e.to_string()))?;
@@ -298,7 +295,10 @@ impl ExtensionMeta {
                 .iter()
                 .any(|o| o.name == s.name && (o.arch.is_none() || s.arch.is_none() || o.arch == s.arch));
             if clash {
-                return fail(&format!("sources[{i}].name"), format!("`{}` is declared twice for the same arch", s.name));
+                return fail(
+                    &format!("sources[{i}].name"),
+                    format!("`{}` is declared twice for the same arch", s.name),
+                );
             }
         }
         Ok(())

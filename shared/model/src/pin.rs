@@ -57,7 +57,8 @@ impl Pin {
     }
 
     fn parse_at(text: &str, path: &Path) -> Result<Pin, PinError> {
-        let pin: Pin = toml::from_str(text).map_err(|e| PinError::Parse { path: path.to_path_buf(), message: e.to_string() })?;
+        let pin: Pin =
+            toml::from_str(text).map_err(|e| PinError::Parse { path: path.to_path_buf(), message: e.to_string() })?;
         if !pin.talos.tag.starts_with('v') || pin.talos.tag.len() < 6 {
             return Err(PinError::Parse {
                 path: path.to_path_buf(),
