@@ -1,0 +1,121 @@
+//! The [`unpack`] entry point: picks the reader for the detected format, runs it into a fresh
+//! temporary directory beside the destination, and renames that directory into place only when
+//! every entry was accepted.
+//!
+//! The destination's parent is created if missing and canonicalised, so the temporary directory
+//! and the destination are on the same file system and the final rename is atomic. On any error
+//! the temporary directory is removed (without following symlinks) and the destination is left as
+//! it was.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::format::tar_stream;
+use crate::read_tar::read_tar;
+use crate::read_zip::read_zip;
+use crate::sink::Sink;
+use crate::{ArchiveFormat, UnpackError, detect_format};
+
+/// How to unpack an archive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnpackOptions {
+    /// Leading path components to remove from every entry name, like GNU tar's
+    /// `--strip-components`. When non-zero, every entry must share one top-level name
+    /// ([`UnpackError::NonSingularArchive`] otherwise); directories that strip to nothing are
+    /// skipped, anything else that does is refused. `.` components are dropped before counting.
+    pub strip_components: usize,
+}
+
+/// What [`unpack`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnpackSummary {
+    /// The format detected from the archive's magic bytes.
+    pub format: ArchiveFormat,
+    /// The destination, now holding the unpacked tree.
+    pub dest: PathBuf,
+    /// Entries created (directories, files and links).
+    pub entries: u64,
+    /// Directory entries skipped because they stripped to nothing.
+    pub skipped: u64,
+    /// Bytes written to regular files.
+    pub bytes: u64,
+    /// The single top-level name of the archive before stripping, such as `util-linux-2.40`;
+    /// `None` if the archive has several top-level entries.
+    pub top_level: Option<String>,
+}
+
+/// Unpacks `archive` into `dest`, which must not exist or be an empty directory.
+///
+/// See the crate docs for the safety rules. On error, `dest` and everything outside it are
+/// left untouched.
+pub fn unpack(archive: &Path, dest: &Path, options: &UnpackOptions) -> Result<UnpackSummary, UnpackError> {
+    let format = detect_format(archive)?;
+    let invalid = || UnpackError::InvalidDestination { dest: dest.to_path_buf() };
+    let file_name = dest.file_name().ok_or_else(invalid)?;
+    let parent = match dest.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        Some(_) => Path::new("."),
+        None => return Err(invalid()),
+    };
+    let dest_err = |source| UnpackError::Destination { dest: dest.to_path_buf(), source };
+    fs::create_dir_all(parent).map_err(dest_err)?;
+    let parent = fs::canonicalize(parent).map_err(dest_err)?;
+    let final_dest = parent.join(file_name);
+    check_destination(&final_dest).map_err(|e| match e {
+        Some(source) => dest_err(source),
+        None => UnpackError::DestinationExists { dest: dest.to_path_buf() },
+    })?;
+
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(file_name);
+    prefix.push(".unpack-");
+    let temp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .tempdir_in(&parent)
+        .map_err(dest_err)?;
+    // The umask may have narrowed the mode; the result must not depend on who runs us.
+    fs::set_permissions(temp.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).map_err(dest_err)?;
+
+    let mut sink = Sink::new(temp.path(), archive, options.strip_components);
+    match format {
+        ArchiveFormat::Zip => read_zip(archive, &mut sink)?,
+        tar => {
+            let stream = tar_stream(archive, tar)
+                .map_err(|source| UnpackError::Read { archive: archive.to_path_buf(), source })?;
+            read_tar(stream, archive, &mut sink)?;
+        }
+    }
+    let stats = sink.finish()?;
+
+    // Keep the directory from here on: rename it, or remove it ourselves if that fails.
+    let temp_path = temp.keep();
+    if let Err(source) = fs::rename(&temp_path, &final_dest) {
+        let _ = fs::remove_dir_all(&temp_path);
+        return Err(dest_err(source));
+    }
+    Ok(UnpackSummary {
+        format,
+        dest: final_dest,
+        entries: stats.entries,
+        skipped: stats.skipped,
+        bytes: stats.bytes,
+        top_level: stats.top_level,
+    })
+}
+
+/// `Ok` if `dest` is missing or an empty directory (which `rename` may replace), `Err(None)` if it
+/// is anything else.
+fn check_destination(dest: &Path) -> Result<(), Option<io::Error>> {
+    match fs::symlink_metadata(dest) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Some(e)),
+        Ok(meta) if meta.is_dir() => match fs::read_dir(dest).map_err(Some)?.next() {
+            None => Ok(()),
+            Some(_) => Err(None),
+        },
+        Ok(_) => Err(None),
+    }
+}

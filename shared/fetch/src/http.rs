@@ -1,0 +1,136 @@
+//! HTTP downloads with ureq: timeouts, redirects, and retries with exponential backoff.
+//!
+//! Retried: connection failures, resets, timeouts, a body that breaks off mid-stream, 5xx, and
+//! the two "try again later" client statuses 408 and 429. Not retried: any other 4xx, TLS and
+//! URL errors, and checksum mismatches (the same bytes would come again). Each attempt starts
+//! from byte 0 in a fresh temp file; there is no range resume.
+//!
+//! Bodies are requested with `Accept-Encoding: identity`, because the checksums are of the
+//! bytes as published; a server that compresses anyway produces a checksum mismatch, not a
+//! silently different file.
+
+use std::io;
+use std::path::Path;
+use std::thread;
+
+use tempfile::NamedTempFile;
+use ureq::Agent;
+
+use crate::config::FetchConfig;
+use crate::error::FetchError;
+use crate::reporter::Reporter;
+use crate::verify::{Digests, ReceiveError, receive};
+
+/// The result of a download that did not fail.
+pub(crate) enum Fetched {
+    /// The complete body, in a temp file, with its sums (not yet compared).
+    File(NamedTempFile, Digests),
+    /// The server says the file does not exist (404 or 410).
+    Missing { status: u16, attempts: u32 },
+}
+
+/// Why one attempt failed.
+enum AttemptError {
+    Status(u16),
+    /// Retryable when `retry` is set.
+    Transport {
+        error: io::Error,
+        retry: bool,
+    },
+    Local(FetchError),
+}
+
+/// An agent configured from `cfg`: timeouts, redirects, no compression, status codes as values.
+pub(crate) fn agent(cfg: &FetchConfig) -> Agent {
+    let config = Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(10)
+        .accept_encoding("identity")
+        .user_agent(concat!("talos-ext-fetch/", env!("CARGO_PKG_VERSION")))
+        .timeout_connect(Some(cfg.connect_timeout))
+        .timeout_resolve(Some(cfg.connect_timeout))
+        .timeout_recv_response(Some(cfg.read_timeout))
+        .timeout_per_read(Some(cfg.read_timeout))
+        .build();
+    Agent::new_with_config(config)
+}
+
+/// Downloads `url` into a temp file in `temp_dir`, retrying per `cfg.retry`.
+pub(crate) fn download(
+    agent: &Agent,
+    cfg: &FetchConfig,
+    url: &str,
+    temp_dir: &Path,
+    label: &str,
+    reporter: &dyn Reporter,
+) -> Result<Fetched, FetchError> {
+    let max_attempts = cfg.retry.max_attempts.max(1);
+    let mut attempt = 1;
+    loop {
+        let can_retry = attempt < max_attempts;
+        match attempt_once(agent, url, temp_dir, label, reporter) {
+            Ok((temp, digests)) => return Ok(Fetched::File(temp, digests)),
+            Err(AttemptError::Status(status @ (404 | 410))) => {
+                return Ok(Fetched::Missing { status, attempts: attempt });
+            }
+            Err(AttemptError::Status(status)) if can_retry && retryable_status(status) => {}
+            Err(AttemptError::Status(status)) => {
+                return Err(FetchError::HttpStatus { url: url.to_string(), status, attempts: attempt });
+            }
+            Err(AttemptError::Transport { retry: true, .. }) if can_retry => {}
+            Err(AttemptError::Transport { error, .. }) => {
+                return Err(FetchError::Transport { url: url.to_string(), attempts: attempt, error });
+            }
+            Err(AttemptError::Local(e)) => return Err(e),
+        }
+        thread::sleep(cfg.retry.delay(attempt));
+        attempt += 1;
+    }
+}
+
+fn retryable_status(status: u16) -> bool {
+    status >= 500 || status == 408 || status == 429
+}
+
+fn retryable_error(e: &ureq::Error) -> bool {
+    matches!(
+        e,
+        ureq::Error::Io(_)
+            | ureq::Error::Timeout(_)
+            | ureq::Error::ConnectionFailed
+            | ureq::Error::HostNotFound
+            | ureq::Error::Protocol(_)
+    )
+}
+
+fn attempt_once(
+    agent: &Agent,
+    url: &str,
+    temp_dir: &Path,
+    label: &str,
+    reporter: &dyn Reporter,
+) -> Result<(NamedTempFile, Digests), AttemptError> {
+    let response = agent.get(url).call().map_err(|e| {
+        let retry = retryable_error(&e);
+        AttemptError::Transport { error: e.into_io(), retry }
+    })?;
+    let status = response.status().as_u16();
+    if !(200..300).contains(&status) {
+        return Err(AttemptError::Status(status));
+    }
+    let body = response.into_body();
+    let total = body.content_length();
+    let mut reader = body.into_reader();
+    let (temp, digests) = receive(&mut reader, temp_dir, label, total, reporter).map_err(|e| match e {
+        ReceiveError::Read(error) => AttemptError::Transport { error, retry: true },
+        ReceiveError::Local(e) => AttemptError::Local(e),
+    })?;
+    // ureq already fails a short length-delimited body; this guards the invariant regardless.
+    if let Some(total) = total
+        && total != digests.size
+    {
+        let msg = format!("body has {} bytes, Content-Length said {total}", digests.size);
+        return Err(AttemptError::Transport { error: io::Error::new(io::ErrorKind::UnexpectedEof, msg), retry: true });
+    }
+    Ok((temp, digests))
+}
