@@ -273,10 +273,10 @@ impl ExtensionMeta {
         if arches.len() != self.arches.len() {
             return fail("arches", "lists an arch twice".into());
         }
-        if !self.compatibility.trim().is_empty() {
-            if let Err(e) = constraint::Constraint::parse(&self.compatibility) {
-                return fail("compatibility", e.to_string());
-            }
+        if !self.compatibility.trim().is_empty()
+            && let Err(e) = constraint::Constraint::parse(&self.compatibility)
+        {
+            return fail("compatibility", e.to_string());
         }
         self.version.check().map_err(|m| ("version".to_string(), m))?;
         for (i, s) in self.sources.iter().enumerate() {
@@ -286,10 +286,10 @@ impl ExtensionMeta {
             if !(s.url.starts_with("https://") || s.url.starts_with("http://")) {
                 return fail(&format!("sources[{i}].url"), format!("`{}` is not an http(s) URL", s.url));
             }
-            if let Some(a) = s.arch {
-                if !self.arches.contains(&a) {
-                    return fail(&format!("sources[{i}].arch"), format!("`{a}` is not one of the extension's arches"));
-                }
+            if let Some(a) = s.arch
+                && !self.arches.contains(&a)
+            {
+                return fail(&format!("sources[{i}].arch"), format!("`{a}` is not one of the extension's arches"));
             }
             let clash = self.sources[..i]
                 .iter()

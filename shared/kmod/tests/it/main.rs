@@ -1,0 +1,8 @@
+//! Integration tests for talos-ext-kmod, one binary (uv style): signing against the kernel's own
+//! `sign-file`, `modinfo` and `openssl cms -verify`; key loading and generation; signature and
+//! `.modinfo` parsing.
+
+mod inspect;
+mod keys;
+mod signing;
+mod support;

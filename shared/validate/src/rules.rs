@@ -1,0 +1,433 @@
+//! The rules themselves: [`validate`] runs them over a [`Tree`] in extensions-validator's order
+//! (layout and manifest, package name, version format, service specs, compatibility, contents),
+//! collecting every finding instead of stopping at the first.
+//!
+//! Messages are Talos' own where Talos has one (`unexpected file "etc"`, `path "/x" is not allowed
+//! in extensions`, ...). Content rules see each entry under `rootfs/` as Talos does, as `/` + its
+//! path relative to `rootfs`.
+
+use std::path::Path;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use talos_ext_model::constraint::{Constraint, TalosVersion};
+use talos_ext_model::{MANIFEST_VERSION, Manifest};
+
+use crate::report::{Finding, Report, Rule};
+use crate::tree::{self, Entry, EntryKind, Error, Tree};
+use crate::{go_quote, service};
+
+/// Talos' `AllowedPaths` (`pkg/machinery/extensions/extensions.go`), in source order. Talos
+/// matches them with a bare string prefix test.
+pub const ALLOWED_PATHS: &[&str] = &[
+    "/etc/cri/conf.d",
+    "/usr/lib/firmware",
+    "/usr/lib/modules",
+    "/usr/lib/ld-linux-x86-64.so.2",
+    "/usr/lib/ld-linux-aarch64.so.1",
+    "/usr/bin/ldconfig",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.cache",
+    "/usr/bin/nvidia-modprobe",
+    "/usr/bin/nvidia-pcc",
+    "/usr/bin/nvidia-smi",
+    "/usr/bin/nvidia-ctk",
+    "/usr/bin/nvidia-cdi-hook",
+    "/usr/bin/nvme",
+    "/usr/lib/udev/rules.d",
+    "/usr/local",
+    "/usr/share/glvnd",
+    "/usr/share/egl",
+    "/etc/vulkan",
+];
+
+/// How to validate. There is deliberately no `Default`: the caller decides every field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Also run the strict-only rules.
+    pub strict: bool,
+    /// `metadata.name` must equal this (extensions-validator's `--pkg-name`); `None` or empty skips.
+    pub pkg_name: Option<String>,
+    /// The Talos tag the compatibility constraint is checked against, e.g. `v1.14.0-beta.1`.
+    pub talos_version: String,
+}
+
+/// Runs every rule over the tree.
+pub fn validate(tree: &Tree, opts: &Options) -> Report {
+    let mut out = Findings::default();
+    let manifest = check_layout_and_manifest(tree, &mut out);
+    if let Some(manifest) = &manifest {
+        check_metadata(manifest, opts, &mut out);
+    }
+    check_service_specs(tree, &mut out);
+    if let Some(manifest) = &manifest {
+        check_compatibility(manifest, opts, &mut out);
+    }
+    check_contents(tree, opts.strict, &mut out);
+    if opts.strict {
+        for path in tree.duplicates() {
+            out.push(
+                display_path(path),
+                Rule::DuplicateEntry,
+                format!("duplicate tar entry {}: only the first one is kept when layers are flattened", go_quote(path)),
+            );
+        }
+    }
+    Report { findings: out.0 }
+}
+
+/// Reads a directory holding `manifest.yaml` + `rootfs/` and validates it.
+pub fn validate_dir(path: &Path, opts: &Options) -> Result<Report, Error> {
+    Ok(validate(&Tree::from_dir(path)?, opts))
+}
+
+/// Reads an uncompressed tar stream of `manifest.yaml` + `rootfs/` and validates it.
+pub fn validate_tar(reader: impl std::io::Read, opts: &Options) -> Result<Report, Error> {
+    Ok(validate(&Tree::from_tar(reader)?, opts))
+}
+
+#[derive(Default)]
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn push(&mut self, path: impl Into<String>, rule: Rule, message: impl Into<String>) {
+        self.0.push(Finding { path: path.into(), rule, message: message.into() });
+    }
+}
+
+const MANIFEST: &str = "manifest.yaml";
+const ROOTFS: &str = "rootfs";
+
+/// A tree path as findings show it: in-rootfs paths absolute, others as they are.
+fn display_path(path: &str) -> String {
+    if path == ROOTFS {
+        "/".to_string()
+    } else if let Some(rest) = path.strip_prefix("rootfs/") {
+        format!("/{rest}")
+    } else {
+        path.to_string()
+    }
+}
+
+/// Talos' `Load`: the top level, then the manifest and its version. Returns the manifest when it
+/// parses.
+fn check_layout_and_manifest(tree: &Tree, out: &mut Findings) -> Option<Manifest> {
+    let mut manifest_entry = None;
+    let mut rootfs_seen = false;
+    for entry in tree.entries().iter().filter(|e| !e.path.contains('/')) {
+        match entry.path.as_str() {
+            MANIFEST => {
+                if matches!(entry.kind, EntryKind::File | EntryKind::Hardlink(_)) {
+                    manifest_entry = Some(entry);
+                } else {
+                    out.push(MANIFEST, Rule::Layout, "manifest.yaml is not a regular file");
+                }
+            }
+            ROOTFS => {
+                rootfs_seen = true;
+                if entry.kind != EntryKind::Dir {
+                    out.push(ROOTFS, Rule::Layout, "rootfs is not a directory");
+                }
+            }
+            name => out.push(name, Rule::Layout, format!("unexpected file {}", go_quote(name))),
+        }
+    }
+    if manifest_entry.is_none() && tree.get(MANIFEST).is_none() {
+        out.push(MANIFEST, Rule::Layout, "extension manifest is missing");
+    }
+    if !rootfs_seen {
+        out.push(ROOTFS, Rule::Layout, "extension rootfs is missing");
+    }
+
+    let entry = manifest_entry?;
+    let Some(bytes) = entry.contents.as_deref() else {
+        out.push(MANIFEST, Rule::ManifestParse, "the contents of manifest.yaml were not read");
+        return None;
+    };
+    let manifest = match std::str::from_utf8(bytes) {
+        Err(e) => Err(format!("manifest.yaml is not UTF-8: {e}")),
+        Ok(text) => Manifest::parse(text).map_err(|e| e.to_string()),
+    };
+    match manifest {
+        Err(message) => {
+            out.push(MANIFEST, Rule::ManifestParse, message);
+            None
+        }
+        Ok(manifest) => {
+            if manifest.version != MANIFEST_VERSION {
+                out.push(
+                    MANIFEST,
+                    Rule::ManifestVersion,
+                    format!("unsupported manifest version: {}", go_quote(&manifest.version)),
+                );
+            }
+            Some(manifest)
+        }
+    }
+}
+
+/// extensions-validator's `--pkg-name` and version checks.
+fn check_metadata(manifest: &Manifest, opts: &Options, out: &mut Findings) {
+    let meta = &manifest.metadata;
+    if let Some(pkg) = opts.pkg_name.as_deref().filter(|p| !p.is_empty() && *p != meta.name) {
+        out.push(MANIFEST, Rule::PkgName, format!("pkg name does not match extension name: {pkg} != {}", meta.name));
+    }
+    if !version_format_ok(&meta.version) {
+        out.push(
+            MANIFEST,
+            Rule::VersionFormat,
+            format!("invalid version format {} for extension: {}", meta.version, meta.name),
+        );
+    }
+}
+
+/// extensions-validator's five version patterns, with Go's ASCII-only `\d` spelled `[0-9]`.
+static VERSION_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    const PRE: &str = r"(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?";
+    const BUILD_ARG_TAIL: &str = r"(-([0-9]+)-g([0-9a-f]+)(-dirty)?)?";
+    [
+        format!(r"^v?([0-9]+\.[0-9]+\.[0-9]+{PRE})$"),
+        r"^[0-9]{8}(\.[0-9])?$".to_string(),
+        format!(r"^([0-9]+\.[0-9]+\.[0-9]+)-v([0-9]+\.[0-9]+\.[0-9]+{PRE}){BUILD_ARG_TAIL}$"),
+        format!(r"^([0-9a-f]+)-v([0-9]+\.[0-9]+\.[0-9]+{PRE}){BUILD_ARG_TAIL}$"),
+        r"^v?([0-9]+\.[0-9]+)$".to_string(),
+    ]
+    .iter()
+    .map(|p| Regex::new(p).expect("the version patterns are valid regexes"))
+    .collect()
+});
+
+/// Whether `metadata.version` matches one of extensions-validator's patterns.
+pub fn version_format_ok(version: &str) -> bool {
+    VERSION_PATTERNS.iter().any(|re| re.is_match(version))
+}
+
+/// Talos' `validateConstraints`: an empty constraint is no constraint.
+fn check_compatibility(manifest: &Manifest, opts: &Options, out: &mut Findings) {
+    let text = &manifest.metadata.compatibility.talos.version;
+    if text.is_empty() {
+        return;
+    }
+    let constraint = match Constraint::parse(text) {
+        Ok(c) => c,
+        Err(e) => {
+            out.push(
+                MANIFEST,
+                Rule::ConstraintInvalid,
+                format!("error parsing Talos version constraint: {}", e.message),
+            );
+            return;
+        }
+    };
+    match TalosVersion::parse(&opts.talos_version) {
+        Err(e) => out.push(MANIFEST, Rule::ConstraintUnsatisfied, format!("cannot check compatibility: {e}")),
+        Ok(talos) => {
+            if let Err(e) = constraint.check(&talos) {
+                out.push(MANIFEST, Rule::ConstraintUnsatisfied, e.to_string());
+            }
+        }
+    }
+}
+
+/// Every `rootfs/usr/local/etc/containers/*.yaml`: decode, then `Validate()`.
+fn check_service_specs(tree: &Tree, out: &mut Findings) {
+    for entry in tree.entries().iter().filter(|e| tree::is_service_spec_path(&e.path)) {
+        let path = display_path(&entry.path);
+        let base = entry.path.rsplit('/').next().unwrap_or_default();
+        let bytes = match (&entry.kind, entry.contents.as_deref()) {
+            (_, Some(bytes)) => bytes,
+            (EntryKind::Dir, None) => {
+                out.push(&path, Rule::ServiceSpec, format!("error reading service spec file {path}: is a directory"));
+                continue;
+            }
+            (EntryKind::Symlink(target), None) => {
+                let message = format!("error reading service spec file {path}: symlink to {target} is not followed");
+                out.push(&path, Rule::ServiceSpec, message);
+                continue;
+            }
+            (_, None) => {
+                out.push(
+                    &path,
+                    Rule::ServiceSpec,
+                    format!("error reading service spec file {path}: not a regular file"),
+                );
+                continue;
+            }
+        };
+        match service::parse(bytes) {
+            Err(e) => out.push(&path, Rule::ServiceSpec, format!("error unmarshalling service spec file {base}: {e}")),
+            Ok(spec) => {
+                for e in service::check(&spec) {
+                    out.push(&path, Rule::ServiceSpec, format!("error validating service spec file {base}: {e}"));
+                }
+            }
+        }
+    }
+}
+
+/// Talos' `validateContents` plus the strict content rules.
+fn check_contents(tree: &Tree, strict: bool, out: &mut Findings) {
+    if tree.get(ROOTFS).is_none_or(|e| e.kind != EntryKind::Dir) {
+        return;
+    }
+    let in_rootfs = |e: &&Entry| e.path == ROOTFS || e.path.starts_with("rootfs/");
+    for entry in tree.entries().iter().filter(in_rootfs) {
+        let path = display_path(&entry.path);
+        if entry.kind == EntryKind::Dir {
+            if strict && entry.mode & 0o002 != 0 {
+                out.push(
+                    &path,
+                    Rule::WorldWritable,
+                    format!("world-writeable directories are not allowed: {}", go_quote(&path)),
+                );
+            }
+            continue;
+        }
+
+        // Symlink permissions mean nothing on Linux (always 0777).
+        let is_symlink = matches!(entry.kind, EntryKind::Symlink(_));
+        if strict && !is_symlink && entry.mode & 0o002 != 0 {
+            out.push(&path, Rule::WorldWritable, format!("world-writeable files are not allowed: {}", go_quote(&path)));
+        }
+        if entry.kind.is_special() {
+            out.push(&path, Rule::SpecialFile, format!("special files are not allowed: {}", go_quote(&path)));
+        }
+
+        if !ALLOWED_PATHS.iter().any(|a| path.starts_with(a)) {
+            out.push(&path, Rule::PathNotAllowed, format!("path {} is not allowed in extensions", go_quote(&path)));
+        } else if strict && !ALLOWED_PATHS.iter().any(|a| on_boundary(&path, a)) {
+            let lookalike = ALLOWED_PATHS.iter().find(|a| path.starts_with(**a)).copied().unwrap_or_default();
+            out.push(
+                &path,
+                Rule::AllowlistBoundary,
+                format!(
+                    "path {} matches allowed path {} only as a string prefix, not on a path component boundary",
+                    go_quote(&path),
+                    go_quote(lookalike)
+                ),
+            );
+        }
+
+        if !strict {
+            continue;
+        }
+        match &entry.kind {
+            EntryKind::Hardlink(target) => out.push(
+                &path,
+                Rule::Hardlink,
+                format!("hardlinks are not allowed: {} links to {}", go_quote(&path), go_quote(&display_path(target))),
+            ),
+            EntryKind::File if entry.nlink > 1 => out.push(
+                &path,
+                Rule::Hardlink,
+                format!("hardlinks are not allowed: {} has {} links", go_quote(&path), entry.nlink),
+            ),
+            EntryKind::Symlink(target) if escapes_rootfs(&path, target) => out.push(
+                &path,
+                Rule::SymlinkEscape,
+                format!("symlink {} -> {} escapes the extension rootfs", go_quote(&path), go_quote(target)),
+            ),
+            _ => {}
+        }
+        if matches!(entry.kind, EntryKind::File | EntryKind::Hardlink(_)) && entry.mode & 0o6000 != 0 {
+            out.push(
+                &path,
+                Rule::Setuid,
+                format!("setuid/setgid files are not allowed: {} (mode {:04o})", go_quote(&path), entry.mode),
+            );
+        }
+    }
+}
+
+/// `path` is `allowed` or below it.
+fn on_boundary(path: &str, allowed: &str) -> bool {
+    path.strip_prefix(allowed).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Whether a symlink at the absolute in-rootfs `link` with a relative `target` climbs above the
+/// rootfs. Absolute targets resolve inside the rootfs on the node, so they never escape.
+fn escapes_rootfs(link: &str, target: &str) -> bool {
+    if target.starts_with('/') {
+        return false;
+    }
+    let mut depth: Vec<&str> = link.split('/').filter(|c| !c.is_empty()).collect();
+    depth.pop();
+    for c in target.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                if depth.pop().is_none() {
+                    return true;
+                }
+            }
+            c => depth.push(c),
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_patterns() {
+        let accepted = [
+            "4.34.1-4-v1.14.0",
+            "580.95.05-v1.14.0-beta.1",
+            "20260810-v1.14.0",
+            "5815ee3-v1.14.0",
+            "0123456789abcdef0123456789abcdef01234567-v1.14.0",
+            "20260810.0",
+            "20260810",
+            "1.29",
+            "v4.6",
+            "v1.0.0",
+            "2.4.3-v1.14.0",
+            "535.129.03-v1.8.0-alpha.0-10-g336fa0f-dirty",
+            "5815ee3-v1.8.0-alpha.0-10-g336fa0f",
+            "v1.14.0-beta.1",
+        ];
+        let rejected = ["1.2.3+b", "1.2.3.4", "latest", "", "v", "1", "1.2.3-", "١.٢", "2026-08-10", "V1.0.0"];
+        for v in accepted {
+            assert!(version_format_ok(v), "{v} should be accepted");
+        }
+        for v in rejected {
+            assert!(!version_format_ok(v), "{v} should be rejected");
+        }
+    }
+
+    #[test]
+    fn symlink_escapes() {
+        let cases = [
+            ("/usr/local/lib/a", "b", false),
+            ("/usr/local/lib/a", "../../../usr/lib/b", false),
+            ("/usr/local/lib/a", "../../../../b", true),
+            ("/usr/local/a", "./../..", false),
+            ("/usr/local/a", "../../..", true),
+            ("/usr/local/a", "/etc/passwd", false),
+            ("/a", "..", true),
+            ("/usr/local/a", "x/../../..", false),
+            ("/usr/local/a", "x/../../../..", true),
+        ];
+        for (link, target, want) in cases {
+            assert_eq!(escapes_rootfs(link, target), want, "{link} -> {target}");
+        }
+    }
+
+    #[test]
+    fn boundaries() {
+        assert!(on_boundary("/usr/local", "/usr/local"));
+        assert!(on_boundary("/usr/local/bin/x", "/usr/local"));
+        assert!(!on_boundary("/usr/localx", "/usr/local"));
+        assert!(!on_boundary("/usr/bin/nvme-foo", "/usr/bin/nvme"));
+    }
+
+    #[test]
+    fn allowed_paths_are_talos_list() {
+        assert_eq!(ALLOWED_PATHS.len(), 19);
+        assert_eq!(ALLOWED_PATHS[0], "/etc/cri/conf.d");
+        assert_eq!(ALLOWED_PATHS[15], "/usr/local");
+        assert_eq!(ALLOWED_PATHS[18], "/etc/vulkan");
+    }
+}

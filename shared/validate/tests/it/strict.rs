@@ -1,0 +1,94 @@
+//! Strict-only rules: each passes Talos (non-strict) and fails strict, next to a tree that passes
+//! both.
+
+use talos_ext_validate::Rule;
+
+use crate::support::{Step, expect_both, fixture};
+
+#[test]
+fn world_writable_file_and_dir() {
+    let fx = fixture(&[Step::Dir("rootfs/usr/local/share", 0o777), Step::File("rootfs/usr/local/share/f", 0o666)]);
+    let tree = fx.tree();
+    expect_both(&tree, &[], &[(Rule::WorldWritable, "/usr/local/share"), (Rule::WorldWritable, "/usr/local/share/f")]);
+    // Group-writable and sticky are fine; symlinks (always 0777) are never world-writable.
+    let fx = fixture(&[
+        Step::Dir("rootfs/usr/local/share", 0o1775),
+        Step::File("rootfs/usr/local/share/f", 0o664),
+        Step::Symlink("rootfs/usr/local/share/l", "f"),
+    ]);
+    expect_both(&fx.tree(), &[], &[]);
+}
+
+#[test]
+fn lookalike_prefixes() {
+    let fx = fixture(&[
+        Step::File("rootfs/usr/localx", 0o644),
+        Step::Dir("rootfs/usr/bin", 0o755),
+        Step::File("rootfs/usr/bin/nvme-foo", 0o755),
+        Step::Dir("rootfs/etc/ld.so.conf.d", 0o755),
+        Step::File("rootfs/etc/ld.so.conf.d/x.conf", 0o644),
+    ]);
+    expect_both(
+        &fx.tree(),
+        &[],
+        &[
+            (Rule::AllowlistBoundary, "/etc/ld.so.conf.d/x.conf"),
+            (Rule::AllowlistBoundary, "/usr/bin/nvme-foo"),
+            (Rule::AllowlistBoundary, "/usr/localx"),
+        ],
+    );
+    let fx = fixture(&[
+        Step::Dir("rootfs/usr/bin", 0o755),
+        Step::File("rootfs/usr/bin/nvme", 0o755),
+        Step::File("rootfs/etc/ld.so.conf", 0o644),
+    ]);
+    expect_both(&fx.tree(), &[], &[]);
+}
+
+#[test]
+fn hardlinks_in_a_directory_walk() {
+    let fx = fixture(&[Step::Hardlink("rootfs/usr/local/bin/hello-again", "rootfs/usr/local/bin/hello")]);
+    expect_both(
+        &fx.tree(),
+        &[],
+        &[(Rule::Hardlink, "/usr/local/bin/hello"), (Rule::Hardlink, "/usr/local/bin/hello-again")],
+    );
+}
+
+#[test]
+fn escaping_symlinks() {
+    let fx = fixture(&[
+        Step::Symlink("rootfs/usr/local/bin/out", "../../../../etc/shadow"),
+        Step::Symlink("rootfs/usr/local/bin/far", "../../../../../../../x"),
+    ]);
+    expect_both(
+        &fx.tree(),
+        &[],
+        &[(Rule::SymlinkEscape, "/usr/local/bin/far"), (Rule::SymlinkEscape, "/usr/local/bin/out")],
+    );
+    let fx = fixture(&[
+        Step::Symlink("rootfs/usr/local/bin/abs", "/usr/bin/env"),
+        Step::Symlink("rootfs/usr/local/bin/rel", "hello"),
+        Step::Symlink("rootfs/usr/local/bin/top", "../../../usr/local/bin/hello"),
+    ]);
+    expect_both(&fx.tree(), &[], &[]);
+}
+
+#[test]
+fn setuid_and_setgid_files() {
+    let fx = fixture(&[Step::File("rootfs/usr/local/bin/su", 0o4755), Step::File("rootfs/usr/local/bin/sg", 0o2755)]);
+    expect_both(&fx.tree(), &[], &[(Rule::Setuid, "/usr/local/bin/sg"), (Rule::Setuid, "/usr/local/bin/su")]);
+    // A setgid directory is not a setuid file.
+    let fx = fixture(&[Step::Dir("rootfs/usr/local/shared", 0o2755)]);
+    expect_both(&fx.tree(), &[], &[]);
+}
+
+#[test]
+fn strict_flags_are_strict_only() {
+    for rule in [Rule::WorldWritable, Rule::AllowlistBoundary, Rule::Hardlink, Rule::SymlinkEscape, Rule::Setuid] {
+        assert!(rule.is_strict_only(), "{rule}");
+    }
+    for rule in [Rule::Layout, Rule::PathNotAllowed, Rule::SpecialFile, Rule::ServiceSpec, Rule::VersionFormat] {
+        assert!(!rule.is_strict_only(), "{rule}");
+    }
+}
