@@ -1,1 +1,53 @@
-//! talos-ext-build (in progress).
+//! What an extension's `build.rs` uses: the recipe entry point, the per-arch cross toolchain,
+//! and the staging and install helpers.
+//!
+//! A recipe is a function `fn recipe(stage: &mut Stage) -> Result<()>` that puts files under the
+//! stage's rootfs for one arch. Its `build.rs` hands it to [`build_script`]:
+//!
+//! ```no_run
+//! use talos_ext_build::prelude::*;
+//!
+//! pub fn recipe(s: &mut Stage) -> Result<()> {
+//!     let bin = s.compile_program("hello", &["native/hello.c"])?;
+//!     s.install(&bin, "usr/local/lib/containers/hello/hello", 0o755)?;
+//!     Ok(())
+//! }
+//!
+//! fn main() {
+//!     talos_ext_build::build_script(recipe)
+//! }
+//! ```
+//!
+//! A plain `cargo build` does no heavy work: the recipe runs only when `cargo xtask build` (or a
+//! test, through [`testing::stage`]) asks for arches with [`ENV_ARCHES`]. Each requested arch is
+//! staged into a fresh directory under `OUT_DIR`, given its `manifest.yaml`, validated in strict
+//! mode, and only then renamed into place, so a failed recipe never leaves a half-staged tree
+//! where `xtask` would pack it.
+
+pub mod drivers;
+pub mod elf;
+mod script;
+mod stage;
+pub mod step;
+pub mod testing;
+mod toolchain;
+
+pub use script::{STAGE_DIR, STAGED_INFO, StagedArch, StagedInfo, build_script};
+pub use stage::Stage;
+pub use talos_ext_model as model;
+pub use talos_ext_model::Arch;
+pub use toolchain::{CrossToolchain, ToolchainError};
+
+/// Comma-separated arches the build script must stage (`amd64,arm64`). Unset or empty: the build
+/// script does nothing beyond registering what it depends on.
+pub const ENV_ARCHES: &str = "TALOS_EXT_ARCHES";
+
+/// Seconds since the epoch used for timestamps (reproducible builds convention).
+pub const ENV_SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
+
+/// What recipes import.
+pub mod prelude {
+    pub use crate::drivers::{Built, Dest, Linkage};
+    pub use crate::{Arch, Stage};
+    pub use anyhow::{Context as _, Result, bail};
+}

@@ -1,0 +1,832 @@
+//! Build-system drivers recipes call on a [`Stage`]: autotools, meson, cmake and plain make,
+//! cross-compiling upstream C code for the stage's arch against musl.
+//!
+//! Each driver is a small builder started from the stage and finished with `run()`:
+//!
+//! ```no_run
+//! # use talos_ext_build::prelude::*;
+//! # fn recipe(s: &mut Stage, src: std::path::PathBuf) -> Result<()> {
+//! let built = s
+//!     .autotools("util-linux", &src)
+//!     .configure_args(["--disable-all-programs", "--enable-fstrim", "--enable-nsenter"])
+//!     .make_targets(["fstrim", "nsenter"])
+//!     .no_install()
+//!     .run()?;
+//! s.install(&built.output("fstrim"), "usr/local/sbin/fstrim", 0o755)?;
+//! # Ok(()) }
+//! ```
+//!
+//! What every driver does the same way:
+//! - builds out of the source tree, in `<work>/build/<name>` (emptied first; plain make, which
+//!   builds in place, works on a copy of the sources there), so a source tree is never changed
+//!   (except by an explicit [`Autotools::autoreconf`]);
+//! - runs each command as a [`Step`] named `<name>-<phase>` with the
+//!   controlled environment and flag conventions of [`BuildSetup`], logged under `<work>/logs`;
+//! - links programs **statically** by default ([`Linkage::Static`]; see there why), and asks
+//!   autotools/meson/cmake projects for static libraries only;
+//! - installs with `DESTDIR` into a [`Dest`]: the rootfs (default, prefix `/usr/local`), the
+//!   stage's sysroot (prefix `/usr`, where later builds find the library through `-I`/`-L` and
+//!   `pkg-config`; libtool `.la` files are removed from it, since they name host paths), a
+//!   directory of the recipe's, or nowhere (the recipe picks files out of [`Built::output`]).
+//!
+//! Static linking and libtool: libtool drops a plain `-static` for programs that link its own
+//! libraries, and `-all-static` (which it needs instead) is not a gcc flag, so it cannot go to
+//! `configure` (its link tests would fail). The autotools driver therefore configures with
+//! `LDFLAGS=... -static` and, when the configured tree has a `libtool` script, passes
+//! `LDFLAGS=<same> -all-static` to `make` on its command line.
+//!
+//! meson and cmake get the toolchain from a generated cross/toolchain file and run *without*
+//! `CC`/`CFLAGS`/... in the environment: when cross compiling both read those as the build
+//! machine's compiler.
+//!
+//! Deliberately not here: fetching and unpacking sources, C++ (Debian's libstdc++ targets glibc),
+//! choosing which installed files an extension ships (the recipe does, with `Stage::install`),
+//! and arch specifics (in [`CrossToolchain`]).
+
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::stage::{Stage, check_relative};
+pub use crate::step::Linkage;
+use crate::step::{BuildEnv, BuildSetup, Step};
+use crate::toolchain::CrossToolchain;
+
+/// Where a driver's install step puts files (`DESTDIR`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Dest {
+    /// The stage's rootfs; default prefix `/usr/local`.
+    #[default]
+    Rootfs,
+    /// The stage's sysroot (`<work>/sysroot`), for libraries later builds use; prefix `/usr`.
+    Sysroot,
+    /// A directory of the recipe's; default prefix `/usr/local`.
+    Dir(PathBuf),
+    /// No install step.
+    None,
+}
+
+/// What a driver built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    /// The name given to the driver.
+    pub name: String,
+    /// The build directory (`<work>/build/<name>`): objects and programs.
+    pub build_dir: PathBuf,
+    /// `DESTDIR` of the install step, if there was one.
+    pub destdir: Option<PathBuf>,
+    /// `--prefix` / `CMAKE_INSTALL_PREFIX` / `PREFIX`.
+    pub prefix: String,
+}
+
+impl Built {
+    /// A file of the build directory (`src/fstrim`).
+    pub fn output(&self, rel: &str) -> PathBuf {
+        self.build_dir.join(rel)
+    }
+
+    /// An installed file, relative to the prefix (`bin/hello` is `<destdir>/usr/local/bin/hello`).
+    pub fn installed(&self, rel: &str) -> Result<PathBuf> {
+        let Some(destdir) = &self.destdir else { bail!("`{}` was built without an install step", self.name) };
+        Ok(destdir.join(self.prefix.trim_start_matches('/')).join(check_relative(rel)?))
+    }
+}
+
+/// Settings every driver has.
+#[derive(Debug, Clone)]
+struct Common {
+    name: String,
+    src: PathBuf,
+    prefix: Option<String>,
+    dest: Dest,
+    linkage: Linkage,
+    env: Vec<(String, Option<OsString>)>,
+    cflags: Vec<String>,
+    ldflags: Vec<String>,
+}
+
+impl Common {
+    fn new(name: &str, src: &Path) -> Common {
+        Common {
+            name: name.to_string(),
+            src: src.to_path_buf(),
+            prefix: None,
+            dest: Dest::default(),
+            linkage: Linkage::default(),
+            env: Vec::new(),
+            cflags: Vec::new(),
+            ldflags: Vec::new(),
+        }
+    }
+}
+
+/// The generic setters of a driver builder.
+macro_rules! common_setters {
+    ($ty:ident) => {
+        impl $ty<'_> {
+            /// Install prefix (default `/usr/local`, or `/usr` for [`Dest::Sysroot`]).
+            pub fn prefix(mut self, prefix: &str) -> Self {
+                self.common.prefix = Some(prefix.to_string());
+                self
+            }
+
+            /// Where to install (default [`Dest::Rootfs`]).
+            pub fn dest(mut self, dest: Dest) -> Self {
+                self.common.dest = dest;
+                self
+            }
+
+            /// Installs into the stage's sysroot ([`Dest::Sysroot`]).
+            pub fn into_sysroot(self) -> Self {
+                self.dest(Dest::Sysroot)
+            }
+
+            /// No install step ([`Dest::None`]).
+            pub fn no_install(self) -> Self {
+                self.dest(Dest::None)
+            }
+
+            /// Static (default) or dynamic linking against musl.
+            pub fn linkage(mut self, linkage: Linkage) -> Self {
+                self.common.linkage = linkage;
+                self
+            }
+
+            /// Sets an environment variable of every step (after the driver's own).
+            pub fn env(mut self, name: &str, value: impl AsRef<OsStr>) -> Self {
+                self.common.env.push((name.to_string(), Some(value.as_ref().to_os_string())));
+                self
+            }
+
+            /// Removes an environment variable from every step.
+            pub fn env_remove(mut self, name: &str) -> Self {
+                self.common.env.push((name.to_string(), None));
+                self
+            }
+
+            /// Extra compiler flags, after the conventional ones.
+            pub fn cflags<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, flags: I) -> Self {
+                self.common.cflags.extend(flags.into_iter().map(|f| f.as_ref().to_string()));
+                self
+            }
+
+            /// Extra linker flags, after the conventional ones.
+            pub fn ldflags<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, flags: I) -> Self {
+                self.common.ldflags.extend(flags.into_iter().map(|f| f.as_ref().to_string()));
+                self
+            }
+        }
+    };
+}
+
+/// A driver run in progress: setup, directories and the resolved settings.
+struct Run<'a> {
+    common: &'a Common,
+    setup: BuildSetup,
+    build_dir: PathBuf,
+    destdir: Option<PathBuf>,
+    prefix: String,
+}
+
+impl<'a> Run<'a> {
+    fn start(stage: &Stage, common: &'a Common) -> Result<Run<'a>> {
+        if common.name.is_empty() || !common.name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+            bail!("build name `{}` must be a simple name (letters, digits, `.`, `_`, `-`)", common.name);
+        }
+        if !common.src.is_dir() {
+            bail!("source directory {} of `{}` does not exist", common.src.display(), common.name);
+        }
+        let setup = stage.build_setup()?;
+        let build_dir = setup.work.join("build").join(&common.name);
+        remove_dir_if_exists(&build_dir)?;
+        fs::create_dir_all(&build_dir).with_context(|| format!("creating {}", build_dir.display()))?;
+        let destdir = match &common.dest {
+            Dest::Rootfs => Some(stage.rootfs()),
+            Dest::Sysroot => Some(setup.sysroot.clone()),
+            Dest::Dir(dir) => Some(dir.clone()),
+            Dest::None => None,
+        };
+        let default_prefix = if common.dest == Dest::Sysroot { "/usr" } else { "/usr/local" };
+        let prefix = common.prefix.clone().unwrap_or_else(|| default_prefix.to_string());
+        if !prefix.starts_with('/') {
+            bail!("prefix `{prefix}` of `{}` must be absolute", common.name);
+        }
+        Ok(Run { common, setup, build_dir, destdir, prefix })
+    }
+
+    /// CFLAGS: conventions, a prefix map for sources outside the work dir, the recipe's.
+    fn cflags(&self) -> Vec<String> {
+        let mut flags = self.setup.cflags();
+        if !self.common.src.starts_with(&self.setup.work) {
+            let to = format!("/build/src/{}", self.common.name);
+            flags.extend(CrossToolchain::prefix_map_flags(&[(&self.common.src, &to)]));
+        }
+        flags.extend(self.common.cflags.iter().cloned());
+        flags
+    }
+
+    fn ldflags(&self) -> Vec<String> {
+        let mut flags = self.setup.ldflags(self.common.linkage);
+        flags.extend(self.common.ldflags.iter().cloned());
+        flags
+    }
+
+    /// The cross environment (autotools, make) with this build's flags and the recipe's env.
+    fn cross_env(&self) -> BuildEnv {
+        let mut env = self.setup.cross_env(self.common.linkage);
+        env.set("CFLAGS", self.cflags().join(" ")).set("LDFLAGS", self.ldflags().join(" "));
+        self.apply_env(env)
+    }
+
+    /// The environment without toolchain variables (meson, cmake) plus the recipe's env.
+    fn base_env(&self) -> BuildEnv {
+        self.apply_env(self.setup.base_env())
+    }
+
+    fn apply_env(&self, mut env: BuildEnv) -> BuildEnv {
+        for (name, value) in &self.common.env {
+            match value {
+                Some(v) => env.set(name, v),
+                None => env.remove(name),
+            };
+        }
+        env
+    }
+
+    fn step(&self, phase: &str, program: impl AsRef<OsStr>, dir: &Path, env: &BuildEnv) -> Step {
+        Step::new(&format!("{}-{phase}", self.common.name), program, dir, &self.setup.logs).envs(env.clone())
+    }
+
+    fn finish(self) -> Result<Built> {
+        if self.common.dest == Dest::Sysroot {
+            remove_la_files(&self.setup.sysroot)?;
+        }
+        Ok(Built {
+            name: self.common.name.clone(),
+            build_dir: self.build_dir,
+            destdir: self.destdir,
+            prefix: self.prefix,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// autotools
+
+/// `configure && make && make install` (see [`Stage::autotools`]).
+#[derive(Debug, Clone)]
+#[must_use = "a driver does nothing until `run()`"]
+pub struct Autotools<'s> {
+    stage: &'s Stage,
+    common: Common,
+    autoreconf: bool,
+    configure_args: Vec<String>,
+    make_args: Vec<String>,
+    make_targets: Vec<String>,
+    install_targets: Vec<String>,
+}
+
+common_setters!(Autotools);
+
+impl Autotools<'_> {
+    /// Runs `autoreconf -fi` in the source directory first (for trees without `configure`).
+    /// This changes the source tree.
+    pub fn autoreconf(mut self) -> Self {
+        self.autoreconf = true;
+        self
+    }
+
+    /// Arguments for `configure`, after `--host`, `--build`, `--prefix` (and, for static
+    /// linking, `--disable-shared --enable-static` when the script knows them).
+    pub fn configure_args<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, args: I) -> Self {
+        self.configure_args.extend(args.into_iter().map(|a| a.as_ref().to_string()));
+        self
+    }
+
+    /// Arguments (`V=1`, `VAR=value`) for every `make`.
+    pub fn make_args<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, args: I) -> Self {
+        self.make_args.extend(args.into_iter().map(|a| a.as_ref().to_string()));
+        self
+    }
+
+    /// Targets of the build `make` (default: the Makefile's default target).
+    pub fn make_targets<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, targets: I) -> Self {
+        self.make_targets = targets.into_iter().map(|t| t.as_ref().to_string()).collect();
+        self
+    }
+
+    /// Targets of the install `make` (default `install`; `install-exec`, `install-strip`...).
+    pub fn install_targets<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, targets: I) -> Self {
+        self.install_targets = targets.into_iter().map(|t| t.as_ref().to_string()).collect();
+        self
+    }
+
+    /// Configures, builds and installs.
+    pub fn run(self) -> Result<Built> {
+        let run = Run::start(self.stage, &self.common)?;
+        let src = &self.common.src;
+        if self.autoreconf {
+            run.step("autoreconf", "autoreconf", src, &run.base_env()).args(["-fi"]).run()?;
+        }
+        let configure = src.join("configure");
+        if !configure.is_file() {
+            bail!("{} does not exist (generate it with `.autoreconf()`)", configure.display());
+        }
+        let env = run.cross_env();
+        let mut args = vec![
+            format!("--host={}", run.setup.toolchain.arch.musl_triple()),
+            "--build=x86_64-linux-gnu".to_string(),
+            format!("--prefix={}", run.prefix),
+        ];
+        if self.common.linkage == Linkage::Static && file_contains(&configure, "enable-shared")? {
+            args.extend(["--disable-shared".to_string(), "--enable-static".to_string()]);
+        }
+        args.extend(self.configure_args.iter().cloned());
+        run.step("configure", &configure, &run.build_dir, &env).args(&args).run()?;
+
+        let mut make_vars = self.make_args.clone();
+        if self.common.linkage == Linkage::Static && run.build_dir.join("libtool").is_file() {
+            make_vars.push(format!("LDFLAGS={} -all-static", run.ldflags().join(" ")));
+        }
+        run.step("make", "make", &run.build_dir, &env)
+            .args(run.setup.jobs.make_args())
+            .args(&make_vars)
+            .args(&self.make_targets)
+            .run()?;
+        if let Some(destdir) = &run.destdir {
+            run.step("install", "make", &run.build_dir, &env)
+                .args(&make_vars)
+                .arg(format!("DESTDIR={}", destdir.display()))
+                .args(&self.install_targets)
+                .run()?;
+        }
+        run.finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// meson
+
+/// `meson setup --cross-file && meson compile && meson install` (see [`Stage::meson`]).
+#[derive(Debug, Clone)]
+#[must_use = "a driver does nothing until `run()`"]
+pub struct Meson<'s> {
+    stage: &'s Stage,
+    common: Common,
+    options: Vec<String>,
+    targets: Vec<String>,
+}
+
+common_setters!(Meson);
+
+impl Meson<'_> {
+    /// A project option or built-in option, `-D<name>=<value>`.
+    pub fn option(mut self, name: &str, value: &str) -> Self {
+        self.options.push(format!("-D{name}={value}"));
+        self
+    }
+
+    /// Targets for `meson compile` (default: all).
+    pub fn targets<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, targets: I) -> Self {
+        self.targets = targets.into_iter().map(|t| t.as_ref().to_string()).collect();
+        self
+    }
+
+    /// The cross file for this run.
+    fn cross_file(&self, run: &Run) -> String {
+        let setup = &run.setup;
+        let tc = &setup.toolchain;
+        let list =
+            |items: &[String]| format!("[{}]", items.iter().map(|i| meson_quote(i)).collect::<Vec<_>>().join(", "));
+        let path = |p: &Path| meson_quote(&p.display().to_string());
+        let mut c_args = run.cflags();
+        c_args.extend(setup.cppflags());
+        let link_args = run.ldflags();
+        format!(
+            "# Generated by talos-ext-build for {arch}.\n\
+             [binaries]\n\
+             c = {cc}\n\
+             ar = {ar}\n\
+             strip = {strip}\n\
+             nm = {nm}\n\
+             ranlib = {ranlib}\n\
+             pkgconfig = 'pkg-config'\n\
+             \n\
+             [properties]\n\
+             sys_root = {sysroot}\n\
+             pkg_config_libdir = {pc}\n\
+             \n\
+             [built-in options]\n\
+             c_args = {c_args}\n\
+             c_link_args = {link_args}\n\
+             \n\
+             [host_machine]\n\
+             system = 'linux'\n\
+             cpu_family = '{cpu}'\n\
+             cpu = '{cpu}'\n\
+             endian = '{endian}'\n",
+            arch = tc.arch,
+            cc = list(&setup.cc()),
+            ar = path(&tc.ar),
+            strip = path(&tc.strip),
+            nm = path(&tc.binutil("nm")),
+            ranlib = path(&tc.binutil("ranlib")),
+            sysroot = path(&setup.sysroot),
+            pc = meson_quote(&setup.pkg_config_libdir()),
+            c_args = list(&c_args),
+            link_args = list(&link_args),
+            cpu = tc.cpu(),
+            endian = tc.endian(),
+        )
+    }
+
+    /// Sets up, compiles and installs.
+    pub fn run(self) -> Result<Built> {
+        let run = Run::start(self.stage, &self.common)?;
+        let cross = run.setup.work.join("build").join(format!("{}.meson-cross.ini", self.common.name));
+        fs::write(&cross, self.cross_file(&run)).with_context(|| format!("writing {}", cross.display()))?;
+        let env = run.base_env();
+        let default_library = match self.common.linkage {
+            Linkage::Static => ["-Ddefault_library=static", "-Dprefer_static=true"],
+            Linkage::Dynamic => ["-Ddefault_library=shared", "-Dprefer_static=false"],
+        };
+        run.step("setup", "meson", &run.build_dir, &env)
+            .arg("setup")
+            .arg("--cross-file")
+            .arg(&cross)
+            .arg(format!("--prefix={}", run.prefix))
+            .args(["--libdir=lib", "--buildtype=plain", "--wrap-mode=nodownload"])
+            .args(default_library)
+            .args(&self.options)
+            .arg(&run.build_dir)
+            .arg(&self.common.src)
+            .run()?;
+        run.step("compile", "meson", &run.build_dir, &env)
+            .args(["compile", "-C"])
+            .arg(&run.build_dir)
+            .args(run.setup.jobs.ninja_args())
+            .args(&self.targets)
+            .run()?;
+        if let Some(destdir) = &run.destdir {
+            run.step("install", "meson", &run.build_dir, &env)
+                .args(["install", "--no-rebuild", "-C"])
+                .arg(&run.build_dir)
+                .arg("--destdir")
+                .arg(destdir)
+                .run()?;
+        }
+        run.finish()
+    }
+}
+
+/// A meson string literal.
+fn meson_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\\', r"\\").replace('\'', r"\'"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// cmake
+
+/// The cmake generator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Generator {
+    /// `-G Ninja` (default): gets `-j` from `NUM_JOBS`.
+    #[default]
+    Ninja,
+    /// `-G "Unix Makefiles"`: make shares cargo's jobserver.
+    UnixMakefiles,
+}
+
+/// `cmake -S -B && cmake --build && cmake --install` (see [`Stage::cmake`]).
+#[derive(Debug, Clone)]
+#[must_use = "a driver does nothing until `run()`"]
+pub struct CMake<'s> {
+    stage: &'s Stage,
+    common: Common,
+    generator: Generator,
+    defines: Vec<String>,
+    targets: Vec<String>,
+}
+
+common_setters!(CMake);
+
+impl CMake<'_> {
+    /// A cache entry, `-D<name>=<value>`.
+    pub fn define(mut self, name: &str, value: &str) -> Self {
+        self.defines.push(format!("-D{name}={value}"));
+        self
+    }
+
+    /// The generator (default Ninja).
+    pub fn generator(mut self, generator: Generator) -> Self {
+        self.generator = generator;
+        self
+    }
+
+    /// Targets for `cmake --build` (default: all).
+    pub fn targets<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, targets: I) -> Self {
+        self.targets = targets.into_iter().map(|t| t.as_ref().to_string()).collect();
+        self
+    }
+
+    /// The toolchain file for this run.
+    fn toolchain_file(&self, run: &Run) -> String {
+        let setup = &run.setup;
+        let tc = &setup.toolchain;
+        let q = |s: &str| cmake_quote(s);
+        let p = |p: &Path| cmake_quote(&p.display().to_string());
+        let mut c_flags = tc.cc_musl_flags.clone();
+        c_flags.extend(run.cflags());
+        c_flags.extend(setup.cppflags());
+        let static_ldflags = run.ldflags();
+        let mut shared_ldflags = setup.ldflags(Linkage::Dynamic);
+        shared_ldflags.extend(self.common.ldflags.iter().cloned());
+        let mut out = format!(
+            "# Generated by talos-ext-build for {arch}.\n\
+             set(CMAKE_SYSTEM_NAME Linux)\n\
+             set(CMAKE_SYSTEM_PROCESSOR {cpu})\n\
+             set(CMAKE_C_COMPILER {cc})\n\
+             set(CMAKE_AR {ar} CACHE FILEPATH \"\")\n\
+             set(CMAKE_RANLIB {ranlib} CACHE FILEPATH \"\")\n\
+             set(CMAKE_NM {nm} CACHE FILEPATH \"\")\n\
+             set(CMAKE_STRIP {strip} CACHE FILEPATH \"\")\n\
+             set(CMAKE_C_FLAGS_INIT {cflags})\n\
+             set(CMAKE_EXE_LINKER_FLAGS_INIT {exe})\n\
+             set(CMAKE_SHARED_LINKER_FLAGS_INIT {shared})\n\
+             set(CMAKE_MODULE_LINKER_FLAGS_INIT {shared})\n\
+             set(CMAKE_FIND_ROOT_PATH {sysroot})\n\
+             set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)\n\
+             set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)\n\
+             set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)\n\
+             set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)\n",
+            arch = tc.arch,
+            cpu = tc.cpu(),
+            cc = p(&tc.cc),
+            ar = p(&tc.ar),
+            ranlib = p(&tc.binutil("ranlib")),
+            nm = p(&tc.binutil("nm")),
+            strip = p(&tc.strip),
+            cflags = q(&c_flags.join(" ")),
+            exe = q(&static_ldflags.join(" ")),
+            shared = q(&shared_ldflags.join(" ")),
+            sysroot = p(&setup.sysroot),
+        );
+        if self.common.linkage == Linkage::Static {
+            out.push_str("set(CMAKE_FIND_LIBRARY_SUFFIXES \".a\")\n");
+        }
+        out
+    }
+
+    /// Configures, builds and installs.
+    pub fn run(self) -> Result<Built> {
+        let run = Run::start(self.stage, &self.common)?;
+        let file = run.setup.work.join("build").join(format!("{}.toolchain.cmake", self.common.name));
+        fs::write(&file, self.toolchain_file(&run)).with_context(|| format!("writing {}", file.display()))?;
+        let env = run.base_env();
+        let generator = match self.generator {
+            Generator::Ninja => "Ninja",
+            Generator::UnixMakefiles => "Unix Makefiles",
+        };
+        let shared = if self.common.linkage == Linkage::Static { "OFF" } else { "ON" };
+        run.step("configure", "cmake", &run.build_dir, &env)
+            .arg("-S")
+            .arg(&self.common.src)
+            .arg("-B")
+            .arg(&run.build_dir)
+            .args(["-G", generator])
+            .arg(format!("-DCMAKE_TOOLCHAIN_FILE={}", file.display()))
+            .arg(format!("-DCMAKE_INSTALL_PREFIX={}", run.prefix))
+            .arg("-DCMAKE_INSTALL_LIBDIR=lib")
+            .arg(format!("-DBUILD_SHARED_LIBS={shared}"))
+            .args(&self.defines)
+            .run()?;
+        let jobs = match self.generator {
+            Generator::Ninja => run.setup.jobs.ninja_args(),
+            // `cmake --build -j N` would give make a private pool; without it make uses MAKEFLAGS.
+            Generator::UnixMakefiles => run.setup.jobs.make_args(),
+        };
+        let mut build = run.step("build", "cmake", &run.build_dir, &env).arg("--build").arg(&run.build_dir).args(jobs);
+        if !self.targets.is_empty() {
+            build = build.arg("--target").args(&self.targets);
+        }
+        build.run()?;
+        if let Some(destdir) = &run.destdir {
+            run.step("install", "cmake", &run.build_dir, &env)
+                .env("DESTDIR", destdir)
+                .arg("--install")
+                .arg(&run.build_dir)
+                .arg("--prefix")
+                .arg(&run.prefix)
+                .run()?;
+        }
+        run.finish()
+    }
+}
+
+/// A cmake quoted argument.
+fn cmake_quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', r"\\").replace('"', "\\\"").replace('$', r"\$"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// plain make
+
+/// `make CC=... <targets>` on a copy of the sources (see [`Stage::make`]).
+#[derive(Debug, Clone)]
+#[must_use = "a driver does nothing until `run()`"]
+pub struct Make<'s> {
+    stage: &'s Stage,
+    common: Common,
+    subdir: Option<String>,
+    vars: Vec<String>,
+    targets: Vec<String>,
+    install_targets: Vec<String>,
+    override_flags: bool,
+}
+
+common_setters!(Make);
+
+impl Make<'_> {
+    /// Runs make in this subdirectory of the (copied) sources.
+    pub fn subdir(mut self, dir: &str) -> Self {
+        self.subdir = Some(dir.to_string());
+        self
+    }
+
+    /// Variables (`VAR=value`) for every `make`.
+    pub fn vars<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, vars: I) -> Self {
+        self.vars.extend(vars.into_iter().map(|v| v.as_ref().to_string()));
+        self
+    }
+
+    /// Targets of the build `make` (default: the Makefile's default target).
+    pub fn targets<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, targets: I) -> Self {
+        self.targets = targets.into_iter().map(|t| t.as_ref().to_string()).collect();
+        self
+    }
+
+    /// Targets of an install `make` with `DESTDIR`, `PREFIX` and `prefix` (default: none, so
+    /// no install step; the recipe picks files from [`Built::output`]).
+    pub fn install_targets<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, targets: I) -> Self {
+        self.install_targets = targets.into_iter().map(|t| t.as_ref().to_string()).collect();
+        self
+    }
+
+    /// Also passes `CFLAGS`/`CPPFLAGS`/`LDFLAGS` on make's command line, for Makefiles that
+    /// assign them with `=` (by default they come from the environment, so `+=` still works).
+    pub fn override_flags(mut self) -> Self {
+        self.override_flags = true;
+        self
+    }
+
+    /// Copies the sources, builds and (with install targets) installs.
+    pub fn run(self) -> Result<Built> {
+        let run = Run::start(self.stage, &self.common)?;
+        copy_tree(&self.common.src, &run.build_dir)?;
+        let dir = match &self.subdir {
+            Some(sub) => run.build_dir.join(check_relative(sub)?),
+            None => run.build_dir.clone(),
+        };
+        let env = run.cross_env();
+        let mut vars: Vec<String> = ["CC", "AR", "RANLIB", "STRIP", "NM"]
+            .iter()
+            .filter_map(|name| env.get_str(name).map(|v| format!("{name}={v}")))
+            .collect();
+        if self.override_flags {
+            for name in ["CFLAGS", "CPPFLAGS", "LDFLAGS"] {
+                vars.push(format!("{name}={}", env.get_str(name).unwrap_or_default()));
+            }
+        }
+        vars.extend(self.vars.iter().cloned());
+        run.step("make", "make", &dir, &env).args(run.setup.jobs.make_args()).args(&vars).args(&self.targets).run()?;
+        let destdir = match (&run.destdir, self.install_targets.is_empty()) {
+            (Some(destdir), false) => Some(destdir.clone()),
+            _ => None,
+        };
+        if let Some(destdir) = &destdir {
+            run.step("install", "make", &dir, &env)
+                .args(&vars)
+                .arg(format!("DESTDIR={}", destdir.display()))
+                .arg(format!("PREFIX={}", run.prefix))
+                .arg(format!("prefix={}", run.prefix))
+                .args(&self.install_targets)
+                .run()?;
+        }
+        let mut built = run.finish()?;
+        built.destdir = destdir;
+        Ok(built)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stage entry points
+
+impl Stage {
+    /// An autotools build of the sources in `src`: `configure --host=<musl triple>
+    /// --build=x86_64-linux-gnu --prefix=...`, `make`, `make install DESTDIR=...`.
+    pub fn autotools(&self, name: &str, src: impl AsRef<Path>) -> Autotools<'_> {
+        Autotools {
+            stage: self,
+            common: Common::new(name, src.as_ref()),
+            autoreconf: false,
+            configure_args: Vec::new(),
+            make_args: Vec::new(),
+            make_targets: Vec::new(),
+            install_targets: vec!["install".into()],
+        }
+    }
+
+    /// A meson build of the sources in `src`, with a generated cross file.
+    pub fn meson(&self, name: &str, src: impl AsRef<Path>) -> Meson<'_> {
+        Meson { stage: self, common: Common::new(name, src.as_ref()), options: Vec::new(), targets: Vec::new() }
+    }
+
+    /// A cmake build of the sources in `src`, with a generated toolchain file.
+    pub fn cmake(&self, name: &str, src: impl AsRef<Path>) -> CMake<'_> {
+        CMake {
+            stage: self,
+            common: Common::new(name, src.as_ref()),
+            generator: Generator::default(),
+            defines: Vec::new(),
+            targets: Vec::new(),
+        }
+    }
+
+    /// A plain-Makefile build of (a copy of) the sources in `src`.
+    pub fn make(&self, name: &str, src: impl AsRef<Path>) -> Make<'_> {
+        Make {
+            stage: self,
+            common: Common::new(name, src.as_ref()),
+            subdir: None,
+            vars: Vec::new(),
+            targets: Vec::new(),
+            install_targets: Vec::new(),
+            override_flags: false,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+fn remove_dir_if_exists(dir: &Path) -> Result<()> {
+    match fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("removing {}", dir.display())),
+    }
+}
+
+fn file_contains(path: &Path, needle: &str) -> Result<bool> {
+    let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+}
+
+/// Copies a directory tree (files with their modes, symlinks as symlinks).
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    for entry in fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry.with_context(|| format!("reading {}", from.display()))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type().with_context(|| format!("reading {}", src.display()))?;
+        if kind.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else if kind.is_symlink() {
+            let target = fs::read_link(&src).with_context(|| format!("reading {}", src.display()))?;
+            std::os::unix::fs::symlink(&target, &dst).with_context(|| format!("creating {}", dst.display()))?;
+        } else {
+            fs::copy(&src, &dst).with_context(|| format!("copying {} to {}", src.display(), dst.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes libtool archives (`*.la`) below `dir`: they record host paths (`libdir='/usr/lib'`)
+/// that would send later links to the host's libraries.
+fn remove_la_files(dir: &Path) -> Result<()> {
+    for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+        let path = entry.path();
+        let kind = entry.file_type().with_context(|| format!("reading {}", path.display()))?;
+        if kind.is_dir() {
+            remove_la_files(&path)?;
+        } else if path.extension() == Some(OsStr::new("la")) {
+            fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(meson_quote(r"a'b\c"), r"'a\'b\\c'");
+        assert_eq!(cmake_quote(r#"a"b$c"#), r#""a\"b\$c""#);
+    }
+}

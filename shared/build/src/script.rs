@@ -1,0 +1,185 @@
+//! The build-script driver: reads cargo's environment, stages each requested arch, validates it
+//! and records what was staged for `xtask`.
+//!
+//! Layout under `OUT_DIR`:
+//! - `talos-ext/<arch>/` — the finished extension tree (`manifest.yaml` + `rootfs/`), validated;
+//! - `talos-ext/staged.json` — [`StagedInfo`], read by `cargo xtask build`;
+//! - `work/<arch>/` — scratch space of the recipe.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use talos_ext_model::{Arch, ExtensionMeta, PIN_PATH, Pin};
+
+use crate::stage::Stage;
+use crate::{ENV_ARCHES, ENV_SOURCE_DATE_EPOCH};
+
+/// Directory under `OUT_DIR` holding the staged trees.
+pub const STAGE_DIR: &str = "talos-ext";
+/// File in [`STAGE_DIR`] describing what was staged.
+pub const STAGED_INFO: &str = "staged.json";
+
+/// What a build script staged, as read by `xtask`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StagedInfo {
+    pub name: String,
+    pub version: String,
+    pub arches: Vec<StagedArch>,
+}
+
+/// One staged arch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StagedArch {
+    pub arch: Arch,
+    /// The extension tree: `manifest.yaml` + `rootfs/`.
+    pub dir: PathBuf,
+    /// Changes every time the tree is staged again; lets `xtask` skip re-packing.
+    pub stamp: String,
+}
+
+/// A recipe: fills the rootfs of one arch.
+pub type Recipe = fn(&mut Stage) -> Result<()>;
+
+/// Everything staging needs besides the arch.
+pub(crate) struct StageContext {
+    pub meta: ExtensionMeta,
+    pub pin: Pin,
+    pub manifest_dir: PathBuf,
+    pub out_dir: PathBuf,
+    pub source_date_epoch: u64,
+}
+
+/// The `main` of an extension's `build.rs`. Errors are printed with their causes and the build
+/// script exits non-zero, which makes cargo show them.
+pub fn build_script(recipe: Recipe) {
+    if let Err(e) = run(recipe) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn env_path(name: &str) -> Result<PathBuf> {
+    std::env::var_os(name).map(PathBuf::from).with_context(|| format!("{name} is not set: run me from cargo"))
+}
+
+fn run(recipe: Recipe) -> Result<()> {
+    let manifest_dir = env_path("CARGO_MANIFEST_DIR")?;
+    let out_dir = env_path("OUT_DIR")?;
+    println!("cargo:rerun-if-env-changed={ENV_ARCHES}");
+    println!("cargo:rerun-if-env-changed={ENV_SOURCE_DATE_EPOCH}");
+    println!("cargo:rerun-if-changed={}", manifest_dir.display());
+    let root = Pin::find_workspace_root(&manifest_dir)
+        .with_context(|| format!("no {PIN_PATH} above {}", manifest_dir.display()))?;
+    println!("cargo:rerun-if-changed={}", root.join(PIN_PATH).display());
+
+    let requested = Arch::parse_list(&std::env::var(ENV_ARCHES).unwrap_or_default())?;
+    if requested.is_empty() {
+        // A plain `cargo build`: no heavy work, nothing staged.
+        return Ok(());
+    }
+    let ctx = StageContext {
+        meta: load_meta(&manifest_dir)?,
+        pin: Pin::load(&root)?,
+        manifest_dir,
+        out_dir,
+        source_date_epoch: source_date_epoch()?,
+    };
+    let mut staged = Vec::new();
+    for arch in requested.into_iter().filter(|a| ctx.meta.arches.contains(a)) {
+        let dir = stage_arch(&ctx, arch, recipe, &ctx.out_dir.join(STAGE_DIR).join(arch.as_str()))?;
+        staged.push(StagedArch { arch, dir, stamp: stamp() });
+    }
+    let info = StagedInfo {
+        name: ctx.meta.name.clone(),
+        version: ctx.meta.version_string(&ctx.pin.talos.tag),
+        arches: staged,
+    };
+    let path = ctx.out_dir.join(STAGE_DIR).join(STAGED_INFO);
+    let tmp = path.with_extension("json.tmp");
+    fs::write(&tmp, serde_json::to_vec_pretty(&info)?).with_context(|| format!("writing {}", tmp.display()))?;
+    fs::rename(&tmp, &path).with_context(|| format!("renaming {}", tmp.display()))?;
+    Ok(())
+}
+
+/// Reads `[package.metadata.talos-extension]` from the crate's own `Cargo.toml`.
+pub(crate) fn load_meta(manifest_dir: &Path) -> Result<ExtensionMeta> {
+    let path = manifest_dir.join("Cargo.toml");
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    ExtensionMeta::from_cargo_toml(&text)
+        .with_context(|| format!("{}", path.display()))?
+        .with_context(|| format!("{}: no [package.metadata.talos-extension] table", path.display()))
+}
+
+fn source_date_epoch() -> Result<u64> {
+    match std::env::var(ENV_SOURCE_DATE_EPOCH) {
+        Ok(v) if !v.is_empty() => {
+            v.trim().parse().with_context(|| format!("{ENV_SOURCE_DATE_EPOCH}=`{v}` is not a number of seconds"))
+        }
+        _ => Ok(0),
+    }
+}
+
+fn stamp() -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{nanos:x}-{:x}", std::process::id())
+}
+
+/// Stages one arch into `dest`: runs the recipe in a fresh directory, writes `manifest.yaml`,
+/// validates strictly, and renames the tree into place only when all of that succeeded.
+pub(crate) fn stage_arch(ctx: &StageContext, arch: Arch, recipe: Recipe, dest: &Path) -> Result<PathBuf> {
+    let parent = dest.parent().context("stage directory has no parent")?;
+    let name = dest.file_name().context("stage directory has no name")?.to_string_lossy().into_owned();
+    let tmp = parent.join(format!(".{name}.partial"));
+    remove_dir_if_exists(&tmp)?;
+    let rootfs = tmp.join("rootfs");
+    fs::create_dir_all(&rootfs).with_context(|| format!("creating {}", rootfs.display()))?;
+    for dir in [&tmp, &rootfs] {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("setting mode 755 on {}", dir.display()))?;
+    }
+    let work = ctx.out_dir.join("work").join(arch.as_str());
+    fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+
+    let mut stage = Stage {
+        arch,
+        meta: ctx.meta.clone(),
+        pin: ctx.pin.clone(),
+        manifest_dir: ctx.manifest_dir.clone(),
+        root: tmp.clone(),
+        work,
+        source_date_epoch: ctx.source_date_epoch,
+    };
+    recipe(&mut stage).with_context(|| format!("recipe `{}` failed for {arch}", ctx.meta.name))?;
+
+    let manifest = tmp.join("manifest.yaml");
+    fs::write(&manifest, ctx.meta.manifest(&ctx.pin.talos.tag).to_yaml())
+        .with_context(|| format!("writing {}", manifest.display()))?;
+    fs::set_permissions(&manifest, fs::Permissions::from_mode(0o644))
+        .with_context(|| format!("setting mode 644 on {}", manifest.display()))?;
+
+    let opts = talos_ext_validate::Options {
+        strict: true,
+        pkg_name: Some(ctx.meta.name.clone()),
+        talos_version: ctx.pin.talos.tag.clone(),
+    };
+    let report = talos_ext_validate::validate_dir(&tmp, &opts)?;
+    if !report.is_ok() {
+        remove_dir_if_exists(&tmp)?;
+        bail!("the staged {arch} tree of `{}` does not validate (strict mode):\n{report}", ctx.meta.name);
+    }
+    remove_dir_if_exists(dest)?;
+    fs::rename(&tmp, dest).with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))?;
+    Ok(dest.to_path_buf())
+}
+
+fn remove_dir_if_exists(dir: &Path) -> Result<()> {
+    match fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("removing {}", dir.display())),
+    }
+}

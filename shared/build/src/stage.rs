@@ -1,0 +1,179 @@
+//! [`Stage`]: one arch's staging area and the named steps recipes call on it.
+//!
+//! Paths a recipe installs to are relative to the rootfs (`usr/local/...`) and are checked here:
+//! no absolute paths, no `..`. Parent directories are created `0755`; files get exactly the mode
+//! the recipe asks for. Nothing here packs or validates; that happens after the recipe returns.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use talos_ext_model::{Arch, ExtensionMeta, Pin};
+
+use crate::toolchain::CrossToolchain;
+
+/// One arch's staging area: the extension tree being built and a scratch directory.
+#[derive(Debug)]
+pub struct Stage {
+    pub(crate) arch: Arch,
+    pub(crate) meta: ExtensionMeta,
+    pub(crate) pin: Pin,
+    pub(crate) manifest_dir: PathBuf,
+    pub(crate) root: PathBuf,
+    pub(crate) work: PathBuf,
+    pub(crate) source_date_epoch: u64,
+}
+
+impl Stage {
+    /// The arch being staged.
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    /// The extension's declared metadata.
+    pub fn meta(&self) -> &ExtensionMeta {
+        &self.meta
+    }
+
+    /// The workspace's Talos pin.
+    pub fn pin(&self) -> &Pin {
+        &self.pin
+    }
+
+    /// The rootfs directory being filled (`<stage>/rootfs`).
+    pub fn rootfs(&self) -> PathBuf {
+        self.root.join("rootfs")
+    }
+
+    /// A scratch directory for this arch (objects, unpacked sources, logs).
+    pub fn work_dir(&self) -> &Path {
+        &self.work
+    }
+
+    /// `SOURCE_DATE_EPOCH` for this build.
+    pub fn source_date_epoch(&self) -> u64 {
+        self.source_date_epoch
+    }
+
+    /// A file of the extension crate (`native/x.c`, `files/x.yaml`), checked to exist.
+    pub fn input(&self, rel: &str) -> Result<PathBuf> {
+        let path = self.manifest_dir.join(rel);
+        if !path.is_file() {
+            bail!("recipe input {} does not exist", path.display());
+        }
+        Ok(path)
+    }
+
+    /// The C toolchain for this arch (musl, static by default).
+    pub fn toolchain(&self) -> Result<CrossToolchain> {
+        Ok(CrossToolchain::for_arch(self.arch)?)
+    }
+
+    /// Compiles in-tree C sources into one statically linked, stripped musl program for this
+    /// arch with the `cc` crate, and returns the program's path in the scratch directory.
+    pub fn compile_program(&self, name: &str, sources: &[&str]) -> Result<PathBuf> {
+        let tc = self.toolchain()?;
+        let out = self.work.join("cc").join(name);
+        fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+        let maps = CrossToolchain::prefix_map_flags(&[(&self.manifest_dir, "."), (&self.work, "/build")]);
+        let mut build = tc.cc_build(&out, &maps);
+        for src in sources {
+            build.file(self.input(src)?);
+        }
+        let objects =
+            build.try_compile_intermediates().with_context(|| format!("compiling {name} for {}", self.arch))?;
+        let program = out.join(name);
+        let mut link = Command::new(&tc.cc);
+        link.args(&tc.cc_musl_flags)
+            .args(&tc.cflags)
+            .args(["-static", "-s", "-Wl,--build-id=sha1", "-o"])
+            .arg(&program)
+            .args(&objects)
+            .current_dir(&out)
+            .env("SOURCE_DATE_EPOCH", self.source_date_epoch.to_string())
+            .env("LC_ALL", "C");
+        let output = link.output().with_context(|| format!("running {}", tc.cc.display()))?;
+        if !output.status.success() {
+            bail!(
+                "linking {name} for {} failed ({}):\n{}",
+                self.arch,
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(program)
+    }
+
+    /// Installs a file into the rootfs at `dest` (relative, e.g. `usr/local/bin/x`) with `mode`.
+    pub fn install(&self, src: &Path, dest: &str, mode: u32) -> Result<()> {
+        let target = self.rootfs_path(dest)?;
+        let tmp = target.with_file_name(format!(".{}.tmp", file_name(&target)));
+        fs::copy(src, &tmp).with_context(|| format!("copying {} to {}", src.display(), tmp.display()))?;
+        self.finish_file(&tmp, &target, mode)
+    }
+
+    /// Writes `bytes` into the rootfs at `dest` with `mode`.
+    pub fn install_bytes(&self, dest: &str, bytes: &[u8], mode: u32) -> Result<()> {
+        let target = self.rootfs_path(dest)?;
+        let tmp = target.with_file_name(format!(".{}.tmp", file_name(&target)));
+        fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        self.finish_file(&tmp, &target, mode)
+    }
+
+    /// Creates a directory (and its parents) in the rootfs, `0755`.
+    pub fn mkdir(&self, dest: &str) -> Result<PathBuf> {
+        let target = self.target(dest)?;
+        create_dirs(&self.rootfs(), &target)?;
+        Ok(target)
+    }
+
+    fn finish_file(&self, tmp: &Path, target: &Path, mode: u32) -> Result<()> {
+        fs::set_permissions(tmp, fs::Permissions::from_mode(mode))
+            .with_context(|| format!("setting mode {mode:o} on {}", tmp.display()))?;
+        fs::rename(tmp, target).with_context(|| format!("renaming {} to {}", tmp.display(), target.display()))
+    }
+
+    /// Checks a rootfs-relative destination and creates its parent directories.
+    fn rootfs_path(&self, dest: &str) -> Result<PathBuf> {
+        let target = self.target(dest)?;
+        if let Some(parent) = target.parent() {
+            create_dirs(&self.rootfs(), parent)?;
+        }
+        Ok(target)
+    }
+
+    /// The absolute path of a checked rootfs-relative destination.
+    fn target(&self, dest: &str) -> Result<PathBuf> {
+        Ok(self.rootfs().join(check_relative(dest)?))
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// Creates `dir` and every missing parent below `root` with mode 0755.
+fn create_dirs(root: &Path, dir: &Path) -> Result<()> {
+    let rel = dir.strip_prefix(root).with_context(|| format!("{} is not below {}", dir.display(), root.display()))?;
+    let mut cur = root.to_path_buf();
+    for comp in rel.components() {
+        cur.push(comp);
+        if !cur.is_dir() {
+            fs::create_dir(&cur).with_context(|| format!("creating {}", cur.display()))?;
+            fs::set_permissions(&cur, fs::Permissions::from_mode(0o755))
+                .with_context(|| format!("setting mode 755 on {}", cur.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `dest` is a plain relative path (no root, no `..`, not empty).
+pub(crate) fn check_relative(dest: &str) -> Result<&Path> {
+    let path = Path::new(dest);
+    if dest.is_empty() || !path.components().all(|c| matches!(c, Component::Normal(_))) {
+        bail!("install destination `{dest}` must be a relative path inside the rootfs (like `usr/local/bin/x`)");
+    }
+    Ok(path)
+}

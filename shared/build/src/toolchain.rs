@@ -1,0 +1,173 @@
+//! The per-arch C toolchain for userland code that runs on Talos: musl, never the host's glibc.
+//!
+//! This is the one place that knows how each arch is compiled from the x86_64 host. Both arches
+//! use Debian's gcc driver with musl's `musl-gcc.specs` (what `musl-gcc` itself does for amd64):
+//! `x86_64-linux-gnu-gcc` from `musl-tools`, and `aarch64-linux-gnu-gcc` from
+//! `gcc-aarch64-linux-gnu` with `musl-dev:arm64`. Flags follow Talos' toolchain conventions
+//! (`-O2 -g0`, `-march=x86-64-v2 -mtune=generic` on amd64).
+
+use std::ffi::OsString;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use talos_ext_model::Arch;
+
+/// A toolchain that is not installed.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolchainError {
+    #[error(
+        "the {arch} musl toolchain is missing: {path} does not exist\nhint: run `ci/setup.sh` as root (it installs {packages})"
+    )]
+    Missing { arch: Arch, path: PathBuf, packages: &'static str },
+    #[error("creating the {arch} Linux uapi header links in {dir}: {source}")]
+    Uapi { arch: Arch, dir: PathBuf, source: io::Error },
+}
+
+/// Directories of `/usr/include` (from `linux-libc-dev`) that make up the Linux uapi headers,
+/// besides the per-arch `asm`. Each is linked when present.
+const UAPI_DIRS: &[&str] = &["linux", "asm-generic", "mtd", "rdma", "scsi", "sound", "video", "drm", "misc", "xen"];
+
+/// Compiler, binutils and flags for one target arch.
+#[derive(Debug, Clone)]
+pub struct CrossToolchain {
+    pub arch: Arch,
+    /// The gcc driver.
+    pub cc: PathBuf,
+    /// Flags that make the driver target musl (`-specs ...`); part of every compile and link.
+    pub cc_musl_flags: Vec<String>,
+    pub ar: PathBuf,
+    pub strip: PathBuf,
+    /// Optimisation and target flags (`CFLAGS`), without the musl and prefix-map flags.
+    pub cflags: Vec<String>,
+}
+
+impl CrossToolchain {
+    /// The toolchain for an arch, checked to be installed.
+    pub fn for_arch(arch: Arch) -> Result<CrossToolchain, ToolchainError> {
+        let (prefix, packages, cflags): (&str, &str, &[&str]) = match arch {
+            Arch::Amd64 => ("x86_64-linux-gnu", "musl-tools", &["-O2", "-g0", "-march=x86-64-v2", "-mtune=generic"]),
+            Arch::Arm64 => ("aarch64-linux-gnu", "gcc-aarch64-linux-gnu musl-dev:arm64", &["-O2", "-g0"]),
+        };
+        let specs = PathBuf::from(format!("/usr/lib/{}/musl-gcc.specs", arch.musl_triple()));
+        let bin = |tool: &str| PathBuf::from(format!("/usr/bin/{prefix}-{tool}"));
+        let tc = CrossToolchain {
+            arch,
+            cc: bin("gcc"),
+            cc_musl_flags: vec!["-specs".into(), specs.display().to_string()],
+            ar: bin("ar"),
+            strip: bin("strip"),
+            cflags: cflags.iter().map(|s| s.to_string()).collect(),
+        };
+        for path in [&tc.cc, &specs, &tc.ar, &tc.strip] {
+            if !path.exists() {
+                return Err(ToolchainError::Missing { arch, path: path.clone(), packages });
+            }
+        }
+        Ok(tc)
+    }
+
+    /// `-ffile-prefix-map` flags so build paths do not leak into binaries.
+    pub fn prefix_map_flags(maps: &[(&Path, &str)]) -> Vec<String> {
+        maps.iter().map(|(from, to)| format!("-ffile-prefix-map={}={to}", from.display())).collect()
+    }
+
+    /// A `cc::Build` for this arch with all of cc's own defaults off: the flags are exactly ours.
+    pub fn cc_build(&self, out_dir: &Path, extra_flags: &[String]) -> cc::Build {
+        let mut b = cc::Build::new();
+        b.compiler(&self.cc)
+            .archiver(&self.ar)
+            .no_default_flags(true)
+            .cargo_metadata(false)
+            .cargo_warnings(false)
+            .cargo_debug(false)
+            .emit_rerun_if_env_changed(false)
+            .target(match self.arch {
+                Arch::Amd64 => "x86_64-unknown-linux-musl",
+                Arch::Arm64 => "aarch64-unknown-linux-musl",
+            })
+            .host("x86_64-unknown-linux-gnu")
+            .opt_level(2)
+            .debug(false)
+            .out_dir(out_dir);
+        for f in self.cc_musl_flags.iter().chain(&self.cflags).chain(extra_flags) {
+            b.flag(f);
+        }
+        b
+    }
+
+    /// Environment for build systems driven by this toolchain (`CC`, `AR`, `STRIP`, `CFLAGS`).
+    pub fn env(&self) -> Vec<(&'static str, OsString)> {
+        let cc = format!("{} {}", self.cc.display(), self.cc_musl_flags.join(" "));
+        vec![
+            ("CC", cc.into()),
+            ("AR", self.ar.clone().into()),
+            ("STRIP", self.strip.clone().into()),
+            ("CFLAGS", self.cflags.join(" ").into()),
+        ]
+    }
+
+    /// The GNU triple of the host-side gcc driver and binutils (`x86_64-linux-gnu`,
+    /// `aarch64-linux-gnu`); not the target triple, which is [`Arch::musl_triple`].
+    pub fn gnu_prefix(&self) -> String {
+        format!("{}-linux-gnu", self.arch.gnu_machine())
+    }
+
+    /// A binutils program of this arch (`ranlib`, `nm`, `ld`, `objcopy`, ...).
+    pub fn binutil(&self, tool: &str) -> PathBuf {
+        PathBuf::from(format!("/usr/bin/{}-{tool}", self.gnu_prefix()))
+    }
+
+    /// The CPU name build systems want: meson's `cpu_family` and `cpu`, cmake's
+    /// `CMAKE_SYSTEM_PROCESSOR` (`x86_64`, `aarch64`).
+    pub fn cpu(&self) -> &'static str {
+        self.arch.gnu_machine()
+    }
+
+    /// Byte order of the target (both arches are little-endian).
+    pub fn endian(&self) -> &'static str {
+        "little"
+    }
+
+    /// The per-arch `asm` directory of `linux-libc-dev:<arch>`.
+    pub fn uapi_asm_dir(&self) -> PathBuf {
+        PathBuf::from(format!("/usr/include/{}/asm", self.gnu_prefix()))
+    }
+
+    /// Makes (or reuses) `<parent>/uapi-<arch>`: symlinks to the Linux uapi headers of the host's
+    /// `linux-libc-dev` (`linux`, `asm-generic`, ...) and this arch's `asm`. musl's include
+    /// directory has none of them; pass the result with `-idirafter` so musl's own headers win.
+    pub fn uapi_include_dir(&self, parent: &Path) -> Result<PathBuf, ToolchainError> {
+        let asm = self.uapi_asm_dir();
+        if !asm.is_dir() {
+            let packages = match self.arch {
+                Arch::Amd64 => "linux-libc-dev",
+                Arch::Arm64 => "linux-libc-dev:arm64",
+            };
+            return Err(ToolchainError::Missing { arch: self.arch, path: asm, packages });
+        }
+        let dir = parent.join(format!("uapi-{}", self.arch));
+        let err = |source| ToolchainError::Uapi { arch: self.arch, dir: dir.clone(), source };
+        if fs::read_link(dir.join("asm")).is_ok_and(|t| t == asm) {
+            return Ok(dir);
+        }
+        // Built beside the final name and renamed, so a half-made directory is never used.
+        let tmp = parent.join(format!(".uapi-{}.tmp", self.arch));
+        for stale in [&tmp, &dir] {
+            match fs::remove_dir_all(stale) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(err(e)),
+                _ => {}
+            }
+        }
+        fs::create_dir_all(&tmp).map_err(err)?;
+        for name in UAPI_DIRS {
+            let target = Path::new("/usr/include").join(name);
+            if target.is_dir() {
+                std::os::unix::fs::symlink(&target, tmp.join(name)).map_err(err)?;
+            }
+        }
+        std::os::unix::fs::symlink(&asm, tmp.join("asm")).map_err(err)?;
+        fs::rename(&tmp, &dir).map_err(err)?;
+        Ok(dir)
+    }
+}
