@@ -10,9 +10,11 @@
 //!   ([`service`]), special files and the string-prefix allowlist [`ALLOWED_PATHS`].
 //! - Strict rules ([`Rule::is_strict_only`]) add what Talos means but does not enforce:
 //!   world-writable files and directories, allowlist matches on a component boundary, hardlinks,
-//!   symlinks escaping the rootfs, setuid/setgid files and duplicate tar entries.
+//!   symlinks escaping the rootfs, setuid/setgid files and duplicate tar entries; and kernel-module
+//!   checks ([`modules`]): signatures, vermagic, release directory, signer, compression, arch.
 //!
 //! This crate reads the tree it is given and nothing else: no processes, no network.
+//! ([`validate_dir`] reads modules from the directory when it checks them, one at a time.)
 //!
 //! ```
 //! use talos_ext_validate::{Entry, Options, Rule, Tree, validate};
@@ -23,18 +25,21 @@
 //!     Entry::file("rootfs/usr/local/bin/hello", 0o755, b""),
 //!     Entry::file("rootfs/usr/localx", 0o644, b""),
 //! ]);
-//! let opts = Options { strict: true, pkg_name: Some("hello".into()), talos_version: "v1.14.0".into() };
+//! let opts =
+//!     Options { strict: true, pkg_name: Some("hello".into()), talos_version: "v1.14.0".into(), kernel: None };
 //! let report = validate(&tree, &opts);
 //! assert_eq!(report.findings.len(), 1);
 //! assert_eq!(report.findings[0].rule, Rule::AllowlistBoundary);
 //! assert_eq!(report.findings[0].path, "/usr/localx");
 //! ```
 
+pub mod modules;
 pub mod report;
 pub mod rules;
 pub mod service;
 pub mod tree;
 
+pub use modules::{CertificateError, KernelExpectation, certificate_key_id, is_module_path};
 pub use report::{Finding, Report, Rule};
 pub use rules::{ALLOWED_PATHS, Options, validate, validate_dir, validate_tar};
 pub use tree::{Entry, EntryKind, Error, Tree};

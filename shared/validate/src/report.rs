@@ -42,6 +42,23 @@ pub enum Rule {
     Setuid,
     /// Strict: a tar stream names each path once.
     DuplicateEntry,
+    /// Strict: every `.ko` under `/usr/lib/modules` carries an appended signature.
+    ModuleUnsigned,
+    /// Strict: a module's appended signature is well-formed (not truncated, `id_type` 2, a sane
+    /// `sig_len`, CMS that decodes), and its contents could be read.
+    ModuleSignature,
+    /// Strict: a module's vermagic release is the expected kernel release (or, without one, the
+    /// release directory it is in).
+    ModuleVermagic,
+    /// Strict: modules sit in `/usr/lib/modules/<release>/`, the only directory Talos copies, and
+    /// no other release directory exists.
+    ModuleDirectory,
+    /// Strict: modules are signed with the kernel's module signing key, when it is known.
+    ModuleSigner,
+    /// Strict: modules are plain `.ko`, not `.ko.xz`/`.ko.zst`/`.ko.gz`.
+    ModuleCompressed,
+    /// Strict: a module's ELF machine is the image's arch, when it is known.
+    ModuleArch,
 }
 
 impl Rule {
@@ -63,6 +80,13 @@ impl Rule {
         Rule::SymlinkEscape,
         Rule::Setuid,
         Rule::DuplicateEntry,
+        Rule::ModuleUnsigned,
+        Rule::ModuleSignature,
+        Rule::ModuleVermagic,
+        Rule::ModuleDirectory,
+        Rule::ModuleSigner,
+        Rule::ModuleCompressed,
+        Rule::ModuleArch,
     ];
 
     /// The stable kebab-case id.
@@ -84,6 +108,13 @@ impl Rule {
             Rule::SymlinkEscape => "symlink-escape",
             Rule::Setuid => "setuid",
             Rule::DuplicateEntry => "duplicate-entry",
+            Rule::ModuleUnsigned => "module-unsigned",
+            Rule::ModuleSignature => "module-signature",
+            Rule::ModuleVermagic => "module-vermagic",
+            Rule::ModuleDirectory => "module-directory",
+            Rule::ModuleSigner => "module-signer",
+            Rule::ModuleCompressed => "module-compressed",
+            Rule::ModuleArch => "module-arch",
         }
     }
 
@@ -97,6 +128,13 @@ impl Rule {
                 | Rule::SymlinkEscape
                 | Rule::Setuid
                 | Rule::DuplicateEntry
+                | Rule::ModuleUnsigned
+                | Rule::ModuleSignature
+                | Rule::ModuleVermagic
+                | Rule::ModuleDirectory
+                | Rule::ModuleSigner
+                | Rule::ModuleCompressed
+                | Rule::ModuleArch
         )
     }
 
@@ -165,7 +203,7 @@ mod tests {
             assert_eq!(Rule::from_id(rule.id()), Some(rule));
             assert!(rule.id().bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
         }
-        assert_eq!(Rule::ALL.iter().filter(|r| r.is_strict_only()).count(), 6);
+        assert_eq!(Rule::ALL.iter().filter(|r| r.is_strict_only()).count(), 13);
     }
 
     #[test]

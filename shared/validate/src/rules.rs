@@ -6,6 +6,8 @@
 //! in extensions`, ...). Content rules see each entry under `rootfs/` as Talos does, as `/` + its
 //! path relative to `rootfs`.
 
+use std::borrow::Cow;
+use std::convert::Infallible;
 use std::path::Path;
 use std::sync::LazyLock;
 
@@ -13,6 +15,7 @@ use regex::Regex;
 use talos_ext_model::constraint::{Constraint, TalosVersion};
 use talos_ext_model::{MANIFEST_VERSION, Manifest};
 
+use crate::modules::{self, KernelExpectation};
 use crate::report::{Finding, Report, Rule};
 use crate::tree::{self, Entry, EntryKind, Error, Tree};
 use crate::{go_quote, service};
@@ -50,10 +53,28 @@ pub struct Options {
     pub pkg_name: Option<String>,
     /// The Talos tag the compatibility constraint is checked against, e.g. `v1.14.0-beta.1`.
     pub talos_version: String,
+    /// The kernel the modules under `/usr/lib/modules` must match (strict mode; see
+    /// [`crate::modules`]). `None` still checks, in strict mode, that module signatures are
+    /// well-formed and that all modules share one release directory.
+    pub kernel: Option<KernelExpectation>,
 }
 
-/// Runs every rule over the tree.
+/// Runs every rule over the tree. The module checks read the kept contents of each `.ko`
+/// ([`Tree::from_dir_with`] / [`Tree::from_tar_with`] with [`modules::is_module_path`]); a
+/// module whose contents were not kept is a finding.
 pub fn validate(tree: &Tree, opts: &Options) -> Report {
+    match validate_with(tree, opts, |entry| Ok::<_, Infallible>(entry.contents.as_deref().map(Cow::Borrowed))) {
+        Ok(report) => report,
+        Err(never) => match never {},
+    }
+}
+
+/// [`validate`], with `read` supplying module bytes on demand.
+fn validate_with<E>(
+    tree: &Tree,
+    opts: &Options,
+    read: impl for<'e> FnMut(&'e Entry) -> Result<Option<Cow<'e, [u8]>>, E>,
+) -> Result<Report, E> {
     let mut out = Findings::default();
     let manifest = check_layout_and_manifest(tree, &mut out);
     if let Some(manifest) = &manifest {
@@ -72,25 +93,36 @@ pub fn validate(tree: &Tree, opts: &Options) -> Report {
                 format!("duplicate tar entry {}: only the first one is kept when layers are flattened", go_quote(path)),
             );
         }
+        modules::check(tree, opts.kernel.as_ref(), read, &mut out)?;
     }
-    Report { findings: out.0 }
+    Ok(Report { findings: out.0 })
 }
 
-/// Reads a directory holding `manifest.yaml` + `rootfs/` and validates it.
+/// Reads a directory holding `manifest.yaml` + `rootfs/` and validates it. In strict mode each
+/// module is read when it is checked and dropped afterwards, so at most one is in memory.
 pub fn validate_dir(path: &Path, opts: &Options) -> Result<Report, Error> {
-    Ok(validate(&Tree::from_dir(path)?, opts))
+    let tree = Tree::from_dir(path)?;
+    validate_with(&tree, opts, |entry| {
+        if let Some(kept) = entry.contents.as_deref() {
+            return Ok(Some(Cow::Borrowed(kept)));
+        }
+        let file = path.join(&entry.path);
+        std::fs::read(&file).map(|bytes| Some(Cow::Owned(bytes))).map_err(|source| Error::Io { path: file, source })
+    })
 }
 
-/// Reads an uncompressed tar stream of `manifest.yaml` + `rootfs/` and validates it.
+/// Reads an uncompressed tar stream of `manifest.yaml` + `rootfs/` and validates it. In strict
+/// mode the tree keeps the contents of every `.ko` for the module checks.
 pub fn validate_tar(reader: impl std::io::Read, opts: &Options) -> Result<Report, Error> {
-    Ok(validate(&Tree::from_tar(reader)?, opts))
+    let tree = Tree::from_tar_with(reader, &|path| opts.strict && modules::is_module_path(path))?;
+    Ok(validate(&tree, opts))
 }
 
 #[derive(Default)]
-struct Findings(Vec<Finding>);
+pub(crate) struct Findings(Vec<Finding>);
 
 impl Findings {
-    fn push(&mut self, path: impl Into<String>, rule: Rule, message: impl Into<String>) {
+    pub(crate) fn push(&mut self, path: impl Into<String>, rule: Rule, message: impl Into<String>) {
         self.0.push(Finding { path: path.into(), rule, message: message.into() });
     }
 }
@@ -99,7 +131,7 @@ const MANIFEST: &str = "manifest.yaml";
 const ROOTFS: &str = "rootfs";
 
 /// A tree path as findings show it: in-rootfs paths absolute, others as they are.
-fn display_path(path: &str) -> String {
+pub(crate) fn display_path(path: &str) -> String {
     if path == ROOTFS {
         "/".to_string()
     } else if let Some(rest) = path.strip_prefix("rootfs/") {

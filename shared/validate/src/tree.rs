@@ -5,7 +5,7 @@
 //! A tree holds one [`Entry`] per path, sorted component-wise (the depth-first order of a sorted
 //! directory walk). File contents are kept only where asked for: `manifest.yaml` and the service
 //! specs `rootfs/usr/local/etc/containers/*.yaml` always ([`wants_contents`]), other paths when the
-//! caller's predicate says so. Reading never follows symlinks.
+//! caller's predicate says so (the module checks use [`crate::is_module_path`]). Reading never follows symlinks.
 //!
 //! Tar streams follow go-containerregistry's flattening (`mutate.Extract`, used by Talos' imager):
 //! names are cleaned (`./a/../b` is `b`), the **first** entry for a path wins and later ones are

@@ -113,7 +113,7 @@ pub fn build(steps: &[Step]) -> Fixture {
 }
 
 pub fn opts(strict: bool) -> Options {
-    Options { strict, pkg_name: Some("hello".to_string()), talos_version: TALOS.to_string() }
+    Options { strict, pkg_name: Some("hello".to_string()), talos_version: TALOS.to_string(), kernel: None }
 }
 
 pub fn run(tree: &Tree, strict: bool) -> Report {
