@@ -1,0 +1,43 @@
+//! Shared fixtures: a per-run scratch directory, the committed cosign-signed image, and a helper
+//! that runs a command and fails the test with its stderr.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use talos_ext_sign::{ImageDigest, Repository};
+
+/// A fresh, empty scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("talos-ext-sign").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// A file of `tests/data/cosign-signed/` (written by real cosign; see its README.md).
+pub fn cosign_signed(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cosign-signed").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+pub fn repo() -> Repository {
+    Repository::parse("ghcr.io/example/hello-world-service").unwrap()
+}
+
+pub fn digest(byte: u8) -> ImageDigest {
+    ImageDigest::parse(&format!("sha256:{}", format!("{byte:02x}").repeat(32))).unwrap()
+}
+
+/// Runs `cmd`; panics with its output when it fails.
+#[track_caller]
+pub fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
