@@ -33,9 +33,11 @@ mod digest;
 mod manifest;
 mod meta;
 mod pin;
+pub mod toolchain;
 
 pub use arch::{Arch, ArchParseError};
 pub use digest::{DigestParseError, Sha256, Sha512};
 pub use manifest::{Compatibility, MANIFEST_VERSION, Manifest, ManifestError, Metadata, TalosCompatibility};
-pub use meta::{ExtensionMeta, Kind, METADATA_KEY, MetaError, Source, Tier, VersionSpec};
-pub use pin::{PIN_PATH, Pin, PinError};
+pub use meta::{ExtensionMeta, INTERNAL_CATEGORY, Kind, METADATA_KEY, MetaError, Source, Tier, VersionSpec};
+pub use pin::{PIN_PATH, Pin, PinError, ToolchainDefaults};
+pub use toolchain::{KEYS_LOCK_PATH, KeysLock, TOOLCHAINS_DIR, Toolchain, ToolchainSpec};

@@ -10,6 +10,9 @@ use crate::{Arch, Sha256, Sha512, constraint};
 /// The key under `[package.metadata]` that marks a crate as an extension.
 pub const METADATA_KEY: &str = "talos-extension";
 
+/// The category of internal library stages (`extensions/internal/<lib>/`).
+pub const INTERNAL_CATEGORY: &str = "internal";
+
 /// Support tier, as in the upstream catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,6 +54,9 @@ pub enum Kind {
     ConfigOnly,
     /// Several of the above.
     Mixed,
+    /// An internal library stage (`extensions/internal/<lib>/`): built into a sysroot that
+    /// dependent recipes link against; never published.
+    Library,
 }
 
 impl Kind {
@@ -64,6 +70,7 @@ impl Kind {
             Kind::Tarball => "tarball",
             Kind::ConfigOnly => "config-only",
             Kind::Mixed => "mixed",
+            Kind::Library => "library",
         }
     }
 }
@@ -194,6 +201,26 @@ pub struct ExtensionMeta {
     /// SPDX license expression of the upstream code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub license: Option<String>,
+    /// The kernel toolchain (`toolchain/toolchains/<name>.toml`) modules are built with or taken
+    /// from; unset means the pin's default by rule (see [`crate::toolchain::select`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub toolchain: Option<String>,
+    /// In-tree kernel modules to take from the toolchain's module tree, per arch, as paths
+    /// relative to `/usr/lib/modules/<release>/` (`kernel/drivers/input/misc/uinput.ko`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub modules: std::collections::BTreeMap<Arch, Vec<String>>,
+    /// CPE 2.3 names of the upstream software (`cpe:2.3:a:vendor:product:version:*:*:*:*:*:*:*`),
+    /// written to the SBOM as `cpe23Type` references for vulnerability scanners.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpes: Vec<String>,
+    /// Package URL of the upstream software (`pkg:github/containers/crun@1.29`), written to the
+    /// SBOM as a `purl` reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
+    /// Why this extension declares no license or no CPE/purl (configuration only, ...): silences
+    /// the SBOM lint (`talos_ext_sbom::lint`), which otherwise requires both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sbom_exempt: Option<String>,
 }
 
 /// Extension metadata that is missing or wrong, naming the package and field.
@@ -256,6 +283,12 @@ impl ExtensionMeta {
         if self.category.is_empty() || !self.category.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
             return fail("category", format!("`{}` is not a lowercase directory name", self.category));
         }
+        if (self.kind == Kind::Library) != (self.category == INTERNAL_CATEGORY) {
+            return fail(
+                "kind",
+                format!("`library` goes with category `{INTERNAL_CATEGORY}` and only with it (kind `{}`, category `{}`)", self.kind, self.category),
+            );
+        }
         for (field, value) in [("author", &self.author), ("description", &self.description)] {
             if value.trim().is_empty() {
                 return fail(field, "must not be empty".into());
@@ -301,7 +334,34 @@ impl ExtensionMeta {
                 );
             }
         }
+        for (arch, list) in &self.modules {
+            if !self.arches.contains(arch) {
+                return fail(&format!("modules.{arch}"), format!("`{arch}` is not one of the extension's arches"));
+            }
+            for (i, m) in list.iter().enumerate() {
+                let plain = m.split('/').all(|c| !c.is_empty() && c != "." && c != "..");
+                if !m.starts_with("kernel/") || !m.ends_with(".ko") || !plain {
+                    return fail(
+                        &format!("modules.{arch}[{i}]"),
+                        format!("`{m}` is not a module path like `kernel/drivers/x/y.ko`"),
+                    );
+                }
+            }
+        }
+        if let Some(name) = &self.toolchain
+            && (name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        {
+            return fail(
+                "toolchain",
+                format!("`{name}` is not a toolchain name (a file stem in toolchain/toolchains/)"),
+            );
+        }
         Ok(())
+    }
+
+    /// The in-tree modules to select for one arch (empty when none are declared).
+    pub fn modules_for(&self, arch: Arch) -> &[String] {
+        self.modules.get(&arch).map(Vec::as_slice).unwrap_or_default()
     }
 
     /// The sources that apply to one arch, in declaration order.
@@ -312,6 +372,11 @@ impl ExtensionMeta {
     /// Looks up a source by name for an arch.
     pub fn source(&self, name: &str, arch: Arch) -> Option<&Source> {
         self.sources_for(arch).find(|s| s.name == name)
+    }
+
+    /// Whether this is an internal library stage rather than a published extension.
+    pub fn is_internal(&self) -> bool {
+        self.kind == Kind::Library
     }
 
     /// The version string for the pinned Talos tag.
@@ -403,6 +468,34 @@ arches = ["amd64", "arm64"]
         assert!(yaml.starts_with("version: v1alpha1\nmetadata:\n  name: x\n  version: v1.14.0\n"), "{yaml}");
         assert!(yaml.contains("description: '[core] does things'"), "{yaml}");
         assert!(yaml.contains("compatibility:\n    talos:\n      version: '>= v1.0.0'"), "{yaml}");
+    }
+
+    #[test]
+    fn module_lists_and_toolchain() {
+        let ok = parse(
+            "version = { format = \"talos\" }\ntoolchain = \"debian-6.12\"\n[modules]\namd64 = [\"kernel/fs/btrfs/btrfs.ko\"]\n",
+        )
+        .unwrap();
+        assert_eq!(ok.modules_for(Arch::Amd64), ["kernel/fs/btrfs/btrfs.ko"]);
+        assert!(ok.modules_for(Arch::Arm64).is_empty());
+        assert_eq!(ok.toolchain.as_deref(), Some("debian-6.12"));
+        let e = parse("version = { format = \"talos\" }\n[modules]\namd64 = [\"kernel/../x.ko\"]\n").unwrap_err();
+        assert_eq!(e.field, "modules.amd64[0]");
+    }
+
+    #[test]
+    fn sbom_fields() {
+        let m = parse(
+            "version = { format = \"talos\" }\nlicense = \"GPL-2.0-only\"\n\
+             cpes = [\"cpe:2.3:a:crun_project:crun:1.29:*:*:*:*:*:*:*\"]\npurl = \"pkg:github/containers/crun@1.29\"\n",
+        )
+        .unwrap();
+        assert_eq!(m.cpes, ["cpe:2.3:a:crun_project:crun:1.29:*:*:*:*:*:*:*"]);
+        assert_eq!(m.purl.as_deref(), Some("pkg:github/containers/crun@1.29"));
+        assert_eq!(m.sbom_exempt, None);
+        let m = parse("version = { format = \"talos\" }\nsbom_exempt = \"configuration only\"\n").unwrap();
+        assert!(m.cpes.is_empty());
+        assert_eq!(m.sbom_exempt.as_deref(), Some("configuration only"));
     }
 
     #[test]

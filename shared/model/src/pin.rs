@@ -13,6 +13,22 @@ pub const PIN_PATH: &str = "toolchain/pin.toml";
 pub struct Pin {
     pub talos: TalosPin,
     pub kernel: KernelPin,
+    /// `[toolchains]`: which kernel toolchain extensions build with by default.
+    #[serde(default)]
+    pub toolchains: ToolchainDefaults,
+}
+
+/// `[toolchains]` of the pin: names of files in `toolchain/toolchains/` (see
+/// [`crate::toolchain::select`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolchainDefaults {
+    /// The toolchain of catalog recipes (the pinned Talos kernel).
+    #[serde(default)]
+    pub default: Option<String>,
+    /// The toolchain of `extensions/examples/*` (works offline).
+    #[serde(default)]
+    pub examples: Option<String>,
 }
 
 /// `[talos]` of the pin.
@@ -66,6 +82,15 @@ impl Pin {
             });
         }
         Ok(pin)
+    }
+
+    /// The default toolchain for an extension of `category`: `[toolchains] examples` for
+    /// `examples`, else `[toolchains] default`.
+    pub fn default_toolchain(&self, category: &str) -> Option<&str> {
+        match (category, &self.toolchains.examples) {
+            ("examples", Some(name)) => Some(name),
+            _ => self.toolchains.default.as_deref(),
+        }
     }
 
     /// Finds the workspace root (the directory holding `toolchain/pin.toml`) at or above `start`.
