@@ -26,16 +26,26 @@
 
 pub mod drivers;
 pub mod elf;
+pub mod kernel;
+mod library;
 mod script;
+mod sources;
 mod stage;
 pub mod step;
 pub mod testing;
 mod toolchain;
 
-pub use script::{STAGE_DIR, STAGED_INFO, StagedArch, StagedInfo, build_script};
+pub use script::{SBOM_NAMESPACE_BASE, STAGE_DIR, STAGED_INFO, StagedArch, StagedInfo, build_script};
+pub use sources::{ENV_SOURCE_OVERRIDES, SourceOverride, default_cache_dir};
+pub use library::{SYSROOT_STAMP, TestLibrary, dep_var, library_script};
 pub use stage::Stage;
+/// Where sources come from (cache, mirrors, offline mode): what tests put in
+/// [`testing::TestOptions::fetch`].
+pub use talos_ext_fetch as fetch;
 pub use talos_ext_model as model;
 pub use talos_ext_model::Arch;
+/// SPDX documents: every staged extension carries `rootfs/usr/local/share/spdx/<name>.spdx.json`.
+pub use talos_ext_sbom as sbom;
 pub use toolchain::{CrossToolchain, ToolchainError};
 
 /// Comma-separated arches the build script must stage (`amd64,arm64`). Unset or empty: the build

@@ -15,8 +15,11 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use talos_ext_model::{Arch, ExtensionMeta, PIN_PATH, Pin};
 
+use crate::library::{TestLibrary, finish_library};
+use crate::sources::{ENV_SOURCE_OVERRIDES, SourceOverride, default_cache_dir};
 use crate::stage::Stage;
 use crate::{ENV_ARCHES, ENV_SOURCE_DATE_EPOCH};
+use talos_ext_fetch::FetchConfig;
 
 /// Directory under `OUT_DIR` holding the staged trees.
 pub const STAGE_DIR: &str = "talos-ext";
@@ -39,6 +42,9 @@ pub struct StagedArch {
     pub dir: PathBuf,
     /// Changes every time the tree is staged again; lets `xtask` skip re-packing.
     pub stamp: String,
+    /// Sources taken from `--source` overrides instead of their pins.
+    #[serde(default)]
+    pub overridden_sources: Vec<String>,
 }
 
 /// A recipe: fills the rootfs of one arch.
@@ -51,12 +57,20 @@ pub(crate) struct StageContext {
     pub manifest_dir: PathBuf,
     pub out_dir: PathBuf,
     pub source_date_epoch: u64,
+    pub fetch: FetchConfig,
+    pub overrides: Vec<SourceOverride>,
+    pub libraries: Vec<TestLibrary>,
 }
 
 /// The `main` of an extension's `build.rs`. Errors are printed with their causes and the build
 /// script exits non-zero, which makes cargo show them.
 pub fn build_script(recipe: Recipe) {
-    if let Err(e) = run(recipe) {
+    run_script(recipe, false)
+}
+
+/// Runs a recipe's build script for an extension or (`library`) an internal library stage.
+pub(crate) fn run_script(recipe: Recipe, library: bool) {
+    if let Err(e) = run(recipe, library) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
@@ -66,11 +80,15 @@ fn env_path(name: &str) -> Result<PathBuf> {
     std::env::var_os(name).map(PathBuf::from).with_context(|| format!("{name} is not set: run me from cargo"))
 }
 
-fn run(recipe: Recipe) -> Result<()> {
+fn run(recipe: Recipe, library: bool) -> Result<()> {
     let manifest_dir = env_path("CARGO_MANIFEST_DIR")?;
     let out_dir = env_path("OUT_DIR")?;
     println!("cargo:rerun-if-env-changed={ENV_ARCHES}");
     println!("cargo:rerun-if-env-changed={ENV_SOURCE_DATE_EPOCH}");
+    println!("cargo:rerun-if-env-changed={ENV_SOURCE_OVERRIDES}");
+    for var in talos_ext_fetch::ENV_VARS {
+        println!("cargo:rerun-if-env-changed={var}");
+    }
     println!("cargo:rerun-if-changed={}", manifest_dir.display());
     let root = Pin::find_workspace_root(&manifest_dir)
         .with_context(|| format!("no {PIN_PATH} above {}", manifest_dir.display()))?;
@@ -87,11 +105,23 @@ fn run(recipe: Recipe) -> Result<()> {
         manifest_dir,
         out_dir,
         source_date_epoch: source_date_epoch()?,
+        fetch: FetchConfig::from_env(default_cache_dir(&root))?,
+        overrides: SourceOverride::from_env(&std::env::var(ENV_SOURCE_OVERRIDES).unwrap_or_default())?,
+        libraries: Vec::new(),
     };
+    if ctx.meta.is_internal() != library {
+        let (want, call) =
+            if library { ("kind = \"library\"", "library_script") } else { ("an extension kind", "build_script") };
+        bail!("{}: its build.rs calls talos_ext_build::{call}, which needs {want} in its metadata", ctx.meta.name);
+    }
     let mut staged = Vec::new();
     for arch in requested.into_iter().filter(|a| ctx.meta.arches.contains(a)) {
-        let dir = stage_arch(&ctx, arch, recipe, &ctx.out_dir.join(STAGE_DIR).join(arch.as_str()))?;
-        staged.push(StagedArch { arch, dir, stamp: stamp() });
+        let (dir, overridden_sources) =
+            stage_arch(&ctx, arch, recipe, &ctx.out_dir.join(STAGE_DIR).join(arch.as_str()))?;
+        if library {
+            println!("cargo::metadata=sysroot_{arch}={}", dir.display());
+        }
+        staged.push(StagedArch { arch, dir, stamp: stamp(), overridden_sources });
     }
     let info = StagedInfo {
         name: ctx.meta.name.clone(),
@@ -123,14 +153,20 @@ fn source_date_epoch() -> Result<u64> {
     }
 }
 
-fn stamp() -> String {
+pub(crate) fn stamp() -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     format!("{nanos:x}-{:x}", std::process::id())
 }
 
 /// Stages one arch into `dest`: runs the recipe in a fresh directory, writes `manifest.yaml`,
 /// validates strictly, and renames the tree into place only when all of that succeeded.
-pub(crate) fn stage_arch(ctx: &StageContext, arch: Arch, recipe: Recipe, dest: &Path) -> Result<PathBuf> {
+/// Returns the tree and the names of sources that came from overrides.
+pub(crate) fn stage_arch(
+    ctx: &StageContext,
+    arch: Arch,
+    recipe: Recipe,
+    dest: &Path,
+) -> Result<(PathBuf, Vec<String>)> {
     let parent = dest.parent().context("stage directory has no parent")?;
     let name = dest.file_name().context("stage directory has no name")?.to_string_lossy().into_owned();
     let tmp = parent.join(format!(".{name}.partial"));
@@ -152,8 +188,19 @@ pub(crate) fn stage_arch(ctx: &StageContext, arch: Arch, recipe: Recipe, dest: &
         root: tmp.clone(),
         work,
         source_date_epoch: ctx.source_date_epoch,
+        fetch: ctx.fetch.clone(),
+        overrides: ctx.overrides.clone(),
+        overridden: Default::default(),
+        libraries: ctx.libraries.clone(),
     };
     recipe(&mut stage).with_context(|| format!("recipe `{}` failed for {arch}", ctx.meta.name))?;
+    if ctx.meta.is_internal() {
+        // A library's product is its sysroot; there is no extension tree to validate.
+        remove_dir_if_exists(&tmp)?;
+        return Ok((finish_library(&stage)?, stage.overridden.into_inner()));
+    }
+
+    write_sbom(ctx, arch, &rootfs)?;
 
     let manifest = tmp.join("manifest.yaml");
     fs::write(&manifest, ctx.meta.manifest(&ctx.pin.talos.tag).to_yaml())
@@ -165,6 +212,8 @@ pub(crate) fn stage_arch(ctx: &StageContext, arch: Arch, recipe: Recipe, dest: &
         strict: true,
         pkg_name: Some(ctx.meta.name.clone()),
         talos_version: ctx.pin.talos.tag.clone(),
+        // Module checks without a known kernel: well-formed signatures, one release directory.
+        kernel: None,
     };
     let report = talos_ext_validate::validate_dir(&tmp, &opts)?;
     if !report.is_ok() {
@@ -173,7 +222,38 @@ pub(crate) fn stage_arch(ctx: &StageContext, arch: Arch, recipe: Recipe, dest: &
     }
     remove_dir_if_exists(dest)?;
     fs::rename(&tmp, dest).with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))?;
-    Ok(dest.to_path_buf())
+    Ok((dest.to_path_buf(), stage.overridden.into_inner()))
+}
+
+/// Where SBOM document namespaces live: the workspace's `repository` (this crate inherits it).
+pub const SBOM_NAMESPACE_BASE: &str = env!("CARGO_PKG_REPOSITORY");
+
+/// Writes the extension's SPDX document to `rootfs/usr/local/share/spdx/<name>.spdx.json` (file
+/// 0644, directories 0755), from its metadata and the arch's pinned sources.
+fn write_sbom(ctx: &StageContext, arch: Arch, rootfs: &Path) -> Result<()> {
+    let input = talos_ext_sbom::SbomInput::from_meta(
+        &ctx.meta,
+        &ctx.pin.talos.tag,
+        Some(arch),
+        ctx.source_date_epoch,
+        SBOM_NAMESPACE_BASE,
+    );
+    let bytes =
+        talos_ext_sbom::generate(&input).with_context(|| format!("generating the SBOM of `{}`", ctx.meta.name))?;
+    let path = rootfs.join(talos_ext_sbom::spdx_path(&ctx.meta.name));
+    let mut dir = rootfs.to_path_buf();
+    for part in Path::new(talos_ext_sbom::SPDX_DIR).components() {
+        dir.push(part);
+        if !dir.is_dir() {
+            fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o755))
+                .with_context(|| format!("setting mode 755 on {}", dir.display()))?;
+        }
+    }
+    fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644))
+        .with_context(|| format!("setting mode 644 on {}", path.display()))?;
+    Ok(())
 }
 
 fn remove_dir_if_exists(dir: &Path) -> Result<()> {

@@ -24,6 +24,12 @@ pub struct Stage {
     pub(crate) root: PathBuf,
     pub(crate) work: PathBuf,
     pub(crate) source_date_epoch: u64,
+    pub(crate) fetch: talos_ext_fetch::FetchConfig,
+    pub(crate) overrides: Vec<crate::sources::SourceOverride>,
+    /// Names of sources taken from overrides so far.
+    pub(crate) overridden: std::cell::RefCell<Vec<String>>,
+    /// Library recipes to stage on demand (tests only; build scripts get sysroots from cargo).
+    pub(crate) libraries: Vec<crate::library::TestLibrary>,
 }
 
 impl Stage {

@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use talos_ext_model::{Arch, ExtensionMeta, PIN_PATH, Pin};
 
+use talos_ext_fetch::FetchConfig;
+
 use crate::script::{Recipe, StageContext, load_meta, stage_arch};
+use crate::library::TestLibrary;
+use crate::sources::{SourceOverride, default_cache_dir};
 use crate::stage::Stage;
 
 /// A staged tree in a temporary directory.
@@ -17,7 +21,32 @@ use crate::stage::Stage;
 pub struct Staged {
     /// The extension tree (`manifest.yaml` + `rootfs/`).
     pub dir: PathBuf,
+    /// Sources that came from overrides.
+    pub overridden_sources: Vec<String>,
     _tmp: tempfile::TempDir,
+}
+
+/// How a test stages: where sources come from.
+#[derive(Debug, Clone)]
+pub struct TestOptions {
+    pub fetch: FetchConfig,
+    pub overrides: Vec<SourceOverride>,
+    /// Internal library recipes the recipe may `use_library` (cargo is not there to build them).
+    pub libraries: Vec<TestLibrary>,
+}
+
+impl TestOptions {
+    /// The cache, mirrors and offline mode from the environment (as in a build script), and no
+    /// overrides.
+    pub fn from_env() -> Result<TestOptions> {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = Pin::find_workspace_root(here).with_context(|| format!("no {PIN_PATH} above {}", here.display()))?;
+        Ok(TestOptions {
+            fetch: FetchConfig::from_env(default_cache_dir(&root))?,
+            overrides: Vec::new(),
+            libraries: Vec::new(),
+        })
+    }
 }
 
 impl Staged {
@@ -32,6 +61,11 @@ pub const TEST_EPOCH: u64 = 1_700_000_000;
 
 /// Stages `recipe` for `arch`; `manifest_dir` is the extension crate (`env!("CARGO_MANIFEST_DIR")`).
 pub fn stage(manifest_dir: &str, recipe: Recipe, arch: Arch) -> Result<Staged> {
+    stage_with(manifest_dir, recipe, arch, &TestOptions::from_env()?)
+}
+
+/// [`stage`] with explicit source options (mirrors, offline mode, overrides).
+pub fn stage_with(manifest_dir: &str, recipe: Recipe, arch: Arch, opts: &TestOptions) -> Result<Staged> {
     let manifest_dir = Path::new(manifest_dir);
     let root = Pin::find_workspace_root(manifest_dir)
         .with_context(|| format!("no {PIN_PATH} above {}", manifest_dir.display()))?;
@@ -42,9 +76,51 @@ pub fn stage(manifest_dir: &str, recipe: Recipe, arch: Arch) -> Result<Staged> {
         manifest_dir: manifest_dir.to_path_buf(),
         out_dir: tmp.path().to_path_buf(),
         source_date_epoch: TEST_EPOCH,
+        fetch: opts.fetch.clone(),
+        overrides: opts.overrides.clone(),
+        libraries: opts.libraries.clone(),
     };
-    let dir = stage_arch(&ctx, arch, recipe, &tmp.path().join(arch.as_str()))?;
-    Ok(Staged { dir, _tmp: tmp })
+    let (dir, overridden_sources) = stage_arch(&ctx, arch, recipe, &tmp.path().join(arch.as_str()))?;
+    Ok(Staged { dir, overridden_sources, _tmp: tmp })
+}
+
+/// Real upstream code for tests, from Debian's source archive: runs
+/// `ci/debian-source.sh <workspace>/.cache/debian-src <spec>` (`nvme-cli=2.16-1`), which checks
+/// the sha256 against the archive's signed index and caches the file, and returns the path of the
+/// upstream tarball (`*.orig.tar.*`). Use it as a [`SourceOverride`] when the pin is unreachable.
+pub fn debian_orig(spec: &str) -> Result<PathBuf> {
+    ci_download("debian-source.sh", "debian-src", spec)
+}
+
+/// Real upstream code for tests, from PyPI: runs `ci/pypi-source.sh <workspace>/.cache/pypi-src
+/// <spec>` (`libnvme==1.16.2`), which checks the sha256 the index gives and caches the file, and
+/// returns the path of the sdist.
+pub fn pypi_sdist(spec: &str) -> Result<PathBuf> {
+    ci_download("pypi-source.sh", "pypi-src", spec)
+}
+
+/// Runs a `ci/` download script and returns the last path it printed. One at a time per process:
+/// parallel tests asking for the same file must not download it twice into the same place.
+fn ci_download(script: &str, cache: &str, spec: &str) -> Result<PathBuf> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = Pin::find_workspace_root(here).with_context(|| format!("no {PIN_PATH} above {}", here.display()))?;
+    let output = std::process::Command::new("bash")
+        .arg(root.join("ci").join(script))
+        .arg(root.join(".cache").join(cache))
+        .arg(spec)
+        .output()
+        .with_context(|| format!("running ci/{script}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    match stdout.lines().last() {
+        Some(path) if output.status.success() => Ok(PathBuf::from(path)),
+        _ => anyhow::bail!(
+            "ci/{script} {spec} failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    }
 }
 
 /// The metadata of [`scratch_stage`]'s stage.
@@ -79,6 +155,29 @@ pub fn scratch_stage(arch: Arch) -> Result<(tempfile::TempDir, Stage)> {
         root: stage_root,
         work,
         source_date_epoch: TEST_EPOCH,
+        fetch: FetchConfig::new(default_cache_dir(&root)),
+        overrides: Vec::new(),
+        overridden: Default::default(),
+        libraries: Vec::new(),
     };
     Ok((tmp, stage))
+}
+
+/// Stages a library recipe for `dependent`'s arch under the dependent's work directory (tests
+/// only), with the dependent's sources options, and returns its sysroot.
+pub(crate) fn stage_library(lib: &TestLibrary, dependent: &Stage) -> Result<PathBuf> {
+    let out_dir = dependent.work.join("libraries").join(&lib.links);
+    let ctx = StageContext {
+        meta: load_meta(&lib.manifest_dir)?,
+        pin: dependent.pin.clone(),
+        manifest_dir: lib.manifest_dir.clone(),
+        out_dir: out_dir.clone(),
+        source_date_epoch: dependent.source_date_epoch,
+        fetch: dependent.fetch.clone(),
+        overrides: dependent.overrides.clone(),
+        libraries: dependent.libraries.clone(),
+    };
+    let dest = out_dir.join(dependent.arch.as_str());
+    let (dir, _) = stage_arch(&ctx, dependent.arch, lib.recipe, &dest)?;
+    Ok(dir)
 }

@@ -104,6 +104,31 @@ pub fn write_layer(
     opts: &PackOptions,
 ) -> Result<LayerInfo, ImageError> {
     let entries = collect_entries(staged)?;
+    write_entries(staged, &entries, blobs_dir, source_date_epoch, opts)
+}
+
+/// Packs every entry under `dir` (any files, directories and symlinks, not only an extension's
+/// `manifest.yaml` + `rootfs/`) into a layer blob in `blobs_dir`, with the same determinism rules
+/// as [`write_layer`]. For small non-extension images, such as the Talos extensions index image
+/// (`/image-digests` + `/descriptions.yaml`).
+pub fn write_tree_layer(
+    dir: &Path,
+    blobs_dir: &Path,
+    source_date_epoch: u64,
+    opts: &PackOptions,
+) -> Result<LayerInfo, ImageError> {
+    let entries = collect_tree_entries(dir)?;
+    write_entries(dir, &entries, blobs_dir, source_date_epoch, opts)
+}
+
+/// Writes the tar of `entries` (relative to `staged`) as a compressed blob into `blobs_dir`.
+fn write_entries(
+    staged: &Path,
+    entries: &[Entry],
+    blobs_dir: &Path,
+    source_date_epoch: u64,
+    opts: &PackOptions,
+) -> Result<LayerInfo, ImageError> {
     let tmp = tempfile::Builder::new()
         .prefix(".layer-")
         .tempfile_in(blobs_dir)
@@ -114,7 +139,7 @@ pub fn write_layer(
     let info = match opts.compression {
         Compression::Gzip { level } => {
             let gz = ParallelGzipWriter::new(file, level.min(9), threads);
-            let gz = write_tar(staged, &entries, source_date_epoch, gz)?;
+            let gz = write_tar(staged, entries, source_date_epoch, gz)?;
             let (_, stats) = gz.finish().map_err(ImageError::io("write", &tmp_path))?;
             let GzipStats { uncompressed_digest, uncompressed_size, compressed_digest, compressed_size } = stats;
             LayerInfo {
@@ -131,7 +156,7 @@ pub fn write_layer(
             let workers = u32::try_from(threads.get()).unwrap_or(1);
             enc.multithread(workers).map_err(ImageError::io("write", &tmp_path))?;
             enc.include_checksum(true).map_err(ImageError::io("write", &tmp_path))?;
-            let tar_out = write_tar(staged, &entries, source_date_epoch, HashWriter::new(enc))?;
+            let tar_out = write_tar(staged, entries, source_date_epoch, HashWriter::new(enc))?;
             let (enc, diff_id, uncompressed_size) = tar_out.into_parts();
             let out = enc.finish().map_err(ImageError::io("write", &tmp_path))?;
             let (mut buffered, digest, size) = out.into_parts();
@@ -190,6 +215,21 @@ fn collect_entries(staged: &Path) -> Result<Vec<Entry>, ImageError> {
             ImageError::Io { action: "walk", path, source: e.into() }
         })?;
         entries.push(entry(staged, item.path())?);
+    }
+    entries.sort_by(|a, b| a.rel.as_os_str().as_bytes().cmp(b.rel.as_os_str().as_bytes()));
+    Ok(entries)
+}
+
+/// Every entry under `dir` (not `dir` itself), sorted bytewise by path. Fails on the first special
+/// file, before any output exists.
+fn collect_tree_entries(dir: &Path) -> Result<Vec<Entry>, ImageError> {
+    let mut entries = Vec::new();
+    for item in walkdir::WalkDir::new(dir).min_depth(1).follow_links(false) {
+        let item = item.map_err(|e| {
+            let path = e.path().unwrap_or(dir).to_path_buf();
+            ImageError::Io { action: "walk", path, source: e.into() }
+        })?;
+        entries.push(entry(dir, item.path())?);
     }
     entries.sort_by(|a, b| a.rel.as_os_str().as_bytes().cmp(b.rel.as_os_str().as_bytes()));
     Ok(entries)

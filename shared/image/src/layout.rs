@@ -15,7 +15,7 @@ use talos_ext_model::{Arch, Sha256};
 
 use crate::error::ImageError;
 use crate::hash::sha256_of;
-use crate::layer::{LayerInfo, PackOptions, write_layer};
+use crate::layer::{LayerInfo, PackOptions, write_layer, write_tree_layer};
 use crate::spec::{
     ANNOTATION_CREATED, ANNOTATION_DESCRIPTION, ANNOTATION_REF_NAME, ANNOTATION_REVISION, ANNOTATION_SOURCE,
     ANNOTATION_TITLE, ANNOTATION_VERSION, BLOBS_DIR, Descriptor, INDEX_FILE, ImageConfig, ImageIndex, ImageManifest,
@@ -81,6 +81,35 @@ pub fn write_layout(
     meta: &ImageMeta,
     opts: &PackOptions,
 ) -> Result<LayoutSummary, ImageError> {
+    write_layout_with(out_dir, images, meta, opts, write_layer)
+}
+
+/// Writes an OCI image layout whose one layer holds the whole directory `tree` (any files, see
+/// [`crate::write_tree_layer`]), with one image per arch of `arches` sharing that layer, to
+/// `out_dir`, replacing what was there. For small data images such as the extensions index image
+/// (`/image-digests` + `/descriptions.yaml`); the index, manifests and configs are shaped exactly
+/// as [`write_layout`]'s.
+pub fn write_tree_layout(
+    out_dir: &Path,
+    tree: &Path,
+    arches: &[Arch],
+    meta: &ImageMeta,
+    opts: &PackOptions,
+) -> Result<LayoutSummary, ImageError> {
+    let images: Vec<ArchImage<'_>> = arches.iter().map(|&arch| ArchImage { arch, dir: tree }).collect();
+    write_layout_with(out_dir, &images, meta, opts, write_tree_layer)
+}
+
+/// A function writing one image's layer blob: (directory, blobs dir, epoch, options).
+type LayerWriter = fn(&Path, &Path, u64, &PackOptions) -> Result<LayerInfo, ImageError>;
+
+fn write_layout_with(
+    out_dir: &Path,
+    images: &[ArchImage<'_>],
+    meta: &ImageMeta,
+    opts: &PackOptions,
+    layer_writer: LayerWriter,
+) -> Result<LayoutSummary, ImageError> {
     let mut images = images.to_vec();
     images.sort_by_key(|i| i.arch);
     if images.is_empty() {
@@ -97,7 +126,7 @@ pub fn write_layout(
         .prefix(&format!(".{name}.tmp-"))
         .tempdir_in(parent)
         .map_err(ImageError::io("create a temporary directory in", parent))?;
-    let summary = write_into(staging.path(), &images, meta, &annotations, opts)?;
+    let summary = write_into(staging.path(), &images, meta, &annotations, opts, layer_writer)?;
     let root = staging.path();
     fs::set_permissions(root, fs::Permissions::from_mode(0o755)).map_err(ImageError::io("chmod", root))?;
     replace_dir(staging, out_dir, parent, name)?;
@@ -140,6 +169,7 @@ fn write_into(
     meta: &ImageMeta,
     annotations: &BTreeMap<String, String>,
     opts: &PackOptions,
+    layer_writer: LayerWriter,
 ) -> Result<LayoutSummary, ImageError> {
     let blobs = root.join(BLOBS_DIR);
     fs::create_dir_all(&blobs).map_err(ImageError::io("create directory", &blobs))?;
@@ -149,7 +179,7 @@ fn write_into(
     let mut summaries = Vec::new();
     let mut descriptors = Vec::new();
     for image in images {
-        let layer = write_layer(image.dir, &blobs, meta.source_date_epoch, opts)?;
+        let layer = layer_writer(image.dir, &blobs, meta.source_date_epoch, opts)?;
         let config = ImageConfig {
             created: rfc3339_utc(meta.source_date_epoch),
             architecture: image.arch.as_str().into(),

@@ -194,7 +194,7 @@ impl Client {
                 }
             }
         }
-        self.upload_blob(repo, digest, path, size, session, label, reporter)?;
+        self.upload_blob(repo, digest, BlobSource::File(path), size, session, label, reporter)?;
         Ok(BlobOutcome::Uploaded)
     }
 
@@ -221,7 +221,7 @@ impl Client {
         &self,
         repo: &Repository,
         digest: &Digest,
-        path: &Path,
+        source: BlobSource<'_>,
         size: u64,
         mut session: Option<String>,
         label: &str,
@@ -244,7 +244,10 @@ impl Client {
             let sep = if location.contains('?') { '&' } else { '?' };
             let url = format!("{location}{sep}digest={digest}");
             let id = reporter.start(&format!("push {label}"), Some(size));
-            let body = ReqBody::File { path, size, progress: Some((reporter, id)) };
+            let body = match source {
+                BlobSource::File(path) => ReqBody::File { path, size, progress: Some((reporter, id)) },
+                BlobSource::Bytes(bytes) => ReqBody::Bytes(bytes),
+            };
             let result =
                 self.send(&op, Method::PUT, &url, &[("content-type", "application/octet-stream")], &body, attempt);
             reporter.finish(id);
@@ -285,6 +288,63 @@ impl Client {
             check_reported_digest(&op, &sent, digest, "manifest")?;
             Ok(())
         })
+    }
+}
+
+/// Where the bytes of a blob to upload come from.
+#[derive(Clone, Copy)]
+enum BlobSource<'a> {
+    File(&'a Path),
+    Bytes(&'a [u8]),
+}
+
+impl Client {
+    /// Pushes a small image held in memory, such as a cosign signature image: every blob of
+    /// `blobs` that `target`'s repository lacks (`HEAD` first, then a monolithic upload), then
+    /// `manifest` (exact bytes, `media_type`) under `target`'s tag, or by digest when it has none,
+    /// last, so the tag never points at missing blobs. The caller lists every blob the manifest
+    /// references; the registry refuses the manifest otherwise. Returns the manifest's digest.
+    pub fn push_image_parts(
+        &self,
+        target: &Reference,
+        media_type: &str,
+        manifest: &[u8],
+        blobs: &[&[u8]],
+        reporter: &dyn Reporter,
+    ) -> Result<Digest, RegistryError> {
+        let repo = &target.repository;
+        let digest = Digest::of(manifest);
+        if let Some(expected) = &target.digest
+            && expected != &digest
+        {
+            return Err(RegistryError::InvalidReference {
+                reference: target.to_string(),
+                reason: format!("the manifest to push has digest {digest}"),
+            });
+        }
+        if manifest.len() as u64 > MAX_MANIFEST_SIZE {
+            return Err(RegistryError::TooLarge {
+                registry: repo.registry.clone(),
+                repo: repo.name.clone(),
+                what: "manifest",
+                limit: MAX_MANIFEST_SIZE,
+            });
+        }
+        let mut seen = BTreeSet::new();
+        for bytes in blobs {
+            let blob_digest = Digest::of(bytes);
+            if !seen.insert(blob_digest.clone()) {
+                continue;
+            }
+            if self.blob_exists_as(&Op::push(repo, "blob head"), &blob_digest)?.is_some() {
+                continue;
+            }
+            let label = format!("blob {}", short(&blob_digest));
+            self.upload_blob(repo, &blob_digest, BlobSource::Bytes(bytes), bytes.len() as u64, None, &label, reporter)?;
+        }
+        let reference = target.tag.clone().unwrap_or_else(|| digest.to_string());
+        self.put_manifest(repo, &reference, media_type, manifest, &digest, reporter)?;
+        Ok(digest)
     }
 }
 

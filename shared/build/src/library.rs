@@ -1,0 +1,114 @@
+//! Internal library stages: crates under `extensions/internal/<lib>/` (kind `library`) that
+//! build static libraries per arch into a sysroot, for recipes to link against. They are never
+//! published.
+//!
+//! They use cargo's own mechanism, so cargo orders and caches them: the library crate sets
+//! `links = "<lib>"` and its `build.rs` calls [`library_script`], which prints
+//! `cargo:sysroot_<arch>=<dir>`; a dependent lists the library under `[dependencies]` and its
+//! recipe calls [`Stage::use_library`], which reads `DEP_<LIB>_SYSROOT_<ARCH>` and merges that
+//! sysroot into its own (`<work>/sysroot`, where the drivers look for headers, libraries and
+//! `.pc` files). In tests, where cargo does not run the library's build script, the library's
+//! recipe is passed in [`crate::testing::TestOptions::libraries`] and staged on demand.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use talos_ext_model::Arch;
+
+use crate::script::{Recipe, stamp};
+use crate::stage::Stage;
+
+/// A library recipe available to tests (see [`crate::testing::TestOptions`]).
+#[derive(Debug, Clone)]
+pub struct TestLibrary {
+    /// The `links` name (`libnvme`).
+    pub links: String,
+    /// The library crate's directory.
+    pub manifest_dir: PathBuf,
+    pub recipe: Recipe,
+}
+
+/// The file in a finished library sysroot that changes whenever it is rebuilt.
+pub const SYSROOT_STAMP: &str = ".talos-ext-stamp";
+
+/// The `main` of an internal library's `build.rs`: stages the requested arches like
+/// [`crate::build_script`] (the recipe installs into the sysroot with the drivers'
+/// `.into_sysroot()`), and publishes each sysroot as `cargo:sysroot_<arch>=<dir>`.
+pub fn library_script(recipe: Recipe) {
+    crate::script::run_script(recipe, true)
+}
+
+/// Finishes a library stage: stamps its sysroot and returns it.
+pub(crate) fn finish_library(stage: &Stage) -> Result<PathBuf> {
+    let sysroot = stage.work.join("sysroot");
+    fs::create_dir_all(&sysroot).with_context(|| format!("creating {}", sysroot.display()))?;
+    let stamp_path = sysroot.join(SYSROOT_STAMP);
+    fs::write(&stamp_path, stamp()).with_context(|| format!("writing {}", stamp_path.display()))?;
+    Ok(sysroot)
+}
+
+/// `DEP_<LINKS>_SYSROOT_<ARCH>`, the variable cargo gives a dependent's build script.
+pub fn dep_var(links: &str, arch: Arch) -> String {
+    format!("DEP_{}_SYSROOT_{}", links.to_uppercase().replace('-', "_"), arch.as_str().to_uppercase())
+}
+
+impl Stage {
+    /// Merges the sysroot of internal library `links` (built for this arch) into this stage's
+    /// sysroot, so the drivers find its headers, static libraries and pkg-config files.
+    pub fn use_library(&self, links: &str) -> Result<PathBuf> {
+        let from = match self.libraries.iter().find(|l| l.links == links) {
+            Some(lib) => crate::testing::stage_library(lib, self)?,
+            None => {
+                let var = dep_var(links, self.arch);
+                match std::env::var_os(&var) {
+                    Some(dir) => PathBuf::from(dir),
+                    None => bail!(
+                        "recipe `{}` uses internal library `{links}`, but {var} is not set\n\
+                         hint: list it under [dependencies] in Cargo.toml (`{links} = {{ path = \"../../internal/{links}\" }}`); \
+                         the library crate must have `links = \"{links}\"`",
+                        self.meta.name
+                    ),
+                }
+            }
+        };
+        println!("cargo:rerun-if-changed={}", from.join(SYSROOT_STAMP).display());
+        let into = self.work.join("sysroot");
+        merge_tree(&from, &into).with_context(|| format!("merging the sysroot of `{links}` into {}", into.display()))?;
+        Ok(into)
+    }
+}
+
+/// Copies `from` over `into` (files replaced, directories merged, symlinks kept), skipping the
+/// stamp file.
+pub(crate) fn merge_tree(from: &Path, into: &Path) -> Result<()> {
+    fs::create_dir_all(into).with_context(|| format!("creating {}", into.display()))?;
+    let mut entries: Vec<_> = fs::read_dir(from)
+        .with_context(|| format!("reading {}", from.display()))?
+        .collect::<std::io::Result<_>>()
+        .with_context(|| format!("reading {}", from.display()))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name();
+        if name == ".git" || name == SYSROOT_STAMP {
+            continue;
+        }
+        let (src, dst) = (entry.path(), into.join(&name));
+        let ty = entry.file_type().with_context(|| format!("reading {}", src.display()))?;
+        if ty.is_dir() {
+            merge_tree(&src, &dst)?;
+        } else {
+            if fs::symlink_metadata(&dst).is_ok() {
+                fs::remove_file(&dst).with_context(|| format!("replacing {}", dst.display()))?;
+            }
+            if ty.is_symlink() {
+                let target = fs::read_link(&src).with_context(|| format!("reading link {}", src.display()))?;
+                std::os::unix::fs::symlink(&target, &dst)
+                    .with_context(|| format!("creating link {}", dst.display()))?;
+            } else {
+                fs::copy(&src, &dst).with_context(|| format!("copying {} to {}", src.display(), dst.display()))?;
+            }
+        }
+    }
+    Ok(())
+}

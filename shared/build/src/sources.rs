@@ -1,0 +1,196 @@
+//! Pinned sources in recipes: fetch (through the shared cache and mirrors), or take a local
+//! override, then unpack with the top directory stripped and apply the recipe's patches.
+//!
+//! Overrides come from `cargo xtask build --source <ext>[/<source>]=<dir|archive>`, passed to
+//! build scripts in [`ENV_SOURCE_OVERRIDES`]. An overridden source skips pin verification: the
+//! build script prints a cargo warning and the staged tree records it, so the image is marked
+//! (and `publish` refuses it unless told otherwise).
+//!
+//! Unpacked trees are kept in `<work>/src/<source>` with a stamp of what produced them (the
+//! archive's sha256 and the patches' contents), so a re-run with the same inputs does not unpack
+//! again.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+use talos_ext_archive::{UnpackOptions, apply_patches, find_patches, unpack};
+use talos_ext_fetch::{NoReporter, fetch};
+use talos_ext_model::Source;
+
+use crate::stage::Stage;
+
+/// `;`-separated `ext[/source]=<absolute path>` overrides for build scripts.
+pub const ENV_SOURCE_OVERRIDES: &str = "TALOS_EXT_SOURCE_OVERRIDES";
+
+/// A local replacement for a pinned source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceOverride {
+    pub extension: String,
+    /// `None`: the extension's only source.
+    pub source: Option<String>,
+    /// A directory (used as the unpacked tree) or an archive (unpacked like a download).
+    pub path: PathBuf,
+}
+
+impl SourceOverride {
+    /// Parses `ext[/source]=path` (the `--source` syntax); relative paths are made absolute
+    /// against `cwd`.
+    pub fn parse(text: &str, cwd: &Path) -> Result<SourceOverride> {
+        let (target, path) = text
+            .split_once('=')
+            .with_context(|| format!("`{text}` is not `<ext>[/<source>]=<dir|archive>`"))?;
+        let (extension, source) = match target.split_once('/') {
+            Some((e, s)) => (e.to_string(), Some(s.to_string())),
+            None => (target.to_string(), None),
+        };
+        if extension.is_empty() || source.as_deref() == Some("") || path.is_empty() {
+            bail!("`{text}` is not `<ext>[/<source>]=<dir|archive>`");
+        }
+        if extension.contains(';') || path.contains(';') {
+            bail!("`{text}`: `;` is not allowed in source overrides");
+        }
+        let path = cwd.join(path);
+        if !path.exists() {
+            bail!("source override `{text}`: {} does not exist", path.display());
+        }
+        Ok(SourceOverride { extension, source, path })
+    }
+
+    /// Renders overrides for [`ENV_SOURCE_OVERRIDES`].
+    pub fn to_env(list: &[SourceOverride]) -> String {
+        list.iter()
+            .map(|o| match &o.source {
+                Some(s) => format!("{}/{s}={}", o.extension, o.path.display()),
+                None => format!("{}={}", o.extension, o.path.display()),
+            })
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+
+    /// Reads [`ENV_SOURCE_OVERRIDES`] text.
+    pub fn from_env(text: &str) -> Result<Vec<SourceOverride>> {
+        text.split(';')
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| SourceOverride::parse(p, Path::new("/")))
+            .collect::<Result<_>>()
+            .with_context(|| format!("bad {ENV_SOURCE_OVERRIDES}"))
+    }
+}
+
+/// Where fetched sources are cached when `TALOS_EXT_CACHE` is not set.
+pub fn default_cache_dir(workspace_root: &Path) -> PathBuf {
+    workspace_root.join(".cache").join("talos-ext")
+}
+
+impl Stage {
+    /// The pinned source `name` for this arch, from the recipe's metadata.
+    pub fn pinned(&self, name: &str) -> Result<&Source> {
+        self.meta.source(name, self.arch).with_context(|| {
+            let known: Vec<&str> = self.meta.sources_for(self.arch).map(|s| s.name.as_str()).collect();
+            format!(
+                "recipe `{}` asks for source `{name}`, which its Cargo.toml does not pin for {} (pinned: {})",
+                self.meta.name,
+                self.arch,
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            )
+        })
+    }
+
+    fn override_for(&self, name: &str) -> Result<Option<&SourceOverride>> {
+        let mine: Vec<&SourceOverride> = self.overrides.iter().filter(|o| o.extension == self.meta.name).collect();
+        if let Some(o) = mine.iter().find(|o| o.source.as_deref() == Some(name)) {
+            return Ok(Some(o));
+        }
+        let Some(o) = mine.iter().find(|o| o.source.is_none()) else { return Ok(None) };
+        let count = self.meta.sources_for(self.arch).count();
+        if count != 1 {
+            bail!(
+                "--source {}=... is ambiguous: `{}` has {count} sources; name one as `{}/<source>=...`",
+                self.meta.name,
+                self.meta.name,
+                self.meta.name
+            );
+        }
+        Ok(Some(o))
+    }
+
+    /// The verified archive (or file) of source `name`: from the cache, a mirror or upstream, or
+    /// the local override.
+    pub fn source_file(&self, name: &str) -> Result<PathBuf> {
+        let pinned = self.pinned(name)?;
+        if let Some(o) = self.override_for(name)? {
+            self.note_override(name, &o.path);
+            return Ok(o.path.clone());
+        }
+        Ok(fetch(&self.fetch, &self.meta.name, pinned, &NoReporter)?)
+    }
+
+    /// Source `name` unpacked (top directory stripped) with `patches/*.patch` applied, in order.
+    /// A directory override is copied, then patched; the override itself is never modified.
+    pub fn source(&self, name: &str) -> Result<PathBuf> {
+        let file = self.source_file(name)?;
+        let dest = self.work.join("src").join(name);
+        let patches = find_patches(&self.manifest_dir.join("patches"));
+        let stamp = self.unpack_stamp(name, &file, &patches)?;
+        let stamp_path = self.work.join("src").join(format!(".{name}.stamp"));
+        if dest.is_dir() && fs::read_to_string(&stamp_path).ok().as_deref() == Some(stamp.as_str()) {
+            return Ok(dest);
+        }
+        remove_dir_if_exists(&dest)?;
+        let _ = fs::remove_file(&stamp_path);
+        fs::create_dir_all(self.work.join("src")).context("creating the source directory")?;
+        if file.is_dir() {
+            crate::library::merge_tree(&file, &dest)?;
+        } else {
+            unpack(&file, &dest, &UnpackOptions { strip_components: 1 })
+                .with_context(|| format!("unpacking source `{name}` of `{}`", self.meta.name))?;
+        }
+        apply_patches(&dest, &patches).with_context(|| format!("patching source `{name}` of `{}`", self.meta.name))?;
+        fs::write(&stamp_path, stamp).with_context(|| format!("writing {}", stamp_path.display()))?;
+        Ok(dest)
+    }
+
+    /// What identifies an unpacked tree: the pinned sha256 (or, for an override, its path and
+    /// modification time) and the patches' contents.
+    fn unpack_stamp(&self, name: &str, file: &Path, patches: &[PathBuf]) -> Result<String> {
+        let mut h = Sha256::new();
+        if self.override_for(name)?.is_some() {
+            // Overrides are working trees that change under us: always re-copy a directory.
+            if file.is_dir() {
+                return Ok(format!("override-dir {}", crate::script::stamp()));
+            }
+            let modified = fs::metadata(file).and_then(|m| m.modified()).ok();
+            h.update(format!("override {} {modified:?}", file.display()));
+        } else {
+            h.update(self.pinned(name)?.sha256.as_str());
+        }
+        for p in patches {
+            h.update(p.file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default());
+            h.update(fs::read(p).with_context(|| format!("reading {}", p.display()))?);
+        }
+        Ok(hex::encode(h.finalize()))
+    }
+
+    fn note_override(&self, name: &str, path: &Path) {
+        let mut seen = self.overridden.borrow_mut();
+        if !seen.iter().any(|s| s == name) {
+            println!("cargo:rerun-if-changed={}", path.display());
+            println!(
+                "cargo:warning={}: source `{name}` overridden by {} (pin NOT verified; the image is marked)",
+                self.meta.name,
+                path.display()
+            );
+            seen.push(name.to_string());
+        }
+    }
+}
+
+fn remove_dir_if_exists(dir: &Path) -> Result<()> {
+    match fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("removing {}", dir.display())),
+    }
+}

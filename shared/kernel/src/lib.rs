@@ -1,0 +1,311 @@
+//! Kernel toolchains for building and selecting kernel modules: prepared build trees and module
+//! trees in a cache keyed by their inputs, and the module signing key of each toolchain.
+//!
+//! A toolchain (`toolchain/toolchains/<name>.toml`, [`Toolchain`]) is prepared per arch into
+//! `<cache>/kernel/<toolchain>-<hash of inputs>/<arch>/` (see `cache`), where `<cache>` is
+//! `TALOS_EXT_CACHE` or `<workspace>/.cache/talos-ext`:
+//!
+//! - [`prepare_build_tree`]: the tree external modules build against (`make -C <dir> M=...`).
+//!   Debian: headers + amd64 kbuild extracted from the apt packages (`debian`). Talos: the pinned
+//!   source tarball, configured with `LLVM=1` (`talos`); offline it fails at once, naming the
+//!   missing source.
+//! - [`prepare_module_tree`]: the signed in-tree modules (`lib/modules/<release>`). Debian: the
+//!   image package. Talos: the `kernel` image, which must have been exported into the cache.
+//! - [`KernelContext::module_key`]: the signing key, checked against `toolchain/keys.lock`
+//!   (see `keys`); [`finish_module`] strips (`--strip-debug`) and then signs a built module.
+//!
+//! Nothing here is silently rebuilt: a prepared part records its inputs and is reused only for
+//! the same inputs. Notes for the user (an ABI fallback, a compiler mismatch) are returned, not
+//! printed: the library never prints.
+
+mod cache;
+mod debian;
+mod error;
+mod intree;
+mod keys;
+mod run;
+mod talos;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use talos_ext_fetch::FetchConfig;
+use talos_ext_kmod::{HashAlgo, SigningKey, sign_module};
+use talos_ext_model::toolchain::ToolchainSpec;
+use talos_ext_model::{Arch, KEYS_LOCK_PATH, Toolchain};
+
+pub use cache::{STAMP, disk_usage};
+pub use error::{KernelError, MissingSource};
+pub use intree::{Base, INDEX_FILES, ModuleTree, SelectedModule, Unresolved, module_name, unresolved_depends};
+pub use keys::{
+    ENV_MODULE_CERT, ENV_MODULE_KEY, KEY_BITS, KeyFiles, KeyOrigin, ModuleKey, keys_dir, module_key, rekey,
+};
+pub use talos_ext_model::toolchain::ENV_TOOLCHAIN;
+
+/// Every environment variable that changes what this crate does (for `rerun-if-env-changed`).
+pub const ENV_VARS: [&str; 6] = [
+    ENV_TOOLCHAIN,
+    ENV_MODULE_KEY,
+    ENV_MODULE_CERT,
+    talos_ext_fetch::ENV_CACHE,
+    talos_ext_fetch::ENV_MIRRORS,
+    talos_ext_fetch::ENV_OFFLINE,
+];
+
+/// The hash algorithm modules are signed with (`CONFIG_MODULE_SIG_HASH="sha512"` in Talos).
+pub const SIG_HASH: HashAlgo = HashAlgo::Sha512;
+
+/// Where and with what the toolchains are prepared.
+#[derive(Debug, Clone)]
+pub struct KernelContext {
+    pub workspace_root: PathBuf,
+    /// The fetch configuration; its `cache_dir` is the cache root (`<cache>/kernel/` is ours).
+    pub fetch: FetchConfig,
+    /// `toolchain/keys.lock`.
+    pub keys_lock: PathBuf,
+    /// A key given by [`ENV_MODULE_KEY`] / [`ENV_MODULE_CERT`].
+    pub key_files: Option<KeyFiles>,
+    /// Parallel jobs of `make` when preparing a Talos tree.
+    pub jobs: usize,
+}
+
+impl KernelContext {
+    /// The context of a workspace from the environment: `TALOS_EXT_CACHE` (default
+    /// `<workspace>/.cache/talos-ext`), mirrors, offline mode and the key variables.
+    pub fn from_env(workspace_root: &Path) -> Result<KernelContext, KernelError> {
+        let fetch = FetchConfig::from_env(workspace_root.join(".cache/talos-ext")).map_err(|e| KernelError::Key {
+            toolchain: "*".into(),
+            message: format!("reading the cache settings: {e}"),
+        })?;
+        let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Ok(KernelContext {
+            workspace_root: workspace_root.to_path_buf(),
+            fetch,
+            keys_lock: workspace_root.join(KEYS_LOCK_PATH),
+            key_files: KeyFiles::from_env()?,
+            jobs,
+        })
+    }
+
+    /// `<cache>/kernel`.
+    pub fn kernel_dir(&self) -> PathBuf {
+        self.fetch.cache_dir.join("kernel")
+    }
+
+    /// Loads a toolchain definition of the workspace.
+    pub fn toolchain(&self, name: &str) -> Result<Toolchain, KernelError> {
+        Ok(Toolchain::load(&self.workspace_root, name)?)
+    }
+
+    /// The key `toolchain`'s modules are signed with, checked against the lock.
+    pub fn module_key(&self, toolchain: &str) -> Result<ModuleKey, KernelError> {
+        module_key(toolchain, self.key_files.as_ref(), &keys_dir(&self.kernel_dir(), toolchain), &self.keys_lock)
+    }
+
+    /// Records the key builds will use in the lock (see [`rekey`]).
+    pub fn rekey(&self, toolchain: &str, new_key: bool) -> Result<ModuleKey, KernelError> {
+        rekey(toolchain, self.key_files.as_ref(), &keys_dir(&self.kernel_dir(), toolchain), &self.keys_lock, new_key)
+    }
+}
+
+/// Options of [`prepare_build_tree`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PrepareOptions {
+    /// Talos: build `vmlinux` and all modules too, for `Module.symvers` (hours on 2 cores).
+    pub full_build: bool,
+}
+
+/// A prepared build tree for one arch.
+#[derive(Debug, Clone)]
+pub struct BuildTree {
+    pub toolchain: String,
+    pub arch: Arch,
+    /// The kernel release modules are built for (vermagic), `6.12.117+deb12-amd64`.
+    pub release: String,
+    /// The `make -C` directory.
+    pub dir: PathBuf,
+    /// `LLVM=1` builds.
+    pub llvm: bool,
+    /// The cache directory of this toolchain, inputs and arch.
+    pub cache_dir: PathBuf,
+    /// Things the user should know (ABI fallback, compiler differences, ...).
+    pub notes: Vec<String>,
+}
+
+impl BuildTree {
+    /// `make` variables of every external module build with this tree: `ARCH`, and
+    /// `CROSS_COMPILE` or `LLVM=1`.
+    pub fn make_vars(&self) -> Vec<String> {
+        let mut vars = vec![format!("ARCH={}", self.arch.kernel_arch())];
+        if self.llvm {
+            vars.push("LLVM=1".into());
+        } else if self.arch == Arch::Arm64 {
+            vars.push("CROSS_COMPILE=aarch64-linux-gnu-".into());
+        }
+        vars
+    }
+
+    /// The `strip` of this tree's arch and compiler.
+    pub fn strip_program(&self) -> PathBuf {
+        strip_program(self.llvm, self.arch)
+    }
+}
+
+/// `llvm-strip` for LLVM builds, else the arch's binutils `strip`.
+pub fn strip_program(llvm: bool, arch: Arch) -> PathBuf {
+    if llvm {
+        PathBuf::from("llvm-strip")
+    } else {
+        PathBuf::from(format!("/usr/bin/{}-linux-gnu-strip", arch.gnu_machine()))
+    }
+}
+
+fn debian_inputs(name: &str, d: &talos_ext_model::toolchain::DebianToolchain, abi: &str) -> serde_json::Value {
+    let mut resolved = d.clone();
+    resolved.debian.abi = abi.to_string();
+    serde_json::json!({ "toolchain": name, "debian": resolved })
+}
+
+/// Prepares (or reuses) the tree external modules of `arch` are built against.
+pub fn prepare_build_tree(
+    ctx: &KernelContext,
+    tc: &Toolchain,
+    arch: Arch,
+    opts: PrepareOptions,
+) -> Result<BuildTree, KernelError> {
+    let kernel_dir = ctx.kernel_dir();
+    match &tc.spec {
+        ToolchainSpec::Debian(d) => {
+            let ready = |abi: &str| {
+                cache::Slot::new(&kernel_dir, &tc.name, debian_inputs(&tc.name, d, abi), arch).is_ready("headers")
+            };
+            let (abi, notes) = debian::resolve_abi(&tc.name, d, ready)?;
+            let slot = cache::Slot::new(&kernel_dir, &tc.name, debian_inputs(&tc.name, d, &abi), arch);
+            let dir = debian::headers(&tc.name, d, &abi, arch, &slot)?;
+            Ok(BuildTree {
+                toolchain: tc.name.clone(),
+                arch,
+                release: d.debian.release_for(&abi, arch),
+                dir,
+                llvm: d.compiler.llvm,
+                cache_dir: slot.dir,
+                notes,
+            })
+        }
+        ToolchainSpec::Talos(t) => {
+            let inputs = serde_json::json!({ "toolchain": tc.name, "talos": t, "full_build": opts.full_build });
+            let slot = cache::Slot::new(&kernel_dir, &tc.name, inputs, arch);
+            let (dir, notes) = talos::source_tree(&tc.name, t, arch, &ctx.fetch, opts.full_build, ctx.jobs, &slot)?;
+            Ok(BuildTree {
+                toolchain: tc.name.clone(),
+                arch,
+                release: t.kernel.release.clone(),
+                dir,
+                llvm: true,
+                cache_dir: slot.dir,
+                notes,
+            })
+        }
+    }
+}
+
+/// Prepares (or finds) the signed in-tree module tree of `arch`; also returns notes.
+pub fn prepare_module_tree(
+    ctx: &KernelContext,
+    tc: &Toolchain,
+    arch: Arch,
+) -> Result<(ModuleTree, Vec<String>), KernelError> {
+    let kernel_dir = ctx.kernel_dir();
+    match &tc.spec {
+        ToolchainSpec::Debian(d) => {
+            let ready = |abi: &str| {
+                cache::Slot::new(&kernel_dir, &tc.name, debian_inputs(&tc.name, d, abi), arch).is_ready("image")
+            };
+            let (abi, notes) = debian::resolve_abi(&tc.name, d, ready)?;
+            let slot = cache::Slot::new(&kernel_dir, &tc.name, debian_inputs(&tc.name, d, &abi), arch);
+            let dir = debian::image(&tc.name, d, &abi, arch, &slot)?;
+            let tree = ModuleTree {
+                toolchain: tc.name.clone(),
+                arch,
+                release: d.debian.release_for(&abi, arch),
+                dir,
+                base: Base::WholeTree,
+            };
+            Ok((tree, notes))
+        }
+        ToolchainSpec::Talos(t) => {
+            let inputs =
+                serde_json::json!({ "toolchain": tc.name, "image": t.kernel.image, "release": t.kernel.release });
+            let slot = cache::Slot::new(&kernel_dir, &tc.name, inputs, arch);
+            let dir = slot.part("image").join("usr/lib/modules").join(&t.kernel.release);
+            if !dir.join("kernel").is_dir() {
+                return Err(KernelError::ImageUnavailable {
+                    toolchain: tc.name.clone(),
+                    arch,
+                    image: t.kernel.image.clone(),
+                    release: t.kernel.release.clone(),
+                    expected: dir,
+                });
+            }
+            let tree = ModuleTree {
+                toolchain: tc.name.clone(),
+                arch,
+                release: t.kernel.release.clone(),
+                dir,
+                base: Base::BuiltinOnly,
+            };
+            Ok((tree, Vec::new()))
+        }
+    }
+}
+
+/// What [`finish_module`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finished {
+    /// Size of the stripped, signed module.
+    pub size: u64,
+    pub strip_time: Duration,
+    pub sign_time: Duration,
+}
+
+/// Strips `input` with `strip --strip-debug` (before signing: stripping a signed module breaks
+/// its signature), signs it with `key` ([`SIG_HASH`]) and writes `output` (temp + rename, 0644).
+pub fn finish_module(input: &Path, output: &Path, strip: &Path, key: &SigningKey) -> Result<Finished, KernelError> {
+    let dir = output.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(KernelError::io("create directory", dir))?;
+    let stripped = tempfile::Builder::new()
+        .prefix(".strip-")
+        .tempfile_in(dir)
+        .map_err(KernelError::io("create a temp file in", dir))?;
+    let started = Instant::now();
+    let out =
+        Command::new(strip).arg("--strip-debug").arg("-o").arg(stripped.path()).arg(input).output().map_err(|e| {
+            KernelError::Module { path: input.to_path_buf(), message: format!("running {}: {e}", strip.display()) }
+        })?;
+    if !out.status.success() {
+        return Err(KernelError::Module {
+            path: input.to_path_buf(),
+            message: format!(
+                "{} --strip-debug failed: {}",
+                strip.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        });
+    }
+    let strip_time = started.elapsed();
+    let bytes = fs::read(stripped.path()).map_err(KernelError::io("read", stripped.path()))?;
+    let started = Instant::now();
+    let signed = sign_module(&bytes, key, SIG_HASH)
+        .map_err(|e| KernelError::Module { path: input.to_path_buf(), message: format!("signing: {e}") })?;
+    let sign_time = started.elapsed();
+    fs::write(stripped.path(), &signed).map_err(KernelError::io("write", stripped.path()))?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(stripped.path(), fs::Permissions::from_mode(0o644))
+            .map_err(KernelError::io("chmod", stripped.path()))?;
+    }
+    stripped.persist(output).map_err(|e| KernelError::io("write", output)(e.error))?;
+    Ok(Finished { size: signed.len() as u64, strip_time, sign_time })
+}

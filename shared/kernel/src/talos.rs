@@ -1,0 +1,164 @@
+//! The Talos toolchain: the pinned kernel source tarball, configured with the pinned per-arch
+//! config and `LLVM=1`, prepared for external modules (`make olddefconfig modules_prepare`).
+//!
+//! Sources come through `talos-ext-fetch` (cache, mirrors, then upstream unless
+//! `TALOS_EXT_OFFLINE=1`); a missing one fails at once, naming the toolchain, URL and sha256,
+//! before anything heavy runs. The config pin has only a sha256, so it is looked up, content
+//! addressed, in the fetch cache and the directory mirrors (`<dir>/sha256/<hex>`).
+//!
+//! `modules_prepare` gives a tree that compiles external modules, but no `Module.symvers`:
+//! modpost then cannot check symbols or record modversions CRCs, so the modules do not load on a
+//! `CONFIG_MODVERSIONS=y` kernel. Only a full build (`PrepareOptions::full_build`, `make vmlinux
+//! modules`, about an hour or more on 2 cores) gives the CRCs of the real kernel.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+use talos_ext_fetch::{FetchConfig, Mirror, NoReporter};
+use talos_ext_model::Arch;
+use talos_ext_model::toolchain::TalosToolchain;
+
+use crate::cache::Slot;
+use crate::error::{KernelError, MissingSource};
+use crate::run::{output, run_logged};
+
+const LLVM_HINT: &str = "install clang, lld and llvm (`apt-get install clang lld llvm`); Talos builds with clang/LLVM";
+
+/// Programs `LLVM=1` needs.
+const LLVM_TOOLS: [&str; 6] = ["clang", "ld.lld", "llvm-ar", "llvm-nm", "llvm-objcopy", "llvm-strip"];
+
+/// The configured kernel source tree of one arch; returns it (the `make -C` target) and notes.
+pub(crate) fn source_tree(
+    name: &str,
+    t: &TalosToolchain,
+    arch: Arch,
+    fetch: &FetchConfig,
+    full_build: bool,
+    jobs: usize,
+    slot: &Slot,
+) -> Result<(PathBuf, Vec<String>), KernelError> {
+    let mut notes = Vec::new();
+    if slot.is_ready("src") {
+        return Ok((slot.part("src"), notes));
+    }
+    // Everything that can fail fast, first: the pinned inputs, then the compiler.
+    let tarball = kernel_tarball(name, t, arch, fetch)?;
+    let config = config_file(name, t, arch, fetch)?;
+    for tool in LLVM_TOOLS {
+        if output(name, Command::new(tool).arg("--version"), LLVM_HINT).is_err() {
+            return Err(KernelError::MissingTool {
+                toolchain: name.to_string(),
+                program: tool.to_string(),
+                why: "the Talos kernel and its modules are built with LLVM=1".into(),
+                hint: LLVM_HINT.into(),
+            });
+        }
+    }
+    let version = output(name, Command::new("clang").arg("--version"), LLVM_HINT)?.unwrap_or_default();
+    if !version.contains(&format!("version {}", t.compiler.version)) {
+        notes.push(format!(
+            "toolchain `{name}`: the kernel was built with clang {}, this machine has `{}`; modules may differ from pkgs' (CONFIG_CC_VERSION_TEXT is checked by kbuild)",
+            t.compiler.version,
+            version.lines().next().unwrap_or("?").trim()
+        ));
+    }
+    if !full_build {
+        notes.push(format!(
+            "toolchain `{name}`: prepared with `modules_prepare` only: no Module.symvers, so modules get no modversions CRCs and will not load on the Talos kernel; prepare with a full build for that"
+        ));
+    }
+    let karch = arch.kernel_arch();
+    let dir = slot.ensure("src", |partial, _| {
+        let src = partial.join("linux");
+        talos_ext_archive::unpack(&tarball, &src, &talos_ext_archive::UnpackOptions { strip_components: 1 }).map_err(
+            |e| KernelError::Layout { toolchain: name.into(), path: tarball.clone(), message: e.to_string() },
+        )?;
+        let dot_config = src.join(".config");
+        fs::copy(&config, &dot_config).map_err(KernelError::io("copy the kernel config to", &dot_config))?;
+        let log = partial.join(".prepare.log");
+        let make = |targets: &[&str]| -> Result<(), KernelError> {
+            run_logged(
+                name,
+                Command::new("make")
+                    .arg(format!("-j{jobs}"))
+                    .arg(format!("ARCH={karch}"))
+                    .arg("LLVM=1")
+                    .args(targets)
+                    .current_dir(&src),
+                &log,
+                LLVM_HINT,
+            )
+        };
+        make(&["olddefconfig"])?;
+        let release_file = src.join("include/config/kernel.release");
+        make(&["modules_prepare"])?;
+        let release = fs::read_to_string(&release_file).map_err(KernelError::io("read", &release_file))?;
+        if release.trim() != t.kernel.release {
+            return Err(KernelError::Layout {
+                toolchain: name.into(),
+                path: release_file,
+                message: format!("kernel release is `{}`, the toolchain pins `{}`", release.trim(), t.kernel.release),
+            });
+        }
+        if full_build {
+            make(&["vmlinux", "modules"])?;
+        }
+        Ok(serde_json::json!({ "full_build": full_build }))
+    })?;
+    Ok((dir.join("linux"), notes))
+}
+
+/// The verified kernel tarball from the fetch cache, a mirror or upstream.
+fn kernel_tarball(name: &str, t: &TalosToolchain, arch: Arch, fetch: &FetchConfig) -> Result<PathBuf, KernelError> {
+    talos_ext_fetch::fetch(fetch, name, &t.kernel.source, &NoReporter).map_err(|e| KernelError::MissingSource(Box::new(MissingSource {
+        toolchain: name.to_string(),
+        arch,
+        what: format!("kernel source `{}`", t.kernel.source.file_name()),
+        url: t.kernel.source.url.clone(),
+        sha256: t.kernel.source.sha256.to_string(),
+        cause: e.to_string().lines().next().unwrap_or_default().to_string(),
+        hint: format!(
+            "fetch it where there is network (`cargo xtask toolchain prepare --toolchain {name} --arch {arch}`) and reuse that cache, or put it into a mirror as sha256/{} (TALOS_EXT_MIRRORS)",
+            t.kernel.source.sha256
+        ),
+    })))
+}
+
+/// The pinned config from the fetch cache or a directory mirror, checked against its sha256.
+fn config_file(name: &str, t: &TalosToolchain, arch: Arch, fetch: &FetchConfig) -> Result<PathBuf, KernelError> {
+    let Some(pin) = t.kernel.config.get(&arch) else {
+        return Err(KernelError::Layout {
+            toolchain: name.into(),
+            path: PathBuf::from(format!("kernel.config.{arch}")),
+            message: "no config pinned".into(),
+        });
+    };
+    let cached = fetch.cache_path(&pin.sha256);
+    let mut candidates = vec![cached.clone()];
+    candidates.extend(fetch.mirrors.iter().filter_map(|m| match m {
+        Mirror::Dir(d) => Some(d.join("sha256").join(pin.sha256.as_str())),
+        Mirror::Http(_) => None,
+    }));
+    for path in candidates {
+        if let Ok(bytes) = fs::read(&path)
+            && hex::encode(Sha256::digest(&bytes)) == pin.sha256.as_str()
+        {
+            return Ok(path);
+        }
+    }
+    Err(KernelError::MissingSource(Box::new(MissingSource {
+        toolchain: name.to_string(),
+        arch,
+        what: format!("kernel config for {arch}"),
+        url: pin.url.clone(),
+        sha256: pin.sha256.to_string(),
+        cause: format!("not in the fetch cache ({}) nor a directory mirror", display(&cached)),
+        hint: format!("download it and store it as {} (it is checked against the sha256)", display(&cached)),
+    })))
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}

@@ -1,0 +1,116 @@
+//! [`PublishError`]: every way publishing, finding, signing or verifying fails, naming the
+//! reference, layout or field concerned, with a `hint:` where the fix is known.
+
+use std::path::PathBuf;
+
+use talos_ext_image::ImageError;
+use talos_ext_model::constraint::{ConstraintError, TalosVersionError, Unsatisfied};
+use talos_ext_registry::RegistryError;
+use talos_ext_sign::{RefError, VerifyError};
+
+/// A failed publish, find, sign or verify.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// A registry operation failed (its message names the registry and repository).
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+
+    /// A local layout could not be read or written.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+
+    /// `--registry` is not `host[:port][/prefix]`.
+    #[error(
+        "invalid registry `{value}`: {reason}\nhint: use `host[:port]/prefix`, e.g. `ghcr.io/example` or `127.0.0.1:5000/talos`"
+    )]
+    InvalidRegistry { value: String, reason: String },
+
+    /// The layout was built from `--source` overrides and publishing it was not allowed.
+    #[error(
+        "refusing to publish {name} from {}: it was built from overridden sources ({sources}), not its pins\nhint: rebuild without `--source`, or pass `--allow-overridden` to publish it anyway",
+        layout.display()
+    )]
+    Overridden { name: String, layout: PathBuf, sources: String },
+
+    /// The layout lacks something publishing needs (an annotation, an extension manifest).
+    #[error("layout {} of {name}: {message}", layout.display())]
+    Layout { name: String, layout: PathBuf, message: String },
+
+    /// A local file operation failed.
+    #[error("could not {action} `{}`: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The index image `<prefix>/extensions:<talos version>` does not exist.
+    #[error(
+        "no extensions index image {reference} in the registry\nhint: publish it with `cargo xtask publish --all --registry {registry} --tag {tag}`, or check `--registry` and `--talos`"
+    )]
+    IndexNotFound { reference: String, registry: String, tag: String },
+
+    /// The index image exists but is not what `publish` writes.
+    #[error("extensions index image {reference}: {message}")]
+    IndexContent { reference: String, message: String },
+
+    /// The extension is not listed in the index image.
+    #[error("extension `{name}` is not in the index image {index}\nhint: it lists {}", if available.is_empty() { "nothing".to_string() } else { available.join(", ") })]
+    NotInIndex { name: String, index: String, available: Vec<String> },
+
+    /// An extension image's `manifest.yaml` could not be read or parsed.
+    #[error("extension image {reference}: {message}")]
+    ExtensionManifest { reference: String, message: String },
+
+    /// The extension's compatibility constraint excludes the Talos version.
+    #[error("{name} ({reference}) cannot be used: {source}")]
+    Incompatible {
+        name: String,
+        reference: String,
+        #[source]
+        source: Unsatisfied,
+    },
+
+    /// The extension's compatibility constraint does not parse.
+    #[error("extension image {reference}: {source}")]
+    Constraint {
+        reference: String,
+        #[source]
+        source: ConstraintError,
+    },
+
+    /// The Talos version asked for does not parse.
+    #[error(transparent)]
+    TalosVersion(#[from] TalosVersionError),
+
+    /// No signature is stored for the image.
+    #[error(
+        "{reference} has no signature (no `{tag}` in its repository)\nhint: sign it with `cargo xtask sign {reference} --key <cosign.key>`"
+    )]
+    Unsigned { reference: String, tag: String },
+
+    /// A signature is stored but does not verify.
+    #[error("signature of {reference} does not verify: {source}")]
+    Signature {
+        reference: String,
+        #[source]
+        source: VerifyError,
+    },
+
+    /// A reference cannot be expressed as a cosign repository/digest.
+    #[error("cannot sign {reference}: {source}")]
+    SignReference {
+        reference: String,
+        #[source]
+        source: RefError,
+    },
+}
+
+impl PublishError {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> PublishError {
+        let path = path.into();
+        move |source| PublishError::Io { action, path, source }
+    }
+}

@@ -1,0 +1,232 @@
+//! `cargo xtask build`: runs the extensions' build scripts for the requested arches through
+//! cargo, then packs each staged tree into an OCI image layout under `<out>/oci/<name>/`.
+//!
+//! cargo does the scheduling and caching: the arch list reaches `build.rs` as
+//! `TALOS_EXT_ARCHES`, and `SOURCE_DATE_EPOCH` comes from the last commit (or the environment).
+//! Packing is skipped when the staged trees and packing options are those of the last pack.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use cargo_metadata::Message;
+use serde::{Deserialize, Serialize};
+use talos_ext_build::{ENV_ARCHES, ENV_SOURCE_DATE_EPOCH, STAGE_DIR, STAGED_INFO, StagedInfo};
+use talos_ext_model::Arch;
+use xshell::{Shell, cmd};
+
+use crate::catalog::{Catalog, Entry};
+use crate::flags::{ArchArg, BuildCmd, CompressionArg};
+use crate::list::print_table;
+use crate::pack::Packed;
+
+/// Facts about the checkout that end up in image annotations.
+pub struct SourceFacts {
+    pub source_date_epoch: u64,
+    pub revision: String,
+    pub source: String,
+}
+
+impl SourceFacts {
+    /// `SOURCE_DATE_EPOCH` from the environment, else the last commit's time; the revision from git.
+    pub fn read(sh: &Shell) -> Result<SourceFacts> {
+        let git_epoch = || cmd!(sh, "git log -1 --format=%ct").quiet().ignore_stderr().read().ok();
+        let epoch_text = match std::env::var(ENV_SOURCE_DATE_EPOCH) {
+            Ok(v) if !v.trim().is_empty() => v,
+            _ => git_epoch().unwrap_or_else(|| "0".into()),
+        };
+        let source_date_epoch = epoch_text
+            .trim()
+            .parse()
+            .with_context(|| format!("{ENV_SOURCE_DATE_EPOCH}=`{epoch_text}` is not a number of seconds"))?;
+        let revision =
+            cmd!(sh, "git rev-parse HEAD").quiet().ignore_stderr().read().unwrap_or_else(|_| "unknown".into());
+        Ok(SourceFacts { source_date_epoch, revision, source: env!("CARGO_PKG_REPOSITORY").to_string() })
+    }
+}
+
+pub fn run(sh: &Shell, cmd: BuildCmd) -> Result<ExitCode> {
+    let catalog = Catalog::load(&sh.current_dir())?;
+    let selected: Vec<&Entry> =
+        if cmd.all { catalog.extensions().collect() } else { catalog.select(&cmd.extensions)? };
+    if let Some(lib) = selected.iter().find(|e| e.meta.is_internal()) {
+        bail!(
+            "`{}` is an internal library: it is built as a dependency of {}",
+            lib.meta.name,
+            catalog.used_by(&lib.meta.name).join(", ")
+        );
+    }
+    let fetch_cfg = cmd.sources.fetch_config(sh)?;
+    let overrides = crate::fetch::overrides(&cmd.source, &catalog)?;
+    for o in &overrides {
+        eprintln!(
+            "warning: {}{} comes from {} instead of its pin; the image is marked as built from overridden sources",
+            o.extension,
+            o.source.as_deref().map(|s| format!("/{s}")).unwrap_or_default(),
+            o.path.display()
+        );
+    }
+    let source_env = cmd.sources.env(&fetch_cfg, &overrides);
+    let requested: Vec<Arch> = match cmd.arch {
+        ArchArg::Amd64 => vec![Arch::Amd64],
+        ArchArg::Arm64 => vec![Arch::Arm64],
+        ArchArg::All => Arch::ALL.to_vec(),
+    };
+    for e in &selected {
+        let skipped: Vec<&str> = requested.iter().filter(|a| !e.meta.arches.contains(a)).map(|a| a.as_str()).collect();
+        if !skipped.is_empty() {
+            eprintln!("note: {} does not support {}; building it for the others", e.meta.name, skipped.join(","));
+        }
+        if !requested.iter().any(|a| e.meta.arches.contains(a)) {
+            bail!("{} supports only {:?}, none of the requested arches", e.meta.name, e.meta.arches);
+        }
+    }
+    if let Some(name) = &cmd.toolchain {
+        talos_ext_model::Toolchain::load(&sh.current_dir(), name)?;
+        sh.set_var(talos_ext_model::toolchain::ENV_TOOLCHAIN, name);
+    }
+    let facts = SourceFacts::read(sh)?;
+    let staged = cargo_build(sh, &selected, &requested, &facts, cmd.release, &source_env)?;
+
+    let mut rows = Vec::new();
+    for e in &selected {
+        let info = staged
+            .get(&e.meta.name)
+            .with_context(|| format!("cargo did not run the build script of {}", e.meta.name))?;
+        check_manifests(e, info, &catalog.pin.talos.tag)?;
+        let summary = pack(e, info, &facts, &cmd.out, cmd.compression)?;
+        rows.push([
+            e.meta.name.clone(),
+            info.version.clone(),
+            info.arches.iter().map(|a| a.arch.as_str()).collect::<Vec<_>>().join(","),
+            human_size(summary.size),
+            summary.digest.clone(),
+        ]);
+    }
+    print_table(&["NAME", "VERSION", "ARCHES", "SIZE", "DIGEST"], &rows);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `cargo build` for the selected extension crates with the arch list in the environment and
+/// collects what each build script staged.
+fn cargo_build(
+    sh: &Shell,
+    selected: &[&Entry],
+    arches: &[Arch],
+    facts: &SourceFacts,
+    release: bool,
+    source_env: &[(&'static str, String)],
+) -> Result<BTreeMap<String, StagedInfo>> {
+    let mut args: Vec<String> = vec!["build".into(), "--message-format=json-render-diagnostics".into()];
+    if release {
+        args.push("--release".into());
+    }
+    for e in selected {
+        args.push("-p".into());
+        args.push(e.meta.name.clone());
+    }
+    let arch_list = arches.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(",");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = cmd!(sh, "{cargo} {args...}");
+    for (k, v) in source_env {
+        command = command.env(k, v);
+    }
+    let output = command
+        .env(ENV_ARCHES, &arch_list)
+        .env(ENV_SOURCE_DATE_EPOCH, facts.source_date_epoch.to_string())
+        .ignore_status()
+        .output()
+        .context("running cargo build")?;
+    let mut out_dirs = BTreeMap::new();
+    for message in Message::parse_stream(&output.stdout[..]) {
+        if let Message::BuildScriptExecuted(script) = message.context("reading cargo's JSON messages")? {
+            out_dirs.insert(script.package_id, script.out_dir.into_std_path_buf());
+        }
+    }
+    if !output.status.success() {
+        bail!("cargo build failed (see the errors above)");
+    }
+    let mut staged = BTreeMap::new();
+    for e in selected {
+        let out_dir =
+            out_dirs.get(&e.package_id).with_context(|| format!("no build script output for {}", e.meta.name))?;
+        let path = out_dir.join(STAGE_DIR).join(STAGED_INFO);
+        let text = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let info: StagedInfo = serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))?;
+        staged.insert(e.meta.name.clone(), info);
+    }
+    Ok(staged)
+}
+
+/// The staged `manifest.yaml` must be what the model says now (a stale stage is an error).
+fn check_manifests(e: &Entry, info: &StagedInfo, talos_tag: &str) -> Result<()> {
+    let want = e.meta.manifest(talos_tag).to_yaml();
+    for a in &info.arches {
+        let path = a.dir.join("manifest.yaml");
+        let got = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        if got != want {
+            bail!(
+                "{} does not match the extension's metadata; rebuild with `cargo clean -p {}`",
+                path.display(),
+                e.meta.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Inputs of the last pack, to skip re-packing an unchanged stage.
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct PackStamp {
+    stamps: Vec<(Arch, String)>,
+    compression: String,
+    source_date_epoch: u64,
+    revision: String,
+    digest: String,
+    size: u64,
+}
+
+impl PackStamp {
+    fn same_inputs(&self, other: &PackStamp) -> bool {
+        (&self.stamps, &self.compression, self.source_date_epoch, &self.revision)
+            == (&other.stamps, &other.compression, other.source_date_epoch, &other.revision)
+    }
+}
+
+fn pack(e: &Entry, info: &StagedInfo, facts: &SourceFacts, out: &Path, compression: CompressionArg) -> Result<Packed> {
+    let layout_dir = out.join("oci").join(&e.meta.name);
+    let stamp_path = out.join("oci").join(format!(".{}.stamp.json", e.meta.name));
+    let mut stamp = PackStamp {
+        stamps: info.arches.iter().map(|a| (a.arch, a.stamp.clone())).collect(),
+        compression: format!("{compression:?}"),
+        source_date_epoch: facts.source_date_epoch,
+        revision: facts.revision.clone(),
+        digest: String::new(),
+        size: 0,
+    };
+    let old = fs::read(&stamp_path).ok().and_then(|t| serde_json::from_slice::<PackStamp>(&t).ok());
+    if let Some(old) = old
+        && old.same_inputs(&stamp)
+        && layout_dir.join("index.json").is_file()
+    {
+        return Ok(Packed { digest: old.digest, size: old.size });
+    }
+    let packed = crate::pack::write(e, info, facts, &layout_dir, compression)?;
+    stamp.digest.clone_from(&packed.digest);
+    stamp.size = packed.size;
+    let tmp = stamp_path.with_extension("tmp");
+    fs::write(&tmp, serde_json::to_vec(&stamp)?).with_context(|| format!("writing {}", tmp.display()))?;
+    fs::rename(&tmp, &stamp_path).with_context(|| format!("writing {}", stamp_path.display()))?;
+    Ok(packed)
+}
+
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}

@@ -1,0 +1,109 @@
+//! The catalog: every workspace package that declares `[package.metadata.talos-extension]`,
+//! found with `cargo metadata`. There is no other list of extensions.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use cargo_metadata::{MetadataCommand, PackageId};
+use talos_ext_model::{ExtensionMeta, METADATA_KEY, Pin};
+
+/// One extension of the catalog.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub meta: ExtensionMeta,
+    pub package_id: PackageId,
+    /// The crate directory.
+    pub dir: PathBuf,
+    /// Internal libraries (catalog entries) this one depends on directly.
+    pub uses: Vec<String>,
+}
+
+/// The workspace's extensions (sorted by name) and its Talos pin.
+#[derive(Debug)]
+pub struct Catalog {
+    pub pin: Pin,
+    pub entries: Vec<Entry>,
+}
+
+impl Catalog {
+    /// Reads the catalog with `cargo metadata --no-deps` (offline, no resolution needed).
+    pub fn load(root: &std::path::Path) -> Result<Catalog> {
+        let metadata = MetadataCommand::new()
+            .manifest_path(root.join("Cargo.toml"))
+            .no_deps()
+            .exec()
+            .context("running `cargo metadata`")?;
+        let pin = Pin::load(root)?;
+        let mut entries = Vec::new();
+        let mut errors = Vec::new();
+        for pkg in metadata.workspace_packages() {
+            let Some(table) = pkg.metadata.get(METADATA_KEY) else { continue };
+            let dir = pkg.manifest_path.parent().map(|p| p.as_std_path().to_path_buf()).unwrap_or_default();
+            match ExtensionMeta::from_json(&pkg.name, table) {
+                Ok(meta) => {
+                    let category_dir =
+                        dir.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned());
+                    if category_dir.as_deref() != Some(meta.category.as_str()) {
+                        errors.push(format!(
+                            "{}: category `{}` does not match its directory extensions/{}/",
+                            pkg.manifest_path,
+                            meta.category,
+                            category_dir.unwrap_or_default()
+                        ));
+                    }
+                    for problem in talos_ext_sbom::lint(&talos_ext_sbom::SbomFields::from_meta(&meta)) {
+                        errors.push(format!("{}: sbom metadata: {problem}", pkg.manifest_path));
+                    }
+                    let deps = pkg.dependencies.iter().map(|d| d.name.clone()).collect();
+                    entries.push(Entry { meta, package_id: pkg.id.clone(), dir, uses: deps });
+                }
+                Err(e) => errors.push(format!("{}: {e}", pkg.manifest_path)),
+            }
+        }
+        if !errors.is_empty() {
+            bail!("the catalog has invalid extension metadata:\n  {}", errors.join("\n  "));
+        }
+        entries.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
+        let names: Vec<String> = entries.iter().map(|e| e.meta.name.clone()).collect();
+        for e in &mut entries {
+            e.uses.retain(|d| names.contains(d));
+            e.uses.sort();
+        }
+        Ok(Catalog { pin, entries })
+    }
+
+    /// The published extensions (not internal libraries).
+    pub fn extensions(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(|e| !e.meta.is_internal())
+    }
+
+    /// Names of the entries that use `name` directly.
+    pub fn used_by(&self, name: &str) -> Vec<&str> {
+        self.entries.iter().filter(|e| e.uses.iter().any(|u| u == name)).map(|e| e.meta.name.as_str()).collect()
+    }
+
+    /// Looks extensions up by name; unknown names are an error that lists near matches.
+    pub fn select(&self, names: &[String]) -> Result<Vec<&Entry>> {
+        let mut out = Vec::new();
+        for name in names {
+            match self.entries.iter().find(|e| &e.meta.name == name) {
+                Some(e) => out.push(e),
+                None => {
+                    let near: Vec<&str> = self
+                        .entries
+                        .iter()
+                        .map(|e| e.meta.name.as_str())
+                        .filter(|n| n.contains(name.as_str()) || name.contains(n))
+                        .collect();
+                    let hint = if near.is_empty() {
+                        "see `cargo xtask list`".to_string()
+                    } else {
+                        format!("did you mean {}?", near.join(", "))
+                    };
+                    bail!("no extension named `{name}` in the catalog\nhint: {hint}");
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,335 @@
+//! The command line, declared once. Doc comments here are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Build, validate and package Talos Linux system extensions.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", version, about, long_about = None)]
+pub struct Xtask {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the catalog: name, category, tier, version, arches, kind.
+    List(ListCmd),
+    /// Build extensions for one or more arches and pack each into an OCI image layout under
+    /// `_out/oci/<name>/`.
+    Build(BuildCmd),
+    /// Validate an extension tree (a directory holding `manifest.yaml` and `rootfs/`) or an OCI
+    /// image layout, with Talos' rules plus strict checks. Exits non-zero on any finding.
+    Validate(ValidateCmd),
+    /// Download and verify the pinned sources of extensions into the shared cache.
+    Fetch(FetchCmd),
+    /// Fill a directory mirror (`<dir>/sha256/<hex>`) with the pinned sources of extensions, for
+    /// air-gapped builds (`--mirror <dir>`).
+    Mirror(MirrorCmd),
+    /// Run a benchmark (release build).
+    Bench(BenchCmd),
+    /// Prepare kernel toolchains and manage their module signing keys.
+    Toolchain(ToolchainCmd),
+    /// Build (a no-op when nothing changed) and push extensions to a registry as
+    /// `<registry>/<prefix>/<name>:<version>`, then the index image `<prefix>/extensions:<talos tag>`.
+    Publish(PublishCmd),
+    /// Print the pinned reference of extensions for a Talos version, from the index image, after
+    /// checking their compatibility constraint.
+    Find(FindCmd),
+    /// Sign images (by digest) with a cosign key and push the `sha256-<hex>.sig` signatures.
+    Sign(SignCmd),
+    /// Verify the cosign signature of an image with a public key.
+    VerifySignature(VerifySignatureCmd),
+}
+
+/// How to reach a registry (shared by `publish`, `find`, `sign` and `verify-signature`).
+/// Credentials come from `TALOS_EXT_REGISTRY_USER`/`TALOS_EXT_REGISTRY_PASSWORD` or the Docker config.
+#[derive(Debug, Clone, Args)]
+pub struct RegistryArgs {
+    /// Use plain HTTP for every registry (loopback registries always use it).
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishCmd {
+    /// Extensions to publish, by name.
+    #[arg(value_name = "EXT", required_unless_present = "all")]
+    pub extensions: Vec<String>,
+    /// Publish every extension in the catalog.
+    #[arg(long, conflicts_with = "extensions")]
+    pub all: bool,
+    /// Where to push: `host[:port]/prefix` (each extension goes to `<prefix>/<name>`).
+    #[arg(long, value_name = "HOST[:PORT]/PREFIX")]
+    pub registry: String,
+    /// The Talos tag of the index image (default: the pinned tag).
+    #[arg(long, value_name = "TALOS_TAG")]
+    pub tag: Option<String>,
+    /// Sign every pushed image and the index image with this cosign key (`--key`).
+    #[arg(long, requires = "key")]
+    pub sign: bool,
+    /// The cosign private key (PKCS#8, SEC1 or cosign's encrypted format; password from
+    /// `COSIGN_PASSWORD`).
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<PathBuf>,
+    /// Publish images built from `--source` overrides too.
+    #[arg(long)]
+    pub allow_overridden: bool,
+    /// Where image layouts are (`<out>/oci/<name>/`); the index image layout goes to
+    /// `<out>/index/extensions-<tag>/`.
+    #[arg(long, default_value = "_out")]
+    pub out: PathBuf,
+    /// Push the existing layouts without running the build first.
+    #[arg(long)]
+    pub no_build: bool,
+    #[command(flatten)]
+    pub registry_args: RegistryArgs,
+}
+
+/// Output format of `find`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FindFormat {
+    /// One pinned reference per line.
+    Plain,
+    /// `--system-extension-image <ref>` flags for Talos' imager.
+    Imager,
+}
+
+#[derive(Debug, Args)]
+pub struct FindCmd {
+    /// Extensions to look up.
+    #[arg(value_name = "EXT", required = true)]
+    pub extensions: Vec<String>,
+    /// The Talos version (the index image tag), e.g. `v1.14.0`.
+    #[arg(long, value_name = "VERSION")]
+    pub talos: String,
+    /// Where the index image is: `host[:port]/prefix` (`<prefix>/extensions:<version>`).
+    #[arg(long, value_name = "HOST[:PORT]/PREFIX", default_value = "ghcr.io/siderolabs")]
+    pub registry: String,
+    /// Verify the cosign signatures of the index image and each extension first.
+    #[arg(long, requires = "key")]
+    pub verify: bool,
+    /// The cosign public key for `--verify`.
+    #[arg(long, value_name = "PUB")]
+    pub key: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "plain")]
+    pub format: FindFormat,
+    #[command(flatten)]
+    pub registry_args: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SignCmd {
+    /// Images to sign: `host/repo:tag` (resolved to its digest) or `host/repo@sha256:<hex>`.
+    #[arg(value_name = "REF", required = true)]
+    pub references: Vec<String>,
+    /// The cosign private key.
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+    #[command(flatten)]
+    pub registry_args: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifySignatureCmd {
+    /// The image: `host/repo:tag` or `host/repo@sha256:<hex>`.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// The cosign public key.
+    #[arg(long, value_name = "PUB")]
+    pub key: PathBuf,
+    #[command(flatten)]
+    pub registry_args: RegistryArgs,
+}
+
+/// Where pinned sources come from (shared by `build`, `fetch` and `mirror`).
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// A directory or URL prefix laid out as `<mirror>/sha256/<hex>`, tried before upstream URLs
+    /// (repeatable; tried in order, before those of `TALOS_EXT_MIRRORS`).
+    #[arg(long, value_name = "DIR|URL")]
+    pub mirror: Vec<String>,
+    /// Use only the cache and mirrors; a missing source is an error naming it.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FetchCmd {
+    /// Extensions whose sources to fetch (default: all).
+    #[arg(value_name = "EXT")]
+    pub extensions: Vec<String>,
+    /// Fetch the sources of every extension and internal library.
+    #[arg(long, conflicts_with = "extensions")]
+    pub all: bool,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MirrorCmd {
+    /// The mirror directory to fill.
+    pub dir: PathBuf,
+    /// Extensions whose sources to mirror (default: all).
+    #[arg(value_name = "EXT")]
+    pub extensions: Vec<String>,
+    /// Mirror the sources of every extension and internal library.
+    #[arg(long, conflicts_with = "extensions")]
+    pub all: bool,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchCmd {
+    #[command(subcommand)]
+    pub what: BenchWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchWhat {
+    /// Pack a generated rootfs into a gzip layer and compare with `tar | gzip -6 | sha256sum`.
+    Pack {
+        /// Size of the generated tree in MiB.
+        #[arg(long, default_value_t = 1024)]
+        size_mib: u64,
+    },
+    /// Publish the example layout to a local registry vs `skopeo copy` of the same layout: first
+    /// push and unchanged re-push (medians).
+    Publish {
+        /// The extension whose layout (`_out/oci/<ext>/`, built if missing) is pushed.
+        #[arg(default_value = "hello-world-service")]
+        extension: String,
+        /// Runs of each measurement; the median is reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+    /// Time a no-op `cargo xtask build` against a no-op `cargo build` of the same extension.
+    Noop {
+        /// The extension to build.
+        #[arg(default_value = "hello-world-service")]
+        extension: String,
+        /// Runs of each command (after one warm-up run each); the median is reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ListCmd {
+    /// Print JSON (one object per extension) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also list internal library stages (never published) and what uses them.
+    #[arg(long)]
+    pub internal: bool,
+}
+
+/// An arch selection on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ArchArg {
+    Amd64,
+    Arm64,
+    All,
+}
+
+/// Layer compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompressionArg {
+    Gzip,
+    Zstd,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildCmd {
+    /// Extensions to build, by name (see `cargo xtask list`).
+    #[arg(value_name = "EXT", required_unless_present = "all")]
+    pub extensions: Vec<String>,
+    /// Build every extension in the catalog.
+    #[arg(long, conflicts_with = "extensions")]
+    pub all: bool,
+    /// Which arches to build; an extension is built only for the arches it supports.
+    #[arg(long, value_enum, default_value = "all")]
+    pub arch: ArchArg,
+    /// Layer compression.
+    #[arg(long, value_enum, default_value = "gzip")]
+    pub compression: CompressionArg,
+    /// Where image layouts go (`<out>/oci/<name>/`).
+    #[arg(long, default_value = "_out")]
+    pub out: PathBuf,
+    /// Build with `--release` (only the Rust build scripts; upstream code is always optimised).
+    #[arg(long)]
+    pub release: bool,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// Build from a local directory or archive instead of the pinned source (pin not verified;
+    /// the image is marked): `<ext>=<path>` for an extension's only source, or
+    /// `<ext>/<source>=<path>` (repeatable).
+    #[arg(long, value_name = "EXT[/SOURCE]=PATH")]
+    pub source: Vec<String>,
+    /// The kernel toolchain (`toolchain/toolchains/<name>.toml`) every selected extension builds
+    /// or selects modules with, instead of its own or the pin's default (`TALOS_EXT_TOOLCHAIN`).
+    #[arg(long, value_name = "NAME")]
+    pub toolchain: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateCmd {
+    /// A directory holding `manifest.yaml` and `rootfs/`, or an OCI image layout directory.
+    pub path: PathBuf,
+    /// Apply exactly Talos' own rules, without the strict checks.
+    #[arg(long)]
+    pub talos_only: bool,
+    /// The expected extension name (`metadata.name`).
+    #[arg(long)]
+    pub pkg_name: Option<String>,
+    /// The Talos version the compatibility constraint is checked against (default: the pinned tag).
+    #[arg(long)]
+    pub talos_version: Option<String>,
+    /// The kernel release modules must be built for and installed under, e.g. `6.18.45-talos`
+    /// (strict mode). Without it, modules are only checked for well-formed signatures and a single
+    /// release directory.
+    #[arg(long, value_name = "RELEASE")]
+    pub kernel: Option<String>,
+    /// The module signing certificate (PEM or DER): modules must be signed with its key.
+    #[arg(long, value_name = "CERT", requires = "kernel")]
+    pub module_cert: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ToolchainCmd {
+    #[command(subcommand)]
+    pub what: ToolchainWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ToolchainWhat {
+    /// List the kernel toolchains: kind, kernel releases, compiler, locked key.
+    List,
+    /// Prepare a toolchain's build tree (and signing key) in the cache; prints paths, time, size.
+    Prepare {
+        /// The toolchain (default: `[toolchains] default` of toolchain/pin.toml).
+        #[arg(long)]
+        toolchain: Option<String>,
+        /// Which arches to prepare.
+        #[arg(long, value_enum, default_value = "all")]
+        arch: ArchArg,
+        /// Also prepare the signed in-tree module tree.
+        #[arg(long)]
+        in_tree: bool,
+        /// Talos: build vmlinux and all modules too, for Module.symvers (hours on 2 cores).
+        #[arg(long)]
+        full: bool,
+    },
+    /// Record the fingerprint of the key builds will use in toolchain/keys.lock (deliberately:
+    /// kernels built to trust the old key will reject modules signed with the new one).
+    Rekey {
+        /// The toolchain (default: `[toolchains] default` of toolchain/pin.toml).
+        #[arg(long)]
+        toolchain: Option<String>,
+        /// Generate a new cached key first (instead of locking the current one).
+        #[arg(long)]
+        new_key: bool,
+    },
+}

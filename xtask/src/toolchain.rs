@@ -1,0 +1,107 @@
+//! `cargo xtask toolchain`: prepare kernel toolchains (`toolchain/toolchains/*.toml`) in the cache,
+//! list them, and record their module signing keys in `toolchain/keys.lock` (`rekey`).
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use talos_ext_kernel::{KernelContext, PrepareOptions, disk_usage, prepare_build_tree, prepare_module_tree};
+use talos_ext_model::{Arch, KeysLock, Pin, Toolchain};
+use xshell::Shell;
+
+use crate::flags::{ArchArg, ToolchainCmd, ToolchainWhat};
+use crate::list::print_table;
+
+pub fn run(sh: &Shell, cmd: ToolchainCmd) -> Result<ExitCode> {
+    let root = sh.current_dir();
+    let ctx = KernelContext::from_env(&root)?;
+    let pin = Pin::load(&root)?;
+    let name_or_default = |name: Option<String>| -> Result<String> {
+        name.or_else(|| pin.toolchains.default.clone())
+            .context("no --toolchain given and no [toolchains] default in toolchain/pin.toml")
+    };
+    match cmd.what {
+        ToolchainWhat::List => list(&ctx, &root),
+        ToolchainWhat::Prepare { toolchain, arch, in_tree, full } => {
+            let tc = ctx.toolchain(&name_or_default(toolchain)?)?;
+            let arches = match arch {
+                ArchArg::Amd64 => vec![Arch::Amd64],
+                ArchArg::Arm64 => vec![Arch::Arm64],
+                ArchArg::All => Arch::ALL.to_vec(),
+            };
+            let key = ctx.module_key(&tc.name)?;
+            println!("signing key: sha256 {} ({})", key.fingerprint, key.origin);
+            if key.locked.is_none() {
+                println!(
+                    "note: not recorded in {}; run `cargo xtask toolchain rekey --toolchain {}` to lock it",
+                    ctx.keys_lock.display(),
+                    tc.name
+                );
+            }
+            for arch in arches {
+                let started = Instant::now();
+                let tree = prepare_build_tree(&ctx, &tc, arch, PrepareOptions { full_build: full })?;
+                for note in &tree.notes {
+                    eprintln!("note: {note}");
+                }
+                println!(
+                    "{} {arch}: release {}, build tree {} ({:.1?})",
+                    tc.name,
+                    tree.release,
+                    tree.dir.display(),
+                    started.elapsed()
+                );
+                if in_tree {
+                    let started = Instant::now();
+                    let (modules, notes) = prepare_module_tree(&ctx, &tc, arch)?;
+                    for note in &notes {
+                        eprintln!("note: {note}");
+                    }
+                    println!("{} {arch}: module tree {} ({:.1?})", tc.name, modules.dir.display(), started.elapsed());
+                }
+                println!(
+                    "{} {arch}: cache {} uses {:.1} MiB",
+                    tc.name,
+                    tree.cache_dir.display(),
+                    disk_usage(&tree.cache_dir) as f64 / (1u64 << 20) as f64
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ToolchainWhat::Rekey { toolchain, new_key } => {
+            let name = name_or_default(toolchain)?;
+            ctx.toolchain(&name)?;
+            let old = KeysLock::load(&ctx.keys_lock)?.keys.get(&name).cloned();
+            let key = ctx.rekey(&name, new_key)?;
+            match old {
+                Some(old) if old == key.fingerprint => {
+                    println!("{name}: {} already locked ({})", key.fingerprint, key.origin)
+                }
+                Some(old) => println!(
+                    "{name}: locked {} (was {old}; {}). Kernels built to trust the old key reject modules signed now: rebuild them with this key.",
+                    key.fingerprint, key.origin
+                ),
+                None => println!("{name}: locked {} ({})", key.fingerprint, key.origin),
+            }
+            println!("updated {}", ctx.keys_lock.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn list(ctx: &KernelContext, root: &std::path::Path) -> Result<ExitCode> {
+    let lock = KeysLock::load(&ctx.keys_lock)?;
+    let mut rows = Vec::new();
+    for name in Toolchain::names(root)? {
+        let tc = Toolchain::load(root, &name)?;
+        rows.push([
+            name.clone(),
+            tc.kind().to_string(),
+            Arch::ALL.iter().map(|a| tc.kernel_release(*a)).collect::<Vec<_>>().join(" "),
+            if tc.llvm() { "LLVM=1".into() } else { "gcc".into() },
+            lock.keys.get(&name).map(|f| f[..16].to_string()).unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    print_table(&["NAME", "KIND", "RELEASES (amd64 arm64)", "COMPILER", "LOCKED KEY"], &rows);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,139 @@
+//! End to end through the user's commands: `cargo xtask build` of the example extension for
+//! both arches, the layout it writes (one descriptor per platform, an aarch64 program in the
+//! arm64 layer), `cargo xtask validate` on it, no-op rebuilds and bad input.
+//!
+//! The nested `cargo build` shares the test's target directory: cargo releases its lock before
+//! it runs test binaries, and only the extension's build script has to run again.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use talos_ext_build::elf::ElfInfo;
+use talos_ext_image::Layout;
+use talos_ext_model::Arch;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn xtask(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .current_dir(root())
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .expect("running xtask");
+    eprintln!("xtask {args:?}\n--- stdout\n{}--- stderr\n{}", text(&out.stdout), text(&out.stderr));
+    out
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The file at `path` inside the arch's layer.
+fn file_in_layer(layout: &Layout, arch: Arch, path: &str) -> Vec<u8> {
+    let mut tar = tar::Archive::new(layout.layer_reader(arch).unwrap());
+    for entry in tar.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        if entry.path().unwrap().to_str() == Some(path) {
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data).unwrap();
+            return data;
+        }
+    }
+    panic!("{path} is not in the {arch} layer");
+}
+
+#[test]
+fn build_both_arches_validate_and_rebuild() {
+    let out = tempfile::tempdir().unwrap();
+    let out_arg = out.path().to_str().unwrap();
+    let first = xtask(&["build", "hello-world-service", "--arch", "all", "--out", out_arg]);
+    assert!(first.status.success());
+    let summary = text(&first.stdout);
+    let row = summary.lines().find(|l| l.starts_with("hello-world-service")).expect("a summary row");
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cols[1], "v1.0.0");
+    assert_eq!(cols[2], "amd64,arm64");
+    let digest = cols.last().unwrap().to_string();
+    assert!(digest.starts_with("sha256:") && digest.len() == 71, "{row}");
+
+    let dir = out.path().join("oci/hello-world-service");
+    let layout = Layout::open(&dir).unwrap();
+    layout.verify().unwrap();
+    assert_eq!(format!("sha256:{}", layout.index_digest()), digest);
+    assert_eq!(layout.platforms(), vec![Arch::Amd64, Arch::Arm64]);
+    assert_eq!(layout.index().manifests.len(), 2, "one descriptor per platform, directly in index.json");
+
+    let bin = "rootfs/usr/local/lib/containers/hello-world/hello-world";
+    for arch in [Arch::Amd64, Arch::Arm64] {
+        let elf = ElfInfo::parse(&file_in_layer(&layout, arch, bin)).unwrap();
+        assert_eq!(elf.machine, arch.elf_machine(), "{arch}");
+        elf.check_talos_userland(arch.elf_machine()).unwrap();
+    }
+    let manifest = text(&file_in_layer(&layout, Arch::Arm64, "manifest.yaml"));
+    assert!(manifest.contains("name: hello-world-service"), "{manifest}");
+
+    for mode in [&[][..], &["--talos-only"][..]] {
+        let mut args = vec!["validate", dir.to_str().unwrap()];
+        args.extend_from_slice(mode);
+        assert!(xtask(&args).status.success(), "validate {mode:?}");
+    }
+
+    // Nothing changed: same digest, nothing re-packed.
+    let index_mtime = std::fs::metadata(dir.join("index.json")).unwrap().modified().unwrap();
+    let again = xtask(&["build", "hello-world-service", "--arch", "all", "--out", out_arg]);
+    assert!(again.status.success());
+    assert!(text(&again.stdout).contains(&digest));
+    assert_eq!(std::fs::metadata(dir.join("index.json")).unwrap().modified().unwrap(), index_mtime);
+
+    // zstd layers: a different image, still valid.
+    let zstd = xtask(&["build", "hello-world-service", "--arch", "arm64", "--compression", "zstd", "--out", out_arg]);
+    assert!(zstd.status.success());
+    let layout = Layout::open(&dir).unwrap();
+    assert_eq!(layout.platforms(), vec![Arch::Arm64]);
+    assert!(layout.manifest(Arch::Arm64).unwrap().layers[0].media_type.ends_with("+zstd"));
+    assert!(xtask(&["validate", dir.to_str().unwrap()]).status.success());
+}
+
+#[test]
+fn validate_reports_every_finding_and_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ext = tmp.path();
+    std::fs::create_dir_all(ext.join("rootfs/usr/localx")).unwrap();
+    std::fs::create_dir_all(ext.join("rootfs/etc")).unwrap();
+    std::fs::write(ext.join("rootfs/etc/passwd"), "x").unwrap();
+    std::fs::write(ext.join("rootfs/usr/localx/f"), "x").unwrap();
+    std::fs::write(ext.join("manifest.yaml"), "version: v1alpha2\nmetadata:\n  name: x\n  version: latest\n").unwrap();
+    let out = xtask(&["validate", ext.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = text(&out.stdout);
+    for needle in ["manifest-version", "version-format", "/etc/passwd", "path-not-allowed", "/usr/localx/f"] {
+        assert!(report.contains(needle), "missing {needle} in:\n{report}");
+    }
+    // Talos' own rules let the look-alike prefix through; strict mode does not.
+    let talos = text(&xtask(&["validate", "--talos-only", ext.to_str().unwrap()]).stdout);
+    assert!(!talos.contains("allowlist-boundary"), "{talos}");
+    assert!(report.contains("allowlist-boundary"), "{report}");
+}
+
+#[test]
+fn unknown_extension_is_a_clear_error() {
+    let out = xtask(&["build", "hello-wrld"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("no extension named `hello-wrld`"), "{err}");
+}
+
+#[test]
+fn list_shows_the_catalog() {
+    let out = xtask(&["list"]);
+    assert!(out.status.success());
+    let table = text(&out.stdout);
+    let row = table.lines().find(|l| l.starts_with("hello-world-service ")).expect("hello-world-service is listed");
+    for col in ["examples", "core", "v1.0.0", "amd64,arm64", "c-build"] {
+        assert!(row.split_whitespace().any(|c| c == col), "{col} in {row}");
+    }
+}
