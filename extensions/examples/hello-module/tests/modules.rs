@@ -1,0 +1,188 @@
+//! Stages `hello-module` for both arches through its real recipe (Debian 6.12 toolchain by
+//! default) and checks the modules with kmod's own `modinfo`: signer, sha512, vermagic, ELF
+//! machine and install path. Also builds a real third-party driver (Debian's
+//! `v4l2loopback-dkms`) through the same out-of-tree path, and checks that a signing key that
+//! differs from the key lock fails the build until the lock is deliberately updated.
+
+#[path = "../build.rs"]
+#[allow(dead_code)]
+mod build;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use talos_ext_build::Arch;
+use talos_ext_build::kernel::kmod::{self, SigningKey, Subject};
+use talos_ext_build::kernel::toolchains::{KernelContext, KeyFiles, rekey};
+use talos_ext_build::kernel::{KernelOverrides, with_overrides};
+use talos_ext_build::model::Pin;
+use talos_ext_build::testing::{Staged, scratch_stage, stage};
+
+const TOOLCHAIN: &str = "debian-6.12";
+
+fn root() -> PathBuf {
+    Pin::find_workspace_root(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("workspace root")
+}
+
+fn staged(arch: Arch) -> Staged {
+    stage(env!("CARGO_MANIFEST_DIR"), build::recipe, arch).unwrap_or_else(|e| panic!("staging {arch}: {e:#}"))
+}
+
+/// The single release directory under `usr/lib/modules`.
+fn release_dir(s: &Staged) -> (String, PathBuf) {
+    let dir = s.rootfs("usr/lib/modules");
+    let names: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    (names[0].clone(), dir.join(&names[0]))
+}
+
+/// `modinfo -F <field> <file>` with kmod's modinfo.
+fn modinfo(field: &str, ko: &Path) -> String {
+    let out = Command::new("modinfo").args(["-F", field]).arg(ko).output().expect("running modinfo (kmod)");
+    assert!(out.status.success(), "modinfo {}: {}", ko.display(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn check_signed_module(ko: &Path, release: &str, arch: Arch) {
+    assert_eq!(modinfo("sig_id", ko), "PKCS#7");
+    assert_eq!(modinfo("sig_hashalgo", ko), "sha512");
+    let vermagic = modinfo("vermagic", ko);
+    assert_eq!(vermagic.split_whitespace().next(), Some(release), "{vermagic}");
+    let bytes = std::fs::read(ko).unwrap();
+    assert_eq!(u16::from_le_bytes([bytes[18], bytes[19]]), arch.elf_machine(), "ELF e_machine of {}", ko.display());
+    let file = Command::new("file").arg(ko).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    if let Ok(file) = file {
+        let want = if arch == Arch::Amd64 { "x86-64" } else { "aarch64" };
+        assert!(file.contains(want), "{file}");
+    }
+    // Stripped before signing: no DWARF left, and the signature is intact (trailer parses).
+    assert!(!bytes.windows(12).any(|w| w == b".debug_info\0"), "{} still has debug info", ko.display());
+    let sig = kmod::ModuleSignature::parse(&bytes).unwrap().expect("signed");
+    let key = KernelContext::from_env(&root()).unwrap().module_key(TOOLCHAIN).unwrap();
+    assert_eq!(sig.sig_key(), &key.key.key_id());
+    assert_eq!(modinfo("signer", ko), key.key.signer().unwrap());
+}
+
+fn check_hello(arch: Arch) {
+    let started = Instant::now();
+    let s = staged(arch);
+    eprintln!("hello-module {arch}: staged in {:.1?}", started.elapsed());
+    let (release, dir) = release_dir(&s);
+    let suffix = format!("-{arch}");
+    assert!(release.starts_with("6.12.") && release.ends_with(&suffix), "{release}");
+    let ko = dir.join("extras/hello.ko");
+    assert!(ko.is_file(), "usr/lib/modules/{release}/extras/hello.ko");
+    assert!(std::fs::metadata(&ko).unwrap().len() > 0);
+    check_signed_module(&ko, &release, arch);
+    assert_eq!(modinfo("description", &ko), "Example out-of-tree module");
+    let manifest = std::fs::read_to_string(s.dir.join("manifest.yaml")).unwrap();
+    assert!(manifest.contains("name: hello-module"), "{manifest}");
+}
+
+#[test]
+fn amd64_module_is_signed_sha512_for_the_toolchain_release() {
+    check_hello(Arch::Amd64);
+}
+
+#[test]
+fn arm64_module_is_signed_sha512_for_the_toolchain_release() {
+    check_hello(Arch::Arm64);
+}
+
+/// `v4l2loopback-dkms` from the Debian archive, extracted once into the workspace cache; returns
+/// its source directory (`usr/src/v4l2loopback-<version>`).
+fn v4l2loopback_source() -> PathBuf {
+    let dir = root().join(".cache/talos-ext/test-fixtures/v4l2loopback-dkms");
+    let find = |dir: &Path| -> Option<PathBuf> {
+        std::fs::read_dir(dir.join("tree/usr/src"))
+            .ok()?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("v4l2loopback-")))
+    };
+    if let Some(src) = find(&dir) {
+        return src;
+    }
+    let tmp = dir.with_extension("partial");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    let ok = Command::new("apt-get")
+        .args(["-q", "-o", "APT::Sandbox::User=root", "download", "v4l2loopback-dkms"])
+        .current_dir(&tmp)
+        .status()
+        .expect("running apt-get download")
+        .success();
+    assert!(ok, "apt-get download v4l2loopback-dkms failed");
+    let deb =
+        std::fs::read_dir(&tmp).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|x| x == "deb"));
+    let deb = deb.expect("a .deb");
+    assert!(Command::new("dpkg").arg("-x").arg(&deb).arg(tmp.join("tree")).status().unwrap().success());
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(&tmp, &dir).unwrap();
+    find(&dir).expect("usr/src/v4l2loopback-* in the package")
+}
+
+#[test]
+fn v4l2loopback_from_debian_builds_and_signs_for_both_arches() {
+    let src = v4l2loopback_source();
+    for arch in Arch::ALL {
+        let (_tmp, s) = scratch_stage(arch).unwrap();
+        let started = Instant::now();
+        let report = s
+            .kbuild_modules("v4l2loopback")
+            .source_dir(&src)
+            // 0.12.7 predates Linux 6.8, which removed strlcpy.
+            .replace("v4l2loopback.c", "strlcpy", "strscpy")
+            .expect_modules(["v4l2loopback.ko"])
+            .run()
+            .unwrap_or_else(|e| panic!("{arch}: {e:#}"));
+        let m = &report.modules[0];
+        eprintln!(
+            "v4l2loopback {arch}: make {:.1?}, whole step {:.1?}, strip {:.1?}, sign {:.1?}, {} bytes",
+            report.build_time,
+            started.elapsed(),
+            m.strip_time,
+            m.sign_time,
+            m.size
+        );
+        assert_eq!(m.dest, format!("usr/lib/modules/{}/extras/v4l2loopback.ko", report.release));
+        let ko = s.rootfs().join(&m.dest);
+        check_signed_module(&ko, &report.release, arch);
+        assert_eq!(modinfo("name", &ko), "v4l2loopback");
+    }
+}
+
+#[test]
+fn a_key_that_differs_from_the_lock_fails_the_build_until_rekey() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lock = tmp.path().join("keys.lock");
+    // Lock the key builds use now (the cached key of the toolchain).
+    let ctx = KernelContext::from_env(&root()).unwrap();
+    let keys = talos_ext_build::kernel::toolchains::keys_dir(&ctx.kernel_dir(), TOOLCHAIN);
+    let current = rekey(TOOLCHAIN, None, &keys, &lock, false).unwrap();
+    let locked = KernelOverrides { keys_lock: Some(lock.clone()), ..Default::default() };
+    with_overrides(locked.clone(), || staged(Arch::Amd64));
+
+    // The key changes (here: another key given as if by TALOS_EXT_MODULE_KEY/CERT).
+    let other = SigningKey::generate(2048, &Subject { common_name: "rotated key".into(), organization: None }).unwrap();
+    let files = KeyFiles { key: tmp.path().join("k.pem"), cert: tmp.path().join("k.x509") };
+    other.write_pem(&files.key, &files.cert).unwrap();
+    let rotated = KernelOverrides { key_files: Some(files.clone()), ..locked };
+    let err = with_overrides(rotated.clone(), || stage(env!("CARGO_MANIFEST_DIR"), build::recipe, Arch::Amd64))
+        .expect_err("a key that differs from the lock must fail the build");
+    let msg = format!("{err:#}");
+    assert!(msg.contains("module signing key mismatch for toolchain `debian-6.12`"), "{msg}");
+    assert!(msg.contains(&current.fingerprint) && msg.contains(&other.cert_fingerprint()), "{msg}");
+    assert!(msg.contains("cargo xtask toolchain rekey --toolchain debian-6.12"), "{msg}");
+
+    // A deliberate rekey records the new key; the build then signs with it.
+    rekey(TOOLCHAIN, Some(&files), &keys, &lock, false).unwrap();
+    let s = with_overrides(rotated, || staged(Arch::Amd64));
+    let (_, dir) = release_dir(&s);
+    let bytes = std::fs::read(dir.join("extras/hello.ko")).unwrap();
+    let sig = kmod::ModuleSignature::parse(&bytes).unwrap().unwrap();
+    assert_eq!(sig.sig_key(), &other.key_id());
+    assert!(std::fs::read_to_string(&lock).unwrap().contains(&other.cert_fingerprint()));
+}
