@@ -129,16 +129,18 @@ fn cargo_build(
     }
     let arch_list = arches.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(",");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = cmd!(sh, "{cargo} {args...}");
-    for (k, v) in source_env {
-        command = command.env(k, v);
-    }
-    let output = command
+    // stdout carries cargo's JSON messages; stderr (progress, diagnostics, a failed build
+    // script's output) goes straight to the user while the build runs.
+    let mut command = std::process::Command::new(&cargo);
+    command
+        .args(&args)
+        .current_dir(sh.current_dir())
+        .envs(source_env.iter().map(|(k, v)| (*k, v.as_str())))
         .env(ENV_ARCHES, &arch_list)
         .env(ENV_SOURCE_DATE_EPOCH, facts.source_date_epoch.to_string())
-        .ignore_status()
-        .output()
-        .context("running cargo build")?;
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit());
+    let output = command.output().with_context(|| format!("running {cargo} build"))?;
     let mut out_dirs = BTreeMap::new();
     for message in Message::parse_stream(&output.stdout[..]) {
         if let Message::BuildScriptExecuted(script) = message.context("reading cargo's JSON messages")? {

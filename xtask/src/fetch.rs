@@ -5,16 +5,15 @@
 //! scripts read, so `build` and `fetch` agree.
 
 use std::process::ExitCode;
-use std::sync::Mutex;
 
 use anyhow::{Context, Result, bail};
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use talos_ext_build::{ENV_SOURCE_OVERRIDES, SourceOverride, default_cache_dir};
-use talos_ext_fetch::{ENV_MIRRORS, ENV_OFFLINE, FetchConfig, Mirror, Reporter, fetch, mirror_into};
+use talos_ext_fetch::{ENV_MIRRORS, ENV_OFFLINE, FetchConfig, Mirror, fetch, mirror_into};
 use xshell::Shell;
 
 use crate::catalog::{Catalog, Entry};
 use crate::flags::{FetchCmd, MirrorCmd, SourceArgs};
+use crate::progress::Bars;
 
 impl SourceArgs {
     /// The fetch configuration: the environment's, with the command line's mirrors tried first
@@ -61,40 +60,6 @@ pub fn overrides(texts: &[String], catalog: &Catalog) -> Result<Vec<SourceOverri
     Ok(out)
 }
 
-/// Progress bars, one per transfer.
-struct Bars {
-    multi: MultiProgress,
-    bars: Mutex<Vec<ProgressBar>>,
-}
-
-impl Reporter for Bars {
-    fn start(&self, name: &str, total: Option<u64>) -> usize {
-        let bar = match total {
-            Some(t) => ProgressBar::new(t).with_style(
-                ProgressStyle::with_template("{msg:40} {bar:30} {bytes:>10}/{total_bytes:<10} {bytes_per_sec}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            ),
-            None => ProgressBar::new_spinner(),
-        };
-        let bar = self.multi.add(bar.with_message(name.to_string()));
-        let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
-        bars.push(bar);
-        bars.len() - 1
-    }
-
-    fn progress(&self, id: usize, bytes: u64) {
-        if let Some(b) = self.bars.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
-            b.inc(bytes);
-        }
-    }
-
-    fn finish(&self, id: usize) {
-        if let Some(b) = self.bars.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
-            b.finish();
-        }
-    }
-}
-
 fn selection<'a>(catalog: &'a Catalog, names: &[String], all: bool) -> Result<Vec<&'a Entry>> {
     if all || names.is_empty() { Ok(catalog.entries.iter().collect()) } else { catalog.select(names) }
 }
@@ -108,7 +73,7 @@ fn fetch_all(
     args: &SourceArgs,
 ) -> Result<Vec<(String, talos_ext_model::Source, std::path::PathBuf)>> {
     let cfg = args.fetch_config(sh)?;
-    let bars = Bars { multi: MultiProgress::new(), bars: Mutex::new(Vec::new()) };
+    let bars = Bars::new();
     let mut out = Vec::new();
     let mut failures = Vec::new();
     for e in selection(catalog, names, all)? {

@@ -12,6 +12,7 @@ mod fetch;
 mod flags;
 mod list;
 mod pack;
+mod progress;
 mod publish;
 #[cfg(test)]
 mod tidy;
