@@ -35,9 +35,9 @@ pub mod step;
 pub mod testing;
 mod toolchain;
 
+pub use library::{SYSROOT_OVERRIDES, SYSROOT_STAMP, TestLibrary, dep_var, library_script};
 pub use script::{SBOM_NAMESPACE_BASE, STAGE_DIR, STAGED_INFO, StagedArch, StagedInfo, build_script};
 pub use sources::{ENV_SOURCE_OVERRIDES, SourceOverride, default_cache_dir};
-pub use library::{SYSROOT_STAMP, TestLibrary, dep_var, library_script};
 pub use stage::Stage;
 /// Where sources come from (cache, mirrors, offline mode): what tests put in
 /// [`testing::TestOptions::fetch`].

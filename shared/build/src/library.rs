@@ -39,10 +39,24 @@ pub fn library_script(recipe: Recipe) {
     crate::script::run_script(recipe, true)
 }
 
-/// Finishes a library stage: stamps its sysroot and returns it.
+/// The file in a library sysroot listing sources (`<lib>/<source>`, one per line) that came
+/// from `--source` overrides, its own and its libraries', so the extension that links it is
+/// marked as built from overridden sources too.
+pub const SYSROOT_OVERRIDES: &str = ".talos-ext-overridden";
+
+/// Finishes a library stage: records its overridden sources, stamps its sysroot and returns it.
 pub(crate) fn finish_library(stage: &Stage) -> Result<PathBuf> {
     let sysroot = stage.work.join("sysroot");
     fs::create_dir_all(&sysroot).with_context(|| format!("creating {}", sysroot.display()))?;
+    let overridden: Vec<String> = stage
+        .overridden
+        .borrow()
+        .iter()
+        .map(|s| if s.contains('/') { s.clone() } else { format!("{}/{s}", stage.meta.name) })
+        .collect();
+    let list = sysroot.join(SYSROOT_OVERRIDES);
+    fs::write(&list, overridden.iter().map(|s| format!("{s}\n")).collect::<String>())
+        .with_context(|| format!("writing {}", list.display()))?;
     let stamp_path = sysroot.join(SYSROOT_STAMP);
     fs::write(&stamp_path, stamp()).with_context(|| format!("writing {}", stamp_path.display()))?;
     Ok(sysroot)
@@ -73,8 +87,18 @@ impl Stage {
             }
         };
         println!("cargo:rerun-if-changed={}", from.join(SYSROOT_STAMP).display());
+        // Sources the library (or its own libraries) took from overrides mark this stage too.
+        if let Ok(list) = fs::read_to_string(from.join(SYSROOT_OVERRIDES)) {
+            let mut seen = self.overridden.borrow_mut();
+            for name in list.lines().filter(|l| !l.is_empty()) {
+                if !seen.iter().any(|s| s == name) {
+                    seen.push(name.to_string());
+                }
+            }
+        }
         let into = self.work.join("sysroot");
-        merge_tree(&from, &into).with_context(|| format!("merging the sysroot of `{links}` into {}", into.display()))?;
+        merge_tree(&from, &into)
+            .with_context(|| format!("merging the sysroot of `{links}` into {}", into.display()))?;
         Ok(into)
     }
 }
@@ -90,7 +114,7 @@ pub(crate) fn merge_tree(from: &Path, into: &Path) -> Result<()> {
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let name = entry.file_name();
-        if name == ".git" || name == SYSROOT_STAMP {
+        if name == ".git" || name == SYSROOT_STAMP || name == SYSROOT_OVERRIDES {
             continue;
         }
         let (src, dst) = (entry.path(), into.join(&name));

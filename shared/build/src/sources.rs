@@ -38,9 +38,8 @@ impl SourceOverride {
     /// Parses `ext[/source]=path` (the `--source` syntax); relative paths are made absolute
     /// against `cwd`.
     pub fn parse(text: &str, cwd: &Path) -> Result<SourceOverride> {
-        let (target, path) = text
-            .split_once('=')
-            .with_context(|| format!("`{text}` is not `<ext>[/<source>]=<dir|archive>`"))?;
+        let (target, path) =
+            text.split_once('=').with_context(|| format!("`{text}` is not `<ext>[/<source>]=<dir|archive>`"))?;
         let (extension, source) = match target.split_once('/') {
             Some((e, s)) => (e.to_string(), Some(s.to_string())),
             None => (target.to_string(), None),

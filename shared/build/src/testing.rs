@@ -11,8 +11,8 @@ use talos_ext_model::{Arch, ExtensionMeta, PIN_PATH, Pin};
 
 use talos_ext_fetch::FetchConfig;
 
-use crate::script::{Recipe, StageContext, load_meta, stage_arch};
 use crate::library::TestLibrary;
+use crate::script::{Recipe, StageContext, load_meta, stage_arch};
 use crate::sources::{SourceOverride, default_cache_dir};
 use crate::stage::Stage;
 
@@ -115,11 +115,9 @@ fn ci_download(script: &str, cache: &str, spec: &str) -> Result<PathBuf> {
     let stdout = String::from_utf8_lossy(&output.stdout);
     match stdout.lines().last() {
         Some(path) if output.status.success() => Ok(PathBuf::from(path)),
-        _ => anyhow::bail!(
-            "ci/{script} {spec} failed ({}):\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        ),
+        _ => {
+            anyhow::bail!("ci/{script} {spec} failed ({}):\n{}", output.status, String::from_utf8_lossy(&output.stderr))
+        }
     }
 }
 
@@ -180,4 +178,64 @@ pub(crate) fn stage_library(lib: &TestLibrary, dependent: &Stage) -> Result<Path
     let dest = out_dir.join(dependent.arch.as_str());
     let (dir, _) = stage_arch(&ctx, dependent.arch, lib.recipe, &dest)?;
     Ok(dir)
+}
+
+/// The shared test of in-tree module recipes: with the Debian 6.12 toolchain (offline, from
+/// Debian's linux-image package) every module the recipe lists for each arch must be staged as a
+/// plain `.ko` for that arch, still carrying the kernel build's signature, with a vermagic of
+/// the single release directory, next to `modules.order`, `modules.builtin` and
+/// `modules.builtin.modinfo`. Panics with the reason otherwise.
+pub fn check_in_tree_recipe_with_debian(manifest_dir: &str, recipe: Recipe) {
+    use crate::kernel::kmod::{ModuleSignature, elf_machine, modinfo};
+    use crate::kernel::{KernelOverrides, with_overrides};
+
+    let meta = load_meta(Path::new(manifest_dir)).expect("the recipe's metadata");
+    let debian = KernelOverrides { toolchain: Some("debian-6.12".into()), ..Default::default() };
+    for arch in meta.arches.clone() {
+        let started = std::time::Instant::now();
+        let s = with_overrides(debian.clone(), || stage(manifest_dir, recipe, arch))
+            .unwrap_or_else(|e| panic!("{}: {arch}: {e:#}", meta.name));
+        eprintln!("{} {arch}: staged in {:.1?}", meta.name, started.elapsed());
+        let modules = s.rootfs("usr/lib/modules");
+        let releases: Vec<String> = std::fs::read_dir(&modules)
+            .expect("usr/lib/modules exists")
+            .map(|e| e.expect("a directory entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(releases.len(), 1, "one release directory: {releases:?}");
+        let release = &releases[0];
+        assert!(release.starts_with("6.12.") && release.ends_with(&format!("-{arch}")), "{release}");
+        let listed = meta.modules_for(arch);
+        assert!(!listed.is_empty(), "{} lists no modules for {arch}", meta.name);
+        for rel in listed {
+            let path = modules.join(release).join(rel);
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert_eq!(&bytes[..4], b"\x7fELF", "{} must be a plain .ko", path.display());
+            assert_eq!(elf_machine(&bytes).expect("an ELF machine").talos_arch(), Some(arch.as_str()));
+            let sig = ModuleSignature::parse(&bytes).expect("a readable signature").expect("keeps its signature");
+            assert!(sig.signer_name().is_some_and(|s| !s.is_empty()), "{}: no signer", path.display());
+            let info = modinfo(&bytes).expect(".modinfo");
+            assert_eq!(info.kernel_release(), Some(release.as_str()), "{}", path.display());
+        }
+        for index in ["modules.order", "modules.builtin", "modules.builtin.modinfo"] {
+            assert!(modules.join(release).join(index).is_file(), "{index}");
+        }
+        let manifest = std::fs::read_to_string(s.dir.join("manifest.yaml")).expect("manifest.yaml");
+        assert!(manifest.contains(&format!("name: {}\n  version: v1.", meta.name)), "{manifest}");
+    }
+}
+
+/// The shared test that an in-tree module recipe fails fast offline with the pinned Talos
+/// toolchain, naming the kernel image that carries the signed modules.
+pub fn check_in_tree_recipe_fails_fast_with_talos(manifest_dir: &str, recipe: Recipe) {
+    use crate::kernel::{KernelOverrides, with_overrides};
+
+    let meta = load_meta(Path::new(manifest_dir)).expect("the recipe's metadata");
+    let arch = meta.arches[0];
+    let started = std::time::Instant::now();
+    let talos = KernelOverrides { toolchain: Some("talos-v1.14.0-beta.1".into()), ..Default::default() };
+    let err = with_overrides(talos, || stage(manifest_dir, recipe, arch)).expect_err("no Talos kernel image offline");
+    let msg = format!("{err:#}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(msg.contains("ghcr.io/siderolabs/kernel:v1.15.0-alpha.0-7-gb914c26"), "{msg}");
+    assert!(msg.contains("not available offline") && msg.contains("usr/lib/modules/6.18.45-talos"), "{msg}");
 }

@@ -1,0 +1,52 @@
+//! Stages the `json-c` library for both arches through its real recipe, from Debian's copy of
+//! the upstream json-c 0.18 release (a local source override: the pinned URL is unreachable
+//! here), and checks the sysroot: headers, `json-c.pc`, and a static archive of objects for the
+//! right machine.
+
+#[path = "../build.rs"]
+#[allow(dead_code)]
+mod build;
+
+use talos_ext_build::testing::{Staged, TestOptions, debian_orig, stage_with};
+use talos_ext_build::{Arch, SourceOverride};
+
+fn staged(arch: Arch) -> Staged {
+    let mut opts = TestOptions::from_env().unwrap();
+    let path = debian_orig("json-c=0.18+ds-1").unwrap_or_else(|e| panic!("{e:#}"));
+    opts.overrides = vec![SourceOverride { extension: "json-c".into(), source: None, path }];
+    stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts).unwrap_or_else(|e| panic!("{arch}: {e:#}"))
+}
+
+/// `e_machine` of the first object in an `ar` archive (members are stored verbatim, but not
+/// aligned, so the header is read by hand): a little-endian ELF64 file, machine at offset 18.
+fn archive_machine(archive: &[u8]) -> u16 {
+    let at = archive.windows(4).position(|w| w == b"\x7fELF").expect("an ELF member");
+    let header = &archive[at..at + 20];
+    assert_eq!(header[4..6], [2, 1], "ELFCLASS64, little-endian");
+    u16::from_le_bytes([header[18], header[19]])
+}
+
+fn check(arch: Arch) {
+    let s = staged(arch);
+    assert_eq!(s.overridden_sources, ["json-c"]);
+    let sysroot = &s.dir;
+    for header in ["json.h", "json_object.h", "json_tokener.h", "json_config.h"] {
+        assert!(sysroot.join("usr/include/json-c").join(header).is_file(), "{arch}: no {header}");
+    }
+    let pc = std::fs::read_to_string(sysroot.join("usr/lib/pkgconfig/json-c.pc")).unwrap();
+    assert!(pc.contains("Version: 0.18"), "{pc}");
+    assert!(pc.contains("prefix=/usr\n"), "{pc}");
+    let archive = std::fs::read(sysroot.join("usr/lib/libjson-c.a")).unwrap();
+    assert_eq!(archive_machine(&archive), arch.elf_machine());
+    assert!(!sysroot.join("usr/lib/libjson-c.so").exists(), "static only");
+}
+
+#[test]
+fn amd64_sysroot() {
+    check(Arch::Amd64);
+}
+
+#[test]
+fn arm64_sysroot() {
+    check(Arch::Arm64);
+}

@@ -1,0 +1,131 @@
+//! Builds `iscsi-tools` from Debian's real open-iscsi 2.1.13 release (a source override: the
+//! pinned 2.1.12 archive is not reachable here) for both arches, with its internal libraries:
+//! libkmod from Debian's kmod 34.2 (override), util-linux-libs and libcrypto from their exact
+//! pins through an offline directory mirror. Checks the tree (validated strictly by staging),
+//! the service spec, the binaries' machine and libc, and runs `iscsiadm`.
+
+#[path = "../build.rs"]
+#[allow(dead_code)]
+mod build;
+
+#[path = "../../../internal/libcrypto/build.rs"]
+#[allow(dead_code)]
+mod libcrypto;
+#[path = "../../../internal/libkmod/build.rs"]
+#[allow(dead_code)]
+mod libkmod;
+#[path = "../../../internal/util-linux-libs/build.rs"]
+#[allow(dead_code)]
+mod util_linux_libs;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use talos_ext_build::elf::ElfInfo;
+use talos_ext_build::fetch::{FetchConfig, Mirror};
+use talos_ext_build::testing::{Staged, TestOptions, debian_orig, stage_with};
+use talos_ext_build::{Arch, SourceOverride, TestLibrary};
+
+/// The static programs (the rest of `sbin` is upstream's shell helpers).
+const PROGRAMS: &[&str] = &["iscsiadm", "iscsid", "iscsistart", "iscsi-iname", "iscsid-wrapper"];
+
+fn internal(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../internal").join(name)
+}
+
+fn staged(arch: Arch, tmp: &Path) -> Staged {
+    // The libraries' pins, served offline from a mirror of Debian's byte-identical tarballs.
+    let mirror = tmp.join("mirror");
+    std::fs::create_dir_all(mirror.join("sha256")).unwrap();
+    for (spec, sha256) in [
+        ("util-linux=2.42.2-1", "03a05d3adf9602ef128f2da05b84b3205ce60c351e5737c0370f74000679ce8a"),
+        ("openssl=3.5.7-1~deb13u2", "a8c0d28a529ca480f9f36cf5792e2cd21984552a3c8e4aa11a24aa31aeac98e8"),
+    ] {
+        std::fs::copy(debian_orig(spec).unwrap(), mirror.join("sha256").join(sha256)).unwrap();
+    }
+    let mut fetch = FetchConfig::new(tmp.join("cache"));
+    fetch.mirrors = vec![Mirror::Dir(mirror)];
+    fetch.offline = true;
+    let overrides = vec![
+        SourceOverride {
+            extension: "iscsi-tools".into(),
+            source: Some("open-iscsi".into()),
+            path: debian_orig("open-iscsi=2.1.13-1").unwrap(),
+        },
+        SourceOverride {
+            extension: "libkmod".into(),
+            source: Some("kmod".into()),
+            path: debian_orig("kmod=34.2-2").unwrap(),
+        },
+    ];
+    let library = |links: &str, recipe| TestLibrary { links: links.into(), manifest_dir: internal(links), recipe };
+    let libraries = vec![
+        library("libkmod", libkmod::recipe),
+        library("util-linux-libs", util_linux_libs::recipe),
+        library("libcrypto", libcrypto::recipe),
+    ];
+    let opts = TestOptions { fetch, overrides, libraries };
+    stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
+        .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"))
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+fn check(arch: Arch, run: impl Fn(&Path) -> Command) {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = staged(arch, tmp.path());
+    assert_eq!(s.overridden_sources, ["open-iscsi"], "the override is reported");
+    let manifest = std::fs::read_to_string(s.dir.join("manifest.yaml")).unwrap();
+    assert!(manifest.contains("  name: iscsi-tools\n  version: v0.2.0\n"), "{manifest}");
+
+    for program in PROGRAMS {
+        let path = s.rootfs(&format!("usr/local/sbin/{program}"));
+        assert_eq!(mode(&path), 0o755, "{program}");
+        let elf = ElfInfo::read(&path).unwrap();
+        elf.check_talos_userland(arch.elf_machine()).unwrap_or_else(|e| panic!("{program}: {e:#}"));
+        assert_eq!(elf.interpreter, None, "{program} is statically linked");
+        assert!(elf.needed.is_empty(), "{program} needs {:?}", elf.needed);
+    }
+    let out = run(&s.rootfs("usr/local/sbin/iscsiadm")).arg("--version").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("2.1.13"), "iscsiadm --version: {text}");
+
+    let spec = std::fs::read_to_string(s.rootfs("usr/local/etc/containers/iscsid.yaml")).unwrap();
+    assert!(spec.starts_with("name: iscsid\n"), "{spec}");
+    assert!(spec.contains("entrypoint: /usr/local/sbin/iscsid-wrapper"), "{spec}");
+    for (file, want) in [
+        ("usr/local/etc/containers/iscsid.yaml", 0o644),
+        ("usr/local/etc/iscsi/iscsid.conf", 0o644),
+        ("usr/local/etc/passwd", 0o644),
+        ("usr/lib/udev/rules.d/50-iscsi-firmware-login.rules", 0o644),
+        ("usr/local/lib/containers/iscsid", 0o755),
+    ] {
+        assert_eq!(mode(&s.rootfs(file)), want, "{file}");
+    }
+    let alias = std::fs::read_link(s.rootfs("usr/local/sbin/brcm_iscsiuio")).unwrap();
+    assert_eq!(alias, Path::new("iscsiuio"));
+    for absent in ["usr/local/include", "usr/local/share/man", "usr/local/lib/pkgconfig", "etc", "var"] {
+        assert!(!s.rootfs(absent).exists(), "{absent} is not shipped");
+    }
+    let share: Vec<_> =
+        std::fs::read_dir(s.rootfs("usr/local/share")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(share, ["spdx"], "only the SBOM under share/");
+    assert!(!s.rootfs("usr/local/etc/iscsi/initiatorname.iscsi").exists(), "the name is made per node");
+}
+
+#[test]
+fn amd64_from_debian_open_iscsi_2_1_13() {
+    check(Arch::Amd64, |p| Command::new(p));
+}
+
+#[test]
+fn arm64_from_debian_open_iscsi_2_1_13() {
+    check(Arch::Arm64, |p| {
+        let mut qemu = Command::new("qemu-aarch64-static");
+        qemu.arg(p);
+        qemu
+    });
+}

@@ -1,0 +1,100 @@
+//! Builds `util-linux-tools` from its exact pin, offline, through a directory mirror holding the
+//! real upstream tarball (Debian's `.orig`, byte-identical to the kernel.org release), for both
+//! arches; checks the staged tree, the binaries' machine and libc, and runs them.
+
+#[path = "../build.rs"]
+#[allow(dead_code)]
+mod build;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+use talos_ext_build::Arch;
+use talos_ext_build::elf::ElfInfo;
+use talos_ext_build::fetch::{FetchConfig, Mirror};
+use talos_ext_build::model::ExtensionMeta;
+use talos_ext_build::testing::{Staged, TestOptions, debian_orig, stage_with};
+
+const VERSION: &str = "2.42.2";
+
+/// Stages `arch` from a fresh cache and a mirror holding only the pinned tarball, offline.
+fn staged_from_mirror(arch: Arch) -> Staged {
+    let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    let meta = ExtensionMeta::from_cargo_toml(&manifest).unwrap().unwrap();
+    let pin = meta.source("util-linux", arch).unwrap();
+    let orig = debian_orig("util-linux=2.42.2-1").unwrap();
+    let bytes = std::fs::read(&orig).unwrap();
+    assert_eq!(hex::encode(Sha256::digest(&bytes)), pin.sha256.to_string(), "Debian's orig is the pinned release");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let mirror = tmp.path().join("mirror");
+    std::fs::create_dir_all(mirror.join("sha256")).unwrap();
+    std::fs::write(mirror.join("sha256").join(pin.sha256.to_string()), &bytes).unwrap();
+    let mut fetch = FetchConfig::new(tmp.path().join("cache"));
+    fetch.mirrors = vec![Mirror::Dir(mirror)];
+    fetch.offline = true;
+    let opts = TestOptions { fetch, overrides: Vec::new(), libraries: Vec::new() };
+    let staged = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
+        .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
+    assert!(staged.overridden_sources.is_empty(), "built from the pin, not an override");
+    staged
+}
+
+/// Every file below the rootfs, relative, sorted.
+fn files(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                out.push(path.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Checks the tree, the ELF headers, and that each program reports the pinned version.
+fn check(s: &Staged, arch: Arch, run: impl Fn(&Path) -> Command) {
+    let manifest = std::fs::read_to_string(s.dir.join("manifest.yaml")).unwrap();
+    assert!(manifest.contains(&format!("  version: {VERSION}\n")), "{manifest}");
+    let programs: Vec<String> = build::PROGRAMS.iter().map(|p| format!("usr/local/{p}")).collect();
+    let mut want = programs.clone();
+    want.push(talos_ext_build::sbom::spdx_path("util-linux-tools"));
+    want.sort();
+    assert_eq!(files(&s.dir.join("rootfs")), want, "the programs and the SBOM, nothing else");
+    for rel in &programs {
+        let path = s.rootfs(rel);
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777, 0o755, "{rel}");
+        let elf = ElfInfo::read(&path).unwrap();
+        elf.check_talos_userland(arch.elf_machine()).unwrap_or_else(|e| panic!("{rel}: {e:#}"));
+        assert_eq!(elf.interpreter, None, "{rel} is statically linked");
+        assert!(elf.needed.is_empty(), "{rel} needs {:?}", elf.needed);
+        let out = run(&path).arg("--version").output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{rel} --version: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains(&format!("util-linux {VERSION}")), "{rel} --version: {text}");
+    }
+}
+
+#[test]
+fn amd64_from_pin_through_mirror_offline() {
+    let s = staged_from_mirror(Arch::Amd64);
+    check(&s, Arch::Amd64, |p| Command::new(p));
+}
+
+#[test]
+fn arm64_from_pin_through_mirror_offline() {
+    let s = staged_from_mirror(Arch::Arm64);
+    check(&s, Arch::Arm64, |p| {
+        let mut qemu = Command::new("qemu-aarch64-static");
+        qemu.arg(p);
+        qemu
+    });
+}
