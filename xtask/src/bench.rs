@@ -65,13 +65,13 @@ fn noop(sh: &Shell, cargo: &str, ext: &str, runs: usize) -> Result<()> {
     Ok(())
 }
 
-/// Our push vs `skopeo copy` of the extension's layout (built first if missing).
+/// Our push vs `skopeo copy` of the extension's amd64 + arm64 layout, built (a no-op when up to
+/// date) into `_out/bench/oci/<ext>/` so a single-arch `_out/oci/<ext>/` is never measured.
 fn publish(sh: &Shell, cargo: &str, ext: &str, runs: usize) -> Result<()> {
-    let layout = sh.current_dir().join("_out/oci").join(ext);
-    if !layout.join("index.json").is_file() {
-        cmd!(sh, "{cargo} xtask build {ext}").run()?;
-    }
-    let (layout, runs) = (layout.display().to_string(), runs.to_string());
+    let out = sh.current_dir().join("_out/bench");
+    let out_arg = out.display().to_string();
+    cmd!(sh, "{cargo} xtask build {ext} --arch all --out {out_arg}").quiet().ignore_stdout().run()?;
+    let (layout, runs) = (out.join("oci").join(ext).display().to_string(), runs.to_string());
     cmd!(
         sh,
         "{cargo} run --release --quiet -p talos-ext-publish --example bench_publish -- --layout {layout} --runs {runs}"

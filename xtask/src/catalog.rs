@@ -107,3 +107,46 @@ impl Catalog {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A throwaway workspace with one extension whose metadata ends in `sbom`.
+    fn workspace_with(sbom: &str) -> tempfile::TempDir {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir_all(root.join("toolchain")).unwrap();
+        std::fs::copy(crate::workspace_root().join("toolchain/pin.toml"), root.join("toolchain/pin.toml")).unwrap();
+        std::fs::write(root.join("Cargo.toml"), "[workspace]\nresolver = \"3\"\nmembers = [\"extensions/*/*\"]\n")
+            .unwrap();
+        let ext = root.join("extensions/examples/demo");
+        std::fs::create_dir_all(ext.join("src")).unwrap();
+        std::fs::write(ext.join("src/lib.rs"), "//! demo\n").unwrap();
+        std::fs::write(
+            ext.join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+                 [package.metadata.talos-extension]\ncategory = \"examples\"\ntier = \"core\"\nkind = \"c-build\"\n\
+                 author = \"t\"\ndescription = \"d\"\ncompatibility = \">= v1.0.0\"\narches = [\"amd64\"]\n\
+                 version = {{ format = \"upstream\", upstream = \"v1.0.0\" }}\n{sbom}"
+            ),
+        )
+        .unwrap();
+        tmp
+    }
+
+    #[test]
+    fn sbom_lint_fails_the_catalog_unless_exempt() {
+        let ws = workspace_with("license = \"MIT\"\n");
+        let err = Catalog::load(ws.path()).unwrap_err().to_string();
+        assert!(err.contains("sbom metadata: cpes, purl: declare at least one CPE"), "{err}");
+        assert!(err.contains("extensions/examples/demo/Cargo.toml"), "{err}");
+
+        let ws = workspace_with("license = \"MIT\"\npurl = \"pkg:generic/demo@v1.0.0\"\n");
+        assert_eq!(Catalog::load(ws.path()).unwrap().entries.len(), 1);
+
+        let ws = workspace_with("sbom_exempt = \"configuration only\"\n");
+        assert_eq!(Catalog::load(ws.path()).unwrap().entries.len(), 1);
+    }
+}

@@ -286,7 +286,10 @@ impl ExtensionMeta {
         if (self.kind == Kind::Library) != (self.category == INTERNAL_CATEGORY) {
             return fail(
                 "kind",
-                format!("`library` goes with category `{INTERNAL_CATEGORY}` and only with it (kind `{}`, category `{}`)", self.kind, self.category),
+                format!(
+                    "`library` goes with category `{INTERNAL_CATEGORY}` and only with it (kind `{}`, category `{}`)",
+                    self.kind, self.category
+                ),
             );
         }
         for (field, value) in [("author", &self.author), ("description", &self.description)] {

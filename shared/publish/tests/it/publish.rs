@@ -88,7 +88,12 @@ fn publishes_the_example_and_an_index_image_skopeo_reads() {
         .collect();
     assert_eq!(layers[0], layers[1]);
 
-    // image-digests names the digest the registry has; descriptions.yaml is keyed by the full line.
+    // image-digests names the digest the registry has; descriptions.yaml is keyed by the full line
+    // and holds the manifest's author and description.
+    let staged_manifest =
+        talos_ext_model::Manifest::parse(&std::fs::read_to_string(staged()[0].dir.join("manifest.yaml")).unwrap())
+            .unwrap();
+    assert!(staged_manifest.metadata.description.contains("HTTP server"));
     let read = read_index(&client, &prefix, TALOS, None).unwrap();
     assert_eq!(read.files.lines, std::slice::from_ref(&expected));
     let head = client.head_manifest(&published.summary.reference).unwrap().unwrap();
@@ -99,7 +104,7 @@ fn publishes_the_example_and_an_index_image_skopeo_reads() {
             expected.clone(),
             Description {
                 author: "Talos extensions in Rust".into(),
-                description: "Example extension service: an HTTP server on port 8080 that answers hello".into()
+                description: staged_manifest.metadata.description.clone(),
             }
         )])
     );
