@@ -77,7 +77,8 @@ fn mode(path: &Path) -> u32 {
 fn check(arch: Arch, run: impl Fn(&Path) -> Command) {
     let tmp = tempfile::tempdir().unwrap();
     let s = staged(arch, tmp.path());
-    assert_eq!(s.overridden_sources, ["open-iscsi"], "the override is reported");
+    // Its own override and libkmod's (a library's overridden sources mark what links it).
+    assert_eq!(s.overridden_sources, ["libkmod/kmod", "open-iscsi"], "the overrides are reported");
     let manifest = std::fs::read_to_string(s.dir.join("manifest.yaml")).unwrap();
     assert!(manifest.contains("  name: iscsi-tools\n  version: v0.2.0\n"), "{manifest}");
 
