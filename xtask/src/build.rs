@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use cargo_metadata::Message;
 use serde::{Deserialize, Serialize};
-use talos_ext_build::{ENV_ARCHES, ENV_SOURCE_DATE_EPOCH, STAGE_DIR, STAGED_INFO, StagedInfo};
+use talos_ext_build::{ENV_ARCHES, ENV_SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH, STAGE_DIR, STAGED_INFO, StagedInfo};
 use talos_ext_model::Arch;
 use xshell::{Shell, cmd};
 
@@ -33,14 +33,14 @@ impl SourceFacts {
     /// `SOURCE_DATE_EPOCH` from the environment, else the last commit's time; the revision from git.
     pub fn read(sh: &Shell) -> Result<SourceFacts> {
         let git_epoch = || cmd!(sh, "git log -1 --format=%ct").quiet().ignore_stderr().read().ok();
-        let epoch_text = match std::env::var(ENV_SOURCE_DATE_EPOCH) {
+        let epoch_text = match std::env::var(SOURCE_DATE_EPOCH) {
             Ok(v) if !v.trim().is_empty() => v,
             _ => git_epoch().unwrap_or_else(|| "0".into()),
         };
         let source_date_epoch = epoch_text
             .trim()
             .parse()
-            .with_context(|| format!("{ENV_SOURCE_DATE_EPOCH}=`{epoch_text}` is not a number of seconds"))?;
+            .with_context(|| format!("{SOURCE_DATE_EPOCH}=`{epoch_text}` is not a number of seconds"))?;
         let revision =
             cmd!(sh, "git rev-parse HEAD").quiet().ignore_stderr().read().unwrap_or_else(|_| "unknown".into());
         Ok(SourceFacts { source_date_epoch, revision, source: env!("CARGO_PKG_REPOSITORY").to_string() })

@@ -18,12 +18,7 @@ fn root() -> PathBuf {
 }
 
 fn xtask(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .current_dir(root())
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .output()
-        .expect("running xtask");
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask")).args(args).current_dir(root()).output().expect("running xtask");
     eprintln!("xtask {args:?}\n--- stdout\n{}--- stderr\n{}", text(&out.stdout), text(&out.stderr));
     out
 }

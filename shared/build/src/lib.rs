@@ -52,8 +52,15 @@ pub use toolchain::{CrossToolchain, ToolchainError};
 /// script does nothing beyond registering what it depends on.
 pub const ENV_ARCHES: &str = "TALOS_EXT_ARCHES";
 
-/// Seconds since the epoch used for timestamps (reproducible builds convention).
-pub const ENV_SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
+/// The reproducible-builds convention's variable: timestamps in builds and images.
+pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
+
+/// `SOURCE_DATE_EPOCH` for recipes, as `cargo xtask build` passes it to build scripts. It has
+/// its own name because other crates' build scripts (cc's, for one) watch `SOURCE_DATE_EPOCH`:
+/// setting that for the inner `cargo build` only would rebuild them on every call. Recipes'
+/// build steps get the value as `SOURCE_DATE_EPOCH`; without this variable, build scripts fall
+/// back to `SOURCE_DATE_EPOCH`, then 0.
+pub const ENV_SOURCE_DATE_EPOCH: &str = "TALOS_EXT_SOURCE_DATE_EPOCH";
 
 /// What recipes import.
 pub mod prelude {

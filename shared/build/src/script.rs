@@ -18,7 +18,7 @@ use talos_ext_model::{Arch, ExtensionMeta, PIN_PATH, Pin};
 use crate::library::{TestLibrary, finish_library};
 use crate::sources::{ENV_SOURCE_OVERRIDES, SourceOverride, default_cache_dir};
 use crate::stage::Stage;
-use crate::{ENV_ARCHES, ENV_SOURCE_DATE_EPOCH};
+use crate::{ENV_ARCHES, ENV_SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH};
 use talos_ext_fetch::FetchConfig;
 
 /// Directory under `OUT_DIR` holding the staged trees.
@@ -85,6 +85,7 @@ fn run(recipe: Recipe, library: bool) -> Result<()> {
     let out_dir = env_path("OUT_DIR")?;
     println!("cargo:rerun-if-env-changed={ENV_ARCHES}");
     println!("cargo:rerun-if-env-changed={ENV_SOURCE_DATE_EPOCH}");
+    println!("cargo:rerun-if-env-changed={SOURCE_DATE_EPOCH}");
     println!("cargo:rerun-if-env-changed={ENV_SOURCE_OVERRIDES}");
     for var in talos_ext_fetch::ENV_VARS {
         println!("cargo:rerun-if-env-changed={var}");
@@ -145,12 +146,14 @@ pub(crate) fn load_meta(manifest_dir: &Path) -> Result<ExtensionMeta> {
 }
 
 fn source_date_epoch() -> Result<u64> {
-    match std::env::var(ENV_SOURCE_DATE_EPOCH) {
-        Ok(v) if !v.is_empty() => {
-            v.trim().parse().with_context(|| format!("{ENV_SOURCE_DATE_EPOCH}=`{v}` is not a number of seconds"))
+    for name in [ENV_SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH] {
+        if let Ok(v) = std::env::var(name)
+            && !v.trim().is_empty()
+        {
+            return v.trim().parse().with_context(|| format!("{name}=`{v}` is not a number of seconds"));
         }
-        _ => Ok(0),
     }
+    Ok(0)
 }
 
 pub(crate) fn stamp() -> String {
