@@ -6,16 +6,14 @@
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
-use std::sync::Mutex;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use talos_ext_publish::{
     Description, IndexEntry, IndexMeta, PublishError, RegistryPrefix, find, publish_extension, publish_index,
     read_index, sign_reference, verify_reference,
 };
-use talos_ext_registry::{Client, ClientConfig, Reference, Reporter};
+use talos_ext_registry::{Client, ClientConfig, Reference};
 use talos_ext_sign::{PublicKey, SigningKey};
 use xshell::Shell;
 
@@ -23,46 +21,7 @@ use crate::build::SourceFacts;
 use crate::catalog::Catalog;
 use crate::flags::{FindCmd, FindFormat, PublishCmd, RegistryArgs, SignCmd, VerifySignatureCmd};
 use crate::list::print_table;
-
-/// Progress bars for blob and manifest transfers.
-struct Bars {
-    multi: MultiProgress,
-    bars: Mutex<Vec<ProgressBar>>,
-}
-
-impl Bars {
-    fn new() -> Bars {
-        Bars { multi: MultiProgress::new(), bars: Mutex::new(Vec::new()) }
-    }
-}
-
-impl Reporter for Bars {
-    fn start(&self, name: &str, total: Option<u64>) -> usize {
-        let bar = match total {
-            Some(t) => ProgressBar::new(t).with_style(
-                ProgressStyle::with_template("  {msg:50} {bar:25} {bytes:>10}/{total_bytes:<10} {bytes_per_sec}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            ),
-            None => ProgressBar::new_spinner(),
-        };
-        let bar = self.multi.add(bar.with_message(name.to_string()));
-        let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
-        bars.push(bar);
-        bars.len() - 1
-    }
-
-    fn progress(&self, id: usize, bytes: u64) {
-        if let Some(bar) = self.bars.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
-            bar.inc(bytes);
-        }
-    }
-
-    fn finish(&self, id: usize) {
-        if let Some(bar) = self.bars.lock().unwrap_or_else(|e| e.into_inner()).get(id) {
-            bar.finish_and_clear();
-        }
-    }
-}
+use crate::progress::Bars;
 
 fn client(args: &RegistryArgs) -> Result<Client> {
     let config = ClientConfig::from_env().context("reading registry credentials")?;
