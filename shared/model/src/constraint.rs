@@ -550,8 +550,9 @@ fn parse_tolerant(s: &str) -> Result<Version, String> {
     parse_strict(&parts.join("."))
 }
 
-/// Go's `%q` for the strings that appear in blang's messages.
-fn go_quote(s: &str) -> String {
+/// Go's `%q` for the strings quoted in Talos' and blang's messages (also used by the validator,
+/// so its findings read like Talos' own).
+pub fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

@@ -44,21 +44,4 @@ pub use report::{Finding, Report, Rule};
 pub use rules::{ALLOWED_PATHS, Options, validate, validate_dir, validate_tar};
 pub use tree::{Entry, EntryKind, Error, Tree};
 
-/// Go's `%q` for the strings quoted in Talos' messages.
-pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+pub(crate) use talos_ext_model::constraint::go_quote;
