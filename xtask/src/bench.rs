@@ -16,14 +16,16 @@ use anyhow::{Result, bail};
 use xshell::{Shell, cmd};
 
 use crate::flags::{BenchCmd, BenchWhat};
+use crate::without_cargo_run_vars;
 
 pub fn run(sh: &Shell, cmd: BenchCmd) -> Result<ExitCode> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     match cmd.what {
         BenchWhat::Pack { size_mib } => {
             let size = size_mib.to_string();
-            cmd!(sh, "{cargo} run --release --quiet -p talos-ext-image --example bench_pack -- --size-mib {size}")
-                .run()?;
+            let bench =
+                cmd!(sh, "{cargo} run --release --quiet -p talos-ext-image --example bench_pack -- --size-mib {size}");
+            without_cargo_run_vars(bench).run()?;
         }
         BenchWhat::Noop { extension, runs } => noop(sh, &cargo, &extension, runs)?,
         BenchWhat::Publish { extension, runs } => publish(sh, &cargo, &extension, runs)?,
@@ -54,10 +56,13 @@ fn noop(sh: &Shell, cargo: &str, ext: &str, runs: usize) -> Result<()> {
     }
     // The bare build runs without TALOS_EXT_ARCHES, xtask with it: measure each after its own
     // warm-up, so neither pays for the other's environment change.
-    let bare =
-        time_runs(runs, || Ok(cmd!(sh, "{cargo} build --quiet -p {ext}").env_remove("TALOS_EXT_ARCHES").run()?))?;
-    let xtask =
-        time_runs(runs, || Ok(cmd!(sh, "{cargo} xtask build {ext} --arch amd64").quiet().ignore_stdout().run()?))?;
+    // Both run in a user's environment, without the variables `cargo run` set for this process.
+    let bare = time_runs(runs, || {
+        Ok(without_cargo_run_vars(cmd!(sh, "{cargo} build --quiet -p {ext}")).env_remove("TALOS_EXT_ARCHES").run()?)
+    })?;
+    let xtask = time_runs(runs, || {
+        Ok(without_cargo_run_vars(cmd!(sh, "{cargo} xtask build {ext} --arch amd64")).quiet().ignore_stdout().run()?)
+    })?;
     let (b, x) = (median(bare), median(xtask));
     println!("no-op `cargo build -p {ext}`:                   median {:>7.1} ms of {runs}", b.as_secs_f64() * 1e3);
     println!("no-op `cargo xtask build {ext} --arch amd64`: median {:>7.1} ms of {runs}", x.as_secs_f64() * 1e3);
@@ -70,12 +75,15 @@ fn noop(sh: &Shell, cargo: &str, ext: &str, runs: usize) -> Result<()> {
 fn publish(sh: &Shell, cargo: &str, ext: &str, runs: usize) -> Result<()> {
     let out = sh.current_dir().join("_out/bench");
     let out_arg = out.display().to_string();
-    cmd!(sh, "{cargo} xtask build {ext} --arch all --out {out_arg}").quiet().ignore_stdout().run()?;
+    without_cargo_run_vars(cmd!(sh, "{cargo} xtask build {ext} --arch all --out {out_arg}"))
+        .quiet()
+        .ignore_stdout()
+        .run()?;
     let (layout, runs) = (out.join("oci").join(ext).display().to_string(), runs.to_string());
-    cmd!(
+    without_cargo_run_vars(cmd!(
         sh,
         "{cargo} run --release --quiet -p talos-ext-publish --example bench_publish -- --layout {layout} --runs {runs}"
-    )
+    ))
     .run()?;
     Ok(())
 }

@@ -132,6 +132,9 @@ fn cargo_build(
     // stdout carries cargo's JSON messages; stderr (progress, diagnostics, a failed build
     // script's output) goes straight to the user while the build runs.
     let mut command = std::process::Command::new(&cargo);
+    for name in crate::cargo_run_vars() {
+        command.env_remove(name);
+    }
     command
         .args(&args)
         .current_dir(sh.current_dir())
