@@ -92,6 +92,14 @@ pub fn debian_orig(spec: &str) -> Result<PathBuf> {
     ci_download("debian-source.sh", "debian-src", spec)
 }
 
+/// Real upstream bytes that Debian ships only in binary packages (firmware, microcode): runs
+/// `ci/debian-binary.sh <workspace>/.cache/debian-deb <spec>` (`intel-microcode`, `hello:arm64`,
+/// `pkg=1.2-3`; without a version the newest in the index), which checks the sha256 against the
+/// archive's signed index and caches the file, and returns the path of the `.deb`.
+pub fn debian_deb(spec: &str) -> Result<PathBuf> {
+    ci_download("debian-binary.sh", "debian-deb", spec)
+}
+
 /// Real upstream code for tests, from PyPI: runs `ci/pypi-source.sh <workspace>/.cache/pypi-src
 /// <spec>` (`libnvme==1.16.2`), which checks the sha256 the index gives and caches the file, and
 /// returns the path of the sdist.
