@@ -27,6 +27,7 @@
 pub mod drivers;
 pub mod elf;
 pub mod kernel;
+pub mod microcode;
 mod library;
 mod script;
 mod sources;
