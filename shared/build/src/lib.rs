@@ -27,8 +27,8 @@
 pub mod drivers;
 pub mod elf;
 pub mod kernel;
-pub mod microcode;
 mod library;
+pub mod microcode;
 mod script;
 mod sources;
 mod stage;
@@ -37,31 +37,21 @@ pub mod testing;
 mod toolchain;
 
 pub use library::{SYSROOT_OVERRIDES, SYSROOT_STAMP, TestLibrary, dep_var, library_script};
-pub use script::{SBOM_NAMESPACE_BASE, STAGE_DIR, STAGED_INFO, StagedArch, StagedInfo, build_script};
-pub use sources::{ENV_SOURCE_OVERRIDES, SourceOverride, default_cache_dir};
+pub use script::{SBOM_NAMESPACE_BASE, build_script};
 pub use stage::Stage;
 /// Where sources come from (cache, mirrors, offline mode): what tests put in
 /// [`testing::TestOptions::fetch`].
 pub use talos_ext_fetch as fetch;
 pub use talos_ext_model as model;
 pub use talos_ext_model::Arch;
+/// The contract with `cargo xtask build` (environment in, staged trees out), defined in the model.
+pub use talos_ext_model::handoff::{
+    ENV_ARCHES, ENV_SOURCE_DATE_EPOCH, ENV_SOURCE_OVERRIDES, SOURCE_DATE_EPOCH, STAGE_DIR, STAGED_INFO, SourceOverride,
+    StagedArch, StagedInfo, default_cache_dir,
+};
 /// SPDX documents: every staged extension carries `rootfs/usr/local/share/spdx/<name>.spdx.json`.
 pub use talos_ext_sbom as sbom;
 pub use toolchain::{CrossToolchain, ToolchainError};
-
-/// Comma-separated arches the build script must stage (`amd64,arm64`). Unset or empty: the build
-/// script does nothing beyond registering what it depends on.
-pub const ENV_ARCHES: &str = "TALOS_EXT_ARCHES";
-
-/// The reproducible-builds convention's variable: timestamps in builds and images.
-pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
-
-/// `SOURCE_DATE_EPOCH` for recipes, as `cargo xtask build` passes it to build scripts. It has
-/// its own name because other crates' build scripts (cc's, for one) watch `SOURCE_DATE_EPOCH`:
-/// setting that for the inner `cargo build` only would rebuild them on every call. Recipes'
-/// build steps get the value as `SOURCE_DATE_EPOCH`; without this variable, build scripts fall
-/// back to `SOURCE_DATE_EPOCH`, then 0.
-pub const ENV_SOURCE_DATE_EPOCH: &str = "TALOS_EXT_SOURCE_DATE_EPOCH";
 
 /// What recipes import.
 pub mod prelude {

@@ -12,40 +12,15 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-use serde::{Deserialize, Serialize};
 use talos_ext_model::{Arch, ExtensionMeta, PIN_PATH, Pin};
 
 use crate::library::{TestLibrary, finish_library};
-use crate::sources::{ENV_SOURCE_OVERRIDES, SourceOverride, default_cache_dir};
 use crate::stage::Stage;
-use crate::{ENV_ARCHES, ENV_SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH};
 use talos_ext_fetch::FetchConfig;
-
-/// Directory under `OUT_DIR` holding the staged trees.
-pub const STAGE_DIR: &str = "talos-ext";
-/// File in [`STAGE_DIR`] describing what was staged.
-pub const STAGED_INFO: &str = "staged.json";
-
-/// What a build script staged, as read by `xtask`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StagedInfo {
-    pub name: String,
-    pub version: String,
-    pub arches: Vec<StagedArch>,
-}
-
-/// One staged arch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StagedArch {
-    pub arch: Arch,
-    /// The extension tree: `manifest.yaml` + `rootfs/`.
-    pub dir: PathBuf,
-    /// Changes every time the tree is staged again; lets `xtask` skip re-packing.
-    pub stamp: String,
-    /// Sources taken from `--source` overrides instead of their pins.
-    #[serde(default)]
-    pub overridden_sources: Vec<String>,
-}
+use talos_ext_model::handoff::{
+    ENV_ARCHES, ENV_SOURCE_DATE_EPOCH, ENV_SOURCE_OVERRIDES, SOURCE_DATE_EPOCH, STAGE_DIR, STAGED_INFO, SourceOverride,
+    StagedArch, StagedInfo, default_cache_dir,
+};
 
 /// A recipe: fills the rootfs of one arch.
 pub type Recipe = fn(&mut Stage) -> Result<()>;

@@ -2,7 +2,7 @@
 //! override, then unpack with the top directory stripped and apply the recipe's patches.
 //!
 //! Overrides come from `cargo xtask build --source <ext>[/<source>]=<dir|archive>`, passed to
-//! build scripts in [`ENV_SOURCE_OVERRIDES`]. An overridden source skips pin verification: the
+//! build scripts in [`crate::ENV_SOURCE_OVERRIDES`]. An overridden source skips pin verification: the
 //! build script prints a cargo warning and the staged tree records it, so the image is marked
 //! (and `publish` refuses it unless told otherwise).
 //!
@@ -18,70 +18,9 @@ use sha2::{Digest, Sha256};
 use talos_ext_archive::{UnpackOptions, apply_patches, find_patches, unpack};
 use talos_ext_fetch::{NoReporter, fetch};
 use talos_ext_model::Source;
+use talos_ext_model::handoff::SourceOverride;
 
 use crate::stage::Stage;
-
-/// `;`-separated `ext[/source]=<absolute path>` overrides for build scripts.
-pub const ENV_SOURCE_OVERRIDES: &str = "TALOS_EXT_SOURCE_OVERRIDES";
-
-/// A local replacement for a pinned source.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceOverride {
-    pub extension: String,
-    /// `None`: the extension's only source.
-    pub source: Option<String>,
-    /// A directory (used as the unpacked tree) or an archive (unpacked like a download).
-    pub path: PathBuf,
-}
-
-impl SourceOverride {
-    /// Parses `ext[/source]=path` (the `--source` syntax); relative paths are made absolute
-    /// against `cwd`.
-    pub fn parse(text: &str, cwd: &Path) -> Result<SourceOverride> {
-        let (target, path) =
-            text.split_once('=').with_context(|| format!("`{text}` is not `<ext>[/<source>]=<dir|archive>`"))?;
-        let (extension, source) = match target.split_once('/') {
-            Some((e, s)) => (e.to_string(), Some(s.to_string())),
-            None => (target.to_string(), None),
-        };
-        if extension.is_empty() || source.as_deref() == Some("") || path.is_empty() {
-            bail!("`{text}` is not `<ext>[/<source>]=<dir|archive>`");
-        }
-        if extension.contains(';') || path.contains(';') {
-            bail!("`{text}`: `;` is not allowed in source overrides");
-        }
-        let path = cwd.join(path);
-        if !path.exists() {
-            bail!("source override `{text}`: {} does not exist", path.display());
-        }
-        Ok(SourceOverride { extension, source, path })
-    }
-
-    /// Renders overrides for [`ENV_SOURCE_OVERRIDES`].
-    pub fn to_env(list: &[SourceOverride]) -> String {
-        list.iter()
-            .map(|o| match &o.source {
-                Some(s) => format!("{}/{s}={}", o.extension, o.path.display()),
-                None => format!("{}={}", o.extension, o.path.display()),
-            })
-            .collect::<Vec<_>>()
-            .join(";")
-    }
-
-    /// Reads [`ENV_SOURCE_OVERRIDES`] text.
-    pub fn from_env(text: &str) -> Result<Vec<SourceOverride>> {
-        text.split(';')
-            .filter(|p| !p.trim().is_empty())
-            .map(|p| SourceOverride::parse(p, Path::new("/")))
-            .collect::<Result<_>>()
-            .with_context(|| format!("bad {ENV_SOURCE_OVERRIDES}"))
-    }
-}
-
-/// Where fetched sources are cached when `TALOS_EXT_CACHE` is not set.
-pub fn default_cache_dir(workspace_root: &Path) -> PathBuf {
-    workspace_root.join(".cache").join("talos-ext")
-}
 
 impl Stage {
     /// The pinned source `name` for this arch, from the recipe's metadata.

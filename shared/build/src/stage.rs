@@ -25,7 +25,7 @@ pub struct Stage {
     pub(crate) work: PathBuf,
     pub(crate) source_date_epoch: u64,
     pub(crate) fetch: talos_ext_fetch::FetchConfig,
-    pub(crate) overrides: Vec<crate::sources::SourceOverride>,
+    pub(crate) overrides: Vec<crate::SourceOverride>,
     /// Names of sources taken from overrides so far.
     pub(crate) overridden: std::cell::RefCell<Vec<String>>,
     /// Library recipes to stage on demand (tests only; build scripts get sysroots from cargo).

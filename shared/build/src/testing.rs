@@ -13,8 +13,8 @@ use talos_ext_fetch::FetchConfig;
 
 use crate::library::TestLibrary;
 use crate::script::{Recipe, StageContext, load_meta, stage_arch};
-use crate::sources::{SourceOverride, default_cache_dir};
 use crate::stage::Stage;
+use crate::{SourceOverride, default_cache_dir};
 
 /// A staged tree in a temporary directory.
 #[derive(Debug)]

@@ -6,7 +6,10 @@
 //! From the model and the workspace's Talos pin ([`Pin`], `toolchain/pin.toml`) come the version
 //! string ([`VersionSpec::render`]) and the Talos `manifest.yaml` ([`Manifest`]).
 //!
-//! This crate does no I/O except reading the small pin file in [`Pin::load`]; it never spawns
+//! [`handoff`] is the contract between `cargo xtask build` and the build scripts (the
+//! environment xtask sets, the staged-info file the scripts write back).
+//!
+//! This crate does no I/O except reading the small pin and toolchain files; it never spawns
 //! processes or touches the network.
 //!
 //! ```
@@ -30,9 +33,11 @@
 mod arch;
 pub mod constraint;
 mod digest;
+pub mod handoff;
 mod manifest;
 mod meta;
 mod pin;
+mod time;
 pub mod toolchain;
 
 pub use arch::{Arch, ArchParseError};
@@ -40,4 +45,5 @@ pub use digest::{DigestParseError, Sha256, Sha512};
 pub use manifest::{Compatibility, MANIFEST_VERSION, Manifest, ManifestError, Metadata, TalosCompatibility};
 pub use meta::{ExtensionMeta, INTERNAL_CATEGORY, Kind, METADATA_KEY, MetaError, Source, Tier, VersionSpec};
 pub use pin::{PIN_PATH, Pin, PinError, ToolchainDefaults};
+pub use time::rfc3339_utc;
 pub use toolchain::{KEYS_LOCK_PATH, KeysLock, TOOLCHAINS_DIR, Toolchain, ToolchainSpec};

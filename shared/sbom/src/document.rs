@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 use sha2::Digest;
-use talos_ext_image::spec::rfc3339_utc;
+use talos_ext_model::rfc3339_utc;
 
 use crate::input::{SbomError, SbomInput};
 
