@@ -23,9 +23,6 @@ use tempfile::NamedTempFile;
 use crate::config::FetchConfig;
 use crate::error::FetchError;
 
-/// The directory of the current source store, below the cache dir.
-pub const SOURCES_BUCKET: &str = "sources-v1";
-
 const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
 # This file is a cache directory tag created by talos-ext-fetch.\n\
 # For information about cache directory tags see https://bford.info/cachedir/\n";

@@ -27,6 +27,9 @@ pub const ENV_MIRRORS: &str = "TALOS_EXT_MIRRORS";
 /// mirrors are used. `0`, `false`, `no` or empty means online.
 pub const ENV_OFFLINE: &str = "TALOS_EXT_OFFLINE";
 
+/// The directory of the current source store, below the cache dir.
+pub const SOURCES_BUCKET: &str = "sources-v1";
+
 /// Every environment variable this crate reads, e.g. for `cargo:rerun-if-env-changed`.
 pub const ENV_VARS: [&str; 3] = [ENV_CACHE, ENV_MIRRORS, ENV_OFFLINE];
 
@@ -160,7 +163,7 @@ impl FetchConfig {
 
     /// `<cache_dir>/sources-v1`: the content-addressed store, itself a valid [`Mirror::Dir`] root.
     pub fn sources_dir(&self) -> PathBuf {
-        self.cache_dir.join(crate::cache::SOURCES_BUCKET)
+        self.cache_dir.join(SOURCES_BUCKET)
     }
 
     /// Where the source with this sha256 is (or would be) cached:

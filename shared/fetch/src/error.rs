@@ -77,6 +77,7 @@ pub struct ChecksumMismatch {
 }
 
 impl FetchError {
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> FetchError {
         let path = path.into();
         move |error| FetchError::Io { action, path, error }

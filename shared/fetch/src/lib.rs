@@ -34,16 +34,28 @@
 //! # }
 //! ```
 
+//!
+//! Feature `client` (on by default) is the fetching itself. Without it the crate is only the
+//! configuration ([`FetchConfig`], [`Mirror`], the environment variables) and the
+//! [`Reporter`] trait, with no HTTP client: what `xtask` needs to hand the configuration to
+//! build scripts, at a fraction of the compile graph.
+
+#[cfg(feature = "client")]
 mod cache;
 mod config;
 mod error;
+#[cfg(feature = "client")]
 mod fetch;
+#[cfg(feature = "client")]
 mod http;
 mod reporter;
+#[cfg(feature = "client")]
 mod verify;
 
-pub use cache::SOURCES_BUCKET;
-pub use config::{ENV_CACHE, ENV_MIRRORS, ENV_OFFLINE, ENV_VARS, FetchConfig, Mirror, MirrorParseError, RetryPolicy};
+pub use config::{
+    ENV_CACHE, ENV_MIRRORS, ENV_OFFLINE, ENV_VARS, FetchConfig, Mirror, MirrorParseError, RetryPolicy, SOURCES_BUCKET,
+};
 pub use error::{ChecksumMismatch, FetchError};
+#[cfg(feature = "client")]
 pub use fetch::{CacheState, fetch, lookup, mirror_into, verify_cached};
 pub use reporter::{NoReporter, Reporter};
