@@ -3,24 +3,53 @@
 //!
 //! cargo does the scheduling and caching: the arch list reaches `build.rs` as
 //! `TALOS_EXT_ARCHES`, and `SOURCE_DATE_EPOCH` comes from the last commit (or the environment).
-//! Packing is skipped when the staged trees and packing options are those of the last pack.
+//! Packing is skipped when the staged trees and packing options are those of the last pack
+//! (a stamp beside the layout), so a no-op build is one `cargo build` and a few file reads.
+//! Packing itself is a [`Packer`]: the engine's, in process or through the engine binary.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use cargo_metadata::Message;
 use serde::{Deserialize, Serialize};
-use talos_ext_build::{ENV_ARCHES, ENV_SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH, STAGE_DIR, STAGED_INFO, StagedInfo};
 use talos_ext_model::Arch;
+use talos_ext_model::handoff::{
+    ENV_ARCHES, ENV_SOURCE_DATE_EPOCH, SOURCE_DATE_EPOCH, STAGE_DIR, STAGED_INFO, StagedInfo,
+};
 use xshell::{Shell, cmd};
 
 use crate::catalog::{Catalog, Entry};
 use crate::flags::{ArchArg, BuildCmd, CompressionArg};
 use crate::list::print_table;
-use crate::pack::Packed;
+
+/// One extension to pack: its catalog entry, what its build script staged, and where the
+/// build script wrote that (`<OUT_DIR>/talos-ext/staged.json`).
+pub struct PackJob<'a> {
+    pub entry: &'a Entry,
+    pub info: &'a StagedInfo,
+    pub staged_info: PathBuf,
+    /// `<out>/oci/<name>/`.
+    pub layout_dir: PathBuf,
+}
+
+/// What was packed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Packed {
+    pub name: String,
+    /// `sha256:<hex>` of the layout's `index.json` (the multi-arch index digest).
+    pub digest: String,
+    /// Bytes of the layout.
+    pub size: u64,
+}
+
+/// Packs staged trees into OCI image layouts, replacing an old layout only on success.
+pub trait Packer {
+    /// Packs every job, returning one [`Packed`] per job, in order.
+    fn pack(&self, jobs: &[PackJob<'_>], facts: &SourceFacts, compression: CompressionArg) -> Result<Vec<Packed>>;
+}
 
 /// Facts about the checkout that end up in image annotations.
 pub struct SourceFacts {
@@ -43,11 +72,16 @@ impl SourceFacts {
             .with_context(|| format!("{SOURCE_DATE_EPOCH}=`{epoch_text}` is not a number of seconds"))?;
         let revision =
             cmd!(sh, "git rev-parse HEAD").quiet().ignore_stderr().read().unwrap_or_else(|_| "unknown".into());
-        Ok(SourceFacts { source_date_epoch, revision, source: env!("CARGO_PKG_REPOSITORY").to_string() })
+        Ok(SourceFacts { source_date_epoch, revision, source: Self::repository().to_string() })
+    }
+
+    /// The workspace's repository URL (the `source` annotation).
+    pub fn repository() -> &'static str {
+        env!("CARGO_PKG_REPOSITORY")
     }
 }
 
-pub fn run(sh: &Shell, cmd: BuildCmd) -> Result<ExitCode> {
+pub fn run(sh: &Shell, cmd: BuildCmd, packer: &dyn Packer) -> Result<ExitCode> {
     let catalog = Catalog::load(&sh.current_dir())?;
     let selected: Vec<&Entry> =
         if cmd.all { catalog.extensions().collect() } else { catalog.select(&cmd.extensions)? };
@@ -59,7 +93,7 @@ pub fn run(sh: &Shell, cmd: BuildCmd) -> Result<ExitCode> {
         );
     }
     let fetch_cfg = cmd.sources.fetch_config(sh)?;
-    let overrides = crate::fetch::overrides(&cmd.source, &catalog)?;
+    let overrides = crate::sources::overrides(&cmd.source, &catalog)?;
     for o in &overrides {
         eprintln!(
             "warning: {}{} comes from {} instead of its pin; the image is marked as built from overridden sources",
@@ -90,27 +124,33 @@ pub fn run(sh: &Shell, cmd: BuildCmd) -> Result<ExitCode> {
     let facts = SourceFacts::read(sh)?;
     let staged = cargo_build(sh, &selected, &requested, &facts, cmd.release, &source_env)?;
 
-    let mut rows = Vec::new();
     for e in &selected {
-        let info = staged
+        let (info, _) = staged
             .get(&e.meta.name)
             .with_context(|| format!("cargo did not run the build script of {}", e.meta.name))?;
         check_manifests(e, info, &catalog.pin.talos.tag)?;
-        let summary = pack(e, info, &facts, &cmd.out, cmd.compression)?;
-        rows.push([
-            e.meta.name.clone(),
-            info.version.clone(),
-            info.arches.iter().map(|a| a.arch.as_str()).collect::<Vec<_>>().join(","),
-            human_size(summary.size),
-            summary.digest.clone(),
-        ]);
     }
+    let packed = pack_changed(&selected, &staged, &facts, &cmd.out, cmd.compression, packer)?;
+    let rows: Vec<[String; 5]> = selected
+        .iter()
+        .zip(&packed)
+        .map(|(e, p)| {
+            let info = &staged[&e.meta.name].0;
+            [
+                e.meta.name.clone(),
+                info.version.clone(),
+                info.arches.iter().map(|a| a.arch.as_str()).collect::<Vec<_>>().join(","),
+                human_size(p.size),
+                p.digest.clone(),
+            ]
+        })
+        .collect();
     print_table(&["NAME", "VERSION", "ARCHES", "SIZE", "DIGEST"], &rows);
     Ok(ExitCode::SUCCESS)
 }
 
 /// Runs `cargo build` for the selected extension crates with the arch list in the environment and
-/// collects what each build script staged.
+/// collects what each build script staged (and the path of its staged-info file).
 fn cargo_build(
     sh: &Shell,
     selected: &[&Entry],
@@ -118,7 +158,7 @@ fn cargo_build(
     facts: &SourceFacts,
     release: bool,
     source_env: &[(&'static str, String)],
-) -> Result<BTreeMap<String, StagedInfo>> {
+) -> Result<BTreeMap<String, (StagedInfo, PathBuf)>> {
     let mut args: Vec<String> = vec!["build".into(), "--message-format=json-render-diagnostics".into()];
     if release {
         args.push("--release".into());
@@ -160,7 +200,7 @@ fn cargo_build(
         let path = out_dir.join(STAGE_DIR).join(STAGED_INFO);
         let text = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let info: StagedInfo = serde_json::from_slice(&text).with_context(|| format!("parsing {}", path.display()))?;
-        staged.insert(e.meta.name.clone(), info);
+        staged.insert(e.meta.name.clone(), (info, path));
     }
     Ok(staged)
 }
@@ -200,31 +240,59 @@ impl PackStamp {
     }
 }
 
-fn pack(e: &Entry, info: &StagedInfo, facts: &SourceFacts, out: &Path, compression: CompressionArg) -> Result<Packed> {
-    let layout_dir = out.join("oci").join(&e.meta.name);
-    let stamp_path = out.join("oci").join(format!(".{}.stamp.json", e.meta.name));
-    let mut stamp = PackStamp {
-        stamps: info.arches.iter().map(|a| (a.arch, a.stamp.clone())).collect(),
-        compression: format!("{compression:?}"),
-        source_date_epoch: facts.source_date_epoch,
-        revision: facts.revision.clone(),
-        digest: String::new(),
-        size: 0,
-    };
-    let old = fs::read(&stamp_path).ok().and_then(|t| serde_json::from_slice::<PackStamp>(&t).ok());
-    if let Some(old) = old
-        && old.same_inputs(&stamp)
-        && layout_dir.join("index.json").is_file()
-    {
-        return Ok(Packed { digest: old.digest, size: old.size });
+/// Packs the extensions whose stage or packing options changed since their last pack (in one
+/// call of the packer), and returns what every one of them is packed as, in `selected` order.
+fn pack_changed(
+    selected: &[&Entry],
+    staged: &BTreeMap<String, (StagedInfo, PathBuf)>,
+    facts: &SourceFacts,
+    out: &Path,
+    compression: CompressionArg,
+    packer: &dyn Packer,
+) -> Result<Vec<Packed>> {
+    let mut results: Vec<Option<Packed>> = Vec::with_capacity(selected.len());
+    let mut jobs = Vec::new();
+    // (index in `results`, the stamp to write once packed, its path)
+    let mut pending = Vec::new();
+    for (i, e) in selected.iter().enumerate() {
+        let (info, staged_info) = &staged[&e.meta.name];
+        let layout_dir = out.join("oci").join(&e.meta.name);
+        let stamp_path = out.join("oci").join(format!(".{}.stamp.json", e.meta.name));
+        let stamp = PackStamp {
+            stamps: info.arches.iter().map(|a| (a.arch, a.stamp.clone())).collect(),
+            compression: format!("{compression:?}"),
+            source_date_epoch: facts.source_date_epoch,
+            revision: facts.revision.clone(),
+            digest: String::new(),
+            size: 0,
+        };
+        let old = fs::read(&stamp_path).ok().and_then(|t| serde_json::from_slice::<PackStamp>(&t).ok());
+        match old {
+            Some(old) if old.same_inputs(&stamp) && layout_dir.join("index.json").is_file() => {
+                results.push(Some(Packed { name: e.meta.name.clone(), digest: old.digest, size: old.size }));
+            }
+            _ => {
+                results.push(None);
+                jobs.push(PackJob { entry: e, info, staged_info: staged_info.clone(), layout_dir });
+                pending.push((i, stamp, stamp_path));
+            }
+        }
     }
-    let packed = crate::pack::write(e, info, facts, &layout_dir, compression)?;
-    stamp.digest.clone_from(&packed.digest);
-    stamp.size = packed.size;
-    let tmp = stamp_path.with_extension("tmp");
-    fs::write(&tmp, serde_json::to_vec(&stamp)?).with_context(|| format!("writing {}", tmp.display()))?;
-    fs::rename(&tmp, &stamp_path).with_context(|| format!("writing {}", stamp_path.display()))?;
-    Ok(packed)
+    if !jobs.is_empty() {
+        let packed = packer.pack(&jobs, facts, compression)?;
+        if packed.len() != jobs.len() {
+            bail!("internal: packed {} of {} extensions", packed.len(), jobs.len());
+        }
+        for ((i, mut stamp, stamp_path), p) in pending.into_iter().zip(packed) {
+            stamp.digest.clone_from(&p.digest);
+            stamp.size = p.size;
+            let tmp = stamp_path.with_extension("tmp");
+            fs::write(&tmp, serde_json::to_vec(&stamp)?).with_context(|| format!("writing {}", tmp.display()))?;
+            fs::rename(&tmp, &stamp_path).with_context(|| format!("writing {}", stamp_path.display()))?;
+            results[i] = Some(p);
+        }
+    }
+    Ok(results.into_iter().flatten().collect())
 }
 
 fn human_size(bytes: u64) -> String {

@@ -41,6 +41,25 @@ pub enum Command {
     Sign(SignCmd),
     /// Verify the cosign signature of an image with a public key.
     VerifySignature(VerifySignatureCmd),
+    /// Internal, run by `build`: pack staged trees into image layouts, one JSON line per layout.
+    #[command(hide = true)]
+    Pack(PackCmd),
+}
+
+#[derive(Debug, Args)]
+pub struct PackCmd {
+    /// A build script's `staged.json` (repeatable; each with a `--layout`).
+    #[arg(long, required = true)]
+    pub staged: Vec<PathBuf>,
+    /// The layout directory of the `--staged` at the same position.
+    #[arg(long, required = true)]
+    pub layout: Vec<PathBuf>,
+    #[arg(long, value_enum)]
+    pub compression: CompressionArg,
+    #[arg(long)]
+    pub source_date_epoch: u64,
+    #[arg(long)]
+    pub revision: String,
 }
 
 /// How to reach a registry (shared by `publish`, `find`, `sign` and `verify-signature`).
@@ -239,6 +258,16 @@ pub enum ArchArg {
 pub enum CompressionArg {
     Gzip,
     Zstd,
+}
+
+impl CompressionArg {
+    /// The command-line spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompressionArg::Gzip => "gzip",
+            CompressionArg::Zstd => "zstd",
+        }
+    }
 }
 
 #[derive(Debug, Args)]

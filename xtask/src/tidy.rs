@@ -96,3 +96,36 @@ mod toml_edit_free {
         }
     }
 }
+
+/// `cargo xtask` is `cargo run -p xtask`: cargo checks every crate xtask links before any
+/// command runs, so what needs the heavy crates lives in xtask-engine (see `engine.rs`).
+#[test]
+fn xtask_stays_small() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["tree", "--offline", "-p", "xtask", "-e", "normal,build", "--prefix", "none", "--no-dedupe"])
+        .current_dir(crate::workspace_root())
+        .output()
+        .expect("running cargo tree");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut packages: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    packages.sort();
+    packages.dedup();
+    for heavy in [
+        "talos-ext-build",
+        "talos-ext-image",
+        "talos-ext-kernel",
+        "talos-ext-registry",
+        "talos-ext-validate",
+        "xtask-engine",
+        "ureq",
+        "cc",
+    ] {
+        assert!(!packages.iter().any(|p| p == heavy), "xtask depends on {heavy}: move that code to xtask-engine");
+    }
+    assert!(packages.len() <= 70, "xtask links {} crates (at most 70): {}", packages.len(), packages.join(" "));
+}

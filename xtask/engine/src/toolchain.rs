@@ -9,8 +9,8 @@ use talos_ext_kernel::{KernelContext, PrepareOptions, disk_usage, prepare_build_
 use talos_ext_model::{Arch, KeysLock, Pin, Toolchain};
 use xshell::Shell;
 
-use crate::flags::{ArchArg, ToolchainCmd, ToolchainWhat};
-use crate::list::print_table;
+use xtask::flags::{ArchArg, ToolchainCmd, ToolchainWhat};
+use xtask::list::print_table;
 
 pub fn run(sh: &Shell, cmd: ToolchainCmd) -> Result<ExitCode> {
     let root = sh.current_dir();

@@ -17,11 +17,11 @@ use talos_ext_registry::{Client, ClientConfig, Reference};
 use talos_ext_sign::{PublicKey, SigningKey};
 use xshell::Shell;
 
-use crate::build::SourceFacts;
-use crate::catalog::Catalog;
-use crate::flags::{FindCmd, FindFormat, PublishCmd, RegistryArgs, SignCmd, VerifySignatureCmd};
-use crate::list::print_table;
 use crate::progress::Bars;
+use xtask::build::SourceFacts;
+use xtask::catalog::Catalog;
+use xtask::flags::{FindCmd, FindFormat, PublishCmd, RegistryArgs, SignCmd, VerifySignatureCmd};
+use xtask::list::print_table;
 
 fn client(args: &RegistryArgs) -> Result<Client> {
     let config = ClientConfig::from_env().context("reading registry credentials")?;
@@ -54,10 +54,10 @@ pub fn run_publish(sh: &Shell, cmd: PublishCmd) -> Result<ExitCode> {
         // The build step is cheap when nothing changed and repacks a stale layout otherwise.
         let mut argv = vec!["cargo xtask".to_string(), "build".into(), "--out".into(), cmd.out.display().to_string()];
         argv.extend(names.iter().cloned());
-        let flags = crate::flags::Xtask::try_parse_from(argv).context("preparing the build step")?;
-        let crate::flags::Command::Build(build) = flags.command else { bail!("internal: not a build command") };
+        let flags = xtask::flags::Xtask::try_parse_from(argv).context("preparing the build step")?;
+        let xtask::flags::Command::Build(build) = flags.command else { bail!("internal: not a build command") };
         eprintln!("building {} (a no-op when up to date)", names.join(", "));
-        crate::build::run(sh, build)?;
+        xtask::build::run(sh, build, &crate::pack::InProcess)?;
     }
 
     let client = client(&cmd.registry_args)?;

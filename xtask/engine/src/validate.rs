@@ -10,7 +10,7 @@ use talos_ext_model::Pin;
 use talos_ext_validate::{KernelExpectation, Options, Report, certificate_key_id, validate_dir, validate_tar};
 use xshell::Shell;
 
-use crate::flags::ValidateCmd;
+use xtask::flags::ValidateCmd;
 
 pub fn run(sh: &Shell, cmd: ValidateCmd) -> Result<ExitCode> {
     let talos_version = match cmd.talos_version {

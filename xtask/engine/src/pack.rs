@@ -1,0 +1,86 @@
+//! Packing staged trees into OCI image layouts with the image crate, with the annotations
+//! `xtask build` knows about (source, revision, created, overridden sources): in process (for
+//! `publish`'s build step) and as the hidden `pack` command that `cargo xtask build` runs.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use talos_ext_image::{ArchImage, Compression, ImageMeta, PackOptions, oci_digest, write_layout};
+use talos_ext_model::handoff::StagedInfo;
+use talos_ext_publish::ANNOTATION_OVERRIDDEN;
+use xshell::Shell;
+use xtask::build::{PackJob, Packed, Packer, SourceFacts};
+use xtask::catalog::Catalog;
+use xtask::flags::{CompressionArg, PackCmd};
+
+/// Packs in this process.
+pub struct InProcess;
+
+impl Packer for InProcess {
+    fn pack(&self, jobs: &[PackJob<'_>], facts: &SourceFacts, compression: CompressionArg) -> Result<Vec<Packed>> {
+        jobs.iter().map(|job| write(job, facts, compression)).collect()
+    }
+}
+
+/// `pack --staged <staged.json> --layout <dir> ...`: prints one [`Packed`] JSON line per layout.
+pub fn run(sh: &Shell, cmd: PackCmd) -> Result<ExitCode> {
+    if cmd.staged.len() != cmd.layout.len() {
+        bail!("pack: {} --staged but {} --layout", cmd.staged.len(), cmd.layout.len());
+    }
+    let catalog = Catalog::load(&sh.current_dir())?;
+    let facts = SourceFacts {
+        source_date_epoch: cmd.source_date_epoch,
+        revision: cmd.revision,
+        source: SourceFacts::repository().to_string(),
+    };
+    for (staged, layout_dir) in cmd.staged.iter().zip(cmd.layout) {
+        let text = fs::read(staged).with_context(|| format!("reading {}", staged.display()))?;
+        let info: StagedInfo =
+            serde_json::from_slice(&text).with_context(|| format!("parsing {}", staged.display()))?;
+        let entry = catalog.select(std::slice::from_ref(&info.name))?[0];
+        let job = PackJob { entry, info: &info, staged_info: staged.clone(), layout_dir };
+        println!("{}", serde_json::to_string(&write(&job, &facts, cmd.compression)?)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `job.layout_dir` from the staged trees (replacing an old layout only on success).
+fn write(job: &PackJob<'_>, facts: &SourceFacts, compression: CompressionArg) -> Result<Packed> {
+    let (e, info) = (job.entry, job.info);
+    let images: Vec<ArchImage<'_>> = info.arches.iter().map(|a| ArchImage { arch: a.arch, dir: &a.dir }).collect();
+    let meta = ImageMeta {
+        title: e.meta.name.clone(),
+        version: info.version.clone(),
+        source: facts.source.clone(),
+        revision: facts.revision.clone(),
+        description: e.meta.description.clone(),
+        source_date_epoch: facts.source_date_epoch,
+        annotations: overridden_annotation(info),
+    };
+    let opts = PackOptions {
+        compression: match compression {
+            CompressionArg::Gzip => Compression::GZIP,
+            CompressionArg::Zstd => Compression::ZSTD,
+        },
+        threads: None,
+    };
+    let summary = write_layout(&job.layout_dir, &images, &meta, &opts)
+        .with_context(|| format!("packing {} into {}", e.meta.name, job.layout_dir.display()))?;
+    Ok(Packed { name: e.meta.name.clone(), digest: oci_digest(&summary.index_digest), size: summary.total_bytes })
+}
+
+/// The annotation marking an image built from `--source` overrides (`publish` refuses such
+/// images unless told otherwise).
+fn overridden_annotation(info: &StagedInfo) -> BTreeMap<String, String> {
+    let mut names: Vec<&str> =
+        info.arches.iter().flat_map(|a| a.overridden_sources.iter().map(String::as_str)).collect();
+    names.sort();
+    names.dedup();
+    let mut out = BTreeMap::new();
+    if !names.is_empty() {
+        out.insert(ANNOTATION_OVERRIDDEN.to_string(), names.join(","));
+    }
+    out
+}

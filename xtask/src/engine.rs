@@ -1,0 +1,114 @@
+//! The engine: the `xtask-engine` binary (`xtask/engine/`) that does the heavy commands (pack,
+//! validate, fetch, mirror, toolchain, publish, find, sign, verify-signature).
+//!
+//! `cargo xtask` is `cargo run -p xtask`, and cargo checks every crate xtask links before it
+//! runs it. Kept out of xtask, the image, validation, kernel and registry crates are neither
+//! compiled nor fingerprinted for `list` or a no-op `build`; a command that needs them builds
+//! the engine with one more `cargo build` (a no-op when it is up to date) and runs it with the
+//! same command line.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
+
+use anyhow::{Context, Result, bail};
+use cargo_metadata::Message;
+use xshell::Shell;
+
+use crate::build::{PackJob, Packed, Packer, SourceFacts};
+use crate::flags::CompressionArg;
+
+/// The engine's package (and binary) name.
+pub const PACKAGE: &str = "xtask-engine";
+
+/// Builds the engine (cargo's usual output only when something is compiled) and returns its
+/// executable.
+fn build(sh: &Shell) -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(&cargo);
+    command
+        .args(["build", "--message-format=json-render-diagnostics", "-p", PACKAGE, "--bin", PACKAGE])
+        .current_dir(sh.current_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for name in crate::cargo_run_vars() {
+        command.env_remove(name);
+    }
+    let mut child = command.spawn().with_context(|| format!("running {cargo} build -p {PACKAGE}"))?;
+    // Pass cargo's messages on, but not the lone `Finished` line of an up-to-date engine.
+    let stderr = child.stderr.take().context("cargo's stderr")?;
+    let relay = std::thread::spawn(move || {
+        let mut up_to_date = true;
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if up_to_date && line.trim_start().starts_with("Finished") {
+                continue;
+            }
+            up_to_date = false;
+            let _ = writeln!(std::io::stderr(), "{line}");
+        }
+    });
+    let mut executable = None;
+    let stdout = BufReader::new(child.stdout.take().context("cargo's stdout")?);
+    for message in Message::parse_stream(stdout) {
+        if let Message::CompilerArtifact(a) = message.context("reading cargo's JSON messages")?
+            && a.target.name == PACKAGE
+        {
+            executable = a.executable.map(|p| p.into_std_path_buf());
+        }
+    }
+    let status = child.wait().context("waiting for cargo")?;
+    let _ = relay.join();
+    if !status.success() {
+        bail!("building the xtask engine failed (see the errors above)");
+    }
+    executable.with_context(|| format!("cargo built no {PACKAGE} executable"))
+}
+
+/// An engine command: the engine binary, with the user's working directory and environment (less
+/// the variables `cargo run` set for xtask).
+fn command(sh: &Shell) -> Result<Command> {
+    let mut command = Command::new(build(sh)?);
+    for name in crate::cargo_run_vars() {
+        command.env_remove(name);
+    }
+    Ok(command)
+}
+
+/// Runs the engine with this command line (the arguments after `cargo xtask`), passing its exit
+/// code on.
+pub fn run(sh: &Shell, args: &[OsString]) -> Result<ExitCode> {
+    let status = command(sh)?.args(args).status().with_context(|| format!("running {PACKAGE}"))?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => bail!("{PACKAGE} was killed ({status})"),
+    })
+}
+
+/// Packs through the engine's hidden `pack` command, which prints one [`Packed`] JSON line per
+/// staged-info file it is given.
+pub struct EnginePacker<'a> {
+    pub sh: &'a Shell,
+}
+
+impl Packer for EnginePacker<'_> {
+    fn pack(&self, jobs: &[PackJob<'_>], facts: &SourceFacts, compression: CompressionArg) -> Result<Vec<Packed>> {
+        let mut command = command(self.sh)?;
+        command.arg("pack").args(["--compression", compression.as_str()]);
+        command.arg("--source-date-epoch").arg(facts.source_date_epoch.to_string());
+        command.arg("--revision").arg(&facts.revision);
+        for job in jobs {
+            command.arg("--staged").arg(&job.staged_info).arg("--layout").arg(&job.layout_dir);
+        }
+        let output = command.stderr(Stdio::inherit()).output().with_context(|| format!("running {PACKAGE} pack"))?;
+        if !output.status.success() {
+            bail!("packing failed (see the errors above)");
+        }
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).with_context(|| format!("reading {PACKAGE} pack's output `{l}`")))
+            .collect()
+    }
+}
