@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
-use cargo_metadata::{MetadataCommand, PackageId};
+use anyhow::{Result, bail};
+use cargo_metadata::PackageId;
 use talos_ext_model::{ExtensionMeta, METADATA_KEY, Pin};
 
 /// One extension of the catalog.
@@ -26,13 +26,10 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Reads the catalog with `cargo metadata --no-deps` (offline, no resolution needed).
+    /// Reads the catalog with `cargo metadata --no-deps` (offline, no resolution needed;
+    /// remembered while the manifests do not change, see [`crate::metadata`]).
     pub fn load(root: &std::path::Path) -> Result<Catalog> {
-        let metadata = MetadataCommand::new()
-            .manifest_path(root.join("Cargo.toml"))
-            .no_deps()
-            .exec()
-            .context("running `cargo metadata`")?;
+        let metadata = crate::metadata::workspace(root)?;
         let pin = Pin::load(root)?;
         let mut entries = Vec::new();
         let mut errors = Vec::new();

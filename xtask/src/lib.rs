@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod engine;
 pub mod flags;
 pub mod list;
+pub mod metadata;
 pub mod sources;
 #[cfg(test)]
 mod tidy;
