@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use cargo_metadata::PackageId;
-use talos_ext_model::{ExtensionMeta, METADATA_KEY, Pin};
+use talos_ext_model::{ExtensionMeta, METADATA_KEY, Pin, sbom_lint};
 
 /// One extension of the catalog.
 #[derive(Debug, Clone)]
@@ -48,7 +48,7 @@ impl Catalog {
                             category_dir.unwrap_or_default()
                         ));
                     }
-                    for problem in talos_ext_sbom::lint(&talos_ext_sbom::SbomFields::from_meta(&meta)) {
+                    for problem in sbom_lint::lint(&sbom_lint::SbomFields::from_meta(&meta)) {
                         errors.push(format!("{}: sbom metadata: {problem}", pkg.manifest_path));
                     }
                     let deps = pkg.dependencies.iter().map(|d| d.name.clone()).collect();

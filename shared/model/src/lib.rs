@@ -37,6 +37,7 @@ pub mod handoff;
 mod manifest;
 mod meta;
 mod pin;
+pub mod sbom_lint;
 mod time;
 pub mod toolchain;
 

@@ -218,7 +218,7 @@ pub struct ExtensionMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purl: Option<String>,
     /// Why this extension declares no license or no CPE/purl (configuration only, ...): silences
-    /// the SBOM lint (`talos_ext_sbom::lint`), which otherwise requires both.
+    /// the SBOM lint ([`crate::sbom_lint::lint`]), which otherwise requires both.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sbom_exempt: Option<String>,
 }

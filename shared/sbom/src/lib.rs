@@ -35,11 +35,11 @@
 
 mod document;
 mod input;
-mod lint;
 
 pub use document::{Checksum, CreationInfo, Document, ExternalRef, File, Package, Relationship, document, generate};
 pub use input::{SbomError, SbomInput};
-pub use lint::{SbomFields, lint};
+/// The lint that keeps recipes SBOM-ready (it checks metadata only, so the model owns it).
+pub use talos_ext_model::sbom_lint::{SbomFields, lint};
 
 /// Where Talos looks for SBOMs, relative to the extension's `rootfs/`.
 pub const SPDX_DIR: &str = "usr/local/share/spdx";

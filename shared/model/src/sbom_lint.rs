@@ -1,8 +1,10 @@
 //! The SBOM lint: every recipe declares a license and at least one CPE or a purl, or says why it
 //! cannot with `sbom_exempt = "<reason>"`. Declared values are checked for shape (CPE 2.3
 //! formatted string, `pkg:` URL, license expression characters), not against external lists.
+//! It checks metadata only, so it lives with the metadata; `talos-ext-sbom`, which writes the
+//! SPDX documents from those fields, re-exports it.
 
-use talos_ext_model::ExtensionMeta;
+use crate::ExtensionMeta;
 
 /// The SBOM-relevant metadata fields of one recipe.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
