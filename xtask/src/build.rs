@@ -61,18 +61,18 @@ pub struct SourceFacts {
 impl SourceFacts {
     /// `SOURCE_DATE_EPOCH` from the environment, else the last commit's time; the revision from git.
     pub fn read(sh: &Shell) -> Result<SourceFacts> {
-        let git_epoch = || cmd!(sh, "git log -1 --format=%ct").quiet().ignore_stderr().read().ok();
+        // One git call for both (each costs a process start on every no-op build).
+        let head = cmd!(sh, "git log -1 --format=%H%n%ct").quiet().ignore_stderr().read().unwrap_or_default();
+        let (revision, git_epoch) = head.split_once('\n').unwrap_or(("unknown", "0"));
         let epoch_text = match std::env::var(SOURCE_DATE_EPOCH) {
             Ok(v) if !v.trim().is_empty() => v,
-            _ => git_epoch().unwrap_or_else(|| "0".into()),
+            _ => git_epoch.to_string(),
         };
         let source_date_epoch = epoch_text
             .trim()
             .parse()
             .with_context(|| format!("{SOURCE_DATE_EPOCH}=`{epoch_text}` is not a number of seconds"))?;
-        let revision =
-            cmd!(sh, "git rev-parse HEAD").quiet().ignore_stderr().read().unwrap_or_else(|_| "unknown".into());
-        Ok(SourceFacts { source_date_epoch, revision, source: Self::repository().to_string() })
+        Ok(SourceFacts { source_date_epoch, revision: revision.to_string(), source: Self::repository().to_string() })
     }
 
     /// The workspace's repository URL (the `source` annotation).
@@ -117,12 +117,14 @@ pub fn run(sh: &Shell, cmd: BuildCmd, packer: &dyn Packer) -> Result<ExitCode> {
             bail!("{} supports only {:?}, none of the requested arches", e.meta.name, e.meta.arches);
         }
     }
+    let mut env = source_env;
     if let Some(name) = &cmd.toolchain {
         talos_ext_model::Toolchain::load(&sh.current_dir(), name)?;
-        sh.set_var(talos_ext_model::toolchain::ENV_TOOLCHAIN, name);
+        env.push((talos_ext_model::toolchain::ENV_TOOLCHAIN, name.clone()));
     }
     let facts = SourceFacts::read(sh)?;
-    let staged = cargo_build(sh, &selected, &requested, &facts, cmd.release, &source_env)?;
+    env.extend(staging_env(&requested, &facts));
+    let staged = cargo_build(sh, &selected, cmd.release, &env)?;
 
     for e in &selected {
         let (info, _) = staged
@@ -149,15 +151,29 @@ pub fn run(sh: &Shell, cmd: BuildCmd, packer: &dyn Packer) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs `cargo build` for the selected extension crates with the arch list in the environment and
-/// collects what each build script staged (and the path of its staged-info file).
+/// What tells build scripts to stage: the arch list and the epoch.
+fn staging_env(arches: &[Arch], facts: &SourceFacts) -> [(&'static str, String); 2] {
+    let arch_list = arches.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(",");
+    [(ENV_ARCHES, arch_list), (ENV_SOURCE_DATE_EPOCH, facts.source_date_epoch.to_string())]
+}
+
+/// The environment `cargo xtask build --arch <arches>` gives its `cargo build` when no source
+/// option or toolchain is given (for measuring a no-op build against a bare one in equal state).
+pub fn default_env(sh: &Shell, arches: &[Arch]) -> Result<Vec<(&'static str, String)>> {
+    let sources = crate::flags::SourceArgs::default();
+    let mut env = sources.env(&sources.fetch_config(sh)?, &[]);
+    env.extend(staging_env(arches, &SourceFacts::read(sh)?));
+    Ok(env)
+}
+
+/// Runs `cargo build` for the selected extension crates with `env` (the arch list, where sources
+/// come from, ...) and collects what each build script staged (and the path of its staged-info
+/// file).
 fn cargo_build(
     sh: &Shell,
     selected: &[&Entry],
-    arches: &[Arch],
-    facts: &SourceFacts,
     release: bool,
-    source_env: &[(&'static str, String)],
+    env: &[(&'static str, String)],
 ) -> Result<BTreeMap<String, (StagedInfo, PathBuf)>> {
     let mut args: Vec<String> = vec!["build".into(), "--message-format=json-render-diagnostics".into()];
     if release {
@@ -167,7 +183,6 @@ fn cargo_build(
         args.push("-p".into());
         args.push(e.meta.name.clone());
     }
-    let arch_list = arches.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(",");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // stdout carries cargo's JSON messages; stderr (progress, diagnostics, a failed build
     // script's output) goes straight to the user while the build runs.
@@ -178,9 +193,7 @@ fn cargo_build(
     command
         .args(&args)
         .current_dir(sh.current_dir())
-        .envs(source_env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env(ENV_ARCHES, &arch_list)
-        .env(ENV_SOURCE_DATE_EPOCH, facts.source_date_epoch.to_string())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit());
     let output = command.output().with_context(|| format!("running {cargo} build"))?;

@@ -163,7 +163,7 @@ pub struct VerifySignatureCmd {
 }
 
 /// Where pinned sources come from (shared by `build`, `fetch` and `mirror`).
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct SourceArgs {
     /// A directory or URL prefix laid out as `<mirror>/sha256/<hex>`, tried before upstream URLs
     /// (repeatable; tried in order, before those of `TALOS_EXT_MIRRORS`).
