@@ -56,7 +56,7 @@ pub fn cache_path(root: &Path) -> PathBuf {
 /// The workspace's metadata (no dependencies resolved), from the cache when it is current.
 pub fn workspace(root: &Path) -> Result<Metadata> {
     let cache = cache_path(root);
-    if let Some(metadata) = cached(&cache) {
+    if let Some(metadata) = read_cache(&cache) {
         return Ok(metadata);
     }
     let manifest = root.join("Cargo.toml");
@@ -76,8 +76,12 @@ pub fn workspace(root: &Path) -> Result<Metadata> {
     Ok(metadata)
 }
 
-/// The cached answer, if every input is as it was.
-fn cached(cache: &Path) -> Option<Metadata> {
+/// The remembered answer for the workspace at `root`, if every input is as it was.
+pub fn cached(root: &Path) -> Option<Metadata> {
+    read_cache(&cache_path(root))
+}
+
+fn read_cache(cache: &Path) -> Option<Metadata> {
     let cached: Cached = serde_json::from_slice(&fs::read(cache).ok()?).ok()?;
     let current = cached.inputs.iter().all(|i| Input::read(&i.path) == *i);
     current.then_some(cached.metadata)
@@ -100,81 +104,4 @@ fn inputs(root: &Path, metadata: &Metadata) -> Vec<Input> {
     let manifest = root.join("Cargo.toml");
     paths.remove(&manifest);
     std::iter::once(manifest).chain(paths).map(|p| Input::read(&p)).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn member(root: &Path, dir: &str, name: &str, description: &str) {
-        let dir = root.join(dir);
-        fs::create_dir_all(dir.join("src")).unwrap();
-        fs::write(dir.join("src/lib.rs"), "//! x\n").unwrap();
-        fs::write(
-            dir.join("Cargo.toml"),
-            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\ndescription = \"{description}\"\n"),
-        )
-        .unwrap();
-    }
-
-    /// Makes every file and directory below `root` two seconds old, as if edited a while ago.
-    fn settle(root: &Path) {
-        let old = filetime::FileTime::from_system_time(SystemTime::now() - Duration::from_secs(2));
-        for entry in walkdir::WalkDir::new(root).into_iter().map(Result::unwrap) {
-            filetime::set_file_mtime(entry.path(), old).unwrap();
-        }
-    }
-
-    fn names(m: &Metadata) -> Vec<(String, Option<String>)> {
-        let mut v: Vec<_> =
-            m.workspace_packages().iter().map(|p| (p.name.to_string(), p.description.clone())).collect();
-        v.sort();
-        v
-    }
-
-    #[test]
-    fn the_cache_follows_every_manifest_and_member_directory() {
-        let tmp = tempfile::tempdir().unwrap();
-        let root = tmp.path();
-        fs::write(root.join("Cargo.toml"), "[workspace]\nresolver = \"3\"\nmembers = [\"ext/*/*\"]\n").unwrap();
-        member(root, "ext/a/one", "one", "first");
-        // Just edited: answered, but not remembered (an edit may have raced with cargo).
-        assert_eq!(names(&workspace(root).unwrap()), [("one".into(), Some("first".into()))]);
-        assert!(cached(&cache_path(root)).is_none());
-        settle(root);
-        workspace(root).unwrap();
-        assert_eq!(names(&cached(&cache_path(root)).expect("remembered")), [("one".into(), Some("first".into()))]);
-
-        // A member's manifest changes.
-        member(root, "ext/a/one", "one", "edited");
-        assert!(cached(&cache_path(root)).is_none());
-        assert_eq!(names(&workspace(root).unwrap())[0].1.as_deref(), Some("edited"));
-
-        // A member appears under the glob, in a new category directory.
-        settle(root);
-        workspace(root).unwrap();
-        member(root, "ext/b/two", "two", "second");
-        assert!(cached(&cache_path(root)).is_none());
-        assert_eq!(names(&workspace(root).unwrap()).len(), 2);
-
-        // A member disappears.
-        settle(root);
-        workspace(root).unwrap();
-        fs::remove_dir_all(root.join("ext/a/one")).unwrap();
-        assert!(cached(&cache_path(root)).is_none());
-        assert_eq!(names(&workspace(root).unwrap()), [("two".into(), Some("second".into()))]);
-
-        // The root manifest changes.
-        settle(root);
-        workspace(root).unwrap();
-        fs::write(root.join("Cargo.toml"), "[workspace]\nresolver = \"3\"\nmembers = [\"ext/b/*\"]\n").unwrap();
-        assert!(cached(&cache_path(root)).is_none());
-
-        // A corrupt cache is only a miss.
-        settle(root);
-        workspace(root).unwrap();
-        fs::write(cache_path(root), b"{not json").unwrap();
-        assert!(cached(&cache_path(root)).is_none());
-        assert_eq!(names(&workspace(root).unwrap()).len(), 1);
-    }
 }

@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::catalog::Catalog;
+use xtask::catalog::Catalog;
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = fs::read_dir(dir) else { return };
@@ -22,7 +22,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn every_rust_file_opens_with_a_module_doc() {
-    let root = crate::workspace_root();
+    let root = xtask::workspace_root();
     let mut files = Vec::new();
     for dir in ["xtask", "shared", "extensions"] {
         rust_files(&root.join(dir), &mut files);
@@ -41,7 +41,7 @@ fn every_rust_file_opens_with_a_module_doc() {
 
 #[test]
 fn extension_crates_have_the_recipe_shape() {
-    let root = crate::workspace_root();
+    let root = xtask::workspace_root();
     let catalog = Catalog::load(&root).expect("the catalog loads");
     assert!(!catalog.entries.is_empty());
     let mut problems = Vec::new();
@@ -55,10 +55,9 @@ fn extension_crates_have_the_recipe_shape() {
                 problems.push(format!("{}: missing {file}", e.dir.display()));
             }
         }
-        let manifest = fs::read_to_string(e.dir.join("Cargo.toml")).unwrap_or_default();
-        let doc: toml_edit_free::Doc = toml_edit_free::parse(&manifest);
+        let manifest: toml::Table = read_toml(&e.dir.join("Cargo.toml"));
         for section in ["dependencies", "build-dependencies", "dev-dependencies"] {
-            for dep in doc.keys(section) {
+            for dep in manifest.get(section).and_then(|t| t.as_table()).into_iter().flat_map(|t| t.keys()) {
                 if dep.starts_with("talos-ext-") && dep != "talos-ext-build" {
                     problems.push(format!(
                         "{}: [{section}] {dep}: recipes depend only on talos-ext-build (it re-exports the rest)",
@@ -71,40 +70,68 @@ fn extension_crates_have_the_recipe_shape() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// Just enough TOML reading for dependency names, without another dependency.
-mod toml_edit_free {
-    pub struct Doc(Vec<(String, String)>);
-
-    pub fn parse(text: &str) -> Doc {
-        let mut section = String::new();
-        let mut keys = Vec::new();
-        for line in text.lines().map(str::trim) {
-            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-                section = name.to_string();
-            } else if let Some((key, _)) = line.split_once('=') {
-                let key = key.trim();
-                let key = key.split('.').next().unwrap_or(key).to_string();
-                keys.push((section.clone(), key));
-            }
-        }
-        Doc(keys)
-    }
-
-    impl Doc {
-        pub fn keys<'a>(&'a self, section: &'a str) -> impl Iterator<Item = &'a str> {
-            self.0.iter().filter(move |(s, _)| s == section).map(|(_, k)| k.as_str())
-        }
-    }
+fn read_toml(path: &Path) -> toml::Table {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    text.parse().unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
 }
 
-/// `cargo xtask` is `cargo run -p xtask`: cargo checks every crate xtask links before any
-/// command runs, so what needs the heavy crates lives in xtask-engine (see `engine.rs`).
+/// The front (`xtask/`) is a workspace of its own, so it repeats what the main workspace sets
+/// for its members: they must not drift apart (a different profile would also stop the two from
+/// sharing compiled crates in the one target directory).
+#[test]
+fn front_manifest_matches_the_workspace() {
+    let root = xtask::workspace_root();
+    let ws = read_toml(&root.join("Cargo.toml"));
+    let front = read_toml(&root.join("xtask/Cargo.toml"));
+    let get = |t: &toml::Table, path: &str| -> Option<toml::Value> {
+        path.split('.').try_fold(toml::Value::Table(t.clone()), |v, k| v.get(k).cloned())
+    };
+    let mut problems = Vec::new();
+    for key in ["edition", "rust-version", "license", "repository", "publish", "version"] {
+        if get(&ws, &format!("workspace.package.{key}")) != get(&front, &format!("package.{key}")) {
+            problems.push(format!("package.{key} differs from [workspace.package]"));
+        }
+    }
+    for (ws_key, front_key) in [("profile", "profile"), ("workspace.lints", "lints")] {
+        if get(&ws, ws_key) != get(&front, front_key) {
+            problems.push(format!("[{front_key}] differs from the workspace's [{ws_key}]"));
+        }
+    }
+    let deps = get(&front, "dependencies").and_then(|d| d.as_table().cloned()).unwrap_or_default();
+    for (name, dep) in &deps {
+        let Some(want) = get(&ws, &format!("workspace.dependencies.{name}")) else {
+            problems.push(format!("{name}: not a workspace dependency"));
+            continue;
+        };
+        // Versions and features as the workspace has them; paths relative to xtask/.
+        let strip_path = |v: &toml::Value| {
+            let mut t = v.as_table().cloned().unwrap_or_else(|| {
+                let mut t = toml::Table::new();
+                t.insert("version".into(), v.clone());
+                t
+            });
+            let path = t.remove("path").and_then(|p| p.as_str().map(str::to_string));
+            (t, path)
+        };
+        let ((want, want_path), (got, got_path)) = (strip_path(&want), strip_path(dep));
+        if want != got || want_path.map(|p| format!("../{p}")) != got_path {
+            problems.push(format!(
+                "{name}: `{dep}` is not the workspace's `{}`",
+                get(&ws, &format!("workspace.dependencies.{name}")).unwrap()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "xtask/Cargo.toml:\n{}", problems.join("\n"));
+}
+
+/// `cargo xtask` runs the front: cargo checks every crate it links before any command runs, so
+/// what needs the heavy crates lives in xtask-engine (see `xtask/src/engine.rs`).
 #[test]
 fn xtask_stays_small() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = std::process::Command::new(cargo)
-        .args(["tree", "--offline", "-p", "xtask", "-e", "normal,build", "--prefix", "none", "--no-dedupe"])
-        .current_dir(crate::workspace_root())
+        .args(["tree", "--offline", "--manifest-path", "xtask/Cargo.toml", "-e", "normal,build", "--prefix", "none"])
+        .current_dir(xtask::workspace_root())
         .output()
         .expect("running cargo tree");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

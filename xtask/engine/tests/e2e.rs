@@ -2,11 +2,12 @@
 //! both arches, the layout it writes (one descriptor per platform, an aarch64 program in the
 //! arm64 layer), `cargo xtask validate` on it, no-op rebuilds and bad input.
 //!
-//! The nested `cargo build` shares the test's target directory: cargo releases its lock before
-//! it runs test binaries, and only the extension's build script has to run again.
+//! Commands run as a user runs them: `cargo xtask ...` from the workspace root, without the
+//! variables cargo sets for this test process. The nested cargo shares the test's target
+//! directory: cargo releases its lock before it runs test binaries.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use talos_ext_build::elf::ElfInfo;
@@ -14,11 +15,16 @@ use talos_ext_image::Layout;
 use talos_ext_model::Arch;
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    xtask::workspace_root()
 }
 
 fn xtask(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask")).args(args).current_dir(root()).output().expect("running xtask");
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.arg("xtask").args(args).current_dir(root());
+    for name in xtask::cargo_run_vars() {
+        cmd.env_remove(name);
+    }
+    let out = cmd.output().expect("running cargo xtask");
     eprintln!("xtask {args:?}\n--- stdout\n{}--- stderr\n{}", text(&out.stdout), text(&out.stderr));
     out
 }
