@@ -19,8 +19,13 @@ fn root() -> PathBuf {
 }
 
 fn xtask(args: &[&str]) -> Output {
+    xtask_with_env(args, &[])
+}
+
+/// `cargo xtask <args>` with these variables added to the user's environment.
+fn xtask_with_env(args: &[&str], env: &[(&str, &std::path::Path)]) -> Output {
     let mut cmd = Command::new(env!("CARGO"));
-    cmd.arg("xtask").args(args).current_dir(root());
+    cmd.arg("xtask").args(args).envs(env.iter().copied()).current_dir(root());
     for name in xtask::cargo_run_vars() {
         cmd.env_remove(name);
     }
@@ -137,4 +142,53 @@ fn list_shows_the_catalog() {
     for col in ["examples", "core", "v1.0.0", "amd64,arm64", "c-build"] {
         assert!(row.split_whitespace().any(|c| c == col), "{col} in {row}");
     }
+}
+
+/// `--source` through the user's command: the build warns, the image carries the overridden
+/// annotation (which `publish` refuses without `--allow-overridden`), and it validates. The
+/// source is a directory shaped like Intel's microcode release, with a generated valid update.
+#[test]
+fn source_override_marks_the_image() {
+    use talos_ext_build::microcode::{self, Signature};
+    let tmp = tempfile::tempdir().unwrap();
+    let release = tmp.path().join("release");
+    std::fs::create_dir_all(release.join("intel-ucode")).unwrap();
+    let data: Vec<u8> = (0..976u32).map(|i| i as u8).collect();
+    let update = microcode::encode(Signature { signature: 0x000806f8, processor_flags: 0x87 }, 0x2b000603, &data, &[]);
+    std::fs::write(release.join("intel-ucode/06-8f-08"), &update).unwrap();
+    std::fs::write(release.join("license"), "license\n").unwrap();
+    let out = tmp.path().join("out");
+    let source = format!("--source=intel-ucode={}", release.display());
+    let built = xtask(&["build", "intel-ucode", "--arch", "all", &source, "--out", out.to_str().unwrap()]);
+    assert!(built.status.success());
+    assert!(text(&built.stderr).contains("warning: intel-ucode comes from"), "the override is announced");
+
+    let dir = out.join("oci/intel-ucode");
+    let layout = Layout::open(&dir).unwrap();
+    assert_eq!(layout.platforms(), vec![Arch::Amd64, Arch::Arm64]);
+    for arch in [Arch::Amd64, Arch::Arm64] {
+        assert_eq!(file_in_layer(&layout, arch, "rootfs/usr/lib/firmware/intel-ucode/06-8f-08"), update);
+        let manifest = layout.manifest(arch).unwrap();
+        assert_eq!(
+            manifest.annotations.get(talos_ext_publish::ANNOTATION_OVERRIDDEN).map(String::as_str),
+            Some("intel-ucode"),
+            "{arch}: {:?}",
+            manifest.annotations
+        );
+    }
+    assert!(xtask(&["validate", dir.to_str().unwrap()]).status.success());
+}
+
+/// `--toolchain` reaches the build scripts: hello-module (Debian's toolchain by default) asked
+/// for the Talos one, offline and with an empty cache, fails naming the Talos kernel source.
+#[test]
+fn toolchain_option_reaches_the_build_scripts() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = xtask_with_env(
+        &["build", "hello-module", "--arch", "amd64", "--offline", "--toolchain", "talos-v1.14.0-beta.1"],
+        &[("TALOS_EXT_CACHE", cache.path())],
+    );
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("toolchain `talos-v1.14.0-beta.1` (amd64) needs kernel source"), "{err}");
 }
