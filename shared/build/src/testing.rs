@@ -49,6 +49,31 @@ impl TestOptions {
     }
 }
 
+impl TestOptions {
+    /// Building from exact pins without network: a fresh cache in `dir/cache`, one directory
+    /// mirror in `dir/mirror` holding `files` (a path and the pinned sha256 it must have, e.g.
+    /// Debian's byte-identical `.orig`), offline; no overrides, no libraries.
+    pub fn offline_mirror(dir: &Path, files: &[(&Path, &str)]) -> Result<TestOptions> {
+        use sha2::Digest as _;
+        let mirror = dir.join("mirror");
+        let by_sha = mirror.join("sha256");
+        std::fs::create_dir_all(&by_sha).with_context(|| format!("creating {}", by_sha.display()))?;
+        for (path, pinned) in files {
+            let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            let actual = hex::encode(sha2::Sha256::digest(&bytes));
+            if actual != *pinned {
+                anyhow::bail!("{} is not the pinned file: sha256 {actual}, pinned {pinned}", path.display());
+            }
+            let dest = by_sha.join(pinned);
+            std::fs::write(&dest, &bytes).with_context(|| format!("writing {}", dest.display()))?;
+        }
+        let mut fetch = FetchConfig::new(dir.join("cache"));
+        fetch.mirrors = vec![talos_ext_fetch::Mirror::Dir(mirror)];
+        fetch.offline = true;
+        Ok(TestOptions { fetch, overrides: Vec::new(), libraries: Vec::new() })
+    }
+}
+
 impl Staged {
     /// A path inside the rootfs (`usr/local/...`).
     pub fn rootfs(&self, rel: &str) -> PathBuf {
@@ -246,4 +271,28 @@ pub fn check_in_tree_recipe_fails_fast_with_talos(manifest_dir: &str, recipe: Re
     assert!(started.elapsed() < std::time::Duration::from_secs(10), "took {:?}", started.elapsed());
     assert!(msg.contains("ghcr.io/siderolabs/kernel:v1.15.0-alpha.0-7-gb914c26"), "{msg}");
     assert!(msg.contains("not available offline") && msg.contains("usr/lib/modules/6.18.45-talos"), "{msg}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offline_mirror_holds_the_files_under_their_pins_and_refuses_others() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("release.tar.gz");
+        std::fs::write(&file, b"release").unwrap();
+        // sha256 of b"release"
+        let pinned = "a4e2d84a5cbd8eba9fbff9bff4a7f1d06b1a1a1b1d0e6d8fe0c4dca6d4e1b9c0";
+        let err = TestOptions::offline_mirror(&tmp.path().join("a"), &[(&file, pinned)]).unwrap_err().to_string();
+        assert!(err.contains("is not the pinned file") && err.contains(pinned), "{err}");
+
+        use sha2::Digest as _;
+        let actual = hex::encode(sha2::Sha256::digest(b"release"));
+        let opts = TestOptions::offline_mirror(&tmp.path().join("b"), &[(&file, &actual)]).unwrap();
+        assert!(opts.fetch.offline);
+        let talos_ext_fetch::Mirror::Dir(mirror) = &opts.fetch.mirrors[0] else { panic!("a directory mirror") };
+        assert_eq!(std::fs::read(mirror.join("sha256").join(&actual)).unwrap(), b"release");
+        assert!(!opts.fetch.cache_dir.exists() || std::fs::read_dir(&opts.fetch.cache_dir).unwrap().next().is_none());
+    }
 }

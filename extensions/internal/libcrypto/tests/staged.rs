@@ -7,21 +7,14 @@
 mod build;
 
 use talos_ext_build::Arch;
-use talos_ext_build::fetch::{FetchConfig, Mirror};
 use talos_ext_build::testing::{TestOptions, debian_orig, stage_with};
 
 #[test]
 fn amd64_static_libcrypto_from_pin() {
     let orig = debian_orig("openssl=3.5.7-1~deb13u2").unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let mirror = tmp.path().join("mirror");
-    std::fs::create_dir_all(mirror.join("sha256")).unwrap();
     let pinned = "a8c0d28a529ca480f9f36cf5792e2cd21984552a3c8e4aa11a24aa31aeac98e8";
-    std::fs::copy(&orig, mirror.join("sha256").join(pinned)).unwrap();
-    let mut fetch = FetchConfig::new(tmp.path().join("cache"));
-    fetch.mirrors = vec![Mirror::Dir(mirror)];
-    fetch.offline = true;
-    let opts = TestOptions { fetch, overrides: Vec::new(), libraries: Vec::new() };
+    let opts = TestOptions::offline_mirror(tmp.path(), &[(&orig, pinned)]).unwrap();
     let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, Arch::Amd64, &opts)
         .unwrap_or_else(|e| panic!("staging: {e:#}"));
     assert!(s.overridden_sources.is_empty());

@@ -7,21 +7,14 @@
 mod build;
 
 use talos_ext_build::Arch;
-use talos_ext_build::fetch::{FetchConfig, Mirror};
 use talos_ext_build::testing::{TestOptions, debian_orig, stage_with};
 
 #[test]
 fn amd64_static_libmount_and_libblkid_from_pin() {
     let orig = debian_orig("util-linux=2.42.2-1").unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let mirror = tmp.path().join("mirror");
-    std::fs::create_dir_all(mirror.join("sha256")).unwrap();
     let pinned = "03a05d3adf9602ef128f2da05b84b3205ce60c351e5737c0370f74000679ce8a";
-    std::fs::copy(&orig, mirror.join("sha256").join(pinned)).unwrap();
-    let mut fetch = FetchConfig::new(tmp.path().join("cache"));
-    fetch.mirrors = vec![Mirror::Dir(mirror)];
-    fetch.offline = true;
-    let opts = TestOptions { fetch, overrides: Vec::new(), libraries: Vec::new() };
+    let opts = TestOptions::offline_mirror(tmp.path(), &[(&orig, pinned)]).unwrap();
     let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, Arch::Amd64, &opts)
         .unwrap_or_else(|e| panic!("staging: {e:#}"));
     assert!(s.overridden_sources.is_empty());

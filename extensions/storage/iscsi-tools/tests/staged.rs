@@ -23,7 +23,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use talos_ext_build::elf::ElfInfo;
-use talos_ext_build::fetch::{FetchConfig, Mirror};
 use talos_ext_build::testing::{Staged, TestOptions, debian_orig, stage_with};
 use talos_ext_build::{Arch, SourceOverride, TestLibrary};
 
@@ -36,17 +35,16 @@ fn internal(name: &str) -> PathBuf {
 
 fn staged(arch: Arch, tmp: &Path) -> Staged {
     // The libraries' pins, served offline from a mirror of Debian's byte-identical tarballs.
-    let mirror = tmp.join("mirror");
-    std::fs::create_dir_all(mirror.join("sha256")).unwrap();
-    for (spec, sha256) in [
-        ("util-linux=2.42.2-1", "03a05d3adf9602ef128f2da05b84b3205ce60c351e5737c0370f74000679ce8a"),
-        ("openssl=3.5.7-1~deb13u2", "a8c0d28a529ca480f9f36cf5792e2cd21984552a3c8e4aa11a24aa31aeac98e8"),
-    ] {
-        std::fs::copy(debian_orig(spec).unwrap(), mirror.join("sha256").join(sha256)).unwrap();
-    }
-    let mut fetch = FetchConfig::new(tmp.join("cache"));
-    fetch.mirrors = vec![Mirror::Dir(mirror)];
-    fetch.offline = true;
+    let (util_linux, openssl) =
+        (debian_orig("util-linux=2.42.2-1").unwrap(), debian_orig("openssl=3.5.7-1~deb13u2").unwrap());
+    let mut opts = TestOptions::offline_mirror(
+        tmp,
+        &[
+            (&util_linux, "03a05d3adf9602ef128f2da05b84b3205ce60c351e5737c0370f74000679ce8a"),
+            (&openssl, "a8c0d28a529ca480f9f36cf5792e2cd21984552a3c8e4aa11a24aa31aeac98e8"),
+        ],
+    )
+    .unwrap();
     let overrides = vec![
         SourceOverride {
             extension: "iscsi-tools".into(),
@@ -65,7 +63,8 @@ fn staged(arch: Arch, tmp: &Path) -> Staged {
         library("util-linux-libs", util_linux_libs::recipe),
         library("libcrypto", libcrypto::recipe),
     ];
-    let opts = TestOptions { fetch, overrides, libraries };
+    opts.overrides = overrides;
+    opts.libraries = libraries;
     stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"))
 }

@@ -10,10 +10,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use sha2::{Digest, Sha256};
 use talos_ext_build::Arch;
 use talos_ext_build::elf::ElfInfo;
-use talos_ext_build::fetch::{FetchConfig, Mirror};
 use talos_ext_build::model::ExtensionMeta;
 use talos_ext_build::testing::{Staged, TestOptions, debian_orig, stage_with};
 
@@ -25,17 +23,9 @@ fn staged_from_mirror(arch: Arch) -> Staged {
     let meta = ExtensionMeta::from_cargo_toml(&manifest).unwrap().unwrap();
     let pin = meta.source("util-linux", arch).unwrap();
     let orig = debian_orig("util-linux=2.42.2-1").unwrap();
-    let bytes = std::fs::read(&orig).unwrap();
-    assert_eq!(hex::encode(Sha256::digest(&bytes)), pin.sha256.to_string(), "Debian's orig is the pinned release");
-
+    // Checks that Debian's orig is the pinned release, byte for byte.
     let tmp = tempfile::tempdir().unwrap();
-    let mirror = tmp.path().join("mirror");
-    std::fs::create_dir_all(mirror.join("sha256")).unwrap();
-    std::fs::write(mirror.join("sha256").join(pin.sha256.to_string()), &bytes).unwrap();
-    let mut fetch = FetchConfig::new(tmp.path().join("cache"));
-    fetch.mirrors = vec![Mirror::Dir(mirror)];
-    fetch.offline = true;
-    let opts = TestOptions { fetch, overrides: Vec::new(), libraries: Vec::new() };
+    let opts = TestOptions::offline_mirror(tmp.path(), &[(&orig, pin.sha256.as_str())]).unwrap();
     let staged = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
     assert!(staged.overridden_sources.is_empty(), "built from the pin, not an override");
