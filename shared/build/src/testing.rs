@@ -79,6 +79,26 @@ impl Staged {
     pub fn rootfs(&self, rel: &str) -> PathBuf {
         self.dir.join("rootfs").join(rel)
     }
+
+    /// Everything below the rootfs but directories (files, links, ...), relative, sorted.
+    pub fn rootfs_files(&self) -> Vec<String> {
+        let root = self.dir.join("rootfs");
+        let mut out = Vec::new();
+        let mut dirs = vec![root.clone()];
+        while let Some(dir) = dirs.pop() {
+            let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
+            for entry in entries.map(|e| e.unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))) {
+                let path = entry.path();
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    dirs.push(path);
+                } else {
+                    out.push(path.strip_prefix(&root).unwrap_or(&path).display().to_string());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
 }
 
 /// Fixed `SOURCE_DATE_EPOCH` for tests.

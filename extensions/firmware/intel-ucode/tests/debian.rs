@@ -85,24 +85,6 @@ fn stage(arch: Arch, release: &Release) -> Staged {
     s
 }
 
-/// Every non-directory below `root`, relative, sorted.
-fn files(root: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                out.push(path.strip_prefix(root).unwrap().display().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
@@ -118,7 +100,7 @@ fn check(arch: Arch) {
     want.push(build::LICENSE.to_string());
     want.push(talos_ext_build::sbom::spdx_path("intel-ucode"));
     want.sort();
-    assert_eq!(files(&s.dir.join("rootfs")), want, "exactly the package's microcode, the license and the SBOM");
+    assert_eq!(s.rootfs_files(), want, "exactly the package's microcode, the license and the SBOM");
     for (name, bytes) in &release.ucode {
         let path = s.rootfs(&format!("{}/{name}", build::UCODE_DIR));
         assert!(std::fs::read(&path).unwrap() == *bytes, "{name} differs from the package's file");

@@ -65,24 +65,6 @@ fn staged(arch: Arch, tmp: &Path) -> Staged {
     stage_tarball(arch, release_tarball(tmp, |_, _| {})).unwrap_or_else(|e| panic!("staging {arch}: {e:#}"))
 }
 
-/// Every non-directory below `root`, relative, sorted.
-fn files(root: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                out.push(path.strip_prefix(root).unwrap().display().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 fn check(arch: Arch) {
     let tmp = tempfile::tempdir().unwrap();
     let s = staged(arch, tmp.path());
@@ -95,7 +77,7 @@ fn check(arch: Arch) {
     want.push(build::LICENSE.to_string());
     want.push(talos_ext_build::sbom::spdx_path("intel-ucode"));
     want.sort();
-    assert_eq!(files(&s.dir.join("rootfs")), want, "nothing else is staged (but the SBOM)");
+    assert_eq!(s.rootfs_files(), want, "nothing else is staged (but the SBOM)");
     for (name, signature, flags) in UCODE {
         let path = s.rootfs(&format!("{}/{name}", build::UCODE_DIR));
         assert_eq!(std::fs::read(&path).unwrap(), ucode(*signature, *flags));

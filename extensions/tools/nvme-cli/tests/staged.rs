@@ -53,24 +53,6 @@ fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
 
-/// Every file of the rootfs, relative to it, sorted.
-fn files(root: &Path) -> Vec<String> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                out.push(path.strip_prefix(root).unwrap().display().to_string());
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(root, root, &mut out);
-    out.sort();
-    out
-}
-
 /// Whether `text` holds a meson `@NAME@` placeholder (`nvmf-connect@--device` is not one).
 fn has_placeholder(text: &str) -> bool {
     let parts: Vec<&str> = text.split('@').collect();
@@ -92,7 +74,7 @@ fn check(arch: Arch, runner: Option<&str>) {
     let manifest = std::fs::read_to_string(s.dir.join("manifest.yaml")).unwrap();
     assert!(manifest.contains("  name: nvme-cli\n  version: v2.14\n"), "{manifest}");
 
-    let all = files(&s.dir.join("rootfs"));
+    let all = s.rootfs_files();
     let sbom = talos_ext_build::sbom::spdx_path("nvme-cli");
     assert!(all.contains(&sbom), "{all:?}");
     let shipped = |f: &&String| f.as_str() == NVME || f.starts_with(RULES) || **f == sbom;

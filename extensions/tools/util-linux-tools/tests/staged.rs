@@ -32,24 +32,6 @@ fn staged_from_mirror(arch: Arch) -> Staged {
     staged
 }
 
-/// Every file below the rootfs, relative, sorted.
-fn files(root: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                out.push(path.strip_prefix(root).unwrap().display().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// Checks the tree, the ELF headers, and that each program reports the pinned version.
 fn check(s: &Staged, arch: Arch, run: impl Fn(&Path) -> Command) {
     let manifest = std::fs::read_to_string(s.dir.join("manifest.yaml")).unwrap();
@@ -58,7 +40,7 @@ fn check(s: &Staged, arch: Arch, run: impl Fn(&Path) -> Command) {
     let mut want = programs.clone();
     want.push(talos_ext_build::sbom::spdx_path("util-linux-tools"));
     want.sort();
-    assert_eq!(files(&s.dir.join("rootfs")), want, "the programs and the SBOM, nothing else");
+    assert_eq!(s.rootfs_files(), want, "the programs and the SBOM, nothing else");
     for rel in &programs {
         let path = s.rootfs(rel);
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777, 0o755, "{rel}");
