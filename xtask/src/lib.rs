@@ -22,6 +22,9 @@ pub mod metadata;
 pub mod sources;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
 
 /// The variables `cargo run` sets for xtask itself (`CARGO_PKG_*`, `CARGO_MANIFEST_DIR`, ...).
 ///
@@ -51,6 +54,23 @@ pub fn without_cargo_run_vars(mut cmd: xshell::Cmd<'_>) -> xshell::Cmd<'_> {
         cmd = cmd.env_remove(name);
     }
     cmd
+}
+
+/// The `main` of the front and of the engine: parses the command line ([`flags`]), runs
+/// `dispatch` with a shell in the workspace root, and prints an error with its causes.
+pub fn main_with(dispatch: impl FnOnce(&xshell::Shell, flags::Command) -> anyhow::Result<ExitCode>) -> ExitCode {
+    let flags = flags::Xtask::parse();
+    let result = xshell::Shell::new().map_err(anyhow::Error::from).and_then(|sh| {
+        sh.change_dir(workspace_root());
+        dispatch(&sh, flags.command)
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// The workspace root: the parent of this crate's directory.

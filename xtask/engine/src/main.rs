@@ -12,39 +12,22 @@ mod validate;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use xtask::flags::{Command, Xtask};
+use xtask::flags::Command;
 
 fn main() -> ExitCode {
-    let flags = Xtask::parse();
-    let sh = match xshell::Shell::new() {
-        Ok(sh) => sh,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    sh.change_dir(xtask::workspace_root());
-    let result = match flags.command {
-        Command::Validate(cmd) => validate::run(&sh, cmd),
-        Command::Fetch(cmd) => fetch::run_fetch(&sh, cmd),
-        Command::Mirror(cmd) => fetch::run_mirror(&sh, cmd),
-        Command::Toolchain(cmd) => toolchain::run(&sh, cmd),
-        Command::Publish(cmd) => publish::run_publish(&sh, cmd),
-        Command::Find(cmd) => publish::run_find(&sh, cmd),
-        Command::Sign(cmd) => publish::run_sign(&sh, cmd),
-        Command::VerifySignature(cmd) => publish::run_verify(&sh, cmd),
-        Command::Pack(cmd) => pack::run(&sh, cmd),
-        // Run by xtask itself; here only when the engine is started by hand.
-        Command::List(cmd) => xtask::list::run(&sh, cmd),
-        Command::Build(cmd) => xtask::build::run(&sh, cmd, &pack::InProcess),
-        Command::Bench(cmd) => xtask::bench::run(&sh, cmd),
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    xtask::main_with(|sh, command| match command {
+        Command::Validate(cmd) => validate::run(sh, cmd),
+        Command::Fetch(cmd) => fetch::run_fetch(sh, cmd),
+        Command::Mirror(cmd) => fetch::run_mirror(sh, cmd),
+        Command::Toolchain(cmd) => toolchain::run(sh, cmd),
+        Command::Publish(cmd) => publish::run_publish(sh, cmd),
+        Command::Find(cmd) => publish::run_find(sh, cmd),
+        Command::Sign(cmd) => publish::run_sign(sh, cmd),
+        Command::VerifySignature(cmd) => publish::run_verify(sh, cmd),
+        Command::Pack(cmd) => pack::run(sh, cmd),
+        // Run by the front itself; here only when the engine is started by hand.
+        Command::List(cmd) => xtask::list::run(sh, cmd),
+        Command::Build(cmd) => xtask::build::run(sh, cmd, &pack::InProcess),
+        Command::Bench(cmd) => xtask::bench::run(sh, cmd),
+    })
 }
