@@ -78,8 +78,8 @@ pub enum StepError {
     #[error(transparent)]
     Spawn(Box<StepSpawnFailed>),
     /// Preparing a step or its log failed.
-    #[error("build step `{step}`: {action} {}: {source}", .path.display())]
-    Io { step: String, action: &'static str, path: PathBuf, source: io::Error },
+    #[error("build step `{step}`: {action} {}: {cause}", .path.display())]
+    Io { step: String, action: &'static str, path: PathBuf, cause: io::Error },
     /// The toolchain is missing or the uapi header directory could not be made.
     #[error(transparent)]
     Toolchain(#[from] ToolchainError),
@@ -300,7 +300,7 @@ impl BuildSetup {
                 step: "setup".into(),
                 action: "creating",
                 path: dir.clone(),
-                source,
+                cause: source,
             })?;
         }
         Ok(setup)
@@ -473,7 +473,7 @@ impl Step {
     pub fn run(&self) -> Result<StepLog, StepError> {
         let io_err = |action, path: &Path| {
             let (step, path) = (self.name.clone(), path.to_path_buf());
-            move |source| StepError::Io { step, action, path, source }
+            move |cause| StepError::Io { step, action, path, cause }
         };
         fs::create_dir_all(&self.log_dir).map_err(io_err("creating", &self.log_dir))?;
         let (log, mut file) =

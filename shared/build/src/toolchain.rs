@@ -20,8 +20,8 @@ pub enum ToolchainError {
         "the {arch} musl toolchain is missing: {path} does not exist\nhint: run `ci/setup.sh` as root (it installs {packages})"
     )]
     Missing { arch: Arch, path: PathBuf, packages: &'static str },
-    #[error("creating the {arch} Linux uapi header links in {dir}: {source}")]
-    Uapi { arch: Arch, dir: PathBuf, source: io::Error },
+    #[error("creating the {arch} Linux uapi header links in {dir}: {cause}")]
+    Uapi { arch: Arch, dir: PathBuf, cause: io::Error },
 }
 
 /// Directories of `/usr/include` (from `linux-libc-dev`) that make up the Linux uapi headers,
@@ -147,7 +147,7 @@ impl CrossToolchain {
             return Err(ToolchainError::Missing { arch: self.arch, path: asm, packages });
         }
         let dir = parent.join(format!("uapi-{}", self.arch));
-        let err = |source| ToolchainError::Uapi { arch: self.arch, dir: dir.clone(), source };
+        let err = |cause| ToolchainError::Uapi { arch: self.arch, dir: dir.clone(), cause };
         if fs::read_link(dir.join("asm")).is_ok_and(|t| t == asm) {
             return Ok(dir);
         }

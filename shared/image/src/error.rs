@@ -11,8 +11,8 @@ use talos_ext_model::Arch;
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
     /// A file-system operation failed; `action` says which (e.g. `read`, `create`, `rename`).
-    #[error("cannot {action} {path}: {source}")]
-    Io { action: &'static str, path: PathBuf, source: io::Error },
+    #[error("cannot {action} {path}: {cause}")]
+    Io { action: &'static str, path: PathBuf, cause: io::Error },
 
     /// The staged tree holds a device, FIFO or socket, which an extension layer cannot carry.
     #[error("{path}: special file (device, fifo or socket) cannot be packed into a layer")]
@@ -71,6 +71,6 @@ impl ImageError {
     /// Wraps an I/O error with the action and the path it concerns.
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> ImageError {
         let path = path.into();
-        move |source| ImageError::Io { action, path, source }
+        move |cause| ImageError::Io { action, path, cause }
     }
 }

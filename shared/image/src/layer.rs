@@ -166,7 +166,7 @@ fn write_entries(
     };
     fs::set_permissions(&tmp_path, fs::Permissions::from_mode(0o644)).map_err(ImageError::io("chmod", &tmp_path))?;
     let dest = blobs_dir.join(info.digest.as_str());
-    tmp.persist(&dest).map_err(|e| ImageError::Io { action: "rename a layer to", path: dest, source: e.error })?;
+    tmp.persist(&dest).map_err(|e| ImageError::Io { action: "rename a layer to", path: dest, cause: e.error })?;
     Ok(info)
 }
 
@@ -212,7 +212,7 @@ fn collect_entries(staged: &Path) -> Result<Vec<Entry>, ImageError> {
     for item in walkdir::WalkDir::new(&rootfs).follow_links(false) {
         let item = item.map_err(|e| {
             let path = e.path().unwrap_or(&rootfs).to_path_buf();
-            ImageError::Io { action: "walk", path, source: e.into() }
+            ImageError::Io { action: "walk", path, cause: e.into() }
         })?;
         entries.push(entry(staged, item.path())?);
     }
@@ -227,7 +227,7 @@ fn collect_tree_entries(dir: &Path) -> Result<Vec<Entry>, ImageError> {
     for item in walkdir::WalkDir::new(dir).min_depth(1).follow_links(false) {
         let item = item.map_err(|e| {
             let path = e.path().unwrap_or(dir).to_path_buf();
-            ImageError::Io { action: "walk", path, source: e.into() }
+            ImageError::Io { action: "walk", path, cause: e.into() }
         })?;
         entries.push(entry(dir, item.path())?);
     }

@@ -263,11 +263,11 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ImageError> {
 fn dir_bytes(root: &Path) -> Result<u64, ImageError> {
     let mut total = 0;
     for item in walkdir::WalkDir::new(root) {
-        let item = item.map_err(|e| ImageError::Io { action: "walk", path: root.to_path_buf(), source: e.into() })?;
+        let item = item.map_err(|e| ImageError::Io { action: "walk", path: root.to_path_buf(), cause: e.into() })?;
         if item.file_type().is_file() {
             total += item
                 .metadata()
-                .map_err(|e| ImageError::Io { action: "stat", path: item.path().to_path_buf(), source: e.into() })?
+                .map_err(|e| ImageError::Io { action: "stat", path: item.path().to_path_buf(), cause: e.into() })?
                 .len();
         }
     }
@@ -293,7 +293,7 @@ fn replace_dir(staging: tempfile::TempDir, out_dir: &Path, parent: &Path, name: 
             // Best effort: put the previous layout back.
             let _ = fs::rename(moved, out_dir);
         }
-        return Err(ImageError::Io { action: "move the new layout to", path: out_dir.to_path_buf(), source: e });
+        return Err(ImageError::Io { action: "move the new layout to", path: out_dir.to_path_buf(), cause: e });
     }
     // The staging directory is now `out_dir`: do not let its guard delete it.
     let _ = staging.keep();

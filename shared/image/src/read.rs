@@ -181,7 +181,7 @@ fn missing_or_io(desc: &Descriptor, path: &Path, e: io::Error) -> ImageError {
     if e.kind() == io::ErrorKind::NotFound {
         ImageError::MissingBlob { digest: desc.digest.clone(), path: path.to_path_buf() }
     } else {
-        ImageError::Io { action: "open", path: path.to_path_buf(), source: e }
+        ImageError::Io { action: "open", path: path.to_path_buf(), cause: e }
     }
 }
 

@@ -15,12 +15,12 @@ pub enum KernelError {
     Definition(#[from] talos_ext_model::toolchain::ToolchainError),
 
     /// A local file operation failed.
-    #[error("could not {action} `{}`: {source}", path.display())]
-    Io { action: &'static str, path: PathBuf, source: io::Error },
+    #[error("could not {action} `{}`: {cause}", path.display())]
+    Io { action: &'static str, path: PathBuf, cause: io::Error },
 
     /// A program could not be started.
-    #[error("toolchain `{toolchain}`: could not run `{command}`: {source}\nhint: {hint}")]
-    Spawn { toolchain: String, command: String, hint: String, source: io::Error },
+    #[error("toolchain `{toolchain}`: could not run `{command}`: {cause}\nhint: {hint}")]
+    Spawn { toolchain: String, command: String, hint: String, cause: io::Error },
 
     /// A program ran and failed.
     #[error(
@@ -108,6 +108,6 @@ pub struct MissingSource {
 impl KernelError {
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> KernelError {
         let path = path.into();
-        move |source| KernelError::Io { action, path, source }
+        move |cause| KernelError::Io { action, path, cause }
     }
 }

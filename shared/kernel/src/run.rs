@@ -28,7 +28,7 @@ pub(crate) fn run_logged(toolchain: &str, cmd: &mut Command, log: &Path, hint: &
             toolchain: toolchain.to_string(),
             command: command.clone(),
             hint: hint.to_string(),
-            source,
+            cause: source,
         })?;
     if status.success() {
         return Ok(());
@@ -52,7 +52,7 @@ pub(crate) fn output(toolchain: &str, cmd: &mut Command, hint: &str) -> Result<O
         toolchain: toolchain.to_string(),
         command,
         hint: hint.to_string(),
-        source,
+        cause: source,
     })?;
     Ok(out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned()))
 }

@@ -60,13 +60,12 @@ pub enum KeyError {
         source: std::io::Error,
     },
     /// A parse error, with the file it came from.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     InFile {
         /// The file.
         path: PathBuf,
         /// What went wrong in it.
-        #[source]
-        source: Box<KeyError>,
+        cause: Box<KeyError>,
     },
     /// The key file holds no unencrypted RSA private key.
     #[error("no private key found (expected a pem block `PRIVATE KEY` or `RSA PRIVATE KEY`)")]
@@ -121,7 +120,7 @@ pub enum KeyError {
 
 impl KeyError {
     fn in_file(self, path: &Path) -> KeyError {
-        KeyError::InFile { path: path.to_path_buf(), source: Box::new(self) }
+        KeyError::InFile { path: path.to_path_buf(), cause: Box::new(self) }
     }
 }
 

@@ -155,13 +155,12 @@ pub enum SignError {
         source: std::io::Error,
     },
     /// Signing a file failed, with the file it concerned.
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     InFile {
         /// The module file.
         path: PathBuf,
         /// What went wrong.
-        #[source]
-        source: Box<SignError>,
+        cause: Box<SignError>,
     },
 }
 
@@ -194,7 +193,7 @@ pub fn sign_file_in_place(path: &Path, key: &SigningKey, hash: HashAlgo, if_sign
         IfSigned::Refuse => sign_module(&module, key, hash),
         IfSigned::Resign => resign_module(&module, key, hash),
     }
-    .map_err(|e| SignError::InFile { path: path.to_path_buf(), source: Box::new(e) })?;
+    .map_err(|e| SignError::InFile { path: path.to_path_buf(), cause: Box::new(e) })?;
     fsutil::write_atomic(path, &signed, mode).map_err(|e| io("write", e))
 }
 

@@ -51,7 +51,15 @@ pub struct TalosCompatibility {
 /// A `manifest.yaml` that is not YAML of the expected shape.
 #[derive(Debug, thiserror::Error)]
 #[error("manifest.yaml is not a valid manifest: {0}")]
-pub struct ManifestError(#[from] serde_norway::Error);
+pub struct ManifestError(serde_norway::Error);
+
+// By hand, not `#[from]`: that would also make the YAML error the `source`, which the message
+// already quotes, and error chains would print it twice.
+impl From<serde_norway::Error> for ManifestError {
+    fn from(e: serde_norway::Error) -> ManifestError {
+        ManifestError(e)
+    }
+}
 
 impl Manifest {
     /// Parses a manifest the way Talos does: an empty document is an empty manifest (whose

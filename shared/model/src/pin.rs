@@ -53,8 +53,8 @@ pub struct KernelPin {
 /// A pin file that cannot be read or parsed.
 #[derive(Debug, thiserror::Error)]
 pub enum PinError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot read {path}: {cause}")]
+    Read { path: PathBuf, cause: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
 }
@@ -68,7 +68,7 @@ impl Pin {
     /// Reads `toolchain/pin.toml` below a workspace root.
     pub fn load(workspace_root: &Path) -> Result<Pin, PinError> {
         let path = workspace_root.join(PIN_PATH);
-        let text = std::fs::read_to_string(&path).map_err(|source| PinError::Read { path: path.clone(), source })?;
+        let text = std::fs::read_to_string(&path).map_err(|cause| PinError::Read { path: path.clone(), cause })?;
         Self::parse_at(&text, &path)
     }
 

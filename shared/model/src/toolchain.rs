@@ -160,8 +160,8 @@ pub struct Compiler {
 /// A toolchain file that cannot be read, parsed or used.
 #[derive(Debug, thiserror::Error)]
 pub enum ToolchainError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot read {path}: {cause}")]
+    Read { path: PathBuf, cause: std::io::Error },
     #[error("{path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("no toolchain `{name}`: {path} does not exist (known: {known})")]
@@ -205,14 +205,14 @@ impl Toolchain {
             return Err(ToolchainError::Unknown { name: name.to_string(), path, known });
         }
         let text =
-            std::fs::read_to_string(&path).map_err(|source| ToolchainError::Read { path: path.clone(), source })?;
+            std::fs::read_to_string(&path).map_err(|cause| ToolchainError::Read { path: path.clone(), cause })?;
         Toolchain::from_toml_str(&path, &text)
     }
 
     /// The names of every toolchain file, sorted.
     pub fn names(workspace_root: &Path) -> Result<Vec<String>, ToolchainError> {
         let dir = workspace_root.join(TOOLCHAINS_DIR);
-        let entries = std::fs::read_dir(&dir).map_err(|source| ToolchainError::Read { path: dir.clone(), source })?;
+        let entries = std::fs::read_dir(&dir).map_err(|cause| ToolchainError::Read { path: dir.clone(), cause })?;
         let mut names: Vec<String> = entries
             .filter_map(Result::ok)
             .map(|e| e.path())
@@ -437,7 +437,7 @@ impl KeysLock {
         match std::fs::read_to_string(path) {
             Ok(text) => KeysLock::from_toml_str(path, &text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(KeysLock::default()),
-            Err(source) => Err(ToolchainError::Read { path: path.to_path_buf(), source }),
+            Err(source) => Err(ToolchainError::Read { path: path.to_path_buf(), cause: source }),
         }
     }
 

@@ -38,13 +38,8 @@ pub enum PublishError {
     Layout { name: String, layout: PathBuf, message: String },
 
     /// A local file operation failed.
-    #[error("could not {action} `{}`: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("could not {action} `{}`: {cause}", path.display())]
+    Io { action: &'static str, path: PathBuf, cause: std::io::Error },
 
     /// The index image `<prefix>/extensions:<talos version>` does not exist.
     #[error(
@@ -65,21 +60,12 @@ pub enum PublishError {
     ExtensionManifest { reference: String, message: String },
 
     /// The extension's compatibility constraint excludes the Talos version.
-    #[error("{name} ({reference}) cannot be used: {source}")]
-    Incompatible {
-        name: String,
-        reference: String,
-        #[source]
-        source: Unsatisfied,
-    },
+    #[error("{name} ({reference}) cannot be used: {cause}")]
+    Incompatible { name: String, reference: String, cause: Unsatisfied },
 
     /// The extension's compatibility constraint does not parse.
-    #[error("extension image {reference}: {source}")]
-    Constraint {
-        reference: String,
-        #[source]
-        source: ConstraintError,
-    },
+    #[error("extension image {reference}: {cause}")]
+    Constraint { reference: String, cause: ConstraintError },
 
     /// The Talos version asked for does not parse.
     #[error(transparent)]
@@ -92,25 +78,17 @@ pub enum PublishError {
     Unsigned { reference: String, tag: String },
 
     /// A signature is stored but does not verify.
-    #[error("signature of {reference} does not verify: {source}")]
-    Signature {
-        reference: String,
-        #[source]
-        source: VerifyError,
-    },
+    #[error("signature of {reference} does not verify: {cause}")]
+    Signature { reference: String, cause: VerifyError },
 
     /// A reference cannot be expressed as a cosign repository/digest.
-    #[error("cannot sign {reference}: {source}")]
-    SignReference {
-        reference: String,
-        #[source]
-        source: RefError,
-    },
+    #[error("cannot sign {reference}: {cause}")]
+    SignReference { reference: String, cause: RefError },
 }
 
 impl PublishError {
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> PublishError {
         let path = path.into();
-        move |source| PublishError::Io { action, path, source }
+        move |cause| PublishError::Io { action, path, cause }
     }
 }

@@ -106,11 +106,11 @@ pub fn find(
         let constraint = manifest.metadata.compatibility.talos.version.clone();
         if !constraint.is_empty() {
             let parsed = Constraint::parse(&constraint)
-                .map_err(|source| PublishError::Constraint { reference: line.clone(), source })?;
+                .map_err(|cause| PublishError::Constraint { reference: line.clone(), cause })?;
             parsed.check(&talos).map_err(|source| PublishError::Incompatible {
                 name: name.clone(),
                 reference: line.clone(),
-                source,
+                cause: source,
             })?;
         }
         let description = index.files.descriptions.get(&line).cloned();

@@ -23,7 +23,7 @@ fn cosign_names(
     reference: &Reference,
     digest: &Digest,
 ) -> Result<(talos_ext_sign::Repository, ImageDigest), PublishError> {
-    let err = |source| PublishError::SignReference { reference: reference.to_string(), source };
+    let err = |cause| PublishError::SignReference { reference: reference.to_string(), cause };
     let repo = talos_ext_sign::Repository::parse(&reference.repository.to_string()).map_err(err)?;
     let image_digest = ImageDigest::parse(&digest.to_string()).map_err(err)?;
     Ok((repo, image_digest))
@@ -72,7 +72,7 @@ pub fn verify_reference(
         Err(e) => return Err(e.into()),
     };
     let parsed = SignatureManifest::parse(&manifest.bytes)
-        .map_err(|source| PublishError::Signature { reference: pinned.clone(), source })?;
+        .map_err(|cause| PublishError::Signature { reference: pinned.clone(), cause })?;
     let mut last = None;
     for layer in &parsed.layers {
         let layer_digest = Digest::parse(&layer.digest)?;
@@ -83,7 +83,7 @@ pub fn verify_reference(
         }
     }
     match last {
-        Some(source) => Err(PublishError::Signature { reference: pinned, source }),
+        Some(source) => Err(PublishError::Signature { reference: pinned, cause: source }),
         None => Err(PublishError::Unsigned { reference: pinned, tag }),
     }
 }

@@ -89,7 +89,7 @@ pub enum RegistryError {
 
     /// The OCI layout to push is missing, unreadable or inconsistent.
     #[error("cannot push layout: {0}")]
-    Layout(#[from] ImageError),
+    Layout(ImageError),
 
     /// A layout blob does not match its descriptor (size or digest), so it is not pushed.
     #[error("layout blob {digest} ({}) does not match its descriptor: {reason}", path.display())]
@@ -155,5 +155,13 @@ fn status_hint(status: u16) -> &'static str {
         429 => "\nhint: the registry is rate-limiting; wait and try again",
         500..=599 => "\nhint: the registry failed on its side; try again later",
         _ => "",
+    }
+}
+
+// By hand, not `#[from]`: that would also make the image error the `source`, which the message
+// already quotes, and error chains would print it twice.
+impl From<ImageError> for RegistryError {
+    fn from(e: ImageError) -> RegistryError {
+        RegistryError::Layout(e)
     }
 }

@@ -8,12 +8,8 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{path}: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
     #[error("{path}: refusing to overwrite an existing key file")]
     Exists { path: PathBuf },
     #[error("not a pem document: {reason}")]
@@ -56,11 +52,8 @@ pub enum SignatureCheck {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
-    #[error("signature manifest is not valid json: {source}")]
-    ManifestJson {
-        #[source]
-        source: serde_json::Error,
-    },
+    #[error("signature manifest is not valid json: {cause}")]
+    ManifestJson { cause: serde_json::Error },
     #[error("not a cosign signature manifest: {reason}")]
     NotASignatureManifest { reason: String },
     #[error(
@@ -80,11 +73,8 @@ pub enum VerifyError {
          (wrong key, or the signature annotation was altered)"
     )]
     SignatureMismatch { layer_digest: String, key_id: String },
-    #[error("payload is not a simple-signing json document: {source}")]
-    PayloadJson {
-        #[source]
-        source: serde_json::Error,
-    },
+    #[error("payload is not a simple-signing json document: {cause}")]
+    PayloadJson { cause: serde_json::Error },
     #[error("payload type is `{found}`, expected `{expected}`")]
     PayloadType { found: String, expected: &'static str },
     #[error("payload signs image {actual}, expected {expected}")]

@@ -163,8 +163,7 @@ pub struct SignatureManifest {
 impl SignatureManifest {
     /// Parses a signature manifest, keeping its simple-signing layers (there is one per signature).
     pub fn parse(bytes: &[u8]) -> Result<SignatureManifest, VerifyError> {
-        let manifest: Manifest =
-            serde_json::from_slice(bytes).map_err(|source| VerifyError::ManifestJson { source })?;
+        let manifest: Manifest = serde_json::from_slice(bytes).map_err(|cause| VerifyError::ManifestJson { cause })?;
         if manifest.schema_version != 2 {
             return Err(VerifyError::NotASignatureManifest {
                 reason: format!("schemaVersion is {}, expected 2", manifest.schema_version),
@@ -243,7 +242,7 @@ pub fn verify(
             VerifyError::SignatureMismatch { layer_digest: layer.digest.clone(), key_id: key.key_id() }
         }
     })?;
-    let claim = Payload::from_bytes(payload).map_err(|source| VerifyError::PayloadJson { source })?;
+    let claim = Payload::from_bytes(payload).map_err(|cause| VerifyError::PayloadJson { cause })?;
     if claim.critical.kind != COSIGN_SIGNATURE_TYPE {
         return Err(VerifyError::PayloadType { found: claim.critical.kind, expected: COSIGN_SIGNATURE_TYPE });
     }

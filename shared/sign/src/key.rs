@@ -62,7 +62,7 @@ fn unsupported(label: &str, e: impl fmt::Display) -> KeyError {
 }
 
 fn read(path: &Path) -> Result<Zeroizing<String>, KeyError> {
-    fs::read_to_string(path).map(Zeroizing::new).map_err(|source| KeyError::Io { path: path.to_path_buf(), source })
+    fs::read_to_string(path).map(Zeroizing::new).map_err(|cause| KeyError::Io { path: path.to_path_buf(), cause })
 }
 
 /// An ECDSA P-256 private key. `Debug` does not show the key.
@@ -160,7 +160,7 @@ impl SigningKey {
 }
 
 fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
-    let io = |source| KeyError::Io { path: path.to_path_buf(), source };
+    let io = |cause| KeyError::Io { path: path.to_path_buf(), cause };
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

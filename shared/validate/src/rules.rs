@@ -107,7 +107,7 @@ pub fn validate_dir(path: &Path, opts: &Options) -> Result<Report, Error> {
             return Ok(Some(Cow::Borrowed(kept)));
         }
         let file = path.join(&entry.path);
-        std::fs::read(&file).map(|bytes| Some(Cow::Owned(bytes))).map_err(|source| Error::Io { path: file, source })
+        std::fs::read(&file).map(|bytes| Some(Cow::Owned(bytes))).map_err(|cause| Error::Io { path: file, cause })
     })
 }
 

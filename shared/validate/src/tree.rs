@@ -76,12 +76,12 @@ impl Entry {
 /// A tree that could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot read {}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    #[error("cannot read {}: {cause}", path.display())]
+    Io { path: PathBuf, cause: io::Error },
     #[error("{}: file name is not valid UTF-8", path.display())]
     NonUtf8Path { path: PathBuf },
-    #[error("cannot read tar stream: {source}")]
-    Tar { source: io::Error },
+    #[error("cannot read tar stream: {cause}")]
+    Tar { cause: io::Error },
     #[error("tar entry `{name}`: {message}")]
     TarEntry { name: String, message: String },
 }
@@ -119,7 +119,7 @@ impl Tree {
             let item = item.map_err(|e| {
                 let path = e.path().unwrap_or(root).to_path_buf();
                 let source = e.into_io_error().unwrap_or_else(|| io::Error::other("directory walk failed"));
-                Error::Io { path, source }
+                Error::Io { path, cause: source }
             })?;
             let full = item.path();
             let rel = full.strip_prefix(root).map_err(|_| Error::NonUtf8Path { path: full.to_path_buf() })?;
@@ -129,7 +129,7 @@ impl Tree {
                 .collect::<Option<Vec<_>>>()
                 .ok_or_else(|| Error::NonUtf8Path { path: full.to_path_buf() })?
                 .join("/");
-            let io_err = |source| Error::Io { path: full.to_path_buf(), source };
+            let io_err = |cause| Error::Io { path: full.to_path_buf(), cause };
             let meta = fs::symlink_metadata(full).map_err(io_err)?;
             let ft = meta.file_type();
             let kind = if ft.is_dir() {
@@ -168,8 +168,8 @@ impl Tree {
     pub fn from_tar_with(reader: impl Read, want: &dyn Fn(&str) -> bool) -> Result<Tree, Error> {
         let mut archive = tar::Archive::new(reader);
         let mut entries = Vec::new();
-        for item in archive.entries().map_err(|source| Error::Tar { source })? {
-            let mut item = item.map_err(|source| Error::Tar { source })?;
+        for item in archive.entries().map_err(|cause| Error::Tar { cause })? {
+            let mut item = item.map_err(|cause| Error::Tar { cause })?;
             let raw = String::from_utf8_lossy(&item.path_bytes()).into_owned();
             let header = item.header();
             let entry_type = header.entry_type();
@@ -203,7 +203,7 @@ impl Tree {
             };
             let contents = if kind == EntryKind::File && (wants_contents(&path) || want(&path)) {
                 let mut buf = Vec::new();
-                item.read_to_end(&mut buf).map_err(|source| Error::Tar { source })?;
+                item.read_to_end(&mut buf).map_err(|cause| Error::Tar { cause })?;
                 Some(buf)
             } else {
                 None

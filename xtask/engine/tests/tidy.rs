@@ -156,3 +156,46 @@ fn xtask_stays_small() {
     }
     assert!(packages.len() <= 70, "xtask links {} crates (at most 70): {}", packages.len(), packages.join(" "));
 }
+
+/// An error's message quotes its cause, or the cause is its `source()`, never both: edges print
+/// errors with their chain (`{e:#}`), which would say the cause twice. thiserror makes a field
+/// named `source`, and any `#[from]` or `#[source]` field, the source.
+#[test]
+fn error_messages_do_not_repeat_their_source() {
+    let root = xtask::workspace_root();
+    let mut files = Vec::new();
+    for dir in ["xtask", "shared", "extensions"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    let mut problems = Vec::new();
+    for file in &files {
+        let text = fs::read_to_string(file).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let Some(attr) = line.trim_start().strip_prefix("#[error(\"") else { continue };
+            let message = attr.split('"').next().unwrap_or_default();
+            let quoted: Vec<&str> = message.split('{').skip(1).filter_map(|p| p.split('}').next()).collect();
+            // The item the attribute is on: up to its closing brace or parenthesis.
+            let item: Vec<&str> =
+                lines[i + 1..].iter().take_while(|l| !l.trim_start().starts_with("#[error(")).copied().collect();
+            let item = item
+                .iter()
+                .position(|l| {
+                    l.trim_end().ends_with("},") || l.trim_end().ends_with(");") || l.trim_end().ends_with("),")
+                })
+                .map_or(&item[..], |n| &item[..=n])
+                .join("\n");
+            let repeats = quoted.contains(&"source")
+                || (quoted.contains(&"0") && (item.contains("#[from]") || item.contains("#[source]")));
+            if repeats {
+                problems.push(format!(
+                    "{}:{}: {}",
+                    file.strip_prefix(&root).unwrap_or(file).display(),
+                    i + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "messages that quote their own source:\n{}", problems.join("\n"));
+}

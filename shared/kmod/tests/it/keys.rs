@@ -50,10 +50,10 @@ fn load_errors_name_the_problem() {
 
     // A certificate file passed as the key.
     let err = SigningKey::load(&a.cert, &a.cert).unwrap_err();
-    assert!(matches!(&err, KeyError::InFile { source, .. } if matches!(**source, KeyError::NoPrivateKey)), "{err}");
+    assert!(matches!(&err, KeyError::InFile { cause, .. } if matches!(**cause, KeyError::NoPrivateKey)), "{err}");
     // A key passed as the certificate.
     let err = SigningKey::load(&a.key, &a.key).unwrap_err();
-    assert!(matches!(&err, KeyError::InFile { source, .. } if matches!(**source, KeyError::InvalidCertificate { .. })));
+    assert!(matches!(&err, KeyError::InFile { cause, .. } if matches!(**cause, KeyError::InvalidCertificate { .. })));
 }
 
 #[test]

@@ -165,7 +165,7 @@ fn sign_file_in_place_is_atomic_and_keeps_mode() {
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777, 0o640);
 
     let err = sign_file_in_place(&path, &keys.signing_key, HashAlgo::Sha512, IfSigned::Refuse).unwrap_err();
-    assert!(matches!(&err, SignError::InFile { source, .. } if matches!(**source, SignError::AlreadySigned)));
+    assert!(matches!(&err, SignError::InFile { cause, .. } if matches!(**cause, SignError::AlreadySigned)));
     assert!(err.to_string().contains("hello.ko"), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), signed, "a refused signing must leave the file alone");
 

@@ -35,7 +35,7 @@ fn sign_verify_round_trip_tamper_and_wrong_key() {
     // Wrong key.
     let other = SigningKey::generate();
     let err = verify_reference(&client, &other.public_key(), &tagged).unwrap_err();
-    assert!(matches!(err, PublishError::Signature { source: VerifyError::SignatureMismatch { .. }, .. }), "{err:?}");
+    assert!(matches!(err, PublishError::Signature { cause: VerifyError::SignatureMismatch { .. }, .. }), "{err:?}");
 
     // Tampered: a valid signature of another digest stored under this image's signature tag.
     let repo = talos_ext_sign::Repository::parse(&published.summary.reference.repository.to_string()).unwrap();
@@ -51,7 +51,7 @@ fn sign_verify_round_trip_tamper_and_wrong_key() {
         )
         .unwrap();
     let err = verify_reference(&client, &key.public_key(), &tagged).unwrap_err();
-    assert!(matches!(err, PublishError::Signature { source: VerifyError::ImageDigestMismatch { .. }, .. }), "{err:?}");
+    assert!(matches!(err, PublishError::Signature { cause: VerifyError::ImageDigestMismatch { .. }, .. }), "{err:?}");
 }
 
 #[test]

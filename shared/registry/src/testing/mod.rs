@@ -44,19 +44,19 @@ pub use token::{TOKEN_ISSUER, TOKEN_SERVICE, TokenServer};
 /// bytes.
 pub fn sample_layout(out: &Path, title: &str, seed: &str, data_size: usize) -> Result<LayoutSummary, ImageError> {
     let staging =
-        tempfile::tempdir().map_err(|e| ImageError::Io { action: "create", path: "temp dir".into(), source: e })?;
+        tempfile::tempdir().map_err(|e| ImageError::Io { action: "create", path: "temp dir".into(), cause: e })?;
     let mut dirs = Vec::new();
     for arch in Arch::ALL {
         let dir = staging.path().join(arch.as_str());
         let lib = dir.join("rootfs/usr/local/lib").join(title);
-        fs::create_dir_all(&lib).map_err(|e| ImageError::Io { action: "create", path: lib.clone(), source: e })?;
+        fs::create_dir_all(&lib).map_err(|e| ImageError::Io { action: "create", path: lib.clone(), cause: e })?;
         let files = [
             (dir.join("manifest.yaml"), manifest_yaml(title, seed).into_bytes()),
             (lib.join("README"), format!("{title} for {arch}, seed {seed}\n").into_bytes()),
             (lib.join("data.bin"), pseudo_random(&format!("{seed}/{arch}"), data_size)),
         ];
         for (path, bytes) in files {
-            fs::write(&path, bytes).map_err(|e| ImageError::Io { action: "write", path: path.clone(), source: e })?;
+            fs::write(&path, bytes).map_err(|e| ImageError::Io { action: "write", path: path.clone(), cause: e })?;
         }
         dirs.push((arch, dir));
     }
