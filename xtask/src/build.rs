@@ -297,6 +297,9 @@ fn pack_changed(
             bail!("internal: packed {} of {} extensions", packed.len(), jobs.len());
         }
         for ((i, mut stamp, stamp_path), p) in pending.into_iter().zip(packed) {
+            if p.name != selected[i].meta.name {
+                bail!("internal: packed {} where {} was asked for", p.name, selected[i].meta.name);
+            }
             stamp.digest.clone_from(&p.digest);
             stamp.size = p.size;
             let tmp = stamp_path.with_extension("tmp");
