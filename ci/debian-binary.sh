@@ -13,14 +13,10 @@
 # Debian ships only in binary packages (its non-free-firmware source pool is not reachable here).
 set -euo pipefail
 dest=${1:?usage: $0 <dest-dir> <pkg>[:<arch>][=<version>]...}; shift
-mkdir -p "$dest"
-dest=$(cd "$dest" && pwd)
-state="$dest/.apt"
-mkdir -p "$state/parts" "$state/lists/partial" "$state/cache/archives/partial"
-uri=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-uri=${uri:-http://deb.debian.org/debian}
-printf 'Types: deb\nURIs: %s\nSuites: trixie bookworm\nComponents: main contrib non-free non-free-firmware\nArchitectures: amd64 arm64\nTargets: Packages\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-  "$uri" > "$state/parts/bin.sources"
+. "$(dirname "$0")/apt-private.sh"
+apt_private "$dest" bin.sources 'Types: deb' 'Suites: trixie bookworm' \
+  'Components: main contrib non-free non-free-firmware' 'Architectures: amd64 arm64' 'Targets: Packages' \
+  'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg'
 # Both arches whatever dpkg is configured for; and apt-cache's binary cache kept (Debian's container
 # images turn it off), so that a lookup in the cached index takes milliseconds, not seconds.
 O=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$state/parts" -o "Dir::State::Lists=$state/lists"

@@ -10,14 +10,9 @@
 # pinned upstream URLs are unreachable here, Debian's archive is reachable.
 set -euo pipefail
 dest=${1:?usage: $0 <dest-dir> <srcpkg>=<version>...}; shift
-mkdir -p "$dest"
-dest=$(cd "$dest" && pwd)
-state="$dest/.apt"
-mkdir -p "$state/parts" "$state/lists/partial" "$state/cache/archives/partial"
-uri=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-uri=${uri:-http://deb.debian.org/debian}
-printf 'Types: deb-src\nURIs: %s\nSuites: sid trixie forky\nComponents: main contrib non-free non-free-firmware\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
-  "$uri" > "$state/parts/src.sources"
+. "$(dirname "$0")/apt-private.sh"
+apt_private "$dest" src.sources 'Types: deb-src' 'Suites: sid trixie forky' \
+  'Components: main contrib non-free non-free-firmware' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg'
 O=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$state/parts" -o "Dir::State::Lists=$state/lists" -o "Dir::Cache=$state/cache")
 updated=
 for spec in "$@"; do
