@@ -191,15 +191,12 @@ pub enum PatchError {
         source: io::Error,
     },
     /// The `patch` program could not be started.
-    #[error("failed to run `{program}` for patch `{}`", patch.display())]
+    #[error("cannot apply patch `{}`: {cause}", patch.display())]
     Spawn {
-        /// The program (normally `patch`).
-        program: String,
         /// The patch being applied.
         patch: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: io::Error,
+        /// What the runner reported (the program, its `PATH`, how to install it).
+        cause: talos_ext_process::ProcessError,
     },
     /// `patch` exited unsuccessfully, typically because a hunk failed.
     #[error(

@@ -1,15 +1,17 @@
 //! Applying patch files to an unpacked source tree with GNU `patch`, in a fixed order.
 //!
 //! Each patch runs as `patch -p1 --forward --batch --no-backup-if-mismatch -r - -s -i <patch>`
-//! with the source tree as the working directory and `LC_ALL=C`, so a patch that was already
-//! applied, or whose hunks do not match, fails instead of prompting, and neither `.orig` nor
-//! `.rej` files are left behind. Output is captured and returned in the error. This module does
+//! with the source tree as the working directory and the runner's clean environment (`LC_ALL=C`,
+//! none of the caller's `POSIXLY_CORRECT`/`VERSION_CONTROL`/`SIMPLE_BACKUP_SUFFIX`), so a patch
+//! that was already applied, or whose hunks do not match, fails instead of prompting, and neither
+//! `.orig` nor `.rej` files are left behind. Output is captured and returned in the error. This module does
 //! not order patches beyond [`find_patches`]'s file-name sort, and does not check them in advance.
 
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
+use talos_ext_process::Command;
 
 use crate::PatchError;
 
@@ -45,15 +47,10 @@ pub fn apply_patches(source_dir: &Path, patches: &[PathBuf]) -> Result<(), Patch
         let output = Command::new(PATCH_PROGRAM)
             .args(["-p1", "--forward", "--batch", "--no-backup-if-mismatch", "-r", "-", "-s", "-i"])
             .arg(&patch_file)
-            .current_dir(&dir)
-            .env("LC_ALL", "C")
-            .env_remove("POSIXLY_CORRECT")
-            .env_remove("VERSION_CONTROL")
-            .env_remove("PATCH_VERSION_CONTROL")
-            .env_remove("SIMPLE_BACKUP_SUFFIX")
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|source| PatchError::Spawn { program: PATCH_PROGRAM.to_owned(), patch: patch.clone(), source })?;
+            .dir(&dir)
+            .hint("install GNU patch (`apt-get install patch`)")
+            .output_unchecked()
+            .map_err(|cause| PatchError::Spawn { patch: patch.clone(), cause })?;
         if !output.status.success() {
             let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
             text.push_str(&String::from_utf8_lossy(&output.stderr));

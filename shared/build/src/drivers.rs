@@ -20,7 +20,7 @@
 //! - builds out of the source tree, in `<work>/build/<name>` (emptied first; plain make, which
 //!   builds in place, works on a copy of the sources there), so a source tree is never changed
 //!   (except by an explicit [`Autotools::autoreconf`]);
-//! - runs each command as a [`Step`] named `<name>-<phase>` with the
+//! - runs each command as a logged [`Command`] named `<name>-<phase>` with the
 //!   controlled environment and flag conventions of [`BuildSetup`], logged under `<work>/logs`;
 //! - links programs **statically** by default ([`Linkage::Static`]; see there why), and asks
 //!   autotools/meson/cmake projects for static libraries only;
@@ -45,14 +45,13 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
 use crate::stage::{Stage, check_relative};
 pub use crate::step::Linkage;
-use crate::step::{BuildEnv, BuildSetup, Step};
+use crate::step::{BuildSetup, Command, Env};
 use crate::toolchain::CrossToolchain;
 
 /// Where a driver's install step puts files (`DESTDIR`).
@@ -201,7 +200,7 @@ impl<'a> Run<'a> {
         }
         let setup = stage.build_setup()?;
         let build_dir = setup.work.join("build").join(&common.name);
-        remove_dir_if_exists(&build_dir)?;
+        talos_ext_fs::remove_dir_if_exists(&build_dir)?;
         fs::create_dir_all(&build_dir).with_context(|| format!("creating {}", build_dir.display()))?;
         let destdir = match &common.dest {
             Dest::Rootfs => Some(stage.rootfs()),
@@ -235,18 +234,18 @@ impl<'a> Run<'a> {
     }
 
     /// The cross environment (autotools, make) with this build's flags and the recipe's env.
-    fn cross_env(&self) -> BuildEnv {
+    fn cross_env(&self) -> Env {
         let mut env = self.setup.cross_env(self.common.linkage);
         env.set("CFLAGS", self.cflags().join(" ")).set("LDFLAGS", self.ldflags().join(" "));
         self.apply_env(env)
     }
 
     /// The environment without toolchain variables (meson, cmake) plus the recipe's env.
-    fn base_env(&self) -> BuildEnv {
+    fn base_env(&self) -> Env {
         self.apply_env(self.setup.base_env())
     }
 
-    fn apply_env(&self, mut env: BuildEnv) -> BuildEnv {
+    fn apply_env(&self, mut env: Env) -> Env {
         for (name, value) in &self.common.env {
             match value {
                 Some(v) => env.set(name, v),
@@ -256,8 +255,9 @@ impl<'a> Run<'a> {
         env
     }
 
-    fn step(&self, phase: &str, program: impl AsRef<OsStr>, dir: &Path, env: &BuildEnv) -> Step {
-        Step::new(&format!("{}-{phase}", self.common.name), program, dir, &self.setup.logs).envs(env.clone())
+    fn step(&self, phase: &str, program: impl AsRef<OsStr>, dir: &Path, env: &Env) -> Command {
+        let name = format!("{}-{phase}", self.common.name);
+        Command::new(program).name(&name).dir(dir).envs(env.clone()).log_dir(&self.setup.logs)
     }
 
     fn finish(self) -> Result<Built> {
@@ -685,7 +685,7 @@ impl Make<'_> {
     /// Copies the sources, builds and (with install targets) installs.
     pub fn run(self) -> Result<Built> {
         let run = Run::start(self.stage, &self.common)?;
-        copy_tree(&self.common.src, &run.build_dir)?;
+        talos_ext_fs::merge_tree(&self.common.src, &run.build_dir, |_| false)?;
         let dir = match &self.subdir {
             Some(sub) => run.build_dir.join(check_relative(sub)?),
             None => run.build_dir.clone(),
@@ -772,36 +772,9 @@ impl Stage {
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-fn remove_dir_if_exists(dir: &Path) -> Result<()> {
-    match fs::remove_dir_all(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("removing {}", dir.display())),
-    }
-}
-
 fn file_contains(path: &Path, needle: &str) -> Result<bool> {
     let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     Ok(bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
-}
-
-/// Copies a directory tree (files with their modes, symlinks as symlinks).
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
-    for entry in fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
-        let entry = entry.with_context(|| format!("reading {}", from.display()))?;
-        let (src, dst) = (entry.path(), to.join(entry.file_name()));
-        let kind = entry.file_type().with_context(|| format!("reading {}", src.display()))?;
-        if kind.is_dir() {
-            copy_tree(&src, &dst)?;
-        } else if kind.is_symlink() {
-            let target = fs::read_link(&src).with_context(|| format!("reading {}", src.display()))?;
-            std::os::unix::fs::symlink(&target, &dst).with_context(|| format!("creating {}", dst.display()))?;
-        } else {
-            fs::copy(&src, &dst).with_context(|| format!("copying {} to {}", src.display(), dst.display()))?;
-        }
-    }
-    Ok(())
 }
 
 /// Removes libtool archives (`*.la`) below `dir`: they record host paths (`libdir='/usr/lib'`)

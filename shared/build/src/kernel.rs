@@ -15,7 +15,7 @@
 //! The toolchain is chosen by `talos_ext_model::toolchain::select` (`TALOS_EXT_TOOLCHAIN`, the
 //! extension's `toolchain` field, then the pin's defaults: Debian for examples, Talos for the
 //! catalog) and prepared by `talos-ext-kernel` in the shared cache. Out-of-tree builds:
-//! - run `make` as a logged [`Step`] with a clean environment, `ARCH=`, `CROSS_COMPILE=` (gcc) or
+//! - run `make` as a logged [`Command`] with a clean environment, `ARCH=`, `CROSS_COMPILE=` (gcc) or
 //!   `LLVM=1`, and `KCFLAGS=-ffile-prefix-map=<build dir>=/build/<name>` so paths do not leak;
 //! - work on a copy of the sources in `<work>/kbuild/<name>` (kbuild writes into `M=`), where
 //!   [`KbuildModules::replace`] fix-ups are applied;
@@ -46,7 +46,7 @@ use talos_ext_model::toolchain::{ENV_TOOLCHAIN, SelectedBy, select};
 use talos_ext_model::{KEYS_LOCK_PATH, PIN_PATH, Pin, TOOLCHAINS_DIR, Toolchain};
 
 use crate::stage::Stage;
-use crate::step::{BuildEnv, Jobs, Step};
+use crate::step::{Command, Jobs, clean_env};
 
 /// Settings that replace the environment's for the kernel steps of this thread.
 #[derive(Debug, Clone, Default)]
@@ -359,8 +359,8 @@ impl KbuildModules<'_> {
         tree.notes.iter().for_each(|n| warn(n));
 
         let build = s.work.join("kbuild").join(name);
-        remove_dir_if_exists(&build)?;
-        copy_tree(&src, &build)?;
+        talos_ext_fs::remove_dir_if_exists(&build)?;
+        talos_ext_fs::copy_tree(&src, &build)?;
         for (file, from, to) in &self.replacements {
             let files = if file == "*" {
                 let mut all = Vec::new();
@@ -443,8 +443,11 @@ impl KbuildModules<'_> {
         let home = s.work.join("home");
         fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
         let jobs = Jobs::from_env();
-        let env = BuildEnv::clean(&home, s.source_date_epoch, &jobs);
-        let step = Step::new(&format!("kbuild-{}", self.name), "make", build, &s.work.join("logs"))
+        let env = clean_env(&home, s.source_date_epoch, &jobs);
+        let step = Command::new("make")
+            .name(&format!("kbuild-{}", self.name))
+            .dir(build)
+            .log_dir(s.work.join("logs"))
             .envs(env)
             .arg("-C")
             .arg(&tree.dir)
@@ -455,7 +458,7 @@ impl KbuildModules<'_> {
             .args(&self.make_args)
             .arg("modules");
         let started = Instant::now();
-        let log = step.run()?.log;
+        let log = step.run()?.log.unwrap_or_default();
         Ok((log, started.elapsed()))
     }
 }
@@ -500,33 +503,6 @@ fn find_modules(dir: &Path, out: &mut Vec<PathBuf>) {
         } else if path.extension().is_some_and(|x| x == "ko") {
             out.push(path);
         }
-    }
-}
-
-/// Copies a source tree (files, directories, symlinks); the copy is a fresh directory.
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
-    for e in fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
-        let e = e.with_context(|| format!("reading {}", from.display()))?;
-        let (src, dst) = (e.path(), to.join(e.file_name()));
-        let kind = e.file_type().with_context(|| format!("reading {}", src.display()))?;
-        if kind.is_dir() {
-            copy_tree(&src, &dst)?;
-        } else if kind.is_symlink() {
-            let target = fs::read_link(&src).with_context(|| format!("reading link {}", src.display()))?;
-            std::os::unix::fs::symlink(&target, &dst).with_context(|| format!("linking {}", dst.display()))?;
-        } else {
-            fs::copy(&src, &dst).with_context(|| format!("copying {} to {}", src.display(), dst.display()))?;
-        }
-    }
-    Ok(())
-}
-
-fn remove_dir_if_exists(dir: &Path) -> Result<()> {
-    match fs::remove_dir_all(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("removing {}", dir.display())),
     }
 }
 

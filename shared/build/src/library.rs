@@ -10,8 +10,9 @@
 //! `.pc` files). In tests, where cargo does not run the library's build script, the library's
 //! recipe is passed in [`crate::testing::TestOptions::libraries`] and staged on demand.
 
+use std::ffi::OsStr;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use talos_ext_model::Arch;
@@ -97,42 +98,10 @@ impl Stage {
             }
         }
         let into = self.work.join("sysroot");
-        merge_tree(&from, &into)
-            .with_context(|| format!("merging the sysroot of `{links}` into {}", into.display()))?;
+        talos_ext_fs::merge_tree(&from, &into, |name| {
+            [".git", SYSROOT_STAMP, SYSROOT_OVERRIDES].map(OsStr::new).contains(&name)
+        })
+        .with_context(|| format!("merging the sysroot of `{links}` into {}", into.display()))?;
         Ok(into)
     }
-}
-
-/// Copies `from` over `into` (files replaced, directories merged, symlinks kept), skipping the
-/// stamp file.
-pub(crate) fn merge_tree(from: &Path, into: &Path) -> Result<()> {
-    fs::create_dir_all(into).with_context(|| format!("creating {}", into.display()))?;
-    let mut entries: Vec<_> = fs::read_dir(from)
-        .with_context(|| format!("reading {}", from.display()))?
-        .collect::<std::io::Result<_>>()
-        .with_context(|| format!("reading {}", from.display()))?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name();
-        if name == ".git" || name == SYSROOT_STAMP || name == SYSROOT_OVERRIDES {
-            continue;
-        }
-        let (src, dst) = (entry.path(), into.join(&name));
-        let ty = entry.file_type().with_context(|| format!("reading {}", src.display()))?;
-        if ty.is_dir() {
-            merge_tree(&src, &dst)?;
-        } else {
-            if fs::symlink_metadata(&dst).is_ok() {
-                fs::remove_file(&dst).with_context(|| format!("replacing {}", dst.display()))?;
-            }
-            if ty.is_symlink() {
-                let target = fs::read_link(&src).with_context(|| format!("reading link {}", src.display()))?;
-                std::os::unix::fs::symlink(&target, &dst)
-                    .with_context(|| format!("creating link {}", dst.display()))?;
-            } else {
-                fs::copy(&src, &dst).with_context(|| format!("copying {} to {}", src.display(), dst.display()))?;
-            }
-        }
-    }
-    Ok(())
 }

@@ -148,7 +148,7 @@ pub(crate) fn stage_arch(
     let parent = dest.parent().context("stage directory has no parent")?;
     let name = dest.file_name().context("stage directory has no name")?.to_string_lossy().into_owned();
     let tmp = parent.join(format!(".{name}.partial"));
-    remove_dir_if_exists(&tmp)?;
+    talos_ext_fs::remove_dir_if_exists(&tmp)?;
     let rootfs = tmp.join("rootfs");
     fs::create_dir_all(&rootfs).with_context(|| format!("creating {}", rootfs.display()))?;
     for dir in [&tmp, &rootfs] {
@@ -174,7 +174,7 @@ pub(crate) fn stage_arch(
     recipe(&mut stage).with_context(|| format!("recipe `{}` failed for {arch}", ctx.meta.name))?;
     if ctx.meta.is_internal() {
         // A library's product is its sysroot; there is no extension tree to validate.
-        remove_dir_if_exists(&tmp)?;
+        talos_ext_fs::remove_dir_if_exists(&tmp)?;
         return Ok((finish_library(&stage)?, stage.overridden.into_inner()));
     }
 
@@ -195,10 +195,10 @@ pub(crate) fn stage_arch(
     };
     let report = talos_ext_validate::validate_dir(&tmp, &opts)?;
     if !report.is_ok() {
-        remove_dir_if_exists(&tmp)?;
+        talos_ext_fs::remove_dir_if_exists(&tmp)?;
         bail!("the staged {arch} tree of `{}` does not validate (strict mode):\n{report}", ctx.meta.name);
     }
-    remove_dir_if_exists(dest)?;
+    talos_ext_fs::remove_dir_if_exists(dest)?;
     fs::rename(&tmp, dest).with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))?;
     Ok((dest.to_path_buf(), stage.overridden.into_inner()))
 }
@@ -232,12 +232,4 @@ fn write_sbom(ctx: &StageContext, arch: Arch, rootfs: &Path) -> Result<()> {
     fs::set_permissions(&path, fs::Permissions::from_mode(0o644))
         .with_context(|| format!("setting mode 644 on {}", path.display()))?;
     Ok(())
-}
-
-fn remove_dir_if_exists(dir: &Path) -> Result<()> {
-    match fs::remove_dir_all(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("removing {}", dir.display())),
-    }
 }

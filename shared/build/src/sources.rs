@@ -76,11 +76,11 @@ impl Stage {
         if dest.is_dir() && fs::read_to_string(&stamp_path).ok().as_deref() == Some(stamp.as_str()) {
             return Ok(dest);
         }
-        remove_dir_if_exists(&dest)?;
+        talos_ext_fs::remove_dir_if_exists(&dest)?;
         let _ = fs::remove_file(&stamp_path);
         fs::create_dir_all(self.work.join("src")).context("creating the source directory")?;
         if file.is_dir() {
-            crate::library::merge_tree(&file, &dest)?;
+            talos_ext_fs::merge_tree(&file, &dest, |name| name == ".git")?;
         } else {
             unpack(&file, &dest, &UnpackOptions { strip_components: 1 })
                 .with_context(|| format!("unpacking source `{name}` of `{}`", self.meta.name))?;
@@ -122,13 +122,5 @@ impl Stage {
             );
             seen.push(name.to_string());
         }
-    }
-}
-
-fn remove_dir_if_exists(dir: &Path) -> Result<()> {
-    match fs::remove_dir_all(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("removing {}", dir.display())),
     }
 }

@@ -7,11 +7,11 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use talos_ext_model::{Arch, ExtensionMeta, Pin};
 
+use crate::step::Command;
 use crate::toolchain::CrossToolchain;
 
 /// One arch's staging area: the extension tree being built and a scratch directory.
@@ -91,24 +91,18 @@ impl Stage {
         let objects =
             build.try_compile_intermediates().with_context(|| format!("compiling {name} for {}", self.arch))?;
         let program = out.join(name);
-        let mut link = Command::new(&tc.cc);
-        link.args(&tc.cc_musl_flags)
+        Command::new(&tc.cc)
+            .name(&format!("{name}-link"))
+            .args(&tc.cc_musl_flags)
             .args(&tc.cflags)
             .args(["-static", "-s", "-Wl,--build-id=sha1", "-o"])
             .arg(&program)
             .args(&objects)
-            .current_dir(&out)
+            .dir(&out)
             .env("SOURCE_DATE_EPOCH", self.source_date_epoch.to_string())
-            .env("LC_ALL", "C");
-        let output = link.output().with_context(|| format!("running {}", tc.cc.display()))?;
-        if !output.status.success() {
-            bail!(
-                "linking {name} for {} failed ({}):\n{}",
-                self.arch,
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
+            .log_dir(self.work.join("logs"))
+            .run()
+            .with_context(|| format!("linking {name} for {}", self.arch))?;
         Ok(program)
     }
 

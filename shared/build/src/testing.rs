@@ -101,6 +101,19 @@ impl Staged {
     }
 }
 
+/// A command running `program`, a binary built for `arch`, on this x86_64 host: directly for
+/// amd64, under `qemu-aarch64-static` (Debian's qemu-user-static; binfmt_misc is not assumed) for
+/// arm64. Add arguments and run it like any [`crate::step::Command`].
+pub fn target_command(arch: Arch, program: &Path) -> crate::step::Command {
+    match arch {
+        Arch::Amd64 => crate::step::Command::new(program),
+        Arch::Arm64 => crate::step::Command::new("qemu-aarch64-static")
+            .name(&program.file_name().unwrap_or_default().to_string_lossy())
+            .hint("install qemu-user-static (ci/setup.sh does)")
+            .arg(program),
+    }
+}
+
 /// Fixed `SOURCE_DATE_EPOCH` for tests.
 pub const TEST_EPOCH: u64 = 1_700_000_000;
 
@@ -159,18 +172,17 @@ fn ci_download(script: &str, cache: &str, spec: &str) -> Result<PathBuf> {
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = Pin::find_workspace_root(here).with_context(|| format!("no {PIN_PATH} above {}", here.display()))?;
-    let output = std::process::Command::new("bash")
+    let mut command = crate::step::Command::new("bash")
+        .name(script)
         .arg(root.join("ci").join(script))
         .arg(root.join(".cache").join(cache))
-        .arg(spec)
-        .output()
-        .with_context(|| format!("running ci/{script}"))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
+        .arg(spec);
+    // Downloads honour the user's proxy settings; nothing else of the caller's environment.
+    command.env_mut().pass_through(&["HOME", "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY"]);
+    let stdout = command.read().with_context(|| format!("ci/{script} {spec}"))?;
     match stdout.lines().last() {
-        Some(path) if output.status.success() => Ok(PathBuf::from(path)),
-        _ => {
-            anyhow::bail!("ci/{script} {spec} failed ({}):\n{}", output.status, String::from_utf8_lossy(&output.stderr))
-        }
+        Some(path) => Ok(PathBuf::from(path)),
+        None => anyhow::bail!("ci/{script} {spec} printed no path"),
     }
 }
 

@@ -6,14 +6,13 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, Result, ensure};
 use talos_ext_build::Arch;
 use talos_ext_build::drivers::Dest;
 use talos_ext_build::elf::ElfInfo;
-use talos_ext_build::step::{Jobs, Step, StepError, StepFailed, TAIL_LINES};
-use talos_ext_build::testing::scratch_stage;
+use talos_ext_build::step::{Command, Failed, Jobs, ProcessError, TAIL_LINES};
+use talos_ext_build::testing::{scratch_stage, target_command};
 
 /// The library every project builds: a uapi header is included to prove the `-idirafter` links.
 const GREET_C: &str = r#"#include <linux/version.h>
@@ -52,13 +51,8 @@ fn check_program(arch: Arch, path: &Path, who: &str) -> Result<()> {
     info.check_talos_userland(arch.elf_machine()).with_context(|| format!("{}", path.display()))?;
     ensure!(info.interpreter.is_none(), "{} is not static: interpreter {:?}", path.display(), info.interpreter);
     ensure!(info.needed.is_empty(), "{} needs {:?}", path.display(), info.needed);
-    let output = match arch {
-        Arch::Amd64 => Command::new(path).output(),
-        Arch::Arm64 => Command::new("qemu-aarch64-static").arg(path).output(),
-    }
-    .with_context(|| format!("running {}", path.display()))?;
+    let output = target_command(arch, path).output()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    ensure!(output.status.success(), "{} failed: {}", path.display(), output.status);
     ensure!(stdout == format!("hello from {who} (musl)\n"), "{} printed {stdout:?}", path.display());
     Ok(())
 }
@@ -282,8 +276,9 @@ fn failing_step_reports_name_command_tail_and_log() -> Result<()> {
     let script = "for i in $(seq 1 100); do echo \"line $i\"; done; echo 'oops: it broke' >&2; exit 3";
     let step = stage.step("explode", "sh", stage.work_dir())?.args(["-c", script]);
     let err = step.run().expect_err("the step must fail");
-    let StepError::Failed(failed) = &err else { panic!("unexpected error: {err}") };
-    let StepFailed { step: name, command, log, tail, status, .. } = failed.as_ref();
+    let ProcessError::Failed(failed) = &err else { panic!("unexpected error: {err}") };
+    let Failed { name, command, log, tail, status, .. } = failed.as_ref();
+    let log = log.as_ref().expect("a logged step");
     assert_eq!(name, "explode");
     assert_eq!(status.code(), Some(3));
     assert!(command.starts_with("sh -c 'for i in"), "{command}");
@@ -329,11 +324,14 @@ fn steps_do_not_inherit_the_environment() -> Result<()> {
 #[test]
 fn missing_program_is_a_spawn_error() -> Result<()> {
     let (_tmp, stage) = scratch_stage(Arch::Amd64)?;
-    let err = Step::new("nothing", "no-such-program-xyz", stage.work_dir(), &stage.work_dir().join("logs"))
+    let err = Command::new("no-such-program-xyz")
+        .name("nothing")
+        .dir(stage.work_dir())
+        .log_dir(stage.work_dir().join("logs"))
         .env("PATH", "/usr/bin")
         .run()
         .expect_err("must fail");
-    assert!(matches!(err, StepError::Spawn(_)), "{err}");
+    assert!(matches!(err, ProcessError::Spawn(_)), "{err}");
     let text = err.to_string();
     assert!(
         text.contains("`nothing`") && text.contains("no-such-program-xyz") && text.contains("PATH: /usr/bin"),
@@ -359,10 +357,11 @@ fn make_steps_share_an_outer_jobserver() -> Result<()> {
     fs::write(dir.path().join("Makefile"), makefile)?;
     let out = Command::new("make")
         .args(["-j3", "-s"])
-        .current_dir(dir.path())
+        .dir(dir.path())
+        .inherit_env()
         .env_remove("MAKEFLAGS")
         .env_remove("CARGO_MAKEFLAGS")
-        .output()?;
+        .output_unchecked()?;
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     ensure!(out.status.success() && text.contains("1 passed"), "the probe failed:\n{text}");
     Ok(())
@@ -382,7 +381,7 @@ fn jobserver_probe() -> Result<()> {
     let dir = stage.work_dir().join("probe");
     write(&dir, &[("Makefile", "all: a b\na b:\n\t@echo \"$@ MAKEFLAGS=$$MAKEFLAGS\"\n")])?;
     let done = stage.step("probe", "make", &dir)?.run()?;
-    let log = fs::read_to_string(&done.log)?;
+    let log = fs::read_to_string(done.log.as_ref().expect("a logged step"))?;
     ensure!(log.contains("MAKEFLAGS=") && log.contains("--jobserver-auth="), "no jobserver in make:\n{log}");
     ensure!(!log.contains("jobserver unavailable") && !log.contains("warning"), "make could not use it:\n{log}");
     Ok(())

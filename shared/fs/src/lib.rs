@@ -116,12 +116,8 @@ pub fn lock_file(path: &Path) -> Result<File, FsError> {
     if let Some(dir) = path.parent() {
         fs::create_dir_all(dir).map_err(fs_err("create directory", dir))?;
     }
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(fs_err("open lock file", path))?;
+    let file =
+        File::options().create(true).truncate(false).write(true).open(path).map_err(fs_err("open lock file", path))?;
     file.lock().map_err(fs_err("lock", path))?;
     Ok(file)
 }

@@ -7,7 +7,7 @@
 //! never silently rebuilt. Concurrent preparations of one part (threads, processes) serialise on a
 //! file lock next to it.
 
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -75,15 +75,7 @@ impl Slot {
         if self.check(&done)? {
             return Ok(done);
         }
-        fs::create_dir_all(&self.dir).map_err(KernelError::io("create directory", &self.dir))?;
-        let lock_path = self.dir.join(format!(".{part}.lock"));
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(KernelError::io("open lock file", &lock_path))?;
-        lock.lock().map_err(KernelError::io("lock", &lock_path))?;
+        let _lock = talos_ext_fs::lock_file(&self.dir.join(format!(".{part}.lock")))?;
         if self.check(&done)? {
             return Ok(done);
         }
@@ -134,11 +126,7 @@ fn read_stamp(done: &Path) -> Option<Stamp> {
 
 /// Removes a directory tree; a missing one is fine.
 pub(crate) fn remove_tree(dir: &Path) -> Result<(), KernelError> {
-    match fs::remove_dir_all(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(KernelError::io("remove", dir)(e)),
-    }
+    Ok(talos_ext_fs::remove_dir_if_exists(dir)?)
 }
 
 /// Bytes used by the files below `path` (symlinks count as themselves, not followed).

@@ -17,7 +17,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use sha2::{Digest, Sha256};
 use talos_ext_model::toolchain::{DebianToolchain, Fallback};
@@ -25,7 +24,7 @@ use talos_ext_model::{Arch, TOOLCHAINS_DIR};
 
 use crate::cache::{Slot, remove_tree};
 use crate::error::KernelError;
-use crate::run::{output, run_logged};
+use talos_ext_process::{Command, Log};
 
 const APT_HINT: &str = "apt-get and dpkg come with Debian; run on a Debian 12 machine (see ci/setup.sh)";
 
@@ -60,7 +59,9 @@ pub(crate) fn resolve_abi(
     let cut = probe.find(&format!("{}.", k.series)).map_or(probe.len(), |i| i + k.series.len() + 1);
     let prefix = &probe[..cut];
     let start = cut - (k.series.len() + 1);
-    let names = output(toolchain, Command::new("apt-cache").args(["pkgnames", prefix]), APT_HINT)?.unwrap_or_default();
+    let names = Command::new("apt-cache").args(["pkgnames", prefix]).hint(APT_HINT).output_unchecked();
+    let names = names.map_err(KernelError::process(toolchain))?;
+    let names = String::from_utf8_lossy(&names.stdout);
     let newest = names
         .lines()
         .filter_map(|name| {
@@ -83,8 +84,9 @@ pub(crate) fn resolve_abi(
 
 /// Whether the apt lists know `package` (any architecture).
 fn apt_has(toolchain: &str, package: &str) -> Result<bool, KernelError> {
-    let out = output(toolchain, Command::new("apt-cache").args(["show", "--no-all-versions", package]), APT_HINT)?;
-    Ok(out.is_some_and(|o| o.contains("Package:")))
+    let out = Command::new("apt-cache").args(["show", "--no-all-versions", package]).hint(APT_HINT).output_unchecked();
+    let out = out.map_err(KernelError::process(toolchain))?;
+    Ok(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Package:"))
 }
 
 /// The headers tree of one arch: returns the kbuild directory (`make -C` target).
@@ -152,20 +154,12 @@ pub(crate) fn image(
         for entry in fs::read_dir(partial).map_err(KernelError::io("read directory", partial))? {
             let path = entry.map_err(KernelError::io("read directory", partial))?.path();
             if path.file_name().is_some_and(|n| n != "lib") {
-                remove_tree_or_file(&path)?;
+                talos_ext_fs::remove_if_exists(&path)?;
             }
         }
         Ok(serde_json::json!({ "debs": debs }))
     })?;
     Ok(done.join("lib/modules").join(release))
-}
-
-fn remove_tree_or_file(path: &Path) -> Result<(), KernelError> {
-    if fs::symlink_metadata(path).is_ok_and(|m| m.is_dir()) {
-        remove_tree(path)
-    } else {
-        fs::remove_file(path).map_err(KernelError::io("remove", path))
-    }
 }
 
 /// `apt-get download`s `packages` into `<dest>/.debs`, `dpkg -x`es each into `dest`, removes the
@@ -178,15 +172,14 @@ fn download_and_extract(
     let debs_dir = dest.join(".debs");
     fs::create_dir_all(&debs_dir).map_err(KernelError::io("create directory", &debs_dir))?;
     let log = dest.join(".prepare.log");
-    run_logged(
-        toolchain,
-        Command::new("apt-get")
-            .args(["-q", "-o", "APT::Sandbox::User=root", "download"])
-            .args(packages)
-            .current_dir(&debs_dir),
-        &log,
-        APT_HINT,
-    )?;
+    Command::new("apt-get")
+        .args(["-q", "-o", "APT::Sandbox::User=root", "download"])
+        .args(packages)
+        .dir(&debs_dir)
+        .log(Log::File(log.clone()))
+        .hint(APT_HINT)
+        .run()
+        .map_err(KernelError::process(toolchain))?;
     let mut debs: Vec<PathBuf> = fs::read_dir(&debs_dir)
         .map_err(KernelError::io("read directory", &debs_dir))?
         .filter_map(Result::ok)
@@ -206,7 +199,14 @@ fn download_and_extract(
         let bytes = fs::read(deb).map_err(KernelError::io("read", deb))?;
         let name = deb.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         sums.insert(name, hex::encode(Sha256::digest(&bytes)).into());
-        run_logged(toolchain, Command::new("dpkg").arg("-x").arg(deb).arg(dest), &log, APT_HINT)?;
+        Command::new("dpkg")
+            .arg("-x")
+            .arg(deb)
+            .arg(dest)
+            .log(Log::File(log.clone()))
+            .hint(APT_HINT)
+            .run()
+            .map_err(KernelError::process(toolchain))?;
     }
     remove_tree(&debs_dir)?;
     Ok(sums)

@@ -18,16 +18,14 @@ pub enum KernelError {
     #[error("could not {action} `{}`: {cause}", path.display())]
     Io { action: &'static str, path: PathBuf, cause: io::Error },
 
-    /// A program could not be started.
-    #[error("toolchain `{toolchain}`: could not run `{command}`: {cause}\nhint: {hint}")]
-    Spawn { toolchain: String, command: String, hint: String, cause: io::Error },
+    /// A program could not be started, or ran and failed (the runner's message says which, with
+    /// the command line, the log and its last lines).
+    #[error("toolchain `{toolchain}`: {cause}")]
+    Process { toolchain: String, cause: talos_ext_process::ProcessError },
 
-    /// A program ran and failed.
-    #[error(
-        "toolchain `{toolchain}`: `{command}` failed ({status})\n  log: {}\n--- last lines ---\n{tail}--- end ---",
-        log.display()
-    )]
-    Command { toolchain: String, command: String, status: String, log: PathBuf, tail: String },
+    /// A file-system operation failed.
+    #[error(transparent)]
+    Fs(#[from] talos_ext_fs::FsError),
 
     /// Neither the pinned Debian ABI nor (when allowed) a fallback is in the apt lists.
     #[error(
@@ -106,6 +104,12 @@ pub struct MissingSource {
 }
 
 impl KernelError {
+    /// `map_err` helper for commands of toolchain `toolchain`.
+    pub(crate) fn process(toolchain: &str) -> impl FnOnce(talos_ext_process::ProcessError) -> KernelError + use<> {
+        let toolchain = toolchain.to_string();
+        move |cause| KernelError::Process { toolchain, cause }
+    }
+
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> KernelError {
         let path = path.into();
         move |cause| KernelError::Io { action, path, cause }

@@ -12,7 +12,7 @@
 //! [`rekey`] (`cargo xtask toolchain rekey`) writes the lock. Build scripts never do.
 
 use std::fmt;
-use std::fs::{self, File};
+use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -166,14 +166,7 @@ fn load_or_generate(
     }
     fs::create_dir_all(dir).map_err(KernelError::io("create directory", dir))?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(KernelError::io("chmod 700", dir))?;
-    let lock_path = dir.join(".lock");
-    let lock = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(KernelError::io("open lock file", &lock_path))?;
-    lock.lock().map_err(KernelError::io("lock", &lock_path))?;
+    let _lock = talos_ext_fs::lock_file(&dir.join(".lock"))?;
     let (key_path, cert_path) = (dir.join(KEY_FILE), dir.join(CERT_FILE));
     if !new_key && key_path.is_file() && cert_path.is_file() {
         let key = SigningKey::load(&key_path, &cert_path)

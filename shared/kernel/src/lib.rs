@@ -23,13 +23,12 @@ mod debian;
 mod error;
 mod intree;
 mod keys;
-mod run;
 mod talos;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
+use talos_ext_process::Command;
 
 use talos_ext_fetch::FetchConfig;
 use talos_ext_kmod::{HashAlgo, SigningKey, sign_module};
@@ -280,20 +279,14 @@ pub fn finish_module(input: &Path, output: &Path, strip: &Path, key: &SigningKey
         .tempfile_in(dir)
         .map_err(KernelError::io("create a temp file in", dir))?;
     let started = Instant::now();
-    let out =
-        Command::new(strip).arg("--strip-debug").arg("-o").arg(stripped.path()).arg(input).output().map_err(|e| {
-            KernelError::Module { path: input.to_path_buf(), message: format!("running {}: {e}", strip.display()) }
-        })?;
-    if !out.status.success() {
-        return Err(KernelError::Module {
-            path: input.to_path_buf(),
-            message: format!(
-                "{} --strip-debug failed: {}",
-                strip.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-        });
-    }
+    Command::new(strip)
+        .name("strip-module")
+        .arg("--strip-debug")
+        .arg("-o")
+        .arg(stripped.path())
+        .arg(input)
+        .run()
+        .map_err(|e| KernelError::Module { path: input.to_path_buf(), message: e.to_string() })?;
     let strip_time = started.elapsed();
     let bytes = fs::read(stripped.path()).map_err(KernelError::io("read", stripped.path()))?;
     let started = Instant::now();

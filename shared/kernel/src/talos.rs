@@ -13,7 +13,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use sha2::{Digest, Sha256};
 use talos_ext_fetch::{FetchConfig, Mirror, NoReporter};
@@ -22,7 +21,7 @@ use talos_ext_model::toolchain::TalosToolchain;
 
 use crate::cache::Slot;
 use crate::error::{KernelError, MissingSource};
-use crate::run::{output, run_logged};
+use talos_ext_process::{Command, Jobs, Log};
 
 const LLVM_HINT: &str = "install clang, lld and llvm (`apt-get install clang lld llvm`); Talos builds with clang/LLVM";
 
@@ -47,7 +46,7 @@ pub(crate) fn source_tree(
     let tarball = kernel_tarball(name, t, arch, fetch)?;
     let config = config_file(name, t, arch, fetch)?;
     for tool in LLVM_TOOLS {
-        if output(name, Command::new(tool).arg("--version"), LLVM_HINT).is_err() {
+        if Command::new(tool).arg("--version").output().is_err() {
             return Err(KernelError::MissingTool {
                 toolchain: name.to_string(),
                 program: tool.to_string(),
@@ -56,7 +55,7 @@ pub(crate) fn source_tree(
             });
         }
     }
-    let version = output(name, Command::new("clang").arg("--version"), LLVM_HINT)?.unwrap_or_default();
+    let version = Command::new("clang").arg("--version").hint(LLVM_HINT).read().map_err(KernelError::process(name))?;
     if !version.contains(&format!("version {}", t.compiler.version)) {
         notes.push(format!(
             "toolchain `{name}`: the kernel was built with clang {}, this machine has `{}`; modules may differ from pkgs' (CONFIG_CC_VERSION_TEXT is checked by kbuild)",
@@ -79,17 +78,18 @@ pub(crate) fn source_tree(
         fs::copy(&config, &dot_config).map_err(KernelError::io("copy the kernel config to", &dot_config))?;
         let log = partial.join(".prepare.log");
         let make = |targets: &[&str]| -> Result<(), KernelError> {
-            run_logged(
-                name,
-                Command::new("make")
-                    .arg(format!("-j{jobs}"))
-                    .arg(format!("ARCH={karch}"))
-                    .arg("LLVM=1")
-                    .args(targets)
-                    .current_dir(&src),
-                &log,
-                LLVM_HINT,
-            )
+            let jobs = Jobs { count: jobs, ..Jobs::from_env() };
+            let mut make = Command::new("make")
+                .name(&format!("kernel-{}", targets.join("-")))
+                .args(jobs.make_args())
+                .arg(format!("ARCH={karch}"))
+                .arg("LLVM=1")
+                .args(targets)
+                .dir(&src)
+                .log(Log::File(log.clone()))
+                .hint(LLVM_HINT);
+            jobs.apply(make.env_mut());
+            make.run().map(drop).map_err(KernelError::process(name))
         };
         make(&["olddefconfig"])?;
         let release_file = src.join("include/config/kernel.release");

@@ -274,8 +274,11 @@ impl Command {
                         create_numbered(dir, &self.name).map_err(self.io("creating a log in", dir))?
                     }
                     Log::File(path) => {
-                        let file =
-                            OpenOptions::new().create(true).append(true).open(path).map_err(self.io("opening", path))?;
+                        let file = OpenOptions::new()
+                            .create(true)
+                            .append(true)
+                            .open(path)
+                            .map_err(self.io("opening", path))?;
                         (path.clone(), file)
                     }
                     Log::Capture => unreachable!("handled above"),
@@ -291,12 +294,11 @@ impl Command {
     /// The duct expression: program, arguments, directory, exactly [`Self::env`], stdin, umask.
     fn expression(&self) -> duct::Expression {
         let umask = self.umask;
-        let mut expression = duct::cmd(&self.program, &self.args).full_env(self.env.iter()).before_spawn(
-            move |command| {
+        let mut expression =
+            duct::cmd(&self.program, &self.args).full_env(self.env.iter()).before_spawn(move |command| {
                 set_child_umask(command, umask);
                 Ok(())
-            },
-        );
+            });
         if let Some(dir) = &self.dir {
             expression = expression.dir(dir);
         }

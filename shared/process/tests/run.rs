@@ -37,7 +37,8 @@ fn the_umask_is_set_in_the_child_only() {
 fn a_logged_command_writes_a_numbered_log_with_a_header() {
     let dir = tempfile::tempdir().unwrap();
     let logs = dir.path().join("logs");
-    let ran = Command::new("sh").name("first step").args(["-c", "echo out; echo err >&2"]).log_dir(&logs).run().unwrap();
+    let ran =
+        Command::new("sh").name("first step").args(["-c", "echo out; echo err >&2"]).log_dir(&logs).run().unwrap();
     let log = ran.log.unwrap();
     assert_eq!(log.file_name().unwrap(), "01-first-step.log");
     let text = fs::read_to_string(&log).unwrap();
