@@ -28,25 +28,20 @@ const CONFIGURE: &[&str] = &[
 /// Builds `libcrypto.a` and `libssl.a` for one arch into the stage's sysroot.
 pub fn recipe(s: &mut Stage) -> Result<()> {
     let src = s.source("openssl")?;
-    let setup = s.build_setup()?;
-    let build = s.work_dir().join("build").join("openssl");
-    if build.exists() {
-        std::fs::remove_dir_all(&build).with_context(|| format!("removing {}", build.display()))?;
-    }
-    std::fs::create_dir_all(&build).with_context(|| format!("creating {}", build.display()))?;
     let target = match s.arch() {
         Arch::Amd64 => "linux-x86_64",
         Arch::Arm64 => "linux-aarch64",
     };
-    // OpenSSL has its own perl `Configure` (not autotools), so it runs as a plain step: out of
-    // tree, with the cross environment (`CC`, `CFLAGS`, `AR`, ... are read from it).
-    s.step("openssl-configure", "perl", &build)?.arg(src.join("Configure")).arg(target).args(CONFIGURE).run()?;
-    // `build_libs`: only the libraries, not the (disabled) programs or the docs.
-    s.step("openssl-make", "make", &build)?.args(setup.jobs.make_args()).arg("build_libs").run()?;
-    // `install_dev`: headers, static libraries and pkg-config files, into the sysroot.
-    s.step("openssl-install", "make", &build)?
-        .arg("install_dev")
-        .arg(format!("DESTDIR={}", setup.sysroot.display()))
+    let mut configure = vec![src.join("Configure").display().to_string(), target.to_string()];
+    configure.extend(CONFIGURE.iter().map(|a| a.to_string()));
+    // OpenSSL has its own perl `Configure` (not autotools), run out of tree with the cross
+    // environment (`CC`, `CFLAGS`, `AR`, ... are read from it); `build_libs` builds only the
+    // libraries, `install_dev` installs headers, static libraries and pkg-config files.
+    s.autotools("openssl", &src)
+        .configure_command("perl", configure)
+        .make_targets(["build_libs"])
+        .install_targets(["install_dev"])
+        .into_sysroot()
         .run()?;
     Ok(())
 }

@@ -18,7 +18,6 @@ pub fn recipe(s: &mut Stage) -> Result<()> {
         s.use_library(lib)?;
     }
     let src = s.source("open-iscsi")?;
-    let installed = s.work_dir().join("install");
     let built = s
         .meson("open-iscsi", &src)
         .option("no_systemd", "true")
@@ -26,12 +25,12 @@ pub fn recipe(s: &mut Stage) -> Result<()> {
         .option("homedir", "/etc/iscsi")
         .option("iscsi_sbindir", "/usr/local/sbin")
         .option("rulesdir", "/usr/lib/udev/rules.d")
-        .dest(Dest::Dir(installed.clone()))
+        .dest(Dest::Scratch)
         .run()?;
     ship_sbin(s, &built.installed("sbin")?)?;
-    s.install(&installed.join("etc/iscsi/iscsid.conf"), "usr/local/etc/iscsi/iscsid.conf", 0o644)?;
+    s.install(&built.installed_at("/etc/iscsi/iscsid.conf")?, "usr/local/etc/iscsi/iscsid.conf", 0o644)?;
     s.install(
-        &installed.join("usr/lib/udev/rules.d/50-iscsi-firmware-login.rules"),
+        &built.installed_at("/usr/lib/udev/rules.d/50-iscsi-firmware-login.rules")?,
         "usr/lib/udev/rules.d/50-iscsi-firmware-login.rules",
         0o644,
     )?;

@@ -21,11 +21,7 @@ pub fn recipe(s: &mut Stage) -> Result<()> {
     s.use_library("json-c")?;
     s.use_library("libnvme")?;
     let src = s.source("nvme-cli")?;
-    // A fresh install directory: the work dir outlives a build, and stale rules must not ship.
-    let installed = s.work_dir().join("install");
-    if installed.exists() {
-        std::fs::remove_dir_all(&installed).with_context(|| format!("removing {}", installed.display()))?;
-    }
+    // The driver's own install directory, emptied before each install: stale rules never ship.
     let built = s
         .meson("nvme-cli", &src)
         .option("json-c", "enabled")
@@ -35,10 +31,10 @@ pub fn recipe(s: &mut Stage) -> Result<()> {
         .option("sysconfdir", "/etc")
         // The program only: upstream's unit tests are not shipped.
         .targets(["nvme"])
-        .dest(Dest::Dir(installed.clone()))
+        .dest(Dest::Scratch)
         .run()?;
     s.install(&built.output("nvme"), "usr/bin/nvme", 0o755)?;
-    for rules in udev_rules(&installed.join(UDEV_RULES))? {
+    for rules in udev_rules(&built.installed_at(UDEV_RULES)?)? {
         let name = rules.file_name().context("a rules file has no name")?.to_string_lossy();
         s.install(&rules, &format!("{UDEV_RULES}/{name}"), 0o644)?;
     }

@@ -11,7 +11,6 @@ pub const PROGRAMS: &[&str] = &["bin/nsenter", "sbin/blkid", "sbin/fstrim"];
 /// Stages the rootfs for one arch.
 pub fn recipe(s: &mut Stage) -> Result<()> {
     let src = s.source("util-linux")?;
-    let installed = s.work_dir().join("install");
     let built = s
         .autotools("util-linux", &src)
         .configure_args([
@@ -33,7 +32,7 @@ pub fn recipe(s: &mut Stage) -> Result<()> {
             "--without-udev",
             "--without-ncurses",
         ])
-        .dest(Dest::Dir(installed))
+        .dest(Dest::Scratch)
         .run()?;
     ship_programs(s, &built)
 }

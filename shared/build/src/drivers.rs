@@ -17,17 +17,24 @@
 //! ```
 //!
 //! What every driver does the same way:
-//! - builds out of the source tree, in `<work>/build/<name>` (emptied first; plain make, which
-//!   builds in place, works on a copy of the sources there), so a source tree is never changed
-//!   (except by an explicit [`Autotools::autoreconf`]);
+//! - builds out of the source tree, in `<work>/build/<name>` (plain make, which builds in place,
+//!   works on a copy of the sources there), so a source tree is never changed (except by an
+//!   explicit [`Autotools::autoreconf`]);
 //! - runs each command as a logged [`Command`] named `<name>-<phase>` with the
 //!   controlled environment and flag conventions of [`BuildSetup`], logged under `<work>/logs`;
+//! - redoes only what changed: each phase is keyed by the source, the toolchain, the sysroot and
+//!   its own command line and environment (see `fresh`), so a rerun of the build script skips
+//!   the phases whose key is recorded; a configure step that runs starts from an empty build
+//!   directory;
 //! - links programs **statically** by default ([`Linkage::Static`]; see there why), and asks
 //!   autotools/meson/cmake projects for static libraries only;
-//! - installs with `DESTDIR` into a [`Dest`]: the rootfs (default, prefix `/usr/local`), the
-//!   stage's sysroot (prefix `/usr`, where later builds find the library through `-I`/`-L` and
-//!   `pkg-config`; libtool `.la` files are removed from it, since they name host paths), a
-//!   directory of the recipe's, or nowhere (the recipe picks files out of [`Built::output`]).
+//! - installs with `DESTDIR=<work>/install/<name>`, emptied before the install step runs, and then
+//!   puts exactly what was installed into a [`Dest`]: the rootfs (default, prefix `/usr/local`),
+//!   the stage's sysroot (prefix `/usr`, where later builds find the library through `-I`/`-L`
+//!   and `pkg-config`; libtool `.la` files are left out, since they name host paths), a
+//!   directory of the recipe's (emptied first), the install directory itself
+//!   ([`Dest::Scratch`]), or nowhere (the recipe picks files out of [`Built::output`]). A file
+//!   that a new version no longer installs is therefore never shipped from an earlier run.
 //!
 //! Static linking and libtool: libtool drops a plain `-static` for programs that link its own
 //! libraries, and `-all-static` (which it needs instead) is not a gcc flag, so it cannot go to
@@ -49,6 +56,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use crate::fresh::{Key, Phases, tree_digest, tree_digest_except};
 use crate::stage::{Stage, check_relative};
 pub use crate::step::Linkage;
 use crate::step::{BuildSetup, Command, Env};
@@ -62,8 +70,12 @@ pub enum Dest {
     Rootfs,
     /// The stage's sysroot (`<work>/sysroot`), for libraries later builds use; prefix `/usr`.
     Sysroot,
-    /// A directory of the recipe's; default prefix `/usr/local`.
+    /// A directory of the recipe's, emptied and filled with exactly what was installed;
+    /// default prefix `/usr/local`. One driver run owns it.
     Dir(PathBuf),
+    /// The driver's own install directory (`<work>/install/<name>`), for recipes that pick
+    /// files from what upstream installs ([`Built::installed`]); default prefix `/usr/local`.
+    Scratch,
     /// No install step.
     None,
 }
@@ -75,8 +87,11 @@ pub struct Built {
     pub name: String,
     /// The build directory (`<work>/build/<name>`): objects and programs.
     pub build_dir: PathBuf,
-    /// `DESTDIR` of the install step, if there was one.
+    /// Where the installed files are (the rootfs, the sysroot, the recipe's directory or the
+    /// install directory), if there was an install step.
     pub destdir: Option<PathBuf>,
+    /// The phases that ran in this build (not skipped as fresh), in order.
+    pub ran: Vec<String>,
     /// `--prefix` / `CMAKE_INSTALL_PREFIX` / `PREFIX`.
     pub prefix: String,
 }
@@ -89,8 +104,15 @@ impl Built {
 
     /// An installed file, relative to the prefix (`bin/hello` is `<destdir>/usr/local/bin/hello`).
     pub fn installed(&self, rel: &str) -> Result<PathBuf> {
+        self.installed_at(&format!("{}/{rel}", self.prefix))
+    }
+
+    /// An installed file by its absolute install path, for files outside the prefix
+    /// (`/etc/iscsi/iscsid.conf` is `<destdir>/etc/iscsi/iscsid.conf`).
+    pub fn installed_at(&self, path: &str) -> Result<PathBuf> {
         let Some(destdir) = &self.destdir else { bail!("`{}` was built without an install step", self.name) };
-        Ok(destdir.join(self.prefix.trim_start_matches('/')).join(check_relative(rel)?))
+        let rel = path.trim_start_matches('/');
+        Ok(destdir.join(check_relative(rel)?))
     }
 }
 
@@ -181,17 +203,23 @@ macro_rules! common_setters {
     };
 }
 
-/// A driver run in progress: setup, directories and the resolved settings.
+/// A driver run in progress: setup, directories, the resolved settings and the phase stamps.
 struct Run<'a> {
+    stage: &'a Stage,
     common: &'a Common,
     setup: BuildSetup,
     build_dir: PathBuf,
-    destdir: Option<PathBuf>,
+    /// `DESTDIR` of the install phase: `<work>/install/<name>`.
+    install_dir: PathBuf,
     prefix: String,
+    phases: Phases,
+    /// Whether [`Run::start`] emptied the build directory (nothing of an earlier run is there).
+    emptied: bool,
 }
 
 impl<'a> Run<'a> {
-    fn start(stage: &Stage, common: &'a Common) -> Result<Run<'a>> {
+    /// Checks the settings, prepares the directories and loads the stamps of a `kind` driver.
+    fn start(stage: &'a Stage, common: &'a Common, kind: &str) -> Result<Run<'a>> {
         if common.name.is_empty() || !common.name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
             bail!("build name `{}` must be a simple name (letters, digits, `.`, `_`, `-`)", common.name);
         }
@@ -199,21 +227,56 @@ impl<'a> Run<'a> {
             bail!("source directory {} of `{}` does not exist", common.src.display(), common.name);
         }
         let setup = stage.build_setup()?;
-        let build_dir = setup.work.join("build").join(&common.name);
-        talos_ext_fs::remove_dir_if_exists(&build_dir)?;
-        fs::create_dir_all(&build_dir).with_context(|| format!("creating {}", build_dir.display()))?;
-        let destdir = match &common.dest {
-            Dest::Rootfs => Some(stage.rootfs()),
-            Dest::Sysroot => Some(setup.sysroot.clone()),
-            Dest::Dir(dir) => Some(dir.clone()),
-            Dest::None => None,
-        };
+        let builds = setup.work.join("build");
+        let build_dir = builds.join(&common.name);
+        let install_dir = setup.work.join("install").join(&common.name);
         let default_prefix = if common.dest == Dest::Sysroot { "/usr" } else { "/usr/local" };
         let prefix = common.prefix.clone().unwrap_or_else(|| default_prefix.to_string());
         if !prefix.starts_with('/') {
             bail!("prefix `{prefix}` of `{}` must be absolute", common.name);
         }
-        Ok(Run { common, setup, build_dir, destdir, prefix })
+        let mut base = Key::new("driver");
+        base.text("kind", kind)
+            .text("name", &common.name)
+            .text("source", &source_identity(stage, &common.src)?)
+            .text("toolchain", &setup.toolchain.identity()?)
+            // (A library's own stamp, kept in its sysroot between runs, is not an input.)
+            .text("sysroot", &tree_digest_except(&setup.sysroot, crate::SYSROOT_STAMP)?);
+        let mut phases = Phases::load(&builds.join(format!("{}.stamp", common.name)), base.finish());
+        let emptied = !phases.base_matches() || !build_dir.is_dir();
+        if emptied {
+            phases.invalidate();
+            talos_ext_fs::empty_dir(&build_dir)?;
+        }
+        Ok(Run { stage, common, setup, build_dir, install_dir, prefix, phases, emptied })
+    }
+
+    /// Runs the configure phase (when not fresh) in an emptied build directory.
+    fn configure(&mut self, phase: &str, command: Command, extra: &[&[u8]]) -> Result<()> {
+        let build_dir = self.build_dir.clone();
+        self.phases.run(phase, &command, extra, || Ok(talos_ext_fs::empty_dir(&build_dir)?))?;
+        Ok(())
+    }
+
+    /// Runs a phase (when not fresh).
+    fn phase(&mut self, phase: &str, command: Command) -> Result<()> {
+        self.phases.run(phase, &command, &[], || Ok(()))?;
+        Ok(())
+    }
+
+    /// Runs the install phase (when not fresh) into an emptied install directory.
+    fn install(&mut self, command: Command) -> Result<()> {
+        if !self.install_dir.is_dir() {
+            self.phases.invalidate();
+        }
+        let install_dir = self.install_dir.clone();
+        self.phases.run("install", &command, &[], || Ok(talos_ext_fs::empty_dir(&install_dir)?))?;
+        Ok(())
+    }
+
+    /// Whether the recipe asked for an install step.
+    fn installs(&self) -> bool {
+        self.common.dest != Dest::None
     }
 
     /// CFLAGS: conventions, a prefix map for sources outside the work dir, the recipe's.
@@ -260,17 +323,49 @@ impl<'a> Run<'a> {
         Command::new(program).name(&name).dir(dir).envs(env.clone()).log_dir(&self.setup.logs)
     }
 
-    fn finish(self) -> Result<Built> {
-        if self.common.dest == Dest::Sysroot {
-            remove_la_files(&self.setup.sysroot)?;
-        }
+    /// Puts what the install phase installed into the destination and describes the build.
+    /// `installed` is false when this run had no install phase.
+    fn finish(self, installed: bool) -> Result<Built> {
+        let from = &self.install_dir;
+        let destdir = match (&self.common.dest, installed) {
+            (_, false) | (Dest::None, _) => None,
+            (Dest::Rootfs, true) => {
+                let rootfs = self.stage.rootfs();
+                talos_ext_fs::merge_tree(from, &rootfs, |_| false)?;
+                Some(rootfs)
+            }
+            (Dest::Sysroot, true) => {
+                talos_ext_fs::merge_tree(from, &self.setup.sysroot, |name| name.as_encoded_bytes().ends_with(b".la"))?;
+                Some(self.setup.sysroot.clone())
+            }
+            (Dest::Dir(dir), true) => {
+                talos_ext_fs::empty_dir(dir)?;
+                talos_ext_fs::merge_tree(from, dir, |_| false)?;
+                Some(dir.clone())
+            }
+            (Dest::Scratch, true) => Some(from.clone()),
+        };
         Ok(Built {
             name: self.common.name.clone(),
             build_dir: self.build_dir,
-            destdir: self.destdir,
+            destdir,
             prefix: self.prefix,
+            ran: self.phases.ran().to_vec(),
         })
     }
+}
+
+/// What identifies a driver's source tree: the stamp [`Stage::source`] wrote for a tree it
+/// unpacked (pinned sha256 + patches), else the tree's contents.
+pub(crate) fn source_identity(stage: &Stage, src: &Path) -> Result<String> {
+    let unpacked = stage.work_dir().join("src");
+    if src.parent() == Some(unpacked.as_path())
+        && let Some(name) = src.file_name()
+        && let Ok(stamp) = fs::read_to_string(unpacked.join(format!(".{}.stamp", name.to_string_lossy())))
+    {
+        return Ok(format!("unpacked {stamp}"));
+    }
+    Ok(format!("tree {}", tree_digest(src)?))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,6 +378,7 @@ pub struct Autotools<'s> {
     stage: &'s Stage,
     common: Common,
     autoreconf: bool,
+    configure_command: Option<(PathBuf, Vec<String>)>,
     configure_args: Vec<String>,
     make_args: Vec<String>,
     make_targets: Vec<String>,
@@ -296,6 +392,20 @@ impl Autotools<'_> {
     /// This changes the source tree.
     pub fn autoreconf(mut self) -> Self {
         self.autoreconf = true;
+        self
+    }
+
+    /// A configure step that is not autotools' own (OpenSSL's perl `Configure`): runs
+    /// `program args...` in the build directory with the cross environment instead of
+    /// `<src>/configure --host ... --build ... --prefix ...` (the arguments say everything,
+    /// [`Autotools::configure_args`] are not used). make and install work as for autotools.
+    pub fn configure_command<I: IntoIterator<Item = S>, S: AsRef<str>>(
+        mut self,
+        program: impl AsRef<Path>,
+        args: I,
+    ) -> Self {
+        self.configure_command =
+            Some((program.as_ref().to_path_buf(), args.into_iter().map(|a| a.as_ref().to_string()).collect()));
         self
     }
 
@@ -326,44 +436,54 @@ impl Autotools<'_> {
 
     /// Configures, builds and installs.
     pub fn run(self) -> Result<Built> {
-        let run = Run::start(self.stage, &self.common)?;
+        let mut run = Run::start(self.stage, &self.common, "autotools")?;
         let src = &self.common.src;
         if self.autoreconf {
-            run.step("autoreconf", "autoreconf", src, &run.base_env()).args(["-fi"]).run()?;
-        }
-        let configure = src.join("configure");
-        if !configure.is_file() {
-            bail!("{} does not exist (generate it with `.autoreconf()`)", configure.display());
+            let autoreconf = run.step("autoreconf", "autoreconf", src, &run.base_env()).args(["-fi"]);
+            run.phase("autoreconf", autoreconf)?;
         }
         let env = run.cross_env();
-        let mut args = vec![
-            format!("--host={}", run.setup.toolchain.arch.musl_triple()),
-            "--build=x86_64-linux-gnu".to_string(),
-            format!("--prefix={}", run.prefix),
-        ];
-        if self.common.linkage == Linkage::Static && file_contains(&configure, "enable-shared")? {
-            args.extend(["--disable-shared".to_string(), "--enable-static".to_string()]);
-        }
-        args.extend(self.configure_args.iter().cloned());
-        run.step("configure", &configure, &run.build_dir, &env).args(&args).run()?;
+        let command = match &self.configure_command {
+            Some((program, args)) => run.step("configure", program, &run.build_dir, &env).args(args),
+            None => {
+                let configure = src.join("configure");
+                if !configure.is_file() {
+                    bail!("{} does not exist (generate it with `.autoreconf()`)", configure.display());
+                }
+                let mut args = vec![
+                    format!("--host={}", run.setup.toolchain.arch.musl_triple()),
+                    "--build=x86_64-linux-gnu".to_string(),
+                    format!("--prefix={}", run.prefix),
+                ];
+                if self.common.linkage == Linkage::Static && file_contains(&configure, "enable-shared")? {
+                    args.extend(["--disable-shared".to_string(), "--enable-static".to_string()]);
+                }
+                args.extend(self.configure_args.iter().cloned());
+                run.step("configure", &configure, &run.build_dir, &env).args(&args)
+            }
+        };
+        run.configure("configure", command, &[])?;
 
         let mut make_vars = self.make_args.clone();
         if self.common.linkage == Linkage::Static && run.build_dir.join("libtool").is_file() {
             make_vars.push(format!("LDFLAGS={} -all-static", run.ldflags().join(" ")));
         }
-        run.step("make", "make", &run.build_dir, &env)
+        let make = run
+            .step("make", "make", &run.build_dir, &env)
             .args(run.setup.jobs.make_args())
             .args(&make_vars)
-            .args(&self.make_targets)
-            .run()?;
-        if let Some(destdir) = &run.destdir {
-            run.step("install", "make", &run.build_dir, &env)
+            .args(&self.make_targets);
+        run.phase("make", make)?;
+        if run.installs() {
+            let install = run
+                .step("install", "make", &run.build_dir, &env)
                 .args(&make_vars)
-                .arg(format!("DESTDIR={}", destdir.display()))
-                .args(&self.install_targets)
-                .run()?;
+                .arg(format!("DESTDIR={}", run.install_dir.display()))
+                .args(&self.install_targets);
+            run.install(install)?;
         }
-        run.finish()
+        let installed = run.installs();
+        run.finish(installed)
     }
 }
 
@@ -445,15 +565,17 @@ impl Meson<'_> {
 
     /// Sets up, compiles and installs.
     pub fn run(self) -> Result<Built> {
-        let run = Run::start(self.stage, &self.common)?;
+        let mut run = Run::start(self.stage, &self.common, "meson")?;
         let cross = run.setup.work.join("build").join(format!("{}.meson-cross.ini", self.common.name));
-        fs::write(&cross, self.cross_file(&run)).with_context(|| format!("writing {}", cross.display()))?;
+        let cross_text = self.cross_file(&run);
+        fs::write(&cross, &cross_text).with_context(|| format!("writing {}", cross.display()))?;
         let env = run.base_env();
         let default_library = match self.common.linkage {
             Linkage::Static => ["-Ddefault_library=static", "-Dprefer_static=true"],
             Linkage::Dynamic => ["-Ddefault_library=shared", "-Dprefer_static=false"],
         };
-        run.step("setup", "meson", &run.build_dir, &env)
+        let setup = run
+            .step("setup", "meson", &run.build_dir, &env)
             .arg("setup")
             .arg("--cross-file")
             .arg(&cross)
@@ -462,23 +584,26 @@ impl Meson<'_> {
             .args(default_library)
             .args(&self.options)
             .arg(&run.build_dir)
-            .arg(&self.common.src)
-            .run()?;
-        run.step("compile", "meson", &run.build_dir, &env)
+            .arg(&self.common.src);
+        run.configure("setup", setup, &[cross_text.as_bytes()])?;
+        let compile = run
+            .step("compile", "meson", &run.build_dir, &env)
             .args(["compile", "-C"])
             .arg(&run.build_dir)
             .args(run.setup.jobs.ninja_args())
-            .args(&self.targets)
-            .run()?;
-        if let Some(destdir) = &run.destdir {
-            run.step("install", "meson", &run.build_dir, &env)
+            .args(&self.targets);
+        run.phase("compile", compile)?;
+        if run.installs() {
+            let install = run
+                .step("install", "meson", &run.build_dir, &env)
                 .args(["install", "--no-rebuild", "-C"])
                 .arg(&run.build_dir)
                 .arg("--destdir")
-                .arg(destdir)
-                .run()?;
+                .arg(&run.install_dir);
+            run.install(install)?;
         }
-        run.finish()
+        let installed = run.installs();
+        run.finish(installed)
     }
 }
 
@@ -582,16 +707,18 @@ impl CMake<'_> {
 
     /// Configures, builds and installs.
     pub fn run(self) -> Result<Built> {
-        let run = Run::start(self.stage, &self.common)?;
+        let mut run = Run::start(self.stage, &self.common, "cmake")?;
         let file = run.setup.work.join("build").join(format!("{}.toolchain.cmake", self.common.name));
-        fs::write(&file, self.toolchain_file(&run)).with_context(|| format!("writing {}", file.display()))?;
+        let toolchain_text = self.toolchain_file(&run);
+        fs::write(&file, &toolchain_text).with_context(|| format!("writing {}", file.display()))?;
         let env = run.base_env();
         let generator = match self.generator {
             Generator::Ninja => "Ninja",
             Generator::UnixMakefiles => "Unix Makefiles",
         };
         let shared = if self.common.linkage == Linkage::Static { "OFF" } else { "ON" };
-        run.step("configure", "cmake", &run.build_dir, &env)
+        let configure = run
+            .step("configure", "cmake", &run.build_dir, &env)
             .arg("-S")
             .arg(&self.common.src)
             .arg("-B")
@@ -601,8 +728,8 @@ impl CMake<'_> {
             .arg(format!("-DCMAKE_INSTALL_PREFIX={}", run.prefix))
             .arg("-DCMAKE_INSTALL_LIBDIR=lib")
             .arg(format!("-DBUILD_SHARED_LIBS={shared}"))
-            .args(&self.defines)
-            .run()?;
+            .args(&self.defines);
+        run.configure("configure", configure, &[toolchain_text.as_bytes()])?;
         let jobs = match self.generator {
             Generator::Ninja => run.setup.jobs.ninja_args(),
             // `cmake --build -j N` would give make a private pool; without it make uses MAKEFLAGS.
@@ -612,17 +739,19 @@ impl CMake<'_> {
         if !self.targets.is_empty() {
             build = build.arg("--target").args(&self.targets);
         }
-        build.run()?;
-        if let Some(destdir) = &run.destdir {
-            run.step("install", "cmake", &run.build_dir, &env)
-                .env("DESTDIR", destdir)
+        run.phase("build", build)?;
+        if run.installs() {
+            let install = run
+                .step("install", "cmake", &run.build_dir, &env)
+                .env("DESTDIR", &run.install_dir)
                 .arg("--install")
                 .arg(&run.build_dir)
                 .arg("--prefix")
-                .arg(&run.prefix)
-                .run()?;
+                .arg(&run.prefix);
+            run.install(install)?;
         }
-        run.finish()
+        let installed = run.installs();
+        run.finish(installed)
     }
 }
 
@@ -684,8 +813,10 @@ impl Make<'_> {
 
     /// Copies the sources, builds and (with install targets) installs.
     pub fn run(self) -> Result<Built> {
-        let run = Run::start(self.stage, &self.common)?;
-        talos_ext_fs::merge_tree(&self.common.src, &run.build_dir, |_| false)?;
+        let mut run = Run::start(self.stage, &self.common, "make")?;
+        if run.emptied {
+            talos_ext_fs::merge_tree(&self.common.src, &run.build_dir, |_| false)?;
+        }
         let dir = match &self.subdir {
             Some(sub) => run.build_dir.join(check_relative(sub)?),
             None => run.build_dir.clone(),
@@ -701,23 +832,21 @@ impl Make<'_> {
             }
         }
         vars.extend(self.vars.iter().cloned());
-        run.step("make", "make", &dir, &env).args(run.setup.jobs.make_args()).args(&vars).args(&self.targets).run()?;
-        let destdir = match (&run.destdir, self.install_targets.is_empty()) {
-            (Some(destdir), false) => Some(destdir.clone()),
-            _ => None,
-        };
-        if let Some(destdir) = &destdir {
-            run.step("install", "make", &dir, &env)
+        let make =
+            run.step("make", "make", &dir, &env).args(run.setup.jobs.make_args()).args(&vars).args(&self.targets);
+        run.phase("make", make)?;
+        let installs = run.installs() && !self.install_targets.is_empty();
+        if installs {
+            let install = run
+                .step("install", "make", &dir, &env)
                 .args(&vars)
-                .arg(format!("DESTDIR={}", destdir.display()))
+                .arg(format!("DESTDIR={}", run.install_dir.display()))
                 .arg(format!("PREFIX={}", run.prefix))
                 .arg(format!("prefix={}", run.prefix))
-                .args(&self.install_targets)
-                .run()?;
+                .args(&self.install_targets);
+            run.install(install)?;
         }
-        let mut built = run.finish()?;
-        built.destdir = destdir;
-        Ok(built)
+        run.finish(installs)
     }
 }
 
@@ -732,6 +861,7 @@ impl Stage {
             stage: self,
             common: Common::new(name, src.as_ref()),
             autoreconf: false,
+            configure_command: None,
             configure_args: Vec::new(),
             make_args: Vec::new(),
             make_targets: Vec::new(),
@@ -775,22 +905,6 @@ impl Stage {
 fn file_contains(path: &Path, needle: &str) -> Result<bool> {
     let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     Ok(bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
-}
-
-/// Removes libtool archives (`*.la`) below `dir`: they record host paths (`libdir='/usr/lib'`)
-/// that would send later links to the host's libraries.
-fn remove_la_files(dir: &Path) -> Result<()> {
-    for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
-        let path = entry.path();
-        let kind = entry.file_type().with_context(|| format!("reading {}", path.display()))?;
-        if kind.is_dir() {
-            remove_la_files(&path)?;
-        } else if path.extension() == Some(OsStr::new("la")) {
-            fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -45,6 +45,7 @@ use talos_ext_kernel::{
 use talos_ext_model::toolchain::{ENV_TOOLCHAIN, SelectedBy, select};
 use talos_ext_model::{KEYS_LOCK_PATH, PIN_PATH, Pin, TOOLCHAINS_DIR, Toolchain};
 
+use crate::fresh::{Key, Phases};
 use crate::stage::Stage;
 use crate::step::{Command, Jobs, clean_env};
 
@@ -124,10 +125,10 @@ pub struct KbuildReport {
     /// The kernel release the modules were built for (their directory under `usr/lib/modules`).
     pub release: String,
     pub modules: Vec<InstalledModule>,
-    /// Wall time of `make` alone.
+    /// Wall time of `make` alone (zero when the build was fresh and `make` did not run).
     pub build_time: Duration,
-    /// The `make` step's log.
-    pub log: PathBuf,
+    /// The `make` step's log (`None` when it did not run).
+    pub log: Option<PathBuf>,
     /// The certificate fingerprint of the signing key.
     pub key_fingerprint: String,
 }
@@ -359,39 +360,49 @@ impl KbuildModules<'_> {
         tree.notes.iter().for_each(|n| warn(n));
 
         let build = s.work.join("kbuild").join(name);
-        talos_ext_fs::remove_dir_if_exists(&build)?;
-        talos_ext_fs::copy_tree(&src, &build)?;
-        for (file, from, to) in &self.replacements {
-            let files = if file == "*" {
-                let mut all = Vec::new();
-                find_files(&build, &mut all);
-                all
-            } else {
-                vec![build.join(file)]
-            };
-            let mut hits = 0;
-            for path in files {
-                let Ok(text) = fs::read_to_string(&path) else {
-                    if file == "*" {
-                        continue; // not text
-                    }
-                    bail!("kbuild `{name}`: cannot read {} for a fix-up", path.display());
+        // A rerun with the same sources, fix-ups and tree keeps the built objects (see `fresh`).
+        let mut base = Key::new("kbuild");
+        base.text("name", name)
+            .text("source", &crate::drivers::source_identity(s, &src)?)
+            .text("replacements", &format!("{:?}", self.replacements))
+            .text("tree", &format!("{} {} {}", tree.cache_dir.display(), tree.dir.display(), tree.release));
+        let mut phases = Phases::load(&s.work.join("kbuild").join(format!("{name}.stamp")), base.finish());
+        if !phases.base_matches() || !build.is_dir() {
+            phases.invalidate();
+            talos_ext_fs::remove_dir_if_exists(&build)?;
+            talos_ext_fs::copy_tree(&src, &build)?;
+            for (file, from, to) in &self.replacements {
+                let files = if file == "*" {
+                    let mut all = Vec::new();
+                    find_files(&build, &mut all);
+                    all
+                } else {
+                    vec![build.join(file)]
                 };
-                if text.contains(from.as_str()) {
-                    hits += 1;
-                    fs::write(&path, text.replace(from.as_str(), to))
-                        .with_context(|| format!("writing {}", path.display()))?;
+                let mut hits = 0;
+                for path in files {
+                    let Ok(text) = fs::read_to_string(&path) else {
+                        if file == "*" {
+                            continue; // not text
+                        }
+                        bail!("kbuild `{name}`: cannot read {} for a fix-up", path.display());
+                    };
+                    if text.contains(from.as_str()) {
+                        hits += 1;
+                        fs::write(&path, text.replace(from.as_str(), to))
+                            .with_context(|| format!("writing {}", path.display()))?;
+                    }
                 }
-            }
-            if hits == 0 {
-                bail!("kbuild `{name}`: fix-up `{from}` -> `{to}` does not apply: no `{from}` in {file}");
+                if hits == 0 {
+                    bail!("kbuild `{name}`: fix-up `{from}` -> `{to}` does not apply: no `{from}` in {file}");
+                }
             }
         }
         let module_dir = match &self.subdir {
             Some(sub) => build.join(sub),
             None => build.clone(),
         };
-        let (log, build_time) = self.make(&tree, &build, &module_dir)?;
+        let (log, build_time) = self.make(&tree, &build, &module_dir, &mut phases)?;
 
         let mut built = Vec::new();
         find_modules(&module_dir, &mut built);
@@ -404,7 +415,7 @@ impl KbuildModules<'_> {
             }
         }
         if built.is_empty() {
-            bail!("kbuild `{name}`: the build produced no .ko files (log: {})", log.display());
+            bail!("kbuild `{name}`: the build produced no .ko files (log: {})", display_log(&log));
         }
         let extras = format!("usr/lib/modules/{}/extras", tree.release);
         let extras_dir = s.mkdir(&extras)?;
@@ -437,17 +448,25 @@ impl KbuildModules<'_> {
         })
     }
 
-    /// `make -C <tree> M=<module_dir> ... modules`, logged; returns the log and the wall time.
-    fn make(&self, tree: &BuildTree, build: &Path, module_dir: &Path) -> Result<(PathBuf, Duration)> {
+    /// `make -C <tree> M=<module_dir> ... modules`, logged, unless it is fresh; returns its log
+    /// and wall time (`None` and zero when it did not run).
+    fn make(
+        &self,
+        tree: &BuildTree,
+        build: &Path,
+        module_dir: &Path,
+        phases: &mut Phases,
+    ) -> Result<(Option<PathBuf>, Duration)> {
         let s = self.stage;
         let home = s.work.join("home");
         fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
         let jobs = Jobs::from_env();
         let env = clean_env(&home, s.source_date_epoch, &jobs);
+        let logs = s.work.join("logs");
         let step = Command::new("make")
             .name(&format!("kbuild-{}", self.name))
             .dir(build)
-            .log_dir(s.work.join("logs"))
+            .log_dir(&logs)
             .envs(env)
             .arg("-C")
             .arg(&tree.dir)
@@ -458,9 +477,15 @@ impl KbuildModules<'_> {
             .args(&self.make_args)
             .arg("modules");
         let started = Instant::now();
-        let log = step.run()?.log.unwrap_or_default();
-        Ok((log, started.elapsed()))
+        match phases.run("kbuild", &step, &[], || Ok(()))? {
+            Some(ran) => Ok((ran.log, started.elapsed())),
+            None => Ok((None, Duration::ZERO)),
+        }
     }
+}
+
+fn display_log(log: &Option<PathBuf>) -> String {
+    log.as_ref().map_or_else(|| "not rebuilt".into(), |l| l.display().to_string())
 }
 
 /// The module must be for the toolchain's release and this arch.

@@ -26,6 +26,7 @@
 
 pub mod drivers;
 pub mod elf;
+mod fresh;
 pub mod kernel;
 mod library;
 pub mod microcode;

@@ -12,12 +12,12 @@
 
 use std::ffi::OsStr;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use talos_ext_model::Arch;
 
-use crate::script::{Recipe, stamp};
+use crate::script::Recipe;
 use crate::stage::Stage;
 
 /// A library recipe available to tests (see [`crate::testing::TestOptions`]).
@@ -30,7 +30,8 @@ pub struct TestLibrary {
     pub recipe: Recipe,
 }
 
-/// The file in a finished library sysroot that changes whenever it is rebuilt.
+/// The file in a finished library sysroot that changes whenever its contents change: it holds
+/// their digest (dependents watch it).
 pub const SYSROOT_STAMP: &str = ".talos-ext-stamp";
 
 /// The `main` of an internal library's `build.rs`: stages the requested arches like
@@ -59,8 +60,22 @@ pub(crate) fn finish_library(stage: &Stage) -> Result<PathBuf> {
     fs::write(&list, overridden.iter().map(|s| format!("{s}\n")).collect::<String>())
         .with_context(|| format!("writing {}", list.display()))?;
     let stamp_path = sysroot.join(SYSROOT_STAMP);
-    fs::write(&stamp_path, stamp()).with_context(|| format!("writing {}", stamp_path.display()))?;
+    let digest = crate::fresh::tree_digest_except(&sysroot, SYSROOT_STAMP)?;
+    if fs::read_to_string(&stamp_path).ok().as_deref() != Some(digest.as_str()) {
+        fs::write(&stamp_path, digest).with_context(|| format!("writing {}", stamp_path.display()))?;
+    }
     Ok(sysroot)
+}
+
+/// Empties a stage's sysroot at the start of a run, keeping a library's [`SYSROOT_STAMP`].
+pub(crate) fn empty_sysroot(sysroot: &Path) -> Result<()> {
+    fs::create_dir_all(sysroot).with_context(|| format!("creating {}", sysroot.display()))?;
+    for entry in talos_ext_fs::sorted_entries(sysroot)? {
+        if entry.file_name() != SYSROOT_STAMP {
+            talos_ext_fs::remove_if_exists(&entry.path())?;
+        }
+    }
+    Ok(())
 }
 
 /// `DEP_<LINKS>_SYSROOT_<ARCH>`, the variable cargo gives a dependent's build script.
@@ -72,22 +87,27 @@ impl Stage {
     /// Merges the sysroot of internal library `links` (built for this arch) into this stage's
     /// sysroot, so the drivers find its headers, static libraries and pkg-config files.
     pub fn use_library(&self, links: &str) -> Result<PathBuf> {
-        let from = match self.libraries.iter().find(|l| l.links == links) {
-            Some(lib) => crate::testing::stage_library(lib, self)?,
-            None => {
-                let var = dep_var(links, self.arch);
-                match std::env::var_os(&var) {
-                    Some(dir) => PathBuf::from(dir),
-                    None => bail!(
-                        "recipe `{}` uses internal library `{links}`, but {var} is not set\n\
-                         hint: list it under [dependencies] in Cargo.toml (`{links} = {{ path = \"../../internal/{links}\" }}`); \
-                         the library crate must have `links = \"{links}\"`",
-                        self.meta.name
-                    ),
-                }
-            }
+        if let Some(lib) = self.libraries.iter().find(|l| l.links == links) {
+            // Tests: the library's shared stage, merged while it is locked.
+            crate::testing::use_shared_library(lib, self, |from, _| self.merge_library(links, from))?;
+            return Ok(self.work.join("sysroot"));
+        }
+        let var = dep_var(links, self.arch);
+        let Some(from) = std::env::var_os(&var).map(PathBuf::from) else {
+            bail!(
+                "recipe `{}` uses internal library `{links}`, but {var} is not set\n\
+                 hint: list it under [dependencies] in Cargo.toml (`{links} = {{ path = \"../../internal/{links}\" }}`); \
+                 the library crate must have `links = \"{links}\"`",
+                self.meta.name
+            );
         };
         println!("cargo:rerun-if-changed={}", from.join(SYSROOT_STAMP).display());
+        self.merge_library(links, &from)?;
+        Ok(self.work.join("sysroot"))
+    }
+
+    /// Merges a library's sysroot into this stage's, and takes over its overridden sources.
+    fn merge_library(&self, links: &str, from: &Path) -> Result<()> {
         // Sources the library (or its own libraries) took from overrides mark this stage too.
         if let Ok(list) = fs::read_to_string(from.join(SYSROOT_OVERRIDES)) {
             let mut seen = self.overridden.borrow_mut();
@@ -98,10 +118,9 @@ impl Stage {
             }
         }
         let into = self.work.join("sysroot");
-        talos_ext_fs::merge_tree(&from, &into, |name| {
+        talos_ext_fs::merge_tree(from, &into, |name| {
             [".git", SYSROOT_STAMP, SYSROOT_OVERRIDES].map(OsStr::new).contains(&name)
         })
-        .with_context(|| format!("merging the sysroot of `{links}` into {}", into.display()))?;
-        Ok(into)
+        .with_context(|| format!("merging the sysroot of `{links}` into {}", into.display()))
     }
 }

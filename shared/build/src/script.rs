@@ -25,6 +25,15 @@ use talos_ext_model::handoff::{
 /// A recipe: fills the rootfs of one arch.
 pub type Recipe = fn(&mut Stage) -> Result<()>;
 
+/// What of a recipe crate its build script depends on (cargo reruns it when one changes): the
+/// manifest (metadata, pins), the recipe, and the directories recipes read their inputs from
+/// ([`Stage::input`], [`Stage::source`]'s patches). Not `src/` or `tests/`: editing those never
+/// restages. Besides these, the script watches the pin, the toolchain files a kernel recipe uses,
+/// the sysroot stamps of the libraries it links and its `TALOS_EXT_*` variables. A recipe crate
+/// holds nothing else (tidy checks), so no input goes unwatched; a new input directory is seen
+/// once `build.rs` or `Cargo.toml` changes with it.
+pub const RECIPE_INPUTS: &[&str] = &["Cargo.toml", "build.rs", "native", "files", "patches"];
+
 /// Everything staging needs besides the arch.
 pub(crate) struct StageContext {
     pub meta: ExtensionMeta,
@@ -65,7 +74,13 @@ fn run(recipe: Recipe, library: bool) -> Result<()> {
     for var in talos_ext_fetch::ENV_VARS {
         println!("cargo:rerun-if-env-changed={var}");
     }
-    println!("cargo:rerun-if-changed={}", manifest_dir.display());
+    for input in RECIPE_INPUTS {
+        let path = manifest_dir.join(input);
+        // cargo reruns a script for a watched path that does not exist on every build.
+        if path.exists() {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    }
     let root = Pin::find_workspace_root(&manifest_dir)
         .with_context(|| format!("no {PIN_PATH} above {}", manifest_dir.display()))?;
     println!("cargo:rerun-if-changed={}", root.join(PIN_PATH).display());
@@ -157,6 +172,13 @@ pub(crate) fn stage_arch(
     }
     let work = ctx.out_dir.join("work").join(arch.as_str());
     fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    // The work dir outlives a run (build directories, unpacked sources and stamps make reruns
+    // cheap), but the sysroot is refilled by this run's libraries and installs, and the logs are
+    // this run's: nothing from an earlier run may reach a build or be mistaken for its log.
+    // (A library's sysroot stamp is kept: it is rewritten only when the sysroot's contents
+    // change, so dependents rerun only then.)
+    crate::library::empty_sysroot(&work.join("sysroot"))?;
+    talos_ext_fs::empty_dir(&work.join("logs"))?;
 
     let mut stage = Stage {
         arch,

@@ -35,7 +35,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub use talos_ext_process::{
-    Command, DEFAULT_JOBS, DEFAULT_PATH, Env, Failed, Jobs, Log, ProcessError, SpawnFailed, TAIL_LINES, shell_quote,
+    Command, DEFAULT_JOBS, DEFAULT_PATH, Env, Failed, Jobs, Log, ProcessError, Ran, SpawnFailed, TAIL_LINES,
+    shell_quote,
 };
 
 use crate::stage::Stage;

@@ -2,7 +2,13 @@
 //!
 //! An extension's test includes its `build.rs` as a module and calls [`stage`] with the recipe;
 //! the tree is staged, given its manifest and validated exactly as in `cargo xtask build`, into
-//! a temporary directory that lives as long as the returned [`Staged`].
+//! a temporary directory that lives as long as the returned [`Staged`] (or into
+//! [`TestOptions::work_dir`], kept between stagings as a build script's `OUT_DIR` is).
+//!
+//! Internal library stages are shared between tests: a library is staged once per arch and set
+//! of overrides into `<cache>/test-stages/<links>-<key>/` (its per-step stamps make a restage with
+//! unchanged inputs cheap), under a file lock, and its sysroot is copied out while the lock is
+//! held, so tests in parallel threads or processes never see a half-staged library.
 
 use std::path::{Path, PathBuf};
 
@@ -23,7 +29,7 @@ pub struct Staged {
     pub dir: PathBuf,
     /// Sources that came from overrides.
     pub overridden_sources: Vec<String>,
-    _tmp: tempfile::TempDir,
+    _tmp: Option<tempfile::TempDir>,
 }
 
 /// How a test stages: where sources come from.
@@ -33,6 +39,9 @@ pub struct TestOptions {
     pub overrides: Vec<SourceOverride>,
     /// Internal library recipes the recipe may `use_library` (cargo is not there to build them).
     pub libraries: Vec<TestLibrary>,
+    /// Stage into this directory, kept between stagings (work dirs, stamps), instead of a new
+    /// temporary one: what a build script's `OUT_DIR` is to reruns.
+    pub work_dir: Option<PathBuf>,
 }
 
 impl TestOptions {
@@ -45,6 +54,7 @@ impl TestOptions {
             fetch: FetchConfig::from_env(default_cache_dir(&root))?,
             overrides: Vec::new(),
             libraries: Vec::new(),
+            work_dir: None,
         })
     }
 }
@@ -70,7 +80,7 @@ impl TestOptions {
         let mut fetch = FetchConfig::new(dir.join("cache"));
         fetch.mirrors = vec![talos_ext_fetch::Mirror::Dir(mirror)];
         fetch.offline = true;
-        Ok(TestOptions { fetch, overrides: Vec::new(), libraries: Vec::new() })
+        Ok(TestOptions { fetch, overrides: Vec::new(), libraries: Vec::new(), work_dir: None })
     }
 }
 
@@ -122,24 +132,78 @@ pub fn stage(manifest_dir: &str, recipe: Recipe, arch: Arch) -> Result<Staged> {
     stage_with(manifest_dir, recipe, arch, &TestOptions::from_env()?)
 }
 
-/// [`stage`] with explicit source options (mirrors, offline mode, overrides).
+/// [`stage`] with explicit source options (mirrors, offline mode, overrides, work dir).
 pub fn stage_with(manifest_dir: &str, recipe: Recipe, arch: Arch, opts: &TestOptions) -> Result<Staged> {
     let manifest_dir = Path::new(manifest_dir);
     let root = Pin::find_workspace_root(manifest_dir)
         .with_context(|| format!("no {PIN_PATH} above {}", manifest_dir.display()))?;
-    let tmp = tempfile::Builder::new().prefix("talos-ext-test-").tempdir().context("creating a temp dir")?;
+    let meta = load_meta(manifest_dir)?;
+    let (tmp, out_dir) = match &opts.work_dir {
+        Some(dir) => (None, dir.clone()),
+        None => {
+            let tmp = tempfile::Builder::new().prefix("talos-ext-test-").tempdir().context("creating a temp dir")?;
+            let dir = tmp.path().to_path_buf();
+            (Some(tmp), dir)
+        }
+    };
+    if meta.is_internal() {
+        // A library's own test gets a copy of the shared stage (see the module docs).
+        let lib = TestLibrary { links: meta.name.clone(), manifest_dir: manifest_dir.to_path_buf(), recipe };
+        let dest = out_dir.join(arch.as_str());
+        let overridden = with_shared_library(&lib, arch, &root, opts, |sysroot, overridden| {
+            talos_ext_fs::remove_dir_if_exists(&dest)?;
+            talos_ext_fs::copy_tree(sysroot, &dest)?;
+            Ok(overridden.to_vec())
+        })?;
+        return Ok(Staged { dir: dest, overridden_sources: overridden, _tmp: tmp });
+    }
     let ctx = StageContext {
-        meta: load_meta(manifest_dir)?,
+        meta,
         pin: Pin::load(&root)?,
         manifest_dir: manifest_dir.to_path_buf(),
-        out_dir: tmp.path().to_path_buf(),
+        out_dir: out_dir.clone(),
         source_date_epoch: TEST_EPOCH,
         fetch: opts.fetch.clone(),
         overrides: opts.overrides.clone(),
         libraries: opts.libraries.clone(),
     };
-    let (dir, overridden_sources) = stage_arch(&ctx, arch, recipe, &tmp.path().join(arch.as_str()))?;
+    let (dir, overridden_sources) = stage_arch(&ctx, arch, recipe, &out_dir.join("staged").join(arch.as_str()))?;
     Ok(Staged { dir, overridden_sources, _tmp: tmp })
+}
+
+/// Stages library `lib` for `arch` in its shared directory (under a lock) and calls `use_it`
+/// with its sysroot and overridden sources while the lock is held.
+fn with_shared_library<T>(
+    lib: &TestLibrary,
+    arch: Arch,
+    root: &Path,
+    opts: &TestOptions,
+    use_it: impl FnOnce(&Path, &[String]) -> Result<T>,
+) -> Result<T> {
+    let manifest_dir = lib.manifest_dir.canonicalize().with_context(|| format!("{}", lib.manifest_dir.display()))?;
+    let mut key = crate::fresh::Key::new("test library stage");
+    key.text("links", &lib.links)
+        .text("crate", &manifest_dir.display().to_string())
+        .text("overrides", &format!("{:?}", opts.overrides))
+        .text("libraries", &opts.libraries.iter().map(|l| l.links.as_str()).collect::<Vec<_>>().join(","));
+    let key = key.finish();
+    let stages = default_cache_dir(root).join("test-stages");
+    let name = format!("{}-{}", lib.links, &key[..16]);
+    let _lock = talos_ext_fs::lock_file(&stages.join(format!("{name}.lock")))?;
+    let dir = stages.join(name);
+    let ctx = StageContext {
+        meta: load_meta(&manifest_dir)?,
+        pin: Pin::load(root)?,
+        manifest_dir,
+        out_dir: dir.clone(),
+        source_date_epoch: TEST_EPOCH,
+        fetch: opts.fetch.clone(),
+        overrides: opts.overrides.clone(),
+        libraries: opts.libraries.clone(),
+    };
+    let (sysroot, overridden) = stage_arch(&ctx, arch, lib.recipe, &dir.join(arch.as_str()))
+        .with_context(|| format!("staging internal library `{}` for {arch}", lib.links))?;
+    use_it(&sysroot, &overridden)
 }
 
 /// Real upstream code for tests, from Debian's source archive: runs
@@ -226,23 +290,22 @@ pub fn scratch_stage(arch: Arch) -> Result<(tempfile::TempDir, Stage)> {
     Ok((tmp, stage))
 }
 
-/// Stages a library recipe for `dependent`'s arch under the dependent's work directory (tests
-/// only), with the dependent's sources options, and returns its sysroot.
-pub(crate) fn stage_library(lib: &TestLibrary, dependent: &Stage) -> Result<PathBuf> {
-    let out_dir = dependent.work.join("libraries").join(&lib.links);
-    let ctx = StageContext {
-        meta: load_meta(&lib.manifest_dir)?,
-        pin: dependent.pin.clone(),
-        manifest_dir: lib.manifest_dir.clone(),
-        out_dir: out_dir.clone(),
-        source_date_epoch: dependent.source_date_epoch,
+/// Stages a library recipe for `dependent`'s arch (tests only) in its shared directory, with the
+/// dependent's source options, and merges its sysroot with `merge` while that stage is locked.
+pub(crate) fn use_shared_library(
+    lib: &TestLibrary,
+    dependent: &Stage,
+    merge: impl FnOnce(&Path, &[String]) -> Result<()>,
+) -> Result<()> {
+    let root = Pin::find_workspace_root(&dependent.manifest_dir)
+        .with_context(|| format!("no {PIN_PATH} above {}", dependent.manifest_dir.display()))?;
+    let opts = TestOptions {
         fetch: dependent.fetch.clone(),
         overrides: dependent.overrides.clone(),
         libraries: dependent.libraries.clone(),
+        work_dir: None,
     };
-    let dest = out_dir.join(dependent.arch.as_str());
-    let (dir, _) = stage_arch(&ctx, dependent.arch, lib.recipe, &dest)?;
-    Ok(dir)
+    with_shared_library(lib, dependent.arch, &root, &opts, merge)
 }
 
 /// The shared test of in-tree module recipes: with the Debian 6.12 toolchain (offline, from

@@ -43,6 +43,18 @@ pub struct CrossToolchain {
 }
 
 impl CrossToolchain {
+    /// What identifies this toolchain for build stamps (see `fresh`): its settings, the
+    /// compiler's version, musl's specs file and the size of the musl `libc.a` it links.
+    pub fn identity(&self) -> Result<String, crate::step::ProcessError> {
+        let version = crate::step::Command::new(&self.cc).arg("--version").read()?;
+        let libc =
+            crate::step::Command::new(&self.cc).args(&self.cc_musl_flags).arg("-print-file-name=libc.a").read()?;
+        let libc = libc.trim();
+        let libc_size = fs::metadata(libc).map(|m| m.len()).unwrap_or(0);
+        let specs = self.cc_musl_flags.get(1).and_then(|p| fs::read_to_string(p).ok()).unwrap_or_default();
+        Ok(format!("{self:?}\n{}\nspecs {specs}\nlibc {libc} {libc_size}", version.lines().next().unwrap_or_default()))
+    }
+
     /// The toolchain for an arch, checked to be installed.
     pub fn for_arch(arch: Arch) -> Result<CrossToolchain, ToolchainError> {
         let (prefix, packages, cflags): (&str, &str, &[&str]) = match arch {

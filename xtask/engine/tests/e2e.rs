@@ -95,6 +95,21 @@ fn build_both_arches_validate_and_rebuild() {
     assert!(text(&again.stdout).contains(&digest));
     assert_eq!(std::fs::metadata(dir.join("index.json")).unwrap().modified().unwrap(), index_mtime);
 
+    // Editing what is not a recipe input (its tests, its library code) does not restage: the
+    // build stays a no-op. (Touched, not changed: the files keep their contents.)
+    let crate_dir = root().join("extensions/examples/hello-world-service");
+    let touch = |rel: &str| filetime::set_file_mtime(crate_dir.join(rel), filetime::FileTime::now()).unwrap();
+    touch("tests/staged.rs");
+    touch("src/lib.rs");
+    let untouched = xtask(&["build", "hello-world-service", "--arch", "all", "--out", out_arg]);
+    assert!(untouched.status.success() && text(&untouched.stdout).contains(&digest));
+    assert_eq!(std::fs::metadata(dir.join("index.json")).unwrap().modified().unwrap(), index_mtime, "restaged");
+    // An input of the recipe (its service spec) restages: same bytes, so the same digest.
+    touch("files/hello-world.yaml");
+    let restaged = xtask(&["build", "hello-world-service", "--arch", "all", "--out", out_arg]);
+    assert!(restaged.status.success() && text(&restaged.stdout).contains(&digest));
+    assert_ne!(std::fs::metadata(dir.join("index.json")).unwrap().modified().unwrap(), index_mtime, "not restaged");
+
     // zstd layers: a different image, still valid.
     let zstd = xtask(&["build", "hello-world-service", "--arch", "arm64", "--compression", "zstd", "--out", out_arg]);
     assert!(zstd.status.success());
