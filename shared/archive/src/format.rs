@@ -123,11 +123,12 @@ pub(crate) fn decompress(input: impl BufRead + 'static, format: ArchiveFormat) -
     })
 }
 
+/// A stream whose first bytes were read to identify it, with those bytes put back in front.
+pub(crate) type Sniffed = io::Chain<io::Cursor<Vec<u8>>, Box<dyn Read>>;
+
 /// Reads the first bytes of `stream` (enough to identify any format) and returns its format
 /// with a reader that still yields every byte; `None` when no supported tar flavour matches.
-pub(crate) fn sniff_tar_stream(
-    mut stream: Box<dyn Read>,
-) -> io::Result<(Option<ArchiveFormat>, io::Chain<io::Cursor<Vec<u8>>, Box<dyn Read>>)> {
+pub(crate) fn sniff_tar_stream(mut stream: Box<dyn Read>) -> io::Result<(Option<ArchiveFormat>, Sniffed)> {
     let mut head = Vec::with_capacity(TAR_BLOCK);
     stream.by_ref().take(TAR_BLOCK as u64).read_to_end(&mut head)?;
     let format = ArchiveFormat::from_magic(&head).filter(|f| *f != ArchiveFormat::Zip);

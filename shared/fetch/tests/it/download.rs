@@ -209,7 +209,7 @@ fn download_sha256_renames_only_verified_bytes_into_place() {
 
     talos_ext_fetch::download_sha256(&cfg, &server.url("/hello.deb"), &sha256, &dest, &NoReporter).unwrap();
     assert_eq!(fs::read(&dest).unwrap(), data);
-    assert_eq!(crate::files_under(&dir.path().join("pool")), [dest.clone()], "no temp file is left");
+    assert_eq!(crate::files_under(&dir.path().join("pool")), std::slice::from_ref(&dest), "no temp file is left");
     assert_eq!(server.connections(), 2);
 
     let wrong = Sha256::parse(&"3".repeat(64)).unwrap();
@@ -219,7 +219,7 @@ fn download_sha256_renames_only_verified_bytes_into_place() {
     let msg = err.to_string();
     assert!(matches!(err, FetchError::Sha256Mismatch { .. }), "{msg}");
     assert!(msg.contains(wrong.as_str()) && msg.contains(sha256.as_str()) && msg.contains("hint:"), "{msg}");
-    assert_eq!(crate::files_under(&dir.path().join("pool")), [dest.clone()], "nothing of a mismatch is kept");
+    assert_eq!(crate::files_under(&dir.path().join("pool")), std::slice::from_ref(&dest), "nothing of a mismatch is kept");
 
     let err =
         talos_ext_fetch::download_sha256(&cfg, &server.url("/gone.deb"), &sha256, &other, &NoReporter).unwrap_err();
