@@ -45,6 +45,8 @@ mod repo;
 mod spec;
 mod version;
 
+use std::path::{Path, PathBuf};
+
 pub use deb::extract_debs;
 pub use error::{DebianError, NotFound};
 pub use index::{BinaryPackage, IndexKind, PoolFile, SourcePackage};
@@ -52,3 +54,18 @@ pub use mirrors::{DEFAULT_DEBIAN, DEFAULT_SECURITY, Mirrors};
 pub use repo::{ALL_COMPONENTS, CURRENT_BINARY_SUITES, CURRENT_SOURCE_SUITES, DEBIAN_KEYRING, REFRESH_AFTER, Repo};
 pub use spec::{DEFAULT_ARCH, PackageSpec};
 pub use version::{compare_versions, upstream_version};
+
+/// The directory of a workspace cache that holds the Debian states (`apt/`) and downloads
+/// (`pool/`): `<cache>/debian`.
+pub const CACHE_SUBDIR: &str = "debian";
+
+/// `<cache>/debian` of the workspace at `workspace`, `<cache>` being `TALOS_EXT_CACHE` or
+/// `<workspace>/.cache/talos-ext` as for every cache of the workspace (tests use this; the
+/// kernel toolchain takes `<cache>` from its fetch configuration).
+pub fn workspace_cache(workspace: &Path) -> PathBuf {
+    let default = workspace.join(".cache/talos-ext");
+    let only_cache = |name: &str| (name == talos_ext_fetch::ENV_CACHE).then(|| std::env::var_os(name)).flatten();
+    talos_ext_fetch::FetchConfig::from_vars(default.clone(), only_cache)
+        .map_or(default, |config| config.cache_dir)
+        .join(CACHE_SUBDIR)
+}

@@ -13,11 +13,9 @@ use std::time::Instant;
 use talos_ext_debian::{DebianError, PackageSpec, Repo, extract_debs};
 use talos_ext_process::Command;
 
-/// `<cache>/debian` of the workspace (`TALOS_EXT_CACHE` or `<workspace>/.cache/talos-ext`).
+/// `<cache>/debian` of the workspace.
 fn cache_root() -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap();
-    let fetch = talos_ext_fetch::FetchConfig::from_env(workspace.join(".cache/talos-ext")).expect("the cache settings");
-    fetch.cache_dir.join("debian")
+    talos_ext_debian::workspace_cache(Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap())
 }
 
 fn sha256_of(path: &Path) -> String {

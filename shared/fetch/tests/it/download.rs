@@ -219,7 +219,11 @@ fn download_sha256_renames_only_verified_bytes_into_place() {
     let msg = err.to_string();
     assert!(matches!(err, FetchError::Sha256Mismatch { .. }), "{msg}");
     assert!(msg.contains(wrong.as_str()) && msg.contains(sha256.as_str()) && msg.contains("hint:"), "{msg}");
-    assert_eq!(crate::files_under(&dir.path().join("pool")), std::slice::from_ref(&dest), "nothing of a mismatch is kept");
+    assert_eq!(
+        crate::files_under(&dir.path().join("pool")),
+        std::slice::from_ref(&dest),
+        "nothing of a mismatch is kept"
+    );
 
     let err =
         talos_ext_fetch::download_sha256(&cfg, &server.url("/gone.deb"), &sha256, &other, &NoReporter).unwrap_err();
