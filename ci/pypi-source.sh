@@ -7,8 +7,8 @@
 # Prints the path of each sdist (one per line). The file and its sha256 come from the project's
 # PEP 503 page (https://pypi.org/simple/<project>/, the link's `#sha256=` fragment), the bytes
 # from the link, and the sha256 is checked. Files already in <dest-dir> are not downloaded again.
-# Tests use it like ci/debian-source.sh: the pinned upstream URLs are unreachable here, PyPI is
-# reachable. Set PYPI_SIMPLE_URL to use a mirror of the simple index.
+# Tests use it like `testing::debian_orig` (Debian's source archive): the pinned upstream URLs
+# are unreachable here, PyPI is reachable. Set PYPI_SIMPLE_URL to use a mirror of the simple index.
 set -euo pipefail
 dest=${1:?usage: $0 <dest-dir> <project>==<version>...}; shift
 mkdir -p "$dest"

@@ -23,6 +23,8 @@ PKGS=(
   autoconf automake libtool autopoint gettext meson ninja-build cmake bison flex bc
   skopeo umoci docker-registry
   kmod dwarves libelf-dev qemu-user-static openssl
+  # The keyring talos-ext-debian checks the Debian archive's indexes with (apt brings it).
+  debian-archive-keyring
 )
 
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then

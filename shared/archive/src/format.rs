@@ -7,7 +7,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
 use crate::UnpackError;
@@ -106,17 +106,33 @@ pub fn detect_format(archive: &Path) -> Result<ArchiveFormat, UnpackError> {
 
 /// Opens `archive` as a stream of uncompressed tar bytes.
 pub(crate) fn tar_stream(archive: &Path, format: ArchiveFormat) -> io::Result<Box<dyn Read>> {
-    let file = BufReader::new(File::open(archive)?);
+    decompress(BufReader::new(File::open(archive)?), format)
+}
+
+/// `input` (of `format`) as a stream of uncompressed tar bytes.
+pub(crate) fn decompress(input: impl BufRead + 'static, format: ArchiveFormat) -> io::Result<Box<dyn Read>> {
     Ok(match format {
-        ArchiveFormat::Tar => Box::new(file),
-        ArchiveFormat::TarGz => Box::new(flate2::bufread::MultiGzDecoder::new(file)),
-        ArchiveFormat::TarXz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(file)),
-        ArchiveFormat::TarBz2 => Box::new(bzip2::bufread::MultiBzDecoder::new(file)),
-        ArchiveFormat::TarZst => Box::new(zstd::stream::read::Decoder::with_buffer(file)?),
+        ArchiveFormat::Tar => Box::new(input),
+        ArchiveFormat::TarGz => Box::new(flate2::bufread::MultiGzDecoder::new(input)),
+        ArchiveFormat::TarXz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(input)),
+        ArchiveFormat::TarBz2 => Box::new(bzip2::bufread::MultiBzDecoder::new(input)),
+        ArchiveFormat::TarZst => Box::new(zstd::stream::read::Decoder::with_buffer(input)?),
         ArchiveFormat::Zip => {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "a zip archive is not a tar stream"));
         }
     })
+}
+
+/// A stream whose first bytes were read to identify it, with those bytes put back in front.
+pub(crate) type Sniffed = io::Chain<io::Cursor<Vec<u8>>, Box<dyn Read>>;
+
+/// Reads the first bytes of `stream` (enough to identify any format) and returns its format
+/// with a reader that still yields every byte; `None` when no supported tar flavour matches.
+pub(crate) fn sniff_tar_stream(mut stream: Box<dyn Read>) -> io::Result<(Option<ArchiveFormat>, Sniffed)> {
+    let mut head = Vec::with_capacity(TAR_BLOCK);
+    stream.by_ref().take(TAR_BLOCK as u64).read_to_end(&mut head)?;
+    let format = ArchiveFormat::from_magic(&head).filter(|f| *f != ArchiveFormat::Zip);
+    Ok((format, io::Cursor::new(head).chain(stream)))
 }
 
 #[cfg(test)]

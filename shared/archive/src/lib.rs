@@ -11,6 +11,9 @@
 //!   kept, and owners, mtimes and xattrs are dropped. Extraction happens in a fresh temporary
 //!   directory beside the destination, renamed into place only on success, so a refused archive
 //!   leaves neither a partial destination nor anything outside it.
+//! - [`unpack_trees`] unpacks file-system trees (the data archives of Debian packages, given as
+//!   streams) into one destination with the same guards, except that an absolute symlink target
+//!   names a path inside the destination and is rewritten as a relative link.
 //! - [`apply_patches`] runs GNU `patch -p1` for each patch in order (see [`find_patches`]).
 //!
 //! It deliberately does not download, verify checksums or cache anything: that belongs to
@@ -45,4 +48,4 @@ pub use error::{PatchError, Refusal, UnpackError};
 pub use format::{ArchiveFormat, detect_format};
 pub use name::{EnclosedPath, NameProblem, enclosed_name};
 pub use patch::{PATCH_PROGRAM, apply_patches, find_patches};
-pub use unpack::{UnpackOptions, UnpackSummary, unpack};
+pub use unpack::{TreeLayer, UnpackOptions, UnpackSummary, unpack, unpack_trees};

@@ -8,6 +8,11 @@
 //! unlinking whatever was there, and symlink targets must resolve inside the root. Because a later
 //! symlink can change how an earlier one resolves, [`Sink::finish`] re-checks every symlink against
 //! the final tree. The sink does not pick the root or move it into place; that is `unpack`.
+//!
+//! A sink for file-system trees ([`Sink::trees`], used by `unpack_trees`) takes several archives
+//! one after another into the same root: an absolute symlink target there names a path inside
+//! the root and is rewritten as a relative one before the usual checks, and every link of every
+//! archive is re-checked against the final tree.
 
 use std::collections::VecDeque;
 use std::fs::{self, DirBuilder, OpenOptions, Permissions};
@@ -50,6 +55,7 @@ pub(crate) enum EntryKind {
 
 /// A symlink created during unpacking, re-checked in [`Sink::finish`].
 struct CreatedLink {
+    archive: PathBuf,
     entry: String,
     path: EnclosedPath,
     target: String,
@@ -66,8 +72,11 @@ pub(crate) struct Stats {
 
 pub(crate) struct Sink<'a> {
     root: &'a Path,
-    archive: &'a Path,
+    /// The archive being read (for messages).
+    archive: PathBuf,
     strip: usize,
+    /// Absolute symlink targets name paths inside the root (file-system trees).
+    rooted: bool,
     links: Vec<CreatedLink>,
     stats: Stats,
     /// Set once two different top-level names have been seen.
@@ -76,17 +85,38 @@ pub(crate) struct Sink<'a> {
 
 impl<'a> Sink<'a> {
     /// A sink writing under `root`, which must be an existing, canonical, empty directory.
-    pub(crate) fn new(root: &'a Path, archive: &'a Path, strip: usize) -> Sink<'a> {
-        Sink { root, archive, strip, links: Vec::new(), stats: Stats::default(), several_tops: false }
+    pub(crate) fn new(root: &'a Path, archive: &Path, strip: usize) -> Sink<'a> {
+        Sink {
+            root,
+            archive: archive.to_path_buf(),
+            strip,
+            rooted: false,
+            links: Vec::new(),
+            stats: Stats::default(),
+            several_tops: false,
+        }
+    }
+
+    /// A sink for file-system trees under `root`: nothing stripped, absolute symlink targets
+    /// inside the root; the archives are announced with [`Sink::next_archive`].
+    pub(crate) fn trees(root: &'a Path) -> Sink<'a> {
+        Sink { rooted: true, ..Sink::new(root, Path::new(""), 0) }
+    }
+
+    /// Starts reading `archive` into the same root, and returns the counts of the one before.
+    pub(crate) fn next_archive(&mut self, archive: &Path) -> Stats {
+        self.archive = archive.to_path_buf();
+        self.several_tops = false;
+        std::mem::take(&mut self.stats)
     }
 
     fn refuse(&self, entry: &str, reason: Refusal) -> UnpackError {
-        UnpackError::Refused { archive: self.archive.to_path_buf(), entry: entry.to_owned(), reason }
+        UnpackError::Refused { archive: self.archive.clone(), entry: entry.to_owned(), reason }
     }
 
     fn extract_err(&self, entry: &str, path: &Path, source: io::Error) -> UnpackError {
         UnpackError::Extract {
-            archive: self.archive.to_path_buf(),
+            archive: self.archive.clone(),
             entry: entry.to_owned(),
             path: path.to_path_buf(),
             source,
@@ -238,16 +268,27 @@ impl<'a> Sink<'a> {
         let lossy = String::from_utf8_lossy(raw_target).into_owned();
         let target = check_characters(raw_target)
             .map_err(|problem| self.refuse(entry, Refusal::BadSymlinkTarget { target: lossy.clone(), problem }))?;
-        if target.starts_with('/') {
-            return Err(self.refuse(entry, Refusal::AbsoluteSymlink { target: lossy }));
-        }
+        let rewritten;
+        let target = match target.strip_prefix('/') {
+            Some(inside) if self.rooted => {
+                rewritten = relative_to_root(rel, inside);
+                rewritten.as_str()
+            }
+            Some(_) => return Err(self.refuse(entry, Refusal::AbsoluteSymlink { target: lossy })),
+            None => target,
+        };
         if !self.resolves_inside(rel, target) {
             return Err(self.refuse(entry, Refusal::SymlinkEscape { target: lossy }));
         }
         let path = self.full_path(entry, rel)?;
         self.clear(entry, rel, &path)?;
         std::os::unix::fs::symlink(target, &path).map_err(|e| self.extract_err(entry, &path, e))?;
-        self.links.push(CreatedLink { entry: entry.to_owned(), path: rel.clone(), target: target.to_owned() });
+        self.links.push(CreatedLink {
+            archive: self.archive.clone(),
+            entry: entry.to_owned(),
+            path: rel.clone(),
+            target: target.to_owned(),
+        });
         Ok(())
     }
 
@@ -324,22 +365,56 @@ impl<'a> Sink<'a> {
 
     /// Re-checks every symlink against the finished tree and returns the counts.
     pub(crate) fn finish(self) -> Result<Stats, UnpackError> {
+        self.check_links()?;
+        if self.stats.entries == 0 {
+            return Err(UnpackError::EmptyArchive { archive: self.archive.clone() });
+        }
+        Ok(self.stats)
+    }
+
+    /// [`Sink::finish`] for file-system trees: re-checks every symlink of every archive and
+    /// returns the counts of the last one (an archive may be empty).
+    pub(crate) fn finish_trees(self) -> Result<Stats, UnpackError> {
+        self.check_links()?;
+        Ok(self.stats)
+    }
+
+    fn check_links(&self) -> Result<(), UnpackError> {
         for link in &self.links {
             let path = self.root.join(link.path.to_path_buf());
             if !fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
                 continue; // replaced by a later entry
             }
             // A later entry may have replaced the link with another one; check what is there now.
-            let current = fs::read_link(&path).map_err(|e| self.extract_err(&link.entry, &path, e))?;
+            let current = fs::read_link(&path).map_err(|source| UnpackError::Extract {
+                archive: link.archive.clone(),
+                entry: link.entry.clone(),
+                path: path.clone(),
+                source,
+            })?;
             let current = current.to_str().unwrap_or(&link.target);
             if !self.resolves_inside(&link.path, current) {
-                return Err(self.refuse(&link.entry, Refusal::SymlinkEscape { target: current.to_owned() }));
+                return Err(UnpackError::Refused {
+                    archive: link.archive.clone(),
+                    entry: link.entry.clone(),
+                    reason: Refusal::SymlinkEscape { target: current.to_owned() },
+                });
             }
         }
-        if self.stats.entries == 0 {
-            return Err(UnpackError::EmptyArchive { archive: self.archive.to_path_buf() });
-        }
-        Ok(self.stats)
+        Ok(())
+    }
+}
+
+/// The relative form of the absolute target `/<inside>` of a link at `link` in a file-system
+/// tree: `lib/modules/6.12/build -> /usr/src/x` gives `../../../usr/src/x`.
+fn relative_to_root(link: &EnclosedPath, inside: &str) -> String {
+    let depth = link.components().len() - 1;
+    let inside = inside.trim_start_matches('/');
+    let mut target = "../".repeat(depth);
+    target.push_str(inside);
+    match target.trim_end_matches('/') {
+        "" => ".".to_owned(),
+        trimmed => trimmed.to_owned(),
     }
 }
 

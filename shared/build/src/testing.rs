@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use talos_ext_model::{Arch, ExtensionMeta, PIN_PATH, Pin};
 
+pub use talos_ext_debian::extract_debs;
+use talos_ext_debian::{PackageSpec, Repo};
 use talos_ext_fetch::FetchConfig;
 
 use crate::library::TestLibrary;
@@ -206,20 +208,34 @@ fn with_shared_library<T>(
     use_it(&sysroot, &overridden)
 }
 
-/// Real upstream code for tests, from Debian's source archive: runs
-/// `ci/debian-source.sh <workspace>/.cache/debian-src <spec>` (`nvme-cli=2.16-1`), which checks
-/// the sha256 against the archive's signed index and caches the file, and returns the path of the
-/// upstream tarball (`*.orig.tar.*`). Use it as a [`SourceOverride`] when the pin is unreachable.
+/// Real upstream code for tests, from Debian's source archive: the upstream tarball
+/// (`*.orig.tar.*`) of the source package `spec` (`nvme-cli=2.16-1`) in Debian's current suites
+/// ([`talos_ext_debian::Repo::current_sources`]), checked against the sha256 of the archive's
+/// signed index and cached in `<cache>/debian/pool`. Use it as a [`SourceOverride`] when the pin
+/// is unreachable.
 pub fn debian_orig(spec: &str) -> Result<PathBuf> {
-    ci_download("debian-source.sh", "debian-src", spec)
+    let spec = PackageSpec::parse(spec)?;
+    let version = spec.version.as_deref().with_context(|| format!("`{spec}`: a source package needs `=<version>`"))?;
+    let cache = debian_cache()?;
+    Ok(Repo::current_sources(&cache).fetch_upstream_tarball(&spec.name, version, &cache.join("pool"))?)
 }
 
-/// Real upstream bytes that Debian ships only in binary packages (firmware, microcode): runs
-/// `ci/debian-binary.sh <workspace>/.cache/debian-deb <spec>` (`intel-microcode`, `hello:arm64`,
-/// `pkg=1.2-3`; without a version the newest in the index), which checks the sha256 against the
-/// archive's signed index and caches the file, and returns the path of the `.deb`.
+/// Real upstream bytes that Debian ships only in binary packages (firmware, microcode): the
+/// `.deb` of `spec` (`intel-microcode`, `hello:arm64`, `pkg=1.2-3`; amd64 unless an arch is
+/// given; without a version the newest one) in Debian's stable suites
+/// ([`talos_ext_debian::Repo::current_binaries`]), checked against the sha256 of the archive's
+/// signed index and cached in `<cache>/debian/pool`. [`extract_debs`] unpacks it.
 pub fn debian_deb(spec: &str) -> Result<PathBuf> {
-    ci_download("debian-binary.sh", "debian-deb", spec)
+    let cache = debian_cache()?;
+    let (_, deb) = Repo::current_binaries(&cache).fetch_binary(&PackageSpec::parse(spec)?, &cache.join("pool"))?;
+    Ok(deb)
+}
+
+/// `<cache>/debian` of the workspace.
+fn debian_cache() -> Result<PathBuf> {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = Pin::find_workspace_root(here).with_context(|| format!("no {PIN_PATH} above {}", here.display()))?;
+    Ok(talos_ext_debian::workspace_cache(&root))
 }
 
 /// Real upstream code for tests, from PyPI: runs `ci/pypi-source.sh <workspace>/.cache/pypi-src

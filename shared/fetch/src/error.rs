@@ -20,6 +20,13 @@ pub enum FetchError {
     #[error("{0}")]
     Mismatch(Box<ChecksumMismatch>),
 
+    /// Bytes downloaded by [`crate::download_sha256`] do not have the sha256 a signed index
+    /// gave for them. Nothing was kept.
+    #[error(
+        "sha256 mismatch for `{url}` ({size} bytes); the file was not kept\n  expected {expected}\n  actual   {actual}\nhint: the index that named it may be older than the archive; refresh it and try again"
+    )]
+    Sha256Mismatch { url: String, size: u64, expected: Sha256, actual: String },
+
     /// A cached file failed [`crate::verify_cached`]; it has been removed.
     #[error(
         "cached file `{}` is corrupt: sha256 {actual_sha256}, expected {expected_sha256}; it was removed\nhint: fetch the source again",

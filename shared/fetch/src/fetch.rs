@@ -9,7 +9,7 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use talos_ext_model::Source;
+use talos_ext_model::{Sha256, Source};
 use tempfile::NamedTempFile;
 
 use crate::cache;
@@ -90,6 +90,38 @@ pub fn fetch(
         Fetched::Missing { status, attempts } => {
             Err(FetchError::HttpStatus { url: source.url.clone(), status, attempts })
         }
+    }
+}
+
+/// Downloads `url` to `dest` when its bytes have the sha256 `sha256`: for files pinned by a
+/// signed index rather than by a recipe (Debian's pool, whose indexes give sha256 only).
+///
+/// The bytes go to a temp file beside `dest`, renamed into place only when they match, so
+/// nobody ever sees a partial or unverified `dest`; a mismatch is an error and nothing is kept.
+/// Retries and timeouts are `cfg`'s; its cache, mirrors and offline mode are not used. A file
+/// the server does not have (HTTP 404 or 410) is [`FetchError::HttpStatus`].
+pub fn download_sha256(
+    cfg: &FetchConfig,
+    url: &str,
+    sha256: &Sha256,
+    dest: &Path,
+    reporter: &dyn Reporter,
+) -> Result<(), FetchError> {
+    let dir = match dest.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir).map_err(FetchError::io("create directory", dir))?;
+    let label = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| url.to_string());
+    match http::download(&http::agent(cfg), cfg, url, dir, &label, reporter)? {
+        Fetched::File(temp, digests) if digests.sha256 == sha256.as_str() => cache::store(temp, dest),
+        Fetched::File(_, digests) => Err(FetchError::Sha256Mismatch {
+            url: url.to_string(),
+            size: digests.size,
+            expected: sha256.clone(),
+            actual: digests.sha256,
+        }),
+        Fetched::Missing { status, attempts } => Err(FetchError::HttpStatus { url: url.to_string(), status, attempts }),
     }
 }
 

@@ -57,5 +57,5 @@ pub use config::{
 };
 pub use error::{ChecksumMismatch, FetchError};
 #[cfg(feature = "client")]
-pub use fetch::{CacheState, fetch, lookup, mirror_into, verify_cached};
+pub use fetch::{CacheState, download_sha256, fetch, lookup, mirror_into, verify_cached};
 pub use reporter::{NoReporter, Reporter};

@@ -1,5 +1,5 @@
-//! The Debian toolchain: kernel headers, kbuild and image packages from the apt lists, extracted
-//! with `dpkg -x` into the toolchain cache.
+//! The Debian toolchain: kernel headers, kbuild and image packages from Debian's archive,
+//! extracted into the toolchain cache.
 //!
 //! Recipe (shared/env-notes.md section 1): per arch, extract `linux-headers-<abi>-common`,
 //! `linux-headers-<abi>-<arch>` and the **amd64** `linux-kbuild-<abi>` into one tree, so the arm64
@@ -8,48 +8,61 @@
 //! (`linux-image-<abi>-<arch>`, the signed one) gives `lib/modules/<release>` with Debian-signed
 //! `*.ko.xz`, for in-tree selection.
 //!
-//! Debian rotates ABI numbers: the pinned ABI is used while the apt lists have it (or it is
+//! The packages are looked up in, and downloaded and extracted with, `talos-ext-debian`: a
+//! private apt state of the toolchain's `suites` (component `main`, amd64 and arm64) in
+//! `<cache>/debian`, independent of the machine's apt lists and dpkg architectures; every `.deb`
+//! is checked against the sha256 of the signed index and extracted in Rust.
+//!
+//! Debian rotates ABI numbers: the pinned ABI is used while the indexes have it (or it is
 //! already prepared in the cache); otherwise, with `fallback = "newest-in-series"`, the newest
 //! listed ABI of the series, with a note saying so.
-//!
-//! Downloads use plain `apt-get download` against the system's apt lists (the arm64 dpkg
-//! architecture is added by ci/setup.sh); the system's apt state is not changed.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
+use talos_ext_debian::{DebianError, PackageSpec, Repo, extract_debs};
 use talos_ext_model::toolchain::{DebianToolchain, Fallback};
 use talos_ext_model::{Arch, TOOLCHAINS_DIR};
 
 use crate::cache::{Slot, remove_tree};
 use crate::error::KernelError;
-use talos_ext_process::{Command, Log};
 
-const APT_HINT: &str = "apt-get and dpkg come with Debian; run on a Debian 12 machine (see ci/setup.sh)";
+/// The private apt state of toolchain `d` under `debian_dir` (`<cache>/debian`).
+fn repo(d: &DebianToolchain, debian_dir: &Path) -> Repo {
+    let suites: Vec<&str> = d.debian.suites.iter().map(String::as_str).collect();
+    Repo::binaries(debian_dir, &suites, &["main"], &["amd64", "arm64"])
+}
 
-/// The ABI to use: the pinned one if `ready(pinned)` or the apt lists have it, else the
+fn debian_error(toolchain: &str) -> impl FnOnce(DebianError) -> KernelError + '_ {
+    move |cause| KernelError::Debian { toolchain: toolchain.to_string(), cause: Box::new(cause) }
+}
+
+/// The ABI to use: the pinned one if `ready(pinned)` or the indexes have it, else the
 /// fallback. Returns the ABI and notes for the user.
 pub(crate) fn resolve_abi(
     toolchain: &str,
     d: &DebianToolchain,
+    debian_dir: &Path,
     ready: impl Fn(&str) -> bool,
 ) -> Result<(String, Vec<String>), KernelError> {
     let k = &d.debian;
     if ready(&k.abi) {
         return Ok((k.abi.clone(), Vec::new()));
     }
+    let repo = repo(d, debian_dir);
     let common = k.common_package(&k.abi);
-    if apt_has(toolchain, &common)? {
-        return Ok((k.abi.clone(), Vec::new()));
+    match repo.binary(&PackageSpec::new(&common)) {
+        Ok(_) => return Ok((k.abi.clone(), Vec::new())),
+        Err(e) if e.is_not_found() => {}
+        Err(e) => return Err(debian_error(toolchain)(e)),
     }
     let file = format!("{TOOLCHAINS_DIR}/{toolchain}.toml");
     let unavailable = |reason: String| KernelError::AbiUnavailable {
         toolchain: toolchain.to_string(),
         abi: k.abi.clone(),
         package: common.clone(),
+        suites: k.suites.join(", "),
         reason,
-        file: file.clone(),
     };
     if k.fallback == Fallback::None {
         return Err(unavailable("`fallback = \"none\"` forbids using another one".into()));
@@ -59,22 +72,22 @@ pub(crate) fn resolve_abi(
     let cut = probe.find(&format!("{}.", k.series)).map_or(probe.len(), |i| i + k.series.len() + 1);
     let prefix = &probe[..cut];
     let start = cut - (k.series.len() + 1);
-    let names = Command::new("apt-cache").args(["pkgnames", prefix]).hint(APT_HINT).output_unchecked();
-    let names = names.map_err(KernelError::process(toolchain))?;
-    let names = String::from_utf8_lossy(&names.stdout);
+    let names = repo.binary_names(prefix, "amd64").map_err(debian_error(toolchain))?;
     let newest = names
-        .lines()
+        .iter()
         .filter_map(|name| {
             let abi = name.get(start..)?.split('-').next()?;
             let n = k.series_patch(abi)?;
-            (k.common_package(abi) == name).then(|| (n, abi.to_string()))
+            (k.common_package(abi) == *name).then(|| (n, abi.to_string()))
         })
         .max();
     match newest {
         Some((_, abi)) => {
             let note = format!(
-                "toolchain `{toolchain}`: the pinned Debian kernel ABI `{}` is no longer in the apt lists; using `{abi}`, the newest {} ABI listed (pin it in {file} to silence this)",
-                k.abi, k.series
+                "toolchain `{toolchain}`: the pinned Debian kernel ABI `{}` is no longer in the Debian indexes ({}); using `{abi}`, the newest {} ABI listed (pin it in {file} to silence this)",
+                k.abi,
+                k.suites.join(", "),
+                k.series
             );
             Ok((abi, vec![note]))
         }
@@ -82,17 +95,11 @@ pub(crate) fn resolve_abi(
     }
 }
 
-/// Whether the apt lists know `package` (any architecture).
-fn apt_has(toolchain: &str, package: &str) -> Result<bool, KernelError> {
-    let out = Command::new("apt-cache").args(["show", "--no-all-versions", package]).hint(APT_HINT).output_unchecked();
-    let out = out.map_err(KernelError::process(toolchain))?;
-    Ok(out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Package:"))
-}
-
 /// The headers tree of one arch: returns the kbuild directory (`make -C` target).
 pub(crate) fn headers(
     toolchain: &str,
     d: &DebianToolchain,
+    debian_dir: &Path,
     abi: &str,
     arch: Arch,
     slot: &Slot,
@@ -100,7 +107,7 @@ pub(crate) fn headers(
     let packages = d.debian.header_packages(abi, arch);
     let rel_build = format!("usr/src/linux-headers-{}", d.debian.release_for(abi, arch));
     let done = slot.ensure("headers", |partial, final_dir| {
-        let debs = download_and_extract(toolchain, &packages, partial)?;
+        let debs = download_and_extract(toolchain, &repo(d, debian_dir), &packages, partial)?;
         let makefile = partial.join(&rel_build).join("Makefile");
         let text = fs::read_to_string(&makefile).map_err(KernelError::io("read", &makefile))?;
         let target = format!("include {}/usr/src/", final_dir.display());
@@ -134,6 +141,7 @@ pub(crate) fn headers(
 pub(crate) fn image(
     toolchain: &str,
     d: &DebianToolchain,
+    debian_dir: &Path,
     abi: &str,
     arch: Arch,
     slot: &Slot,
@@ -141,7 +149,7 @@ pub(crate) fn image(
     let package = d.debian.image_package(abi, arch);
     let release = d.debian.release_for(abi, arch);
     let done = slot.ensure("image", |partial, _| {
-        let debs = download_and_extract(toolchain, std::slice::from_ref(&package), partial)?;
+        let debs = download_and_extract(toolchain, &repo(d, debian_dir), std::slice::from_ref(&package), partial)?;
         let tree = partial.join("lib/modules").join(&release);
         if !tree.join("kernel").is_dir() {
             return Err(KernelError::Layout {
@@ -162,54 +170,30 @@ pub(crate) fn image(
     Ok(done.join("lib/modules").join(release))
 }
 
-/// `apt-get download`s `packages` into `<dest>/.debs`, `dpkg -x`es each into `dest`, removes the
-/// debs and returns their file names with sha256.
+/// Downloads `packages` (`name[:arch]`) into a directory beside `dest` (`dest` with the
+/// extension `debs`), extracts them in order into `dest` (an empty directory), removes the
+/// debs and returns their file names with the sha256 the signed index gave.
 fn download_and_extract(
     toolchain: &str,
+    repo: &Repo,
     packages: &[String],
     dest: &Path,
 ) -> Result<serde_json::Map<String, serde_json::Value>, KernelError> {
-    let debs_dir = dest.join(".debs");
-    fs::create_dir_all(&debs_dir).map_err(KernelError::io("create directory", &debs_dir))?;
-    let log = dest.join(".prepare.log");
-    Command::new("apt-get")
-        .args(["-q", "-o", "APT::Sandbox::User=root", "download"])
-        .args(packages)
-        .dir(&debs_dir)
-        .log(Log::File(log.clone()))
-        .hint(APT_HINT)
-        .run()
-        .map_err(KernelError::process(toolchain))?;
-    let mut debs: Vec<PathBuf> = fs::read_dir(&debs_dir)
-        .map_err(KernelError::io("read directory", &debs_dir))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "deb"))
-        .collect();
-    debs.sort();
-    if debs.len() != packages.len() {
-        return Err(KernelError::Layout {
-            toolchain: toolchain.to_string(),
-            path: debs_dir,
-            message: format!("`apt-get download {}` gave {} files", packages.join(" "), debs.len()),
-        });
-    }
-    let mut sums = serde_json::Map::new();
-    for deb in &debs {
-        let bytes = fs::read(deb).map_err(KernelError::io("read", deb))?;
-        let name = deb.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        sums.insert(name, hex::encode(Sha256::digest(&bytes)).into());
-        Command::new("dpkg")
-            .arg("-x")
-            .arg(deb)
-            .arg(dest)
-            .log(Log::File(log.clone()))
-            .hint(APT_HINT)
-            .run()
-            .map_err(KernelError::process(toolchain))?;
-    }
+    let specs = packages
+        .iter()
+        .map(|p| PackageSpec::parse(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(debian_error(toolchain))?;
+    let debs_dir = dest.with_extension("debs");
     remove_tree(&debs_dir)?;
-    Ok(sums)
+    let extracted = repo.fetch_binaries(&specs, &debs_dir).and_then(|fetched| {
+        let debs: Vec<PathBuf> = fetched.iter().map(|(_, path)| path.clone()).collect();
+        extract_debs(&debs, dest).map(|_| fetched)
+    });
+    // The debs are not kept, whether that worked or not (the image package alone is ~100 MB).
+    remove_tree(&debs_dir)?;
+    let fetched = extracted.map_err(debian_error(toolchain))?;
+    Ok(fetched.into_iter().map(|(package, _)| (package.file.name, package.file.sha256.as_str().into())).collect())
 }
 
 #[cfg(test)]
@@ -217,9 +201,12 @@ mod tests {
     use super::*;
     use talos_ext_model::Toolchain;
 
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).map(Path::to_path_buf).unwrap_or_default()
+    }
+
     fn debian() -> DebianToolchain {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).map(Path::to_path_buf).unwrap_or_default();
-        match Toolchain::load(&root, "debian-6.12").map(|t| t.spec) {
+        match Toolchain::load(&root(), "debian-6.12").map(|t| t.spec) {
             Ok(talos_ext_model::ToolchainSpec::Debian(d)) => d,
             other => panic!("debian-6.12: {other:?}"),
         }
@@ -229,18 +216,20 @@ mod tests {
     fn a_rotated_away_abi_falls_back_to_the_newest_listed_with_a_note() {
         let mut d = debian();
         d.debian.abi = "6.12.1+deb12".into();
-        let (abi, notes) = resolve_abi("debian-6.12", &d, |_| false).unwrap();
+        let debian_dir = talos_ext_debian::workspace_cache(&root());
+        let (abi, notes) = resolve_abi("debian-6.12", &d, &debian_dir, |_| false).unwrap();
         assert_ne!(abi, "6.12.1+deb12");
         assert!(d.debian.series_patch(&abi).is_some_and(|n| n >= 117), "{abi}");
         assert!(
-            notes[0].contains("`6.12.1+deb12` is no longer in the apt lists") && notes[0].contains(&abi),
+            notes[0].contains("`6.12.1+deb12` is no longer in the Debian indexes (bookworm, bookworm-security)")
+                && notes[0].contains(&abi),
             "{notes:?}"
         );
         d.debian.fallback = Fallback::None;
-        let e = resolve_abi("debian-6.12", &d, |_| false).unwrap_err().to_string();
-        assert!(e.contains("linux-headers-6.12.1+deb12-common not found"), "{e}");
+        let e = resolve_abi("debian-6.12", &d, &debian_dir, |_| false).unwrap_err().to_string();
+        assert!(e.contains("linux-headers-6.12.1+deb12-common not found") && e.contains("bookworm-security"), "{e}");
         // A prepared cache entry is used without asking apt.
-        let (abi, notes) = resolve_abi("debian-6.12", &d, |a| a == "6.12.1+deb12").unwrap();
+        let (abi, notes) = resolve_abi("debian-6.12", &d, Path::new("/nonexistent"), |a| a == "6.12.1+deb12").unwrap();
         assert_eq!((abi.as_str(), notes.len()), ("6.12.1+deb12", 0));
     }
 }

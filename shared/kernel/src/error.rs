@@ -27,11 +27,16 @@ pub enum KernelError {
     #[error(transparent)]
     Fs(#[from] talos_ext_fs::FsError),
 
-    /// Neither the pinned Debian ABI nor (when allowed) a fallback is in the apt lists.
+    /// Neither the pinned Debian ABI nor (when allowed) a fallback is in the Debian indexes.
     #[error(
-        "toolchain `{toolchain}`: the pinned Debian kernel ABI `{abi}` is not in the apt lists ({package} not found) and {reason}\nhint: run `apt-get update` (with the arm64 architecture added: `dpkg --add-architecture arm64`, see ci/setup.sh), or pin a listed ABI in {file}"
+        "toolchain `{toolchain}`: the pinned Debian kernel ABI `{abi}` is not in the Debian indexes of {suites} ({package} not found) and {reason}\nhint: pin a listed ABI in {}/{toolchain}.toml",
+        talos_ext_model::TOOLCHAINS_DIR
     )]
-    AbiUnavailable { toolchain: String, abi: String, package: String, reason: String, file: String },
+    AbiUnavailable { toolchain: String, abi: String, package: String, suites: String, reason: String },
+
+    /// A Debian package of the toolchain could not be looked up, downloaded or extracted.
+    #[error("toolchain `{toolchain}`: {cause}")]
+    Debian { toolchain: String, cause: Box<talos_ext_debian::DebianError> },
 
     /// A pinned source (kernel tarball, config) is not available.
     #[error(transparent)]

@@ -6,7 +6,7 @@
 //! `TALOS_EXT_CACHE` or `<workspace>/.cache/talos-ext`:
 //!
 //! - [`prepare_build_tree`]: the tree external modules build against (`make -C <dir> M=...`).
-//!   Debian: headers + amd64 kbuild extracted from the apt packages (`debian`). Talos: the pinned
+//!   Debian: headers + amd64 kbuild extracted from Debian's packages (`debian`). Talos: the pinned
 //!   source tarball, configured with `LLVM=1` (`talos`); offline it fails at once, naming the
 //!   missing source.
 //! - [`prepare_module_tree`]: the signed in-tree modules (`lib/modules/<release>`). Debian: the
@@ -91,6 +91,11 @@ impl KernelContext {
     /// `<cache>/kernel`.
     pub fn kernel_dir(&self) -> PathBuf {
         self.fetch.cache_dir.join("kernel")
+    }
+
+    /// `<cache>/debian`: the Debian toolchains' apt states (see `talos-ext-debian`).
+    pub fn debian_dir(&self) -> PathBuf {
+        self.fetch.cache_dir.join(talos_ext_debian::CACHE_SUBDIR)
     }
 
     /// Loads a toolchain definition of the workspace.
@@ -180,9 +185,9 @@ pub fn prepare_build_tree(
             let ready = |abi: &str| {
                 cache::Slot::new(&kernel_dir, &tc.name, debian_inputs(&tc.name, d, abi), arch).is_ready("headers")
             };
-            let (abi, notes) = debian::resolve_abi(&tc.name, d, ready)?;
+            let (abi, notes) = debian::resolve_abi(&tc.name, d, &ctx.debian_dir(), ready)?;
             let slot = cache::Slot::new(&kernel_dir, &tc.name, debian_inputs(&tc.name, d, &abi), arch);
-            let dir = debian::headers(&tc.name, d, &abi, arch, &slot)?;
+            let dir = debian::headers(&tc.name, d, &ctx.debian_dir(), &abi, arch, &slot)?;
             Ok(BuildTree {
                 toolchain: tc.name.clone(),
                 arch,
@@ -222,9 +227,9 @@ pub fn prepare_module_tree(
             let ready = |abi: &str| {
                 cache::Slot::new(&kernel_dir, &tc.name, debian_inputs(&tc.name, d, abi), arch).is_ready("image")
             };
-            let (abi, notes) = debian::resolve_abi(&tc.name, d, ready)?;
+            let (abi, notes) = debian::resolve_abi(&tc.name, d, &ctx.debian_dir(), ready)?;
             let slot = cache::Slot::new(&kernel_dir, &tc.name, debian_inputs(&tc.name, d, &abi), arch);
-            let dir = debian::image(&tc.name, d, &abi, arch, &slot)?;
+            let dir = debian::image(&tc.name, d, &ctx.debian_dir(), &abi, arch, &slot)?;
             let tree = ModuleTree {
                 toolchain: tc.name.clone(),
                 arch,

@@ -114,6 +114,9 @@ pub struct DebianKernel {
     pub suffix: String,
     #[serde(default)]
     pub fallback: Fallback,
+    /// The Debian suites whose `main` indexes the packages are looked up in
+    /// (`["bookworm", "bookworm-security"]`).
+    pub suites: Vec<String>,
     /// Template of the kernel release per arch, `{abi}-{arch}`.
     pub release: String,
     pub packages: DebianPackages,
@@ -133,7 +136,7 @@ pub struct DebianPackages {
     pub image: String,
 }
 
-/// What to do when the pinned Debian ABI is no longer in the apt lists.
+/// What to do when the pinned Debian ABI is no longer in the Debian indexes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Fallback {
@@ -338,7 +341,7 @@ impl DebianKernel {
         format!("{}:{arch}", Self::fill(&self.packages.image, abi, arch))
     }
 
-    /// The name of the common headers package, whose presence in the apt lists decides whether
+    /// The name of the common headers package, whose presence in the Debian indexes decides whether
     /// an ABI is available.
     pub fn common_package(&self, abi: &str) -> String {
         Self::fill(&self.packages.common, abi, Arch::Amd64)

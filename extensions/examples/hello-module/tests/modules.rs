@@ -17,7 +17,7 @@ use talos_ext_build::kernel::kmod::{self, SigningKey, Subject};
 use talos_ext_build::kernel::toolchains::{KernelContext, KeyFiles, rekey};
 use talos_ext_build::kernel::{KernelOverrides, with_overrides};
 use talos_ext_build::model::Pin;
-use talos_ext_build::testing::{Staged, scratch_stage, stage};
+use talos_ext_build::testing::{Staged, debian_deb, extract_debs, scratch_stage, stage};
 
 const TOOLCHAIN: &str = "debian-6.12";
 
@@ -91,6 +91,9 @@ fn arm64_module_is_signed_sha512_for_the_toolchain_release() {
     check_hello(Arch::Arm64);
 }
 
+/// The `v4l2loopback-dkms` package taken: bookworm's, whose 0.12.7 needs the `strlcpy` fix below.
+const V4L2LOOPBACK: &str = "v4l2loopback-dkms=0.12.7-2";
+
 /// `v4l2loopback-dkms` from the Debian archive, extracted once into the workspace cache; returns
 /// its source directory (`usr/src/v4l2loopback-<version>`).
 fn v4l2loopback_source() -> PathBuf {
@@ -105,20 +108,12 @@ fn v4l2loopback_source() -> PathBuf {
     if let Some(src) = find(&dir) {
         return src;
     }
+    let started = Instant::now();
+    let deb = debian_deb(V4L2LOOPBACK).unwrap_or_else(|e| panic!("{e:#}"));
     let tmp = dir.with_extension("partial");
     let _ = std::fs::remove_dir_all(&tmp);
-    std::fs::create_dir_all(&tmp).unwrap();
-    let ok = Command::new("apt-get")
-        .args(["-q", "-o", "APT::Sandbox::User=root", "download", "v4l2loopback-dkms"])
-        .current_dir(&tmp)
-        .status()
-        .expect("running apt-get download")
-        .success();
-    assert!(ok, "apt-get download v4l2loopback-dkms failed");
-    let deb =
-        std::fs::read_dir(&tmp).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|x| x == "deb"));
-    let deb = deb.expect("a .deb");
-    assert!(Command::new("dpkg").arg("-x").arg(&deb).arg(tmp.join("tree")).status().unwrap().success());
+    extract_debs(&[deb], &tmp.join("tree")).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("{V4L2LOOPBACK}: downloaded and extracted in {:.1?}", started.elapsed());
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::rename(&tmp, &dir).unwrap();
     find(&dir).expect("usr/src/v4l2loopback-* in the package")

@@ -5,3 +5,4 @@ mod formats;
 mod hostile;
 mod patches;
 mod support;
+mod trees;

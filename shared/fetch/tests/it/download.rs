@@ -189,3 +189,44 @@ fn assert_no_temp(cfg: &talos_ext_fetch::FetchConfig) {
     let temps = crate::files_under(&cfg.cache_dir.join("tmp"));
     assert!(temps.is_empty(), "temp files left: {temps:?}");
 }
+
+#[test]
+fn download_sha256_renames_only_verified_bytes_into_place() {
+    let data = bytes(50_000, 7);
+    let server = Server::start({
+        let data = data.clone();
+        move |n, path| match (n, path) {
+            (_, "/gone.deb") => Reply::Status(404),
+            // The first attempt breaks off: the retry starts over in a fresh temp file.
+            (0, _) => Reply::Truncated(data.clone()),
+            _ => Reply::Body(data.clone()),
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let sha256 = source_for("", &data).sha256;
+    let dest = dir.path().join("pool/hello_1.0_amd64.deb");
+
+    talos_ext_fetch::download_sha256(&cfg, &server.url("/hello.deb"), &sha256, &dest, &NoReporter).unwrap();
+    assert_eq!(fs::read(&dest).unwrap(), data);
+    assert_eq!(crate::files_under(&dir.path().join("pool")), std::slice::from_ref(&dest), "no temp file is left");
+    assert_eq!(server.connections(), 2);
+
+    let wrong = Sha256::parse(&"3".repeat(64)).unwrap();
+    let other = dir.path().join("pool/other.deb");
+    let err =
+        talos_ext_fetch::download_sha256(&cfg, &server.url("/other.deb"), &wrong, &other, &NoReporter).unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, FetchError::Sha256Mismatch { .. }), "{msg}");
+    assert!(msg.contains(wrong.as_str()) && msg.contains(sha256.as_str()) && msg.contains("hint:"), "{msg}");
+    assert_eq!(
+        crate::files_under(&dir.path().join("pool")),
+        std::slice::from_ref(&dest),
+        "nothing of a mismatch is kept"
+    );
+
+    let err =
+        talos_ext_fetch::download_sha256(&cfg, &server.url("/gone.deb"), &sha256, &other, &NoReporter).unwrap_err();
+    assert!(matches!(err, FetchError::HttpStatus { status: 404, attempts: 1, .. }), "{err}");
+    assert!(!other.exists());
+}

@@ -41,8 +41,7 @@ pub fn run(cmd: &mut Command) -> Output {
 }
 
 /// The kernel's `sign-file`: `$TALOS_EXT_SIGN_FILE`, else an installed `linux-kbuild-*`, else the
-/// cached download, else downloaded now by `tests/fetch-sign-file.sh` (`apt-get download` of the
-/// newest `linux-kbuild-6.12*`).
+/// cached download, else downloaded now ([`fetch_kbuild`]).
 pub fn sign_file() -> &'static Path {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
@@ -64,10 +63,32 @@ pub fn sign_file() -> &'static Path {
         if let Some(p) = globbed(Path::new("/usr/lib")).or_else(|| globbed(&cache.join("root/usr/lib"))) {
             return p;
         }
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fetch-sign-file.sh");
-        let out = run(Command::new("sh").arg(&script).arg(&cache));
-        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+        fetch_kbuild(&cache);
+        globbed(&cache.join("root/usr/lib")).expect("scripts/sign-file in the linux-kbuild package")
     })
+}
+
+/// Extracts the newest `linux-kbuild-6.12*` (amd64) of Debian bookworm(-security) into
+/// `<cache>/root`, with talos-ext-debian (the kernel toolchain's suites, so its indexes are shared).
+fn fetch_kbuild(cache: &Path) {
+    use talos_ext_debian::{PackageSpec, Repo, compare_versions, extract_debs};
+    let debian = talos_ext_debian::workspace_cache(&workspace_root());
+    let repo = Repo::binaries(&debian, &["bookworm", "bookworm-security"], &["main"], &["amd64", "arm64"]);
+    let prefix = "linux-kbuild-6.12";
+    let names = repo.binary_names(prefix, "amd64").unwrap_or_else(|e| panic!("{e}"));
+    let newest = names
+        .iter()
+        .max_by(|a, b| compare_versions(&a[prefix.len()..], &b[prefix.len()..]))
+        .unwrap_or_else(|| panic!("no {prefix}* package in {}", repo.describe()));
+    let spec = PackageSpec::parse(&format!("{newest}:amd64")).unwrap();
+    let (_, deb) = repo.fetch_binary(&spec, &debian.join("pool")).unwrap_or_else(|e| panic!("{e}"));
+    let tmp = cache.join(format!("root.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    extract_debs(&[deb], &tmp).unwrap_or_else(|e| panic!("{e}"));
+    // Another test binary may have won the race; its copy is as good.
+    if std::fs::rename(&tmp, cache.join("root")).is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
 }
 
 /// Which architecture a test module is compiled for.
