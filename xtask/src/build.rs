@@ -22,7 +22,7 @@ use talos_ext_model::handoff::{
 use xshell::{Shell, cmd};
 
 use crate::catalog::{Catalog, Entry};
-use crate::flags::{ArchArg, BuildCmd, CompressionArg};
+use crate::flags::{BuildCmd, CompressionArg, Verbosity};
 use crate::list::print_table;
 
 /// One extension to pack: its catalog entry, what its build script staged, and where the
@@ -81,7 +81,7 @@ impl SourceFacts {
     }
 }
 
-pub fn run(sh: &Shell, cmd: BuildCmd, packer: &dyn Packer) -> Result<ExitCode> {
+pub fn run(sh: &Shell, cmd: BuildCmd, verbosity: Verbosity, packer: &dyn Packer) -> Result<ExitCode> {
     let catalog = Catalog::load(&sh.current_dir())?;
     let selected: Vec<&Entry> =
         if cmd.all { catalog.extensions().collect() } else { catalog.select(&cmd.extensions)? };
@@ -103,18 +103,11 @@ pub fn run(sh: &Shell, cmd: BuildCmd, packer: &dyn Packer) -> Result<ExitCode> {
         );
     }
     let source_env = cmd.sources.env(&fetch_cfg, &overrides);
-    let requested: Vec<Arch> = match cmd.arch {
-        ArchArg::Amd64 => vec![Arch::Amd64],
-        ArchArg::Arm64 => vec![Arch::Arm64],
-        ArchArg::All => Arch::ALL.to_vec(),
-    };
+    let requested = cmd.arch.arches();
     for e in &selected {
-        let skipped: Vec<&str> = requested.iter().filter(|a| !e.meta.arches.contains(a)).map(|a| a.as_str()).collect();
-        if !skipped.is_empty() {
-            eprintln!("note: {} does not support {}; building it for the others", e.meta.name, skipped.join(","));
-        }
-        if !requested.iter().any(|a| e.meta.arches.contains(a)) {
-            bail!("{} supports only {:?}, none of the requested arches", e.meta.name, e.meta.arches);
+        let skipped = unsupported_arches(&e.meta.name, &e.meta.arches, &requested)?;
+        if !skipped.is_empty() && !verbosity.is_quiet() {
+            eprintln!("note: {} does not support {skipped}; building it for the others", e.meta.name);
         }
     }
     let mut env = source_env;
@@ -124,7 +117,8 @@ pub fn run(sh: &Shell, cmd: BuildCmd, packer: &dyn Packer) -> Result<ExitCode> {
     }
     let facts = SourceFacts::read(sh)?;
     env.extend(staging_env(&requested, &facts));
-    let staged = cargo_build(sh, &selected, cmd.release, &env)?;
+    env.extend(verbose_env(verbosity));
+    let staged = cargo_build(sh, &selected, cmd.release, verbosity, &env)?;
 
     for e in &selected {
         let (info, _) = staged
@@ -141,7 +135,7 @@ pub fn run(sh: &Shell, cmd: BuildCmd, packer: &dyn Packer) -> Result<ExitCode> {
             [
                 e.meta.name.clone(),
                 info.version.clone(),
-                info.arches.iter().map(|a| a.arch.as_str()).collect::<Vec<_>>().join(","),
+                arch_list(&info.arches.iter().map(|a| a.arch).collect::<Vec<_>>()),
                 human_size(p.size),
                 p.digest.clone(),
             ]
@@ -151,10 +145,54 @@ pub fn run(sh: &Shell, cmd: BuildCmd, packer: &dyn Packer) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Arch lists as users type them: `amd64,arm64`.
+pub fn arch_list(arches: &[Arch]) -> String {
+    arches.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(",")
+}
+
+/// Which of the `requested` arches an extension that supports `supported` skips (as an arch
+/// list, empty when none); an error when it supports none of them.
+pub fn unsupported_arches(name: &str, supported: &[Arch], requested: &[Arch]) -> Result<String> {
+    if !requested.iter().any(|a| supported.contains(a)) {
+        bail!(
+            "{name} supports only {}, none of the requested arches ({})\nhint: build it with `--arch {}`",
+            arch_list(supported),
+            arch_list(requested),
+            supported.first().map_or("all", |a| a.as_str())
+        );
+    }
+    let skipped: Vec<Arch> = requested.iter().copied().filter(|a| !supported.contains(a)).collect();
+    Ok(arch_list(&skipped))
+}
+
+/// What `--verbose` adds to the environment of `cargo build`: build scripts stream the logs of
+/// their steps (`talos_ext_process::ENV_VERBOSE`).
+pub fn verbose_env(verbosity: Verbosity) -> Option<(&'static str, String)> {
+    verbosity.is_verbose().then(|| (talos_ext_process::ENV_VERBOSE, "1".to_string()))
+}
+
+/// The arguments of the `cargo build` that stages `packages`: `-vv` with `--verbose` (cargo shows
+/// what build scripts print while they run), `--quiet` with `--quiet`.
+pub fn cargo_build_args(packages: &[&str], release: bool, verbosity: Verbosity) -> Vec<String> {
+    let mut args: Vec<String> = vec!["build".into(), "--message-format=json-render-diagnostics".into()];
+    match verbosity {
+        Verbosity::Quiet => args.push("--quiet".into()),
+        Verbosity::Normal => {}
+        Verbosity::Verbose => args.push("-vv".into()),
+    }
+    if release {
+        args.push("--release".into());
+    }
+    for p in packages {
+        args.push("-p".into());
+        args.push(p.to_string());
+    }
+    args
+}
+
 /// What tells build scripts to stage: the arch list and the epoch.
 fn staging_env(arches: &[Arch], facts: &SourceFacts) -> [(&'static str, String); 2] {
-    let arch_list = arches.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(",");
-    [(ENV_ARCHES, arch_list), (ENV_SOURCE_DATE_EPOCH, facts.source_date_epoch.to_string())]
+    [(ENV_ARCHES, arch_list(arches)), (ENV_SOURCE_DATE_EPOCH, facts.source_date_epoch.to_string())]
 }
 
 /// The environment `cargo xtask build --arch <arches>` gives its `cargo build` when no source
@@ -173,16 +211,11 @@ fn cargo_build(
     sh: &Shell,
     selected: &[&Entry],
     release: bool,
+    verbosity: Verbosity,
     env: &[(&'static str, String)],
 ) -> Result<BTreeMap<String, (StagedInfo, PathBuf)>> {
-    let mut args: Vec<String> = vec!["build".into(), "--message-format=json-render-diagnostics".into()];
-    if release {
-        args.push("--release".into());
-    }
-    for e in selected {
-        args.push("-p".into());
-        args.push(e.meta.name.clone());
-    }
+    let packages: Vec<&str> = selected.iter().map(|e| e.meta.name.as_str()).collect();
+    let args = cargo_build_args(&packages, release, verbosity);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // stdout carries cargo's JSON messages; stderr (progress, diagnostics, a failed build
     // script's output) goes straight to the user while the build runs.

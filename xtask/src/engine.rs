@@ -4,31 +4,65 @@
 //! `cargo xtask` is `cargo run -p xtask`, and cargo checks every crate xtask links before it
 //! runs it. Kept out of xtask, the image, validation, kernel and registry crates are neither
 //! compiled nor fingerprinted for `list` or a no-op `build`; a command that needs them builds
-//! the engine with one more `cargo build` (a no-op when it is up to date) and runs it with the
-//! same command line.
+//! the engine with one more `cargo build` and runs it with the same command line. That build is
+//! skipped when nothing the engine is built from changed since the last one
+//! ([`crate::engine_stamp`]).
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
+use std::time::SystemTime;
 
 use anyhow::{Context, Result, bail};
 use cargo_metadata::Message;
 use xshell::Shell;
 
 use crate::build::{PackJob, Packed, Packer, SourceFacts};
-use crate::flags::CompressionArg;
+use crate::engine_stamp::{self, Freshness};
+use crate::flags::{CompressionArg, Verbosity};
 
 /// The engine's package (and binary) name.
 pub const PACKAGE: &str = "xtask-engine";
 
-/// Builds the engine (cargo's usual output only when something is compiled) and returns its
-/// executable.
-fn build(sh: &Shell) -> Result<PathBuf> {
+/// The engine's executable: the one recorded when nothing it is built from changed, else built
+/// by cargo (and recorded).
+pub fn executable(sh: &Shell, verbosity: Verbosity) -> Result<PathBuf> {
+    let root = sh.current_dir();
+    let env = engine_stamp::current_build_env();
+    match engine_stamp::check(&root, &env) {
+        Freshness::Fresh(executable) => {
+            if verbosity.is_verbose() {
+                eprintln!("xtask: {PACKAGE} is up to date (nothing it is built from changed)");
+            }
+            Ok(executable)
+        }
+        Freshness::Stale(why) => {
+            if verbosity.is_verbose() {
+                eprintln!("xtask: asking cargo whether {PACKAGE} needs a build: {why}");
+            }
+            let started = SystemTime::now();
+            let executable = build(sh, verbosity)?;
+            let recorded = engine_stamp::record(&root, &executable, &env, started);
+            if verbosity.is_verbose() && !recorded {
+                eprintln!(
+                    "xtask: not remembered (an input changed during the build, or no dep-info or CARGO); \
+                     cargo looks again next time"
+                );
+            }
+            Ok(executable)
+        }
+    }
+}
+
+/// Builds the engine (cargo's usual output only when something is compiled; all of it with
+/// `--verbose`, none but errors with `--quiet`) and returns its executable.
+fn build(sh: &Shell, verbosity: Verbosity) -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(&cargo);
     command
         .args(["build", "--message-format=json-render-diagnostics", "-p", PACKAGE, "--bin", PACKAGE])
+        .args(verbosity.is_quiet().then_some("--quiet"))
         .current_dir(sh.current_dir())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -39,7 +73,7 @@ fn build(sh: &Shell) -> Result<PathBuf> {
     // Pass cargo's messages on, but not the lone `Finished` line of an up-to-date engine.
     let stderr = child.stderr.take().context("cargo's stderr")?;
     let relay = std::thread::spawn(move || {
-        let mut up_to_date = true;
+        let mut up_to_date = !verbosity.is_verbose();
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if up_to_date && line.trim_start().starts_with("Finished") {
                 continue;
@@ -66,19 +100,23 @@ fn build(sh: &Shell) -> Result<PathBuf> {
 }
 
 /// An engine command: the engine binary, with the user's working directory and environment (less
-/// the variables `cargo run` set for xtask).
-fn command(sh: &Shell) -> Result<Command> {
-    let mut command = Command::new(build(sh)?);
+/// the variables `cargo run` set for xtask; with `--verbose`, the runner's
+/// `talos_ext_process::ENV_VERBOSE` added, so the commands it runs stream their logs).
+fn command(sh: &Shell, verbosity: Verbosity) -> Result<Command> {
+    let mut command = Command::new(executable(sh, verbosity)?);
     for name in crate::cargo_run_vars() {
         command.env_remove(name);
+    }
+    if let Some((name, value)) = crate::build::verbose_env(verbosity) {
+        command.env(name, value);
     }
     Ok(command)
 }
 
 /// Runs the engine with this command line (the arguments after `cargo xtask`), passing its exit
 /// code on.
-pub fn run(sh: &Shell, args: &[OsString]) -> Result<ExitCode> {
-    let status = command(sh)?.args(args).status().with_context(|| format!("running {PACKAGE}"))?;
+pub fn run(sh: &Shell, args: &[OsString], verbosity: Verbosity) -> Result<ExitCode> {
+    let status = command(sh, verbosity)?.args(args).status().with_context(|| format!("running {PACKAGE}"))?;
     Ok(match status.code() {
         Some(0) => ExitCode::SUCCESS,
         Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
@@ -90,12 +128,13 @@ pub fn run(sh: &Shell, args: &[OsString]) -> Result<ExitCode> {
 /// staged-info file it is given.
 pub struct EnginePacker<'a> {
     pub sh: &'a Shell,
+    pub verbosity: Verbosity,
 }
 
 impl Packer for EnginePacker<'_> {
     fn pack(&self, jobs: &[PackJob<'_>], facts: &SourceFacts, compression: CompressionArg) -> Result<Vec<Packed>> {
-        let mut command = command(self.sh)?;
-        command.arg("pack").args(["--compression", compression.as_str()]);
+        let mut command = command(self.sh, self.verbosity)?;
+        command.args(self.verbosity.flag()).arg("pack").args(["--compression", compression.as_str()]);
         command.arg("--source-date-epoch").arg(facts.source_date_epoch.to_string());
         command.arg("--revision").arg(&facts.revision);
         for job in jobs {

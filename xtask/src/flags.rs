@@ -2,14 +2,66 @@
 
 use std::path::PathBuf;
 
+use clap::builder::ArgPredicate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use talos_ext_model::Arch;
 
 /// Build, validate and package Talos Linux system extensions.
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", version, about, long_about = None)]
 pub struct Xtask {
+    /// Say more: cargo's full output, and the logs of build steps streamed as they are written
+    /// (`TALOS_EXT_VERBOSE`).
+    #[arg(long, short, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Say less: results, warnings and errors only (no progress bars, notes or cargo status).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Xtask {
+    /// What `--verbose` / `--quiet` ask for.
+    pub fn verbosity(&self) -> Verbosity {
+        match (self.verbose, self.quiet) {
+            (true, _) => Verbosity::Verbose,
+            (false, true) => Verbosity::Quiet,
+            (false, false) => Verbosity::Normal,
+        }
+    }
+}
+
+/// How much a command says on stderr (the global `--verbose` / `--quiet`). What a command is for
+/// (tables, references, findings) goes to stdout whatever this says, and so do warnings and
+/// errors to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verbosity {
+    /// `--quiet`: no progress bars, notes or cargo status lines.
+    Quiet,
+    #[default]
+    Normal,
+    /// `--verbose`: cargo's full output and streamed build logs.
+    Verbose,
+}
+
+impl Verbosity {
+    pub fn is_quiet(self) -> bool {
+        self == Verbosity::Quiet
+    }
+
+    pub fn is_verbose(self) -> bool {
+        self == Verbosity::Verbose
+    }
+
+    /// The flag that asks for this, for a command line passed on (`None` for the default).
+    pub fn flag(self) -> Option<&'static str> {
+        match self {
+            Verbosity::Quiet => Some("--quiet"),
+            Verbosity::Normal => None,
+            Verbosity::Verbose => Some("--verbose"),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,11 +137,11 @@ pub struct PublishCmd {
     /// The Talos tag of the index image (default: the pinned tag).
     #[arg(long, value_name = "TALOS_TAG")]
     pub tag: Option<String>,
-    /// Sign every pushed image and the index image with this cosign key (`--key`).
-    #[arg(long, requires = "key")]
+    /// Sign every pushed image and the index image (needs `--key`; implied by it).
+    #[arg(long, requires = "key", default_value_if("key", ArgPredicate::IsPresent, "true"))]
     pub sign: bool,
-    /// The cosign private key (PKCS#8, SEC1 or cosign's encrypted format; password from
-    /// `COSIGN_PASSWORD`).
+    /// Sign with this cosign private key (PKCS#8, SEC1 or cosign's encrypted format; password
+    /// from `COSIGN_PASSWORD`). Implies `--sign`.
     #[arg(long, value_name = "KEY")]
     pub key: Option<PathBuf>,
     /// Publish images built from `--source` overrides too.
@@ -126,12 +178,15 @@ pub struct FindCmd {
     /// Where the index image is: `host[:port]/prefix` (`<prefix>/extensions:<version>`).
     #[arg(long, value_name = "HOST[:PORT]/PREFIX", default_value = "ghcr.io/siderolabs")]
     pub registry: String,
-    /// Verify the cosign signatures of the index image and each extension first.
-    #[arg(long, requires = "key")]
+    /// Verify the cosign signatures of the index image and each extension first (needs `--key`;
+    /// implied by it).
+    #[arg(long, requires = "key", default_value_if("key", ArgPredicate::IsPresent, "true"))]
     pub verify: bool,
-    /// The cosign public key for `--verify`.
+    /// Verify with this cosign public key. Implies `--verify`.
     #[arg(long, value_name = "PUB")]
     pub key: Option<PathBuf>,
+    /// How to print what was found: `plain` (one pinned reference per line) or `imager`
+    /// (`--system-extension-image <ref>` flags for Talos' imager).
     #[arg(long, value_enum, default_value = "plain")]
     pub format: FindFormat,
     #[command(flatten)]
@@ -163,7 +218,7 @@ pub struct VerifySignatureCmd {
 }
 
 /// Where pinned sources come from (shared by `build`, `fetch` and `mirror`).
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct SourceArgs {
     /// A directory or URL prefix laid out as `<mirror>/sha256/<hex>`, tried before upstream URLs
     /// (repeatable; tried in order, before those of `TALOS_EXT_MIRRORS`).
@@ -176,8 +231,8 @@ pub struct SourceArgs {
 
 #[derive(Debug, Args)]
 pub struct FetchCmd {
-    /// Extensions whose sources to fetch (default: all).
-    #[arg(value_name = "EXT")]
+    /// Extensions whose sources to fetch, by name (or `--all`).
+    #[arg(value_name = "EXT", required_unless_present = "all")]
     pub extensions: Vec<String>,
     /// Fetch the sources of every extension and internal library.
     #[arg(long, conflicts_with = "extensions")]
@@ -190,8 +245,8 @@ pub struct FetchCmd {
 pub struct MirrorCmd {
     /// The mirror directory to fill.
     pub dir: PathBuf,
-    /// Extensions whose sources to mirror (default: all).
-    #[arg(value_name = "EXT")]
+    /// Extensions whose sources to mirror, by name (or `--all`).
+    #[arg(value_name = "EXT", required_unless_present = "all")]
     pub extensions: Vec<String>,
     /// Mirror the sources of every extension and internal library.
     #[arg(long, conflicts_with = "extensions")]
@@ -208,11 +263,25 @@ pub struct BenchCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum BenchWhat {
-    /// Pack a generated rootfs into a gzip layer and compare with `tar | gzip -6 | sha256sum`.
+    /// Pack a generated rootfs with our gzip and zstd layer writers, next to `tar | gzip -6`,
+    /// `tar | pigz -6` and `tar | zstd -3 -T0` (each `| sha256sum`): times and output sizes.
     Pack {
         /// Size of the generated tree in MiB.
         #[arg(long, default_value_t = 1024)]
         size_mib: u64,
+        /// Rounds of each measurement; the best is reported.
+        #[arg(long, default_value_t = 2)]
+        rounds: usize,
+    },
+    /// Validate a generated valid tree end to end (`cargo xtask validate <dir>`) next to
+    /// `find <dir> -printf '%m %s %p\n'`, with the parts of the end-to-end time (medians).
+    Validate {
+        /// Entries (directories, files, symlinks) in the generated tree.
+        #[arg(long, default_value_t = 100_000)]
+        entries: usize,
+        /// Runs of each measurement (after one warm-up run each); the median is reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
     },
     /// Publish the example layout to a local registry vs `skopeo copy` of the same layout: first
     /// push and unchanged re-push (medians).
@@ -246,16 +315,29 @@ pub struct ListCmd {
 }
 
 /// An arch selection on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum ArchArg {
     Amd64,
     Arm64,
+    #[default]
     All,
 }
 
+impl ArchArg {
+    /// The arches selected, in [`Arch::ALL`] order.
+    pub fn arches(self) -> Vec<Arch> {
+        match self {
+            ArchArg::Amd64 => vec![Arch::Amd64],
+            ArchArg::Arm64 => vec![Arch::Arm64],
+            ArchArg::All => Arch::ALL.to_vec(),
+        }
+    }
+}
+
 /// Layer compression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum CompressionArg {
+    #[default]
     Gzip,
     Zstd,
 }
@@ -270,7 +352,7 @@ impl CompressionArg {
     }
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct BuildCmd {
     /// Extensions to build, by name (see `cargo xtask list`).
     #[arg(value_name = "EXT", required_unless_present = "all")]
@@ -301,6 +383,24 @@ pub struct BuildCmd {
     /// or selects modules with, instead of its own or the pin's default (`TALOS_EXT_TOOLCHAIN`).
     #[arg(long, value_name = "NAME")]
     pub toolchain: Option<String>,
+}
+
+impl BuildCmd {
+    /// `cargo xtask build <extensions> --out <out>` with every other option at its default: the
+    /// build step `publish` runs before pushing (a test checks it equals the parsed command line).
+    pub fn new(extensions: Vec<String>, out: PathBuf) -> BuildCmd {
+        BuildCmd {
+            extensions,
+            all: false,
+            arch: ArchArg::default(),
+            compression: CompressionArg::default(),
+            out,
+            release: false,
+            sources: SourceArgs::default(),
+            source: Vec::new(),
+            toolchain: None,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

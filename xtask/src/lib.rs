@@ -16,12 +16,13 @@ pub mod bench;
 pub mod build;
 pub mod catalog;
 pub mod engine;
+pub mod engine_stamp;
 pub mod flags;
 pub mod list;
 pub mod metadata;
 pub mod sources;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -57,12 +58,16 @@ pub fn without_cargo_run_vars(mut cmd: xshell::Cmd<'_>) -> xshell::Cmd<'_> {
 }
 
 /// The `main` of the front and of the engine: parses the command line ([`flags`]), runs
-/// `dispatch` with a shell in the workspace root, and prints an error with its causes.
-pub fn main_with(dispatch: impl FnOnce(&xshell::Shell, flags::Command) -> anyhow::Result<ExitCode>) -> ExitCode {
+/// `dispatch` with a shell in the workspace root and the global `--verbose`/`--quiet`, and
+/// prints an error with its causes.
+pub fn main_with(
+    dispatch: impl FnOnce(&xshell::Shell, flags::Command, flags::Verbosity) -> anyhow::Result<ExitCode>,
+) -> ExitCode {
     let flags = flags::Xtask::parse();
+    let verbosity = flags.verbosity();
     let result = xshell::Shell::new().map_err(anyhow::Error::from).and_then(|sh| {
         sh.change_dir(workspace_root());
-        dispatch(&sh, flags.command)
+        dispatch(&sh, flags.command, verbosity)
     });
     match result {
         Ok(code) => code,
@@ -71,6 +76,13 @@ pub fn main_with(dispatch: impl FnOnce(&xshell::Shell, flags::Command) -> anyhow
             ExitCode::FAILURE
         }
     }
+}
+
+/// Where xtask keeps what it remembers between commands (`<target>/xtask/`: the cargo metadata,
+/// the engine's build stamp).
+pub fn state_dir(root: &Path) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"));
+    root.join(target).join("xtask")
 }
 
 /// The workspace root: the parent of this crate's directory.

@@ -6,9 +6,9 @@ use anyhow::Result;
 use xshell::Shell;
 
 use crate::catalog::Catalog;
-use crate::flags::ListCmd;
+use crate::flags::{ListCmd, Verbosity};
 
-pub fn run(sh: &Shell, cmd: ListCmd) -> Result<ExitCode> {
+pub fn run(sh: &Shell, cmd: ListCmd, verbosity: Verbosity) -> Result<ExitCode> {
     let catalog = Catalog::load(&sh.current_dir())?;
     let tag = &catalog.pin.talos.tag;
     let shown: Vec<&crate::catalog::Entry> =
@@ -45,7 +45,9 @@ pub fn run(sh: &Shell, cmd: ListCmd) -> Result<ExitCode> {
         .collect();
     print_table(&["NAME", "CATEGORY", "TIER", "VERSION", "ARCHES", "KIND", "LIBRARIES"], &rows);
     let libs = catalog.entries.len() - catalog.extensions().count();
-    eprintln!("{} extensions and {libs} internal libraries, Talos {tag}", catalog.extensions().count());
+    if !verbosity.is_quiet() {
+        eprintln!("{} extensions and {libs} internal libraries, Talos {tag}", catalog.extensions().count());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

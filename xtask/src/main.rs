@@ -7,10 +7,10 @@ use xtask::flags::Command;
 use xtask::{bench, build, engine, list};
 
 fn main() -> ExitCode {
-    xtask::main_with(|sh, command| match command {
-        Command::List(cmd) => list::run(sh, cmd),
-        Command::Build(cmd) => build::run(sh, cmd, &engine::EnginePacker { sh }),
+    xtask::main_with(|sh, command, verbosity| match command {
+        Command::List(cmd) => list::run(sh, cmd, verbosity),
+        Command::Build(cmd) => build::run(sh, cmd, verbosity, &engine::EnginePacker { sh, verbosity }),
         Command::Bench(cmd) => bench::run(sh, cmd),
-        _ => engine::run(sh, &std::env::args_os().skip(1).collect::<Vec<_>>()),
+        _ => engine::run(sh, &std::env::args_os().skip(1).collect::<Vec<_>>(), verbosity),
     })
 }

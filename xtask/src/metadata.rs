@@ -49,8 +49,7 @@ struct Cached {
 
 /// Where the answer for the workspace at `root` is kept.
 pub fn cache_path(root: &Path) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"));
-    root.join(target).join("xtask").join("metadata.json")
+    crate::state_dir(root).join("metadata.json")
 }
 
 /// The workspace's metadata (no dependencies resolved), from the cache when it is current.

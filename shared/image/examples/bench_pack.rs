@@ -1,87 +1,153 @@
-//! Benchmark of the layer writer against `tar -c | gzip -6 | sha256sum` on the same tree.
+//! Benchmark of the layer writers against shell pipelines on the same tree: our gzip-6 writer
+//! next to `tar -c | gzip -6 | sha256sum` and `tar -c | pigz -6 | sha256sum`, our zstd-3 writer
+//! next to `tar -c | zstd -3 -T0 | sha256sum`.
 //!
 //! Generates (once, deterministically, reused on later runs) a staged extension of about
 //! `--size-mib` MiB: ~62% in many small files of 1-64 KiB, the rest in two large files, with
 //! content mixing text-like words, code-like low-entropy bytes, structured records and some
-//! incompressible blocks. Then runs our gzip-6 layer writer (default thread count) and the shell
-//! pipeline twice each, reports the best MB/s of input for each and their ratio, and checks that
-//! both of our runs produced the same digest. It measures; it asserts nothing about speed.
+//! incompressible blocks. Then runs each of the five `--rounds` times (interleaved, so that all
+//! see the same machine), reports the best time, MB/s of input and output size of each, and
+//! checks that our runs produced the same digest every time. It measures; it asserts nothing
+//! about speed. The pipelines' output is counted with `tee` into `wc -c` beside `sha256sum`.
 //!
-//! `cargo run --release -p talos-ext-image --example bench_pack -- [--size-mib 1024] [--dir <scratch>]
-//! [--threads N]` (`--threads` only for diagnosis; the default is the available parallelism).
+//! `cargo run --release -p talos-ext-image --example bench_pack -- [--size-mib 1024] [--rounds 2]
+//! [--dir <scratch>] [--threads N]` (`--threads` only for diagnosis; the default is the available
+//! parallelism).
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use talos_ext_image::{Compression, PackOptions, write_layer};
+use talos_ext_process::Command;
 
 const SMALL_SHARE: f64 = 0.62;
 const LARGE_FILES: u64 = 2;
 const EPOCH: u64 = 1_700_000_000;
 
+/// One measured way of packing the tree.
+enum Packer {
+    /// Our layer writer.
+    Ours(Compression),
+    /// `tar -c | <compressor> | sha256sum`.
+    Shell(&'static str),
+}
+
+impl Packer {
+    fn label(&self) -> String {
+        match self {
+            Packer::Ours(Compression::Gzip { level }) => format!("ours gzip -{level}"),
+            Packer::Ours(Compression::Zstd { level }) => format!("ours zstd -{level}"),
+            Packer::Shell(compressor) => format!("tar | {compressor} | sha256sum"),
+        }
+    }
+}
+
+/// The times, output bytes and (ours only) digests of one packer's rounds.
+struct Results {
+    secs: Vec<f64>,
+    size: u64,
+    digests: Vec<String>,
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut size_mib = 1024u64;
+    let mut rounds = 2usize;
     let mut threads_arg = None;
     let mut dir = std::env::temp_dir().join("talos-ext-image-bench");
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--size-mib" => size_mib = args.next().ok_or("--size-mib needs a value")?.parse()?,
+            "--rounds" => rounds = args.next().ok_or("--rounds needs a value")?.parse()?,
             "--dir" => dir = PathBuf::from(args.next().ok_or("--dir needs a value")?),
             "--threads" => threads_arg = Some(args.next().ok_or("--threads needs a value")?.parse()?),
             other => return Err(format!("unknown argument `{other}`").into()),
         }
     }
+    if rounds == 0 {
+        return Err("--rounds must be at least 1".into());
+    }
     let staged = dir.join(format!("staged-{size_mib}"));
     let (files, bytes) = generate(&staged, size_mib)?;
     let mb = bytes as f64 / 1e6;
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    println!("tree: {files} files, {mb:.1} MB of content, {threads} threads available");
+    let load = fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    println!(
+        "tree: {files} files, {mb:.1} MB of content; {threads} threads available, load average {}",
+        load.join(" ")
+    );
 
+    let packers = [
+        Packer::Ours(Compression::GZIP),
+        Packer::Shell("gzip -6"),
+        Packer::Shell("pigz -6"),
+        Packer::Ours(Compression::ZSTD),
+        Packer::Shell("zstd -3 -T0"),
+    ];
     let blobs = dir.join("blobs");
-    let opts = PackOptions { compression: Compression::GZIP, threads: threads_arg };
-    let mut ours = Vec::new();
-    let mut shell = Vec::new();
-    let mut digests = Vec::new();
-    for round in 1..=2 {
-        let _ = fs::remove_dir_all(&blobs);
-        fs::create_dir_all(&blobs)?;
-        let t = Instant::now();
-        let info = write_layer(&staged, &blobs, EPOCH, &opts)?;
-        let secs = t.elapsed().as_secs_f64();
-        println!(
-            "round {round}: ours  {secs:7.2} s  {:7.1} MB/s  layer {} MB (tar {} MB) sha256:{}",
-            mb / secs,
-            info.size / 1_000_000,
-            info.uncompressed_size / 1_000_000,
-            info.digest
-        );
-        ours.push(secs);
-        digests.push(info.digest);
-
-        let t = Instant::now();
-        let script = format!("tar -c -C '{}' . | gzip -6 | sha256sum", staged.display());
-        let out = Command::new("sh").arg("-c").arg(&script).output()?;
-        if !out.status.success() {
-            return Err(format!("`{script}` failed: {}", String::from_utf8_lossy(&out.stderr)).into());
+    let mut results: Vec<Results> =
+        packers.iter().map(|_| Results { secs: Vec::new(), size: 0, digests: Vec::new() }).collect();
+    for round in 1..=rounds {
+        for (packer, result) in packers.iter().zip(&mut results) {
+            let t = Instant::now();
+            let (size, digest) = match packer {
+                Packer::Ours(compression) => {
+                    let _ = fs::remove_dir_all(&blobs);
+                    fs::create_dir_all(&blobs)?;
+                    let opts = PackOptions { compression: *compression, threads: threads_arg };
+                    let info = write_layer(&staged, &blobs, EPOCH, &opts)?;
+                    (info.size, info.digest.to_string())
+                }
+                Packer::Shell(compressor) => shell(&staged, compressor)?,
+            };
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "round {round}: {:<28} {secs:7.2} s {:7.1} MB/s  output {:7.1} MB  sha256:{digest}",
+                packer.label(),
+                mb / secs,
+                size as f64 / 1e6
+            );
+            result.secs.push(secs);
+            result.size = size;
+            if matches!(packer, Packer::Ours(_)) {
+                result.digests.push(digest);
+            }
         }
-        let secs = t.elapsed().as_secs_f64();
-        println!("round {round}: shell {secs:7.2} s  {:7.1} MB/s  (tar | gzip -6 | sha256sum)", mb / secs);
-        shell.push(secs);
     }
     let _ = fs::remove_dir_all(&blobs);
-    let best_ours = ours.iter().copied().fold(f64::INFINITY, f64::min);
-    let best_shell = shell.iter().copied().fold(f64::INFINITY, f64::min);
-    println!(
-        "best: ours {:.1} MB/s, shell {:.1} MB/s, ratio {:.2}x; deterministic: {}",
-        mb / best_ours,
-        mb / best_shell,
-        best_shell / best_ours,
-        if digests.windows(2).all(|w| w[0] == w[1]) { "yes" } else { "NO" }
-    );
+    println!("best of {rounds}:");
+    for (packer, result) in packers.iter().zip(&results) {
+        let best = result.secs.iter().copied().fold(f64::INFINITY, f64::min);
+        let deterministic = match packer {
+            Packer::Ours(_) if result.digests.windows(2).all(|w| w[0] == w[1]) => "  (same digest every round)",
+            Packer::Ours(_) => "  (DIGESTS DIFFER between rounds)",
+            Packer::Shell(_) => "",
+        };
+        println!(
+            "  {:<28} {best:7.2} s {:7.1} MB/s  output {:7.1} MB ({:.1}% of the input){deterministic}",
+            packer.label(),
+            mb / best,
+            result.size as f64 / 1e6,
+            result.size as f64 * 100.0 / bytes as f64
+        );
+    }
     Ok(())
+}
+
+/// Runs `tar -c -C <staged> . | <compressor> | sha256sum`, counting the compressed bytes with
+/// `tee` into `wc -c` on the side; returns (bytes, hex digest).
+fn shell(staged: &Path, compressor: &str) -> Result<(u64, String), Box<dyn std::error::Error>> {
+    let script =
+        format!("set -o pipefail; (tar -c -C \"$1\" . | {compressor} | tee /dev/fd/3 | sha256sum >&2) 3>&1 | wc -c");
+    let out = Command::new("bash")
+        .args(["-c", &script, "bench", &staged.display().to_string()])
+        .hint("apt-get install tar gzip pigz zstd (bash ci/setup.sh installs them)")
+        .output()?;
+    let size = String::from_utf8_lossy(&out.stdout).trim().parse()?;
+    let digest = String::from_utf8_lossy(&out.stderr).split_whitespace().next().unwrap_or_default().to_string();
+    Ok((size, digest))
 }
 
 /// Creates the tree unless a complete one exists; returns (file count, content bytes).

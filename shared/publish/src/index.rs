@@ -3,6 +3,9 @@
 //! digest>` line per extension, sorted, trailing newline) and `/descriptions.yaml` (a map keyed by
 //! that full line to `{author, description}` from each image's `manifest.yaml`).
 //!
+//! Publishing some extensions keeps the lines of the others: [`merge_index`] is the index after
+//! a publish, from the one in the registry and the newly pushed entries.
+//!
 //! The image is listed for both `linux/amd64` and `linux/arm64` with the same layer, so whatever
 //! platform a reader asks for (Image Factory exports the amd64 image; `crane export` picks the
 //! host's) it gets the two files. The bytes depend only on the entries and [`IndexMeta`]: the
@@ -18,7 +21,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use talos_ext_image::{Compression, ImageMeta, LayoutSummary, PackOptions, write_tree_layout};
 use talos_ext_model::Arch;
-use talos_ext_registry::Reference;
+use talos_ext_registry::{Reference, Repository};
 
 use crate::error::PublishError;
 
@@ -117,6 +120,26 @@ pub fn write_index_layout(
     Ok(write_tree_layout(out_dir, tree.path(), &Arch::ALL, &image_meta, &opts)?)
 }
 
+/// What the index image lists after `published` were pushed: every entry of `published`, plus
+/// the lines of `current` (the index image as it is in the registry, if there is one) for
+/// repositories not in `published`, with their descriptions. A line of `current` that is not a
+/// pinned reference (`<repo>:<tag>@sha256:<hex>`) could not be installed and is dropped.
+pub fn merge_index(current: Option<&IndexFiles>, published: &[IndexEntry]) -> Vec<IndexEntry> {
+    let mut entries = published.to_vec();
+    let replaced: Vec<&Repository> = published.iter().map(|e| &e.reference.repository).collect();
+    for line in current.map(|c| c.lines.as_slice()).unwrap_or_default() {
+        let Ok(reference) = line.parse::<Reference>() else { continue };
+        if reference.tag.is_none() || reference.digest.is_none() || replaced.contains(&&reference.repository) {
+            continue;
+        }
+        let Description { author, description } = current
+            .and_then(|c| c.descriptions.get(line).cloned())
+            .unwrap_or(Description { author: String::new(), description: String::new() });
+        entries.push(IndexEntry { reference, author, description });
+    }
+    entries
+}
+
 /// The two files of an index image, read from its layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexFiles {
@@ -157,5 +180,45 @@ impl IndexFiles {
             _ => BTreeMap::new(),
         };
         Ok(IndexFiles { lines, descriptions })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(line: &str, author: &str) -> IndexEntry {
+        IndexEntry { reference: line.parse().unwrap(), author: author.into(), description: format!("{author}'s") }
+    }
+
+    const A_OLD: &str = "r.example/talos/a:v1@sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    const A_NEW: &str = "r.example/talos/a:v2@sha256:2222222222222222222222222222222222222222222222222222222222222222";
+    const B: &str = "r.example/talos/b:v1@sha256:3333333333333333333333333333333333333333333333333333333333333333";
+
+    #[test]
+    fn merging_keeps_other_extensions_and_replaces_the_published() {
+        let current = IndexFiles {
+            lines: vec![A_OLD.into(), B.into(), "not a reference!".into(), "r.example/talos/c:v1".into()],
+            descriptions: BTreeMap::from([(
+                B.to_string(),
+                Description { author: "bee".into(), description: "bee's".into() },
+            )]),
+        };
+        let merged = merge_index(Some(&current), &[entry(A_NEW, "ay")]);
+        assert_eq!(merged, [entry(A_NEW, "ay"), entry(B, "bee")]);
+        assert_eq!(image_digests(&merged), format!("{A_NEW}\n{B}\n"));
+    }
+
+    #[test]
+    fn merging_without_an_index_is_the_published_entries() {
+        assert_eq!(merge_index(None, &[entry(B, "bee")]), [entry(B, "bee")]);
+    }
+
+    #[test]
+    fn a_line_without_a_description_keeps_empty_ones() {
+        let current = IndexFiles { lines: vec![B.into()], descriptions: BTreeMap::new() };
+        let merged = merge_index(Some(&current), &[entry(A_NEW, "ay")]);
+        assert_eq!(merged[1].reference.to_string(), B);
+        assert_eq!((merged[1].author.as_str(), merged[1].description.as_str()), ("", ""));
     }
 }

@@ -5,7 +5,8 @@
 //!   ([`ANNOTATION_OVERRIDDEN`]) are refused unless allowed.
 //! - [`publish_index`] / [`write_index_layout`]: the index image `<prefix>/extensions:<talos tag>`
 //!   with `/image-digests` and `/descriptions.yaml` (contract 8.1), deterministic, listed for
-//!   amd64 and arm64 with one shared layer.
+//!   amd64 and arm64 with one shared layer; [`merged_index_entries`] keeps the lines of
+//!   extensions already in it that were not published this time.
 //! - [`sign_reference`] / [`verify_reference`]: cosign-compatible key signatures pushed as
 //!   `sha256-<hex>.sig` images (bytes from `talos-ext-sign`).
 //! - [`find`]: the pinned reference of an extension for a Talos version, with its compatibility
@@ -26,9 +27,9 @@ pub use error::PublishError;
 pub use find::{Found, Index, find, read_index};
 pub use index::{
     DESCRIPTIONS, Description, IMAGE_DIGESTS, IndexEntry, IndexFiles, IndexMeta, MAX_INDEX_LAYER, descriptions_yaml,
-    image_digests, write_index_layout,
+    image_digests, merge_index, write_index_layout,
 };
 pub use layout::{ANNOTATION_OVERRIDDEN, ExtensionLayout};
 pub use prefix::{INDEX_REPOSITORY, RegistryPrefix};
-pub use publish::{Published, publish_extension, publish_index};
+pub use publish::{Published, merged_index_entries, publish_extension, publish_index};
 pub use signing::{resolve_digest, sign_reference, verify_reference};

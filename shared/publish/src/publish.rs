@@ -1,6 +1,8 @@
 //! Pushing extension layouts and the index image: [`publish_extension`] pushes one
 //! `_out/oci/<name>/` as `<registry>/<prefix>/<name>:<version>` (refusing overridden-source
-//! builds unless allowed), [`publish_index`] writes and pushes `<prefix>/extensions:<talos tag>`.
+//! builds unless allowed), [`publish_index`] writes and pushes `<prefix>/extensions:<talos tag>`,
+//! whose entries [`merged_index_entries`] computes from the pushed extensions and the index
+//! image already in the registry.
 //! Both go through `Client::push_layout`, which uploads only missing blobs and moves the tag last.
 
 use std::path::Path;
@@ -8,7 +10,8 @@ use std::path::Path;
 use talos_ext_registry::{Client, PushOptions, PushSummary, Reporter};
 
 use crate::error::PublishError;
-use crate::index::{IndexEntry, IndexMeta, write_index_layout};
+use crate::find::read_index;
+use crate::index::{IndexEntry, IndexMeta, merge_index, write_index_layout};
 use crate::layout::ExtensionLayout;
 use crate::prefix::RegistryPrefix;
 
@@ -49,6 +52,22 @@ pub fn publish_extension(
         description: ext.manifest.metadata.description.clone(),
     };
     Ok(Published { name: ext.name, summary, entry })
+}
+
+/// The entries of `<prefix>/extensions:<talos_tag>` after `published` were pushed: those, plus
+/// the lines of the other extensions in the index image as it is in the registry (none when it
+/// does not exist yet); see [`merge_index`].
+pub fn merged_index_entries(
+    client: &Client,
+    prefix: &RegistryPrefix,
+    talos_tag: &str,
+    published: &[IndexEntry],
+) -> Result<Vec<IndexEntry>, PublishError> {
+    match read_index(client, prefix, talos_tag, None) {
+        Ok(current) => Ok(merge_index(Some(&current.files), published)),
+        Err(PublishError::IndexNotFound { .. }) => Ok(merge_index(None, published)),
+        Err(e) => Err(e),
+    }
 }
 
 /// Writes the index image of `entries` to `layout_dir` and pushes it to

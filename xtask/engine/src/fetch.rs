@@ -8,12 +8,14 @@ use anyhow::{Context, Result, bail};
 use talos_ext_fetch::{fetch, mirror_into};
 use xshell::Shell;
 use xtask::catalog::{Catalog, Entry};
-use xtask::flags::{FetchCmd, MirrorCmd, SourceArgs};
+use xtask::flags::{FetchCmd, MirrorCmd, SourceArgs, Verbosity};
 
 use crate::progress::Bars;
 
+/// `--all`: every extension and internal library; else the names given (the command line
+/// requires one or the other, as for `build` and `publish`).
 fn selection<'a>(catalog: &'a Catalog, names: &[String], all: bool) -> Result<Vec<&'a Entry>> {
-    if all || names.is_empty() { Ok(catalog.entries.iter().collect()) } else { catalog.select(names) }
+    if all { Ok(catalog.entries.iter().collect()) } else { catalog.select(names) }
 }
 
 /// Fetches every pinned source (all arches) of the selection; returns (extension, source, path).
@@ -23,9 +25,10 @@ fn fetch_all(
     names: &[String],
     all: bool,
     args: &SourceArgs,
+    verbosity: Verbosity,
 ) -> Result<Vec<(String, talos_ext_model::Source, std::path::PathBuf)>> {
     let cfg = args.fetch_config(sh)?;
-    let bars = Bars::new();
+    let bars = Bars::new(verbosity);
     let mut out = Vec::new();
     let mut failures = Vec::new();
     for e in selection(catalog, names, all)? {
@@ -42,20 +45,29 @@ fn fetch_all(
     Ok(out)
 }
 
-pub fn run_fetch(sh: &Shell, cmd: FetchCmd) -> Result<ExitCode> {
+pub fn run_fetch(sh: &Shell, cmd: FetchCmd, verbosity: Verbosity) -> Result<ExitCode> {
     let catalog = Catalog::load(&sh.current_dir())?;
-    let fetched = fetch_all(sh, &catalog, &cmd.extensions, cmd.all, &cmd.sources)?;
-    eprintln!("{} source(s) verified in the cache", fetched.len());
+    let fetched = fetch_all(sh, &catalog, &cmd.extensions, cmd.all, &cmd.sources, verbosity)?;
+    if !verbosity.is_quiet() {
+        eprintln!("{} source(s) verified in the cache", fetched.len());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn run_mirror(sh: &Shell, cmd: MirrorCmd) -> Result<ExitCode> {
+pub fn run_mirror(sh: &Shell, cmd: MirrorCmd, verbosity: Verbosity) -> Result<ExitCode> {
     let catalog = Catalog::load(&sh.current_dir())?;
-    let fetched = fetch_all(sh, &catalog, &cmd.extensions, cmd.all, &cmd.sources)?;
+    let fetched = fetch_all(sh, &catalog, &cmd.extensions, cmd.all, &cmd.sources, verbosity)?;
     let dir = std::env::current_dir().context("reading the current directory")?.join(&cmd.dir);
     for (ext, source, path) in &fetched {
         mirror_into(&dir, source, path).with_context(|| format!("mirroring {ext}/{}", source.name))?;
     }
-    eprintln!("{} source(s) in the mirror {} (use it with --mirror {})", fetched.len(), dir.display(), dir.display());
+    if !verbosity.is_quiet() {
+        eprintln!(
+            "{} source(s) in the mirror {} (use it with --mirror {})",
+            fetched.len(),
+            dir.display(),
+            dir.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

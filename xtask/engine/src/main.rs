@@ -15,19 +15,19 @@ use std::process::ExitCode;
 use xtask::flags::Command;
 
 fn main() -> ExitCode {
-    xtask::main_with(|sh, command| match command {
-        Command::Validate(cmd) => validate::run(sh, cmd),
-        Command::Fetch(cmd) => fetch::run_fetch(sh, cmd),
-        Command::Mirror(cmd) => fetch::run_mirror(sh, cmd),
-        Command::Toolchain(cmd) => toolchain::run(sh, cmd),
-        Command::Publish(cmd) => publish::run_publish(sh, cmd),
-        Command::Find(cmd) => publish::run_find(sh, cmd),
-        Command::Sign(cmd) => publish::run_sign(sh, cmd),
+    xtask::main_with(|sh, command, verbosity| match command {
+        Command::Validate(cmd) => validate::run(sh, cmd, verbosity),
+        Command::Fetch(cmd) => fetch::run_fetch(sh, cmd, verbosity),
+        Command::Mirror(cmd) => fetch::run_mirror(sh, cmd, verbosity),
+        Command::Toolchain(cmd) => toolchain::run(sh, cmd, verbosity),
+        Command::Publish(cmd) => publish::run_publish(sh, cmd, verbosity),
+        Command::Find(cmd) => publish::run_find(sh, cmd, verbosity),
+        Command::Sign(cmd) => publish::run_sign(sh, cmd, verbosity),
         Command::VerifySignature(cmd) => publish::run_verify(sh, cmd),
         Command::Pack(cmd) => pack::run(sh, cmd),
         // Run by the front itself; here only when the engine is started by hand.
-        Command::List(cmd) => xtask::list::run(sh, cmd),
-        Command::Build(cmd) => xtask::build::run(sh, cmd, &pack::InProcess),
+        Command::List(cmd) => xtask::list::run(sh, cmd, verbosity),
+        Command::Build(cmd) => xtask::build::run(sh, cmd, verbosity, &pack::InProcess),
         Command::Bench(cmd) => xtask::bench::run(sh, cmd),
     })
 }

@@ -1,10 +1,11 @@
 //! Progress bars for long transfers (source downloads, registry pushes): one implementation of
-//! the libraries' `Reporter` trait, drawn with indicatif on stderr.
+//! the libraries' `Reporter` trait, drawn with indicatif on stderr (nothing with `--quiet`).
 
 use std::sync::Mutex;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use talos_ext_fetch::Reporter;
+use xtask::flags::Verbosity;
 
 /// Progress bars, one per transfer.
 pub struct Bars {
@@ -13,8 +14,12 @@ pub struct Bars {
 }
 
 impl Bars {
-    pub fn new() -> Bars {
-        Bars { multi: MultiProgress::new(), bars: Mutex::new(Vec::new()) }
+    pub fn new(verbosity: Verbosity) -> Bars {
+        let multi = match verbosity {
+            Verbosity::Quiet => MultiProgress::with_draw_target(ProgressDrawTarget::hidden()),
+            Verbosity::Normal | Verbosity::Verbose => MultiProgress::new(),
+        };
+        Bars { multi, bars: Mutex::new(Vec::new()) }
     }
 }
 

@@ -9,10 +9,10 @@ use talos_ext_kernel::{KernelContext, PrepareOptions, disk_usage, prepare_build_
 use talos_ext_model::{Arch, KeysLock, Pin, Toolchain};
 use xshell::Shell;
 
-use xtask::flags::{ArchArg, ToolchainCmd, ToolchainWhat};
+use xtask::flags::{ToolchainCmd, ToolchainWhat, Verbosity};
 use xtask::list::print_table;
 
-pub fn run(sh: &Shell, cmd: ToolchainCmd) -> Result<ExitCode> {
+pub fn run(sh: &Shell, cmd: ToolchainCmd, verbosity: Verbosity) -> Result<ExitCode> {
     let root = sh.current_dir();
     let ctx = KernelContext::from_env(&root)?;
     let pin = Pin::load(&root)?;
@@ -24,24 +24,19 @@ pub fn run(sh: &Shell, cmd: ToolchainCmd) -> Result<ExitCode> {
         ToolchainWhat::List => list(&ctx, &root),
         ToolchainWhat::Prepare { toolchain, arch, in_tree, full } => {
             let tc = ctx.toolchain(&name_or_default(toolchain)?)?;
-            let arches = match arch {
-                ArchArg::Amd64 => vec![Arch::Amd64],
-                ArchArg::Arm64 => vec![Arch::Arm64],
-                ArchArg::All => Arch::ALL.to_vec(),
-            };
             let key = ctx.module_key(&tc.name)?;
             println!("signing key: sha256 {} ({})", key.fingerprint, key.origin);
-            if key.locked.is_none() {
+            if key.locked.is_none() && !verbosity.is_quiet() {
                 println!(
                     "note: not recorded in {}; run `cargo xtask toolchain rekey --toolchain {}` to lock it",
                     ctx.keys_lock.display(),
                     tc.name
                 );
             }
-            for arch in arches {
+            for arch in arch.arches() {
                 let started = Instant::now();
                 let tree = prepare_build_tree(&ctx, &tc, arch, PrepareOptions { full_build: full })?;
-                for note in &tree.notes {
+                for note in tree.notes.iter().filter(|_| !verbosity.is_quiet()) {
                     eprintln!("note: {note}");
                 }
                 println!(
@@ -54,7 +49,7 @@ pub fn run(sh: &Shell, cmd: ToolchainCmd) -> Result<ExitCode> {
                 if in_tree {
                     let started = Instant::now();
                     let (modules, notes) = prepare_module_tree(&ctx, &tc, arch)?;
-                    for note in &notes {
+                    for note in notes.iter().filter(|_| !verbosity.is_quiet()) {
                         eprintln!("note: {note}");
                     }
                     println!("{} {arch}: module tree {} ({:.1?})", tc.name, modules.dir.display(), started.elapsed());
@@ -99,9 +94,29 @@ fn list(ctx: &KernelContext, root: &std::path::Path) -> Result<ExitCode> {
             tc.kind().to_string(),
             Arch::ALL.iter().map(|a| tc.kernel_release(*a)).collect::<Vec<_>>().join(" "),
             if tc.llvm() { "LLVM=1".into() } else { "gcc".into() },
-            lock.keys.get(&name).map(|f| f[..16].to_string()).unwrap_or_else(|| "-".into()),
+            lock.keys.get(&name).map_or_else(|| "-".into(), |f| short_fingerprint(f)),
         ]);
     }
     print_table(&["NAME", "KIND", "RELEASES (amd64 arm64)", "COMPILER", "LOCKED KEY"], &rows);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The first 16 characters of a locked fingerprint, for the table; a shorter (hand-edited or
+/// truncated) value whole, and never a panic on it.
+fn short_fingerprint(fingerprint: &str) -> String {
+    fingerprint.chars().take(16).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_fingerprint;
+
+    #[test]
+    fn short_fingerprints_of_any_length() {
+        let full = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        assert_eq!(short_fingerprint(full), "0123456789abcdef");
+        assert_eq!(short_fingerprint("abc"), "abc");
+        assert_eq!(short_fingerprint(""), "");
+        assert_eq!(short_fingerprint("ééééééééééééééééé"), "éééééééééééééééé");
+    }
 }

@@ -10,9 +10,9 @@ use talos_ext_model::Pin;
 use talos_ext_validate::{KernelExpectation, Options, Report, certificate_key_id, validate_dir, validate_tar};
 use xshell::Shell;
 
-use xtask::flags::ValidateCmd;
+use xtask::flags::{ValidateCmd, Verbosity};
 
-pub fn run(sh: &Shell, cmd: ValidateCmd) -> Result<ExitCode> {
+pub fn run(sh: &Shell, cmd: ValidateCmd, verbosity: Verbosity) -> Result<ExitCode> {
     let talos_version = match cmd.talos_version {
         Some(v) => v,
         None => Pin::load(&sh.current_dir())?.talos.tag,
@@ -39,7 +39,9 @@ pub fn run(sh: &Shell, cmd: ValidateCmd) -> Result<ExitCode> {
     let mut failed = false;
     for (label, report) in &reports {
         if report.is_ok() {
-            eprintln!("{}{label}: ok ({mode})", path.display());
+            if !verbosity.is_quiet() {
+                eprintln!("{}{label}: ok ({mode})", path.display());
+            }
         } else {
             failed = true;
             println!("{}{label}: {} finding(s) ({mode}):", path.display(), report.findings.len());

@@ -207,3 +207,80 @@ fn toolchain_option_reaches_the_build_scripts() {
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("toolchain `talos-v1.14.0-beta.1` (amd64) needs kernel source"), "{err}");
 }
+
+/// A small valid extension tree (what `cargo xtask bench validate` generates, in little).
+fn valid_tree() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let ext = tmp.path();
+    std::fs::create_dir_all(ext.join("rootfs/usr/local/lib/demo")).unwrap();
+    std::fs::write(ext.join("rootfs/usr/local/lib/demo/data"), "x").unwrap();
+    std::fs::write(
+        ext.join("manifest.yaml"),
+        "version: v1alpha1\nmetadata:\n  name: demo\n  version: 1.0.0\n  author: tests\n  description: demo\n  \
+         compatibility:\n    talos:\n      version: \">= v1.0.0\"\n",
+    )
+    .unwrap();
+    tmp
+}
+
+/// The engine runs without a nested `cargo build` while nothing it is built from changed (the
+/// front says so with `--verbose`), and `--quiet` leaves only what a command is for.
+#[test]
+fn engine_commands_skip_cargo_when_the_engine_is_fresh() {
+    let tree = valid_tree();
+    let dir = tree.path().to_str().unwrap();
+    // The first run may build the engine (or find that another test just did).
+    assert!(xtask(&["validate", dir]).status.success());
+    let again = xtask(&["--verbose", "validate", dir]);
+    assert!(again.status.success());
+    let err = text(&again.stderr);
+    assert!(err.contains("xtask-engine is up to date"), "{err}");
+    assert!(!err.contains("Finished"), "cargo was not asked: {err}");
+
+    let quiet = xtask(&["validate", dir, "--quiet"]);
+    assert!(quiet.status.success());
+    assert_eq!(text(&quiet.stderr), "", "nothing but results with --quiet");
+    let list = xtask(&["list", "-q"]);
+    assert!(list.status.success());
+    assert!(text(&list.stdout).contains("hello-world-service"));
+    assert_eq!(text(&list.stderr), "");
+}
+
+/// An extension asked for arches it does not support names its arches as users type them.
+#[test]
+fn unsupported_arches_are_named_as_typed() {
+    let catalog = xtask::catalog::Catalog::load(&root()).unwrap();
+    let Some(one_arch) = catalog.extensions().find(|e| e.meta.arches.len() == 1) else {
+        eprintln!("no single-arch extension in the catalog: nothing to check");
+        return;
+    };
+    let supported = one_arch.meta.arches[0];
+    let other = Arch::ALL.into_iter().find(|a| *a != supported).unwrap();
+    let out = xtask(&["build", &one_arch.meta.name, "--arch", other.as_str()]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    let want = format!("{} supports only {supported}, none of the requested arches ({other})", one_arch.meta.name);
+    assert!(err.contains(&want), "{err}");
+    assert!(!err.contains("Amd64") && !err.contains("Arm64"), "{err}");
+}
+
+/// `build --verbose` runs cargo with `-vv` (build-script output shown as it runs) and
+/// `TALOS_EXT_VERBOSE` (the runner streams each step's log): cargo reports the example as fresh
+/// or shows the commands it runs for it, which only `-v` does. `--arch all`, as the other tests
+/// build the example, so as not to restage it under them.
+#[test]
+fn build_verbose_shows_what_cargo_and_build_scripts_do() {
+    let out = tempfile::tempdir().unwrap();
+    let out_arg = out.path().to_str().unwrap();
+    let built = xtask(&["build", "hello-world-service", "--arch", "all", "--verbose", "--out", out_arg]);
+    assert!(built.status.success());
+    let err = text(&built.stderr);
+    assert!(
+        err.contains("Fresh hello-world-service") || (err.contains("Running `") && err.contains("hello-world-service")),
+        "cargo -vv output in:\n{err}"
+    );
+    let quiet = xtask(&["build", "hello-world-service", "--arch", "all", "--quiet", "--out", out_arg]);
+    assert!(quiet.status.success());
+    assert_eq!(text(&quiet.stderr), "", "a quiet build says nothing on stderr");
+    assert!(text(&quiet.stdout).contains("hello-world-service"), "the summary is the result");
+}

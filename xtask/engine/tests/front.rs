@@ -132,3 +132,318 @@ fn sbom_lint_fails_the_catalog_unless_exempt() {
     let ws = workspace_with("sbom_exempt = \"configuration only\"\n");
     assert_eq!(Catalog::load(ws.path()).unwrap().entries.len(), 1);
 }
+
+mod flags {
+    //! The command line as users type it: global flags, implied flags, required names, help text.
+
+    use clap::{CommandFactory, Parser};
+    use talos_ext_model::Arch;
+    use xtask::flags::{ArchArg, BuildCmd, Command, Verbosity, Xtask};
+
+    fn parse(args: &[&str]) -> Result<Xtask, clap::Error> {
+        Xtask::try_parse_from(std::iter::once("cargo xtask").chain(args.iter().copied()))
+    }
+
+    /// Every subcommand (but clap's own `help`), with the path of names leading to it.
+    fn subcommands(cmd: &clap::Command, path: &str, out: &mut Vec<(String, clap::Command)>) {
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let path = format!("{path} {}", sub.get_name());
+            out.push((path.clone(), sub.clone()));
+            subcommands(sub, &path, out);
+        }
+    }
+
+    fn all_subcommands() -> Vec<(String, clap::Command)> {
+        let mut cmd = Xtask::command();
+        cmd.build();
+        let mut out = Vec::new();
+        subcommands(&cmd, "cargo xtask", &mut out);
+        out
+    }
+
+    #[test]
+    fn every_command_takes_verbose_and_quiet() {
+        let subs = all_subcommands();
+        assert!(subs.len() > 15, "{}", subs.len());
+        for (path, sub) in &subs {
+            for flag in ["verbose", "quiet"] {
+                assert!(sub.get_arguments().any(|a| a.get_long() == Some(flag)), "{path} has no --{flag}");
+            }
+        }
+        assert_eq!(parse(&["list", "--quiet"]).unwrap().verbosity(), Verbosity::Quiet);
+        assert_eq!(parse(&["-q", "list"]).unwrap().verbosity(), Verbosity::Quiet);
+        assert_eq!(parse(&["toolchain", "prepare", "-v"]).unwrap().verbosity(), Verbosity::Verbose);
+        assert_eq!(parse(&["validate", "x"]).unwrap().verbosity(), Verbosity::Normal);
+        assert!(parse(&["list", "--quiet", "--verbose"]).is_err(), "one or the other");
+    }
+
+    /// `--help` explains every option (`find --format` had none).
+    #[test]
+    fn every_argument_has_help_text() {
+        let mut missing = Vec::new();
+        for (path, sub) in all_subcommands().iter().filter(|(_, s)| !s.is_hide_set()) {
+            for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+                let id = arg.get_id().as_str();
+                if !["help", "version"].contains(&id) && arg.get_help().is_none() {
+                    missing.push(format!("{path}: {id}"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "arguments without help text:\n{}", missing.join("\n"));
+        let mut find = Xtask::command();
+        let help = find.find_subcommand_mut("find").unwrap().render_long_help().to_string();
+        for needle in ["--format <FORMAT>", "plain", "imager", "--system-extension-image"] {
+            assert!(help.contains(needle), "{needle} in:\n{help}");
+        }
+    }
+
+    #[test]
+    fn a_key_implies_signing_and_verifying() {
+        let Command::Publish(publish) = parse(&["publish", "a", "--registry", "r/p", "--key", "k"]).unwrap().command
+        else {
+            panic!("not publish")
+        };
+        assert!(publish.sign, "--key implies --sign");
+        let Command::Publish(publish) = parse(&["publish", "a", "--registry", "r/p"]).unwrap().command else {
+            panic!("not publish")
+        };
+        assert!(!publish.sign && publish.key.is_none());
+        let err = parse(&["publish", "a", "--registry", "r/p", "--sign"]).unwrap_err().to_string();
+        assert!(err.contains("--key"), "{err}");
+
+        let Command::Find(find) = parse(&["find", "a", "--talos", "v1.14.0", "--key", "k.pub"]).unwrap().command else {
+            panic!("not find")
+        };
+        assert!(find.verify, "--key implies --verify");
+        let err = parse(&["find", "a", "--talos", "v1.14.0", "--verify"]).unwrap_err().to_string();
+        assert!(err.contains("--key"), "{err}");
+    }
+
+    /// `fetch` and `mirror` need names or `--all`, as `build` and `publish` do (no names used to
+    /// mean every source of the catalog).
+    #[test]
+    fn commands_over_extensions_need_names_or_all() {
+        for args in [&["fetch"][..], &["mirror", "dir"], &["build"], &["publish", "--registry", "r/p"]] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument, "{args:?}: {err}");
+            let mut all = args.to_vec();
+            all.push("--all");
+            assert!(parse(&all).is_ok(), "{all:?}");
+            let mut named = args.to_vec();
+            named.push("hello-world-service");
+            assert!(parse(&named).is_ok(), "{named:?}");
+        }
+    }
+
+    /// The build step of `publish` is the parsed `build <names> --out <out>`.
+    #[test]
+    fn the_publish_build_step_is_a_plain_build() {
+        let Command::Build(parsed) = parse(&["build", "a", "b", "--out", "o"]).unwrap().command else {
+            panic!("not build")
+        };
+        assert_eq!(parsed, BuildCmd::new(vec!["a".into(), "b".into()], "o".into()));
+    }
+
+    #[test]
+    fn arch_selections() {
+        assert_eq!(ArchArg::Amd64.arches(), [Arch::Amd64]);
+        assert_eq!(ArchArg::Arm64.arches(), [Arch::Arm64]);
+        assert_eq!(ArchArg::All.arches(), Arch::ALL);
+        assert_eq!(ArchArg::default(), ArchArg::All);
+    }
+
+    /// Arches are named as users type them, never as Rust debug output (`[Amd64]`).
+    #[test]
+    fn unsupported_arches_are_named_as_typed() {
+        use xtask::build::unsupported_arches;
+        let err = unsupported_arches("mei", &[Arch::Amd64], &[Arch::Arm64]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "mei supports only amd64, none of the requested arches (arm64)\nhint: build it with `--arch amd64`"
+        );
+        assert_eq!(unsupported_arches("x", &[Arch::Amd64], &Arch::ALL).unwrap(), "arm64");
+        assert_eq!(unsupported_arches("x", &Arch::ALL, &Arch::ALL).unwrap(), "");
+    }
+
+    #[test]
+    fn verbose_builds_stream_and_quiet_ones_do_not_talk() {
+        use xtask::build::{cargo_build_args, verbose_env};
+        let args = |v| cargo_build_args(&["a", "b"], false, v);
+        assert_eq!(
+            args(Verbosity::Normal),
+            ["build", "--message-format=json-render-diagnostics", "-p", "a", "-p", "b"]
+        );
+        assert!(args(Verbosity::Verbose).contains(&"-vv".to_string()), "cargo shows build-script output");
+        assert!(args(Verbosity::Quiet).contains(&"--quiet".to_string()));
+        assert!(cargo_build_args(&["a"], true, Verbosity::Normal).contains(&"--release".to_string()));
+        assert_eq!(verbose_env(Verbosity::Verbose), Some((talos_ext_process::ENV_VERBOSE, "1".to_string())));
+        assert_eq!(verbose_env(Verbosity::Normal), None);
+        assert_eq!(verbose_env(Verbosity::Quiet), None);
+        assert_eq!(Verbosity::Verbose.flag(), Some("--verbose"));
+    }
+}
+
+mod engine_stamp {
+    //! When the front runs the engine without asking cargo first: a throwaway "workspace" with an
+    //! engine crate, a library it links, a fake executable, its dep-info and a fake toolchain.
+
+    use std::fs;
+    use std::path::{Path, PathBuf};
+    use std::time::{Duration, SystemTime};
+
+    use xtask::engine_stamp::{Freshness, build_env, check, dep_info_paths, record, stamp_path};
+
+    struct Ws {
+        _tmp: tempfile::TempDir,
+        root: PathBuf,
+        exe: PathBuf,
+        env: Vec<(String, String)>,
+    }
+
+    fn write(path: &Path, text: &str) {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    fn workspace() -> Ws {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().to_path_buf();
+        write(&root.join("Cargo.toml"), "[workspace]\nmembers = [\"eng\", \"lib\"]\n");
+        write(&root.join("Cargo.lock"), "version = 4\n");
+        for (dir, file) in [("eng", "src/main.rs"), ("lib", "src/lib.rs"), ("lib", "src/part.rs")] {
+            write(&root.join(dir).join("Cargo.toml"), &format!("[package]\nname = \"{dir}\"\n"));
+            write(&root.join(dir).join(file), "//! x\n");
+            write(&root.join(dir).join("tests/it.rs"), "//! a test\n");
+        }
+        let exe = root.join("target/debug/eng");
+        write(&exe, "binary v1");
+        let deps = ["eng/src/main.rs", "lib/src/lib.rs", "lib/src/part.rs"].map(|p| root.join(p).display().to_string());
+        write(&root.join("target/debug/eng.d"), &format!("{}: {}\n", exe.display(), deps.join(" ")));
+        let cargo = root.join("toolchain/bin/cargo");
+        write(&cargo, "cargo v1");
+        write(&cargo.with_file_name("rustc"), "rustc v1");
+        let env = build_env([
+            ("CARGO".to_string(), cargo.display().to_string()),
+            ("CARGO_HOME".to_string(), root.join("cargo-home").display().to_string()),
+            ("HOME".to_string(), "/nonexistent".to_string()),
+        ]);
+        Ws { _tmp: tmp, root, exe, env }
+    }
+
+    impl Ws {
+        /// Records as if everything had last been edited a while ago and a build had started
+        /// now: file times are set back (a later write changes them even within one tick of the
+        /// kernel's clock), and the build "starts" after the ctimes that setting them changed.
+        fn record(&self) -> bool {
+            super::settle(&self.root);
+            record(&self.root, &self.exe, &self.env, SystemTime::now() + Duration::from_secs(2))
+        }
+
+        fn check(&self) -> Freshness {
+            check(&self.root, &self.env)
+        }
+
+        fn assert_stale_after(&self, what: &str, change: impl FnOnce(&Ws)) {
+            assert!(self.record(), "{what}: recorded before");
+            assert_eq!(self.check(), Freshness::Fresh(self.exe.clone()), "{what}: fresh before");
+            change(self);
+            assert!(matches!(self.check(), Freshness::Stale(_)), "{what}: not noticed");
+        }
+    }
+
+    #[test]
+    fn any_change_to_what_the_engine_is_built_from_asks_cargo_again() {
+        let ws = workspace();
+        assert!(matches!(ws.check(), Freshness::Stale(_)), "nothing recorded yet");
+        let path = |p: &str| ws.root.join(p);
+        ws.assert_stale_after("a source file", |ws| write(&ws.root.join("lib/src/part.rs"), "//! y\n"));
+        match ws.check() {
+            Freshness::Stale(why) => assert!(why.contains("lib/src/part.rs"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        // Rewritten with the same bytes: cargo might not care, but the stamp cannot know.
+        ws.assert_stale_after("a source rewritten", |ws| write(&ws.root.join("lib/src/lib.rs"), "//! x\n"));
+        ws.assert_stale_after("a crate's manifest", |ws| write(&ws.root.join("lib/Cargo.toml"), "[package]\n"));
+        ws.assert_stale_after("a new build script", |ws| write(&ws.root.join("lib/build.rs"), "fn main() {}\n"));
+        ws.assert_stale_after("the lock file", |ws| write(&ws.root.join("Cargo.lock"), "version = 4\n\n"));
+        ws.assert_stale_after("the root manifest", |ws| write(&ws.root.join("Cargo.toml"), "[workspace]\n"));
+        ws.assert_stale_after("a cargo config", |ws| write(&ws.root.join(".cargo/config.toml"), "[build]\n"));
+        ws.assert_stale_after("the user's cargo config", |ws| {
+            write(&ws.root.join("cargo-home/config.toml"), "[build]\n")
+        });
+        ws.assert_stale_after("a toolchain file", |ws| write(&ws.root.join("rust-toolchain.toml"), "[toolchain]\n"));
+        ws.assert_stale_after("rustc", |ws| write(&ws.root.join("toolchain/bin/rustc"), "rustc v2"));
+        ws.assert_stale_after("the executable", |ws| write(&ws.exe, "binary v2"));
+        ws.assert_stale_after("a deleted source", |ws| fs::remove_file(ws.root.join("lib/src/part.rs")).unwrap());
+        write(&path("lib/src/part.rs"), "//! x\n");
+
+        // The environment cargo and rustc read.
+        assert!(ws.record());
+        let mut env = ws.env.clone();
+        env.push(("RUSTFLAGS".into(), "-Ctarget-cpu=native".into()));
+        assert!(matches!(check(&ws.root, &build_env(env)), Freshness::Stale(_)));
+        assert_eq!(ws.check(), Freshness::Fresh(ws.exe.clone()));
+
+        // What the engine is not built from: tests, other files.
+        write(&path("lib/tests/it.rs"), "//! an edited test\n");
+        write(&path("lib/README.md"), "notes\n");
+        write(&path("eng/src/unused.rs"), "//! not a module of the crate\n");
+        assert_eq!(ws.check(), Freshness::Fresh(ws.exe.clone()), "edits outside the engine's inputs");
+
+        // A corrupt stamp is only a miss.
+        fs::write(stamp_path(&ws.root), b"{not json").unwrap();
+        assert!(matches!(ws.check(), Freshness::Stale(_)));
+    }
+
+    /// An input changed while cargo was building (after it started, less a second) may not be in
+    /// the executable: nothing is recorded, so the next command asks cargo again.
+    #[test]
+    fn an_edit_during_the_build_is_not_remembered() {
+        let ws = workspace();
+        let long_ago = SystemTime::now() - Duration::from_secs(60);
+        assert!(!record(&ws.root, &ws.exe, &ws.env, long_ago));
+        assert!(matches!(ws.check(), Freshness::Stale(_)));
+        // A stale stamp stays stale: it is not replaced either.
+        assert!(ws.record());
+        write(&ws.root.join("lib/src/lib.rs"), "//! edited while building\n");
+        assert!(!record(&ws.root, &ws.exe, &ws.env, long_ago));
+        assert!(matches!(ws.check(), Freshness::Stale(_)));
+    }
+
+    #[test]
+    fn without_dep_info_or_cargo_nothing_is_remembered() {
+        let ws = workspace();
+        let no_cargo: Vec<(String, String)> = ws.env.iter().filter(|(k, _)| k != "CARGO").cloned().collect();
+        assert!(!record(&ws.root, &ws.exe, &no_cargo, SystemTime::now() + Duration::from_secs(2)));
+        fs::remove_file(ws.root.join("target/debug/eng.d")).unwrap();
+        assert!(!ws.record());
+        write(&ws.root.join("target/debug/eng.d"), &format!("{}:\n", ws.exe.display()));
+        assert!(!ws.record(), "a dep-info that lists nothing");
+        assert!(matches!(ws.check(), Freshness::Stale(_)));
+    }
+
+    #[test]
+    fn dep_info_paths_unescape_spaces_and_resolve_relative_paths() {
+        let text = "/t/bin: /w/a.rs /w/dir\\ with\\ space/b.rs rel/c.rs\n";
+        assert_eq!(
+            dep_info_paths(text, Path::new("/root")),
+            [PathBuf::from("/w/a.rs"), PathBuf::from("/w/dir with space/b.rs"), PathBuf::from("/root/rel/c.rs")]
+        );
+    }
+
+    #[test]
+    fn the_build_environment_is_what_configures_a_build() {
+        let env = [
+            ("RUSTFLAGS", "-C x"),
+            ("HOME", "/h"),
+            ("CARGO_HOME", "/c"),
+            ("PATH", "/bin"),
+            ("TERM", "x"),
+            ("CARGO_BIN_EXE_xtask-engine", "/t/xtask-engine"),
+            ("CARGO_TARGET_TMPDIR", "/t/tmp"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let kept: Vec<String> = build_env(env).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(kept, ["CARGO_HOME", "PATH", "RUSTFLAGS"]);
+    }
+}

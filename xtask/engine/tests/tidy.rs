@@ -92,12 +92,23 @@ fn front_manifest_matches_the_workspace() {
             problems.push(format!("package.{key} differs from [workspace.package]"));
         }
     }
-    for (ws_key, front_key) in [("profile", "profile"), ("workspace.lints", "lints")] {
-        if get(&ws, ws_key) != get(&front, front_key) {
+    let deps = get(&front, "dependencies").and_then(|d| d.as_table().cloned()).unwrap_or_default();
+    // Settings for one workspace crate (`[profile.dev.package.<crate>]`) are repeated in the front
+    // only for the crates it builds: cargo warns about a name that matches no package.
+    let mut ws_profile = get(&ws, "profile");
+    for (_, profile) in ws_profile.iter_mut().filter_map(|p| p.as_table_mut()).flat_map(|t| t.iter_mut()) {
+        if let Some(packages) = profile.get_mut("package").and_then(|p| p.as_table_mut()) {
+            packages.retain(|name, _| name == "*" || deps.contains_key(name));
+        }
+    }
+    for (want, got, ws_key, front_key) in [
+        (ws_profile, get(&front, "profile"), "profile", "profile"),
+        (get(&ws, "workspace.lints"), get(&front, "lints"), "workspace.lints", "lints"),
+    ] {
+        if want != got {
             problems.push(format!("[{front_key}] differs from the workspace's [{ws_key}]"));
         }
     }
-    let deps = get(&front, "dependencies").and_then(|d| d.as_table().cloned()).unwrap_or_default();
     for (name, dep) in &deps {
         let Some(want) = get(&ws, &format!("workspace.dependencies.{name}")) else {
             problems.push(format!("{name}: not a workspace dependency"));

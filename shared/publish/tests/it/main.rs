@@ -5,6 +5,7 @@
 
 mod faults;
 mod find;
+mod merge;
 mod publish;
 mod sign;
 mod support;
