@@ -219,16 +219,12 @@ fn cargo_build(
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // stdout carries cargo's JSON messages; stderr (progress, diagnostics, a failed build
     // script's output) goes straight to the user while the build runs.
-    let mut command = std::process::Command::new(&cargo);
-    for name in crate::cargo_run_vars() {
-        command.env_remove(name);
+    let mut command = crate::user_command(sh, &cargo).args(&args);
+    for (name, value) in env {
+        command = command.env(name, value);
     }
-    command
-        .args(&args)
-        .current_dir(sh.current_dir())
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit());
+    let mut command = command.std_command();
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::inherit());
     let output = command.output().with_context(|| format!("running {cargo} build"))?;
     let mut out_dirs = BTreeMap::new();
     for message in Message::parse_stream(&output.stdout[..]) {

@@ -59,16 +59,11 @@ pub fn executable(sh: &Shell, verbosity: Verbosity) -> Result<PathBuf> {
 /// `--verbose`, none but errors with `--quiet`) and returns its executable.
 fn build(sh: &Shell, verbosity: Verbosity) -> Result<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut command = Command::new(&cargo);
-    command
+    let mut command = crate::user_command(sh, &cargo)
         .args(["build", "--message-format=json-render-diagnostics", "-p", PACKAGE, "--bin", PACKAGE])
         .args(verbosity.is_quiet().then_some("--quiet"))
-        .current_dir(sh.current_dir())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for name in crate::cargo_run_vars() {
-        command.env_remove(name);
-    }
+        .std_command();
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().with_context(|| format!("running {cargo} build -p {PACKAGE}"))?;
     // Pass cargo's messages on, but not the lone `Finished` line of an up-to-date engine.
     let stderr = child.stderr.take().context("cargo's stderr")?;
@@ -103,13 +98,13 @@ fn build(sh: &Shell, verbosity: Verbosity) -> Result<PathBuf> {
 /// the variables `cargo run` set for xtask; with `--verbose`, the runner's
 /// `talos_ext_process::ENV_VERBOSE` added, so the commands it runs stream their logs).
 fn command(sh: &Shell, verbosity: Verbosity) -> Result<Command> {
-    let mut command = Command::new(executable(sh, verbosity)?);
-    for name in crate::cargo_run_vars() {
-        command.env_remove(name);
-    }
+    let mut command = crate::user_command(sh, executable(sh, verbosity)?);
     if let Some((name, value)) = crate::build::verbose_env(verbosity) {
-        command.env(name, value);
+        command = command.env(name, value);
     }
+    let mut command = command.std_command();
+    // The engine is the user's command: it gets the terminal.
+    command.stdin(Stdio::inherit());
     Ok(command)
 }
 

@@ -49,6 +49,17 @@ pub fn cargo_run_vars() -> Vec<std::ffi::OsString> {
         .collect()
 }
 
+/// A command of the user's own tools (cargo, the engine) in the workspace root: the user's
+/// environment (they read the user's credentials, proxies and toolchain settings) without the
+/// variables `cargo run` set for xtask ([`cargo_run_vars`]).
+pub fn user_command(sh: &xshell::Shell, program: impl AsRef<std::ffi::OsStr>) -> talos_ext_process::Command {
+    let mut command = talos_ext_process::Command::new(program).inherit_env().dir(sh.current_dir());
+    for name in cargo_run_vars() {
+        command = command.env_remove(&name.to_string_lossy());
+    }
+    command
+}
+
 /// `cmd` without [`cargo_run_vars`], for commands that run cargo.
 pub fn without_cargo_run_vars(mut cmd: xshell::Cmd<'_>) -> xshell::Cmd<'_> {
     for name in cargo_run_vars() {

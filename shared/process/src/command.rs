@@ -291,6 +291,22 @@ impl Command {
         Ok(Spawned { name: self.name.clone(), handle })
     }
 
+    /// The command as a `std::process::Command` (program, arguments, directory, exactly this
+    /// environment, the umask set in the child, stdin closed), for a caller that handles the
+    /// child's pipes itself: `cargo xtask` reads cargo's JSON messages from stdout while its
+    /// stderr reaches the user, and hands the terminal to the engine. Logs, tails and errors
+    /// are then the caller's; everything else should use [`Command::run`] and its siblings.
+    #[allow(clippy::disallowed_methods)] // the one place that makes a std Command
+    pub fn std_command(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(&self.program);
+        command.args(&self.args).env_clear().envs(self.env.iter()).stdin(std::process::Stdio::null());
+        if let Some(dir) = &self.dir {
+            command.current_dir(dir);
+        }
+        set_child_umask(&mut command, self.umask);
+        command
+    }
+
     /// The duct expression: program, arguments, directory, exactly [`Self::env`], stdin, umask.
     fn expression(&self) -> duct::Expression {
         let umask = self.umask;
