@@ -16,7 +16,7 @@ use std::thread;
 use tempfile::NamedTempFile;
 use ureq::Agent;
 
-use crate::config::FetchConfig;
+use crate::config::{FetchConfig, RetryPolicy};
 use crate::error::FetchError;
 use crate::reporter::Reporter;
 use crate::verify::{Digests, ReceiveError, receive};
@@ -73,7 +73,7 @@ pub(crate) fn download(
             Err(AttemptError::Status(status @ (404 | 410))) => {
                 return Ok(Fetched::Missing { status, attempts: attempt });
             }
-            Err(AttemptError::Status(status)) if can_retry && retryable_status(status) => {}
+            Err(AttemptError::Status(status)) if can_retry && RetryPolicy::retries_status(status) => {}
             Err(AttemptError::Status(status)) => {
                 return Err(FetchError::HttpStatus { url: url.to_string(), status, attempts: attempt });
             }
@@ -86,10 +86,6 @@ pub(crate) fn download(
         thread::sleep(cfg.retry.delay(attempt));
         attempt += 1;
     }
-}
-
-fn retryable_status(status: u16) -> bool {
-    status >= 500 || status == 408 || status == 429
 }
 
 fn retryable_error(e: &ureq::Error) -> bool {
