@@ -16,12 +16,12 @@ use std::thread;
 use std::time::Duration;
 
 use talos_ext_fetch::RetryPolicy;
+use talos_ext_model::Repository;
 use ureq::http::{Method, Request, Response};
 use ureq::{Agent, Body, SendBody};
 
 use crate::auth::{AuthState, Challenge, CredentialStore, Credentials, Scheme, TokenResponse, parse_challenges};
 use crate::error::RegistryError;
-use crate::reference::Repository;
 use crate::reporter::Reporter;
 
 /// Default [`ClientConfig::connect_timeout`].
