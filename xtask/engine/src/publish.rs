@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use indicatif::HumanBytes;
 use talos_ext_publish::{
     Description, IndexEntry, IndexMeta, PublishError, RegistryPrefix, find, publish_extension, publish_index,
     read_index, sign_reference, verify_reference,
@@ -76,7 +77,7 @@ pub fn run_publish(sh: &Shell, cmd: PublishCmd) -> Result<ExitCode> {
             "  {}: {} blobs uploaded ({}), {} already there, {} mounted, {} retries",
             s.reference,
             s.blobs_uploaded,
-            human(s.bytes_uploaded),
+            HumanBytes(s.bytes_uploaded),
             s.blobs_skipped,
             s.blobs_mounted,
             s.retries
@@ -175,12 +176,4 @@ pub fn run_verify(_sh: &Shell, cmd: VerifySignatureCmd) -> Result<ExitCode> {
         reference.repository, ok.image_digest, ok.docker_reference, ok.key_id
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn human(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
 }
