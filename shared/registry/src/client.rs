@@ -137,17 +137,10 @@ pub(crate) struct Sent {
 
 impl Client {
     pub fn new(config: ClientConfig) -> Client {
-        let agent_config = Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(10)
+        let user_agent = concat!("talos-ext-registry/", env!("CARGO_PKG_VERSION"));
+        let agent_config = talos_ext_fetch::agent_config(user_agent, config.connect_timeout, config.read_timeout)
+            // Credentials follow a redirect only to the same host (blob storage elsewhere gets none).
             .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
-            .accept_encoding("identity")
-            .user_agent(concat!("talos-ext-registry/", env!("CARGO_PKG_VERSION")))
-            .timeout_connect(Some(config.connect_timeout))
-            .timeout_resolve(Some(config.connect_timeout))
-            .timeout_recv_response(Some(config.read_timeout))
-            .timeout_per_read(Some(config.read_timeout))
-            .timeout_per_write(Some(config.read_timeout))
             .build();
         Client {
             agent: Agent::new_with_config(agent_config),
