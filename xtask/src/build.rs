@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use cargo_metadata::Message;
+use indicatif::HumanBytes;
 use serde::{Deserialize, Serialize};
 use talos_ext_model::Arch;
 use talos_ext_model::handoff::{
@@ -136,7 +137,7 @@ pub fn run(sh: &Shell, cmd: BuildCmd, verbosity: Verbosity, packer: &dyn Packer)
                 e.meta.name.clone(),
                 info.version.clone(),
                 arch_list(&info.arches.iter().map(|a| a.arch).collect::<Vec<_>>()),
-                human_size(p.size),
+                HumanBytes(p.size).to_string(),
                 p.digest.clone(),
             ]
         })
@@ -338,13 +339,4 @@ fn pack_changed(
         }
     }
     Ok(results.into_iter().flatten().collect())
-}
-
-fn human_size(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
 }

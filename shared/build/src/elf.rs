@@ -1,11 +1,13 @@
 //! What a staged binary needs at run time, read from its ELF headers: machine, interpreter and
-//! `DT_NEEDED` libraries. Used to prove that binaries run on Talos (musl, no glibc).
+//! `DT_NEEDED` libraries. Used to prove that binaries run on Talos (musl, no glibc). And the
+//! machine of every object in a static library ([`archive_machines`]), for sysroot checks.
 
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use object::Endianness;
 use object::elf;
+use object::read::archive::ArchiveFile;
 use object::read::elf::{Dyn, FileHeader, ProgramHeader, SectionHeader};
 
 /// The run-time facts of one ELF file.
@@ -65,5 +67,56 @@ impl ElfInfo {
             bail!("needs {lib}: Talos has no glibc");
         }
         Ok(())
+    }
+}
+
+/// The `e_machine` of every member of a static library (an `ar` archive), in archive order, with
+/// the member's name. A member that is not an ELF64 file is an error naming it.
+pub fn archive_machines(data: &[u8]) -> Result<Vec<(String, u16)>> {
+    let archive = ArchiveFile::parse(data).context("not an ar archive")?;
+    let mut machines = Vec::new();
+    for member in archive.members() {
+        let member = member.context("reading the archive's member table")?;
+        let name = String::from_utf8_lossy(member.name()).into_owned();
+        let bytes = member.data(data).with_context(|| format!("reading archive member {name}"))?;
+        let header = elf::FileHeader64::<Endianness>::parse(bytes)
+            .with_context(|| format!("archive member {name} is not an ELF64 file"))?;
+        machines.push((name, header.e_machine(header.endian()?)));
+    }
+    Ok(machines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An `ar` archive of `members` in the common (System V / GNU) format.
+    fn ar(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut out = b"!<arch>\n".to_vec();
+        for (name, data) in members {
+            let header = format!("{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n", format!("{name}/"), 0, 0, 0, 644, data.len());
+            assert_eq!(header.len(), 60);
+            out.extend_from_slice(header.as_bytes());
+            out.extend_from_slice(data);
+            if data.len() % 2 == 1 {
+                out.push(b'\n');
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn reads_the_machine_of_every_archive_member() {
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let machine = ElfInfo::parse(&exe).unwrap().machine;
+        // The first member starts at offset 68, not 8-byte aligned; the second follows an
+        // odd-sized one.
+        let archive = ar(&[("a.o", &exe[..exe.len() / 2 * 2 - 1]), ("b.o", &exe)]);
+        let machines = archive_machines(&archive).unwrap();
+        assert_eq!(machines, [("a.o".to_string(), machine), ("b.o".to_string(), machine)]);
+
+        let err = archive_machines(&ar(&[("notes.txt", b"hello")])).unwrap_err();
+        assert!(format!("{err:#}").contains("archive member notes.txt is not an ELF64 file"), "{err:#}");
+        assert!(archive_machines(b"not an archive").is_err());
     }
 }

@@ -55,17 +55,23 @@ pub struct FetchConfig {
     pub read_timeout: Duration,
 }
 
-/// How often and how patiently an HTTP request is retried.
+/// How often and how patiently a network operation is retried: a download here, a registry
+/// request in `talos-ext-registry` (the one retry policy of the workspace).
 ///
-/// Attempt `n` (counting from 1) that fails with a retryable error is followed by a sleep of
-/// `base_delay * 2^(n-1)`, capped at `max_delay`, then attempt `n + 1`, up to `max_attempts`.
+/// Attempt `n` (counting from 1) that fails with a retryable error (a connection failure, reset
+/// or timeout, a broken body, or a status for which [`RetryPolicy::retries_status`] holds) is
+/// followed by a pause of `initial_delay * 2^(n-1)`, capped at `max_delay`, then attempt `n + 1`,
+/// up to `max_attempts`.
+///
+/// The default ([`RetryPolicy::default`]): 5 attempts, pausing 0.5 s, 1 s, 2 s and 4 s in between
+/// (at most 8 s each).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Total attempts per URL, including the first; at least 1.
+    /// Attempts in all, including the first; at least 1 (0 counts as 1). Default 5.
     pub max_attempts: u32,
-    /// Sleep after the first failed attempt.
-    pub base_delay: Duration,
-    /// Upper bound of any single sleep.
+    /// The pause after the first failed attempt; it doubles after each further one. Default 500 ms.
+    pub initial_delay: Duration,
+    /// The longest single pause. Default 8 s.
     pub max_delay: Duration,
 }
 
@@ -82,26 +88,34 @@ pub enum Mirror {
     Http(String),
 }
 
-impl RetryPolicy {
-    /// Four attempts, waiting 0.5 s, 1 s and 2 s in between.
-    pub const STANDARD: RetryPolicy =
-        RetryPolicy { max_attempts: 4, base_delay: Duration::from_millis(500), max_delay: Duration::from_secs(10) };
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy { max_attempts: 5, initial_delay: Duration::from_millis(500), max_delay: Duration::from_secs(8) }
+    }
+}
 
-    /// The sleep after failed attempt `attempt` (counting from 1).
+impl RetryPolicy {
+    /// The pause after failed attempt `attempt` (counting from 1).
     pub fn delay(&self, attempt: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-        self.base_delay.saturating_mul(factor).min(self.max_delay)
+        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+        self.initial_delay.saturating_mul(factor).min(self.max_delay)
+    }
+
+    /// Whether an HTTP response with this status is worth another attempt: a server error
+    /// (5xx), `408 Request Timeout` or `429 Too Many Requests`. Every other status is final.
+    pub fn retries_status(status: u16) -> bool {
+        status >= 500 || status == 408 || status == 429
     }
 }
 
 impl FetchConfig {
-    /// Online, no mirrors, [`RetryPolicy::STANDARD`], 30 s connect and 60 s read timeouts.
+    /// Online, no mirrors, [`RetryPolicy::default`], 30 s connect and 60 s read timeouts.
     pub fn new(cache_dir: PathBuf) -> FetchConfig {
         FetchConfig {
             cache_dir,
             mirrors: Vec::new(),
             offline: false,
-            retry: RetryPolicy::STANDARD,
+            retry: RetryPolicy::default(),
             connect_timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(60),
         }
@@ -292,10 +306,31 @@ mod tests {
     fn backoff_doubles_and_caps() {
         let p = RetryPolicy {
             max_attempts: 9,
-            base_delay: Duration::from_millis(10),
+            initial_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(35),
         };
         let delays: Vec<_> = (1..=4).map(|n| p.delay(n).as_millis()).collect();
         assert_eq!(delays, [10, 20, 35, 35]);
+    }
+
+    #[test]
+    fn default_policy_is_the_documented_one() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.max_attempts, 5);
+        let delays: Vec<u128> = (1..=7).map(|n| policy.delay(n).as_millis()).collect();
+        assert_eq!(delays, [500, 1000, 2000, 4000, 8000, 8000, 8000]);
+        assert_eq!(policy.delay(0), Duration::from_millis(500));
+        assert_eq!(policy.delay(100), Duration::from_secs(8));
+        assert_eq!(FetchConfig::new("/c".into()).retry, policy);
+    }
+
+    #[test]
+    fn retries_server_errors_timeouts_and_rate_limits_only() {
+        for status in [500, 502, 503, 599, 408, 429] {
+            assert!(RetryPolicy::retries_status(status), "{status}");
+        }
+        for status in [200, 301, 400, 401, 403, 404, 410, 499] {
+            assert!(!RetryPolicy::retries_status(status), "{status}");
+        }
     }
 }

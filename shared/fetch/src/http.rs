@@ -12,11 +12,14 @@
 use std::io;
 use std::path::Path;
 use std::thread;
+use std::time::Duration;
 
 use tempfile::NamedTempFile;
 use ureq::Agent;
+use ureq::config::ConfigBuilder;
+use ureq::typestate::AgentScope;
 
-use crate::config::FetchConfig;
+use crate::config::{FetchConfig, RetryPolicy};
 use crate::error::FetchError;
 use crate::reporter::Reporter;
 use crate::verify::{Digests, ReceiveError, receive};
@@ -40,19 +43,29 @@ enum AttemptError {
     Local(FetchError),
 }
 
-/// An agent configured from `cfg`: timeouts, redirects, no compression, status codes as values.
+/// An agent configured from `cfg` (see [`agent_config`]).
 pub(crate) fn agent(cfg: &FetchConfig) -> Agent {
-    let config = Agent::config_builder()
+    let user_agent = concat!("talos-ext-fetch/", env!("CARGO_PKG_VERSION"));
+    Agent::new_with_config(agent_config(user_agent, cfg.connect_timeout, cfg.read_timeout).build())
+}
+
+/// The HTTP agent settings of every network client in the workspace (downloads here, the
+/// registry client in `talos-ext-registry`): status codes as values rather than errors, up to
+/// 10 redirects, `Accept-Encoding: identity` (content is hashed as sent), and `connect` as the
+/// limit on resolving and connecting, `read` on waiting for a response and on each single read
+/// or write, so a stalled transfer fails (and is retried) instead of hanging. A caller adds what
+/// is its own before `build()`.
+pub fn agent_config(user_agent: &str, connect: Duration, read: Duration) -> ConfigBuilder<AgentScope> {
+    Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(10)
         .accept_encoding("identity")
-        .user_agent(concat!("talos-ext-fetch/", env!("CARGO_PKG_VERSION")))
-        .timeout_connect(Some(cfg.connect_timeout))
-        .timeout_resolve(Some(cfg.connect_timeout))
-        .timeout_recv_response(Some(cfg.read_timeout))
-        .timeout_per_read(Some(cfg.read_timeout))
-        .build();
-    Agent::new_with_config(config)
+        .user_agent(user_agent)
+        .timeout_connect(Some(connect))
+        .timeout_resolve(Some(connect))
+        .timeout_recv_response(Some(read))
+        .timeout_per_read(Some(read))
+        .timeout_per_write(Some(read))
 }
 
 /// Downloads `url` into a temp file in `temp_dir`, retrying per `cfg.retry`.
@@ -73,7 +86,7 @@ pub(crate) fn download(
             Err(AttemptError::Status(status @ (404 | 410))) => {
                 return Ok(Fetched::Missing { status, attempts: attempt });
             }
-            Err(AttemptError::Status(status)) if can_retry && retryable_status(status) => {}
+            Err(AttemptError::Status(status)) if can_retry && RetryPolicy::retries_status(status) => {}
             Err(AttemptError::Status(status)) => {
                 return Err(FetchError::HttpStatus { url: url.to_string(), status, attempts: attempt });
             }
@@ -86,10 +99,6 @@ pub(crate) fn download(
         thread::sleep(cfg.retry.delay(attempt));
         attempt += 1;
     }
-}
-
-fn retryable_status(status: u16) -> bool {
-    status >= 500 || status == 408 || status == 429
 }
 
 fn retryable_error(e: &ureq::Error) -> bool {

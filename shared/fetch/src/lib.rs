@@ -58,4 +58,6 @@ pub use config::{
 pub use error::{ChecksumMismatch, FetchError};
 #[cfg(feature = "client")]
 pub use fetch::{CacheState, download_sha256, fetch, lookup, mirror_into, verify_cached};
+#[cfg(feature = "client")]
+pub use http::agent_config;
 pub use reporter::{NoReporter, Reporter};

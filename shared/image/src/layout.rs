@@ -11,7 +11,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use talos_ext_model::{Arch, Sha256};
+use talos_ext_model::{Arch, Digest, Sha256};
 
 use crate::error::ImageError;
 use crate::hash::sha256_of;
@@ -185,7 +185,7 @@ fn write_into(
             architecture: image.arch.as_str().into(),
             os: "linux".into(),
             config: BTreeMap::new(),
-            rootfs: RootFs { kind: "layers".into(), diff_ids: vec![oci_digest(&layer.diff_id)] },
+            rootfs: RootFs { kind: "layers".into(), diff_ids: vec![Digest::from(layer.diff_id.clone()).to_string()] },
         };
         let (config_digest, config_desc) = write_blob(&blobs, MEDIA_TYPE_CONFIG, &to_json(&config)?)?;
         let manifest = ImageManifest {
@@ -194,7 +194,7 @@ fn write_into(
             config: config_desc.clone(),
             layers: vec![Descriptor {
                 media_type: layer.media_type.into(),
-                digest: oci_digest(&layer.digest),
+                digest: Digest::from(layer.digest.clone()).to_string(),
                 size: layer.size,
                 platform: None,
                 annotations: BTreeMap::new(),
@@ -234,11 +234,6 @@ fn write_into(
     })
 }
 
-/// `sha256:<hex>`, the OCI form of a digest.
-pub fn oci_digest(d: &Sha256) -> String {
-    format!("sha256:{d}")
-}
-
 fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ImageError> {
     serde_json::to_vec(value).map_err(|e| ImageError::Serialize(e.to_string()))
 }
@@ -248,7 +243,7 @@ fn write_blob(blobs: &Path, media_type: &str, bytes: &[u8]) -> Result<(Sha256, D
     write_file(&blobs.join(digest.as_str()), bytes)?;
     let desc = Descriptor {
         media_type: media_type.into(),
-        digest: oci_digest(&digest),
+        digest: Digest::from(digest.clone()).to_string(),
         size: bytes.len() as u64,
         platform: None,
         annotations: BTreeMap::new(),

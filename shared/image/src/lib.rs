@@ -56,5 +56,5 @@ pub mod spec;
 
 pub use error::ImageError;
 pub use layer::{Compression, LayerInfo, MANIFEST_FILE, PackOptions, ROOTFS_DIR, write_layer, write_tree_layer};
-pub use layout::{ArchImage, ImageMeta, ImageSummary, LayoutSummary, oci_digest, write_layout, write_tree_layout};
+pub use layout::{ArchImage, ImageMeta, ImageSummary, LayoutSummary, write_layout, write_tree_layout};
 pub use read::Layout;

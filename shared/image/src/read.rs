@@ -11,7 +11,7 @@ use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use talos_ext_model::{Arch, Sha256};
+use talos_ext_model::{Arch, Digest, Sha256};
 
 use crate::error::ImageError;
 use crate::hash::{Summer, sha256_of};
@@ -125,13 +125,9 @@ impl Layout {
 
     /// Where a descriptor's blob lives.
     pub fn blob_path(&self, desc: &Descriptor) -> Result<PathBuf, ImageError> {
-        let hex = desc.digest.strip_prefix("sha256:").and_then(|h| Sha256::parse(h).ok());
-        match hex {
-            Some(hex) => Ok(self.dir.join(BLOBS_DIR).join(hex.as_str())),
-            None => Err(ImageError::Unsupported {
-                path: self.dir.clone(),
-                message: format!("unsupported digest `{}`: expected sha256:<64 hex digits>", desc.digest),
-            }),
+        match Digest::parse(&desc.digest) {
+            Ok(digest) => Ok(self.dir.join(BLOBS_DIR).join(digest.hex().as_str())),
+            Err(e) => Err(ImageError::Unsupported { path: self.dir.clone(), message: e.to_string() }),
         }
     }
 
@@ -165,7 +161,7 @@ fn platform_of(desc: &Descriptor) -> Option<Arch> {
 }
 
 fn check_blob(desc: &Descriptor, (digest, size): (Sha256, u64)) -> Result<(), ImageError> {
-    if desc.digest.strip_prefix("sha256:") == Some(digest.as_str()) && desc.size == size {
+    if Digest::parse(&desc.digest).is_ok_and(|d| *d.hex() == digest) && desc.size == size {
         Ok(())
     } else {
         Err(ImageError::BlobMismatch {

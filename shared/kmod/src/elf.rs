@@ -1,25 +1,23 @@
-//! A small, bounds-checked ELF64 little-endian section reader: just enough to identify a kernel
-//! module's machine ([`elf_machine`]) and read its `.modinfo` section ([`modinfo`]).
+//! Just enough ELF to identify a kernel module's machine ([`elf_machine`]) and read its
+//! `.modinfo` section ([`modinfo`]), on the `object` crate's ELF reader.
 //!
-//! It reads the ELF header and the section header table of x86_64 and aarch64 modules (any ELF64
-//! little-endian file, in fact) and never follows program headers, symbols or relocations. Bytes
-//! after the last section (an appended module signature) are ignored, so signed and unsigned
-//! modules read the same. Every offset is checked against the input; malformed input is an
+//! Only ELF64 little-endian files are accepted (x86_64 and aarch64 modules); only the file header
+//! and the section header table are read. Bytes after the last section (an appended module
+//! signature) are ignored, so signed and unsigned modules read the same. Malformed input is an
 //! [`ElfError`], never a panic.
 
 use std::fmt;
 
+use object::LittleEndian;
+use object::elf::{self, FileHeader64};
+use object::read::elf::{FileHeader, SectionHeader};
+
 /// The four bytes every ELF file starts with.
-pub const ELF_MAGIC: [u8; 4] = *b"\x7fELF";
+pub const ELF_MAGIC: [u8; 4] = elf::ELFMAG;
 
 /// Size of an ELF64 file header.
-pub const ELF64_HEADER_LEN: usize = 64;
+pub const ELF64_HEADER_LEN: usize = std::mem::size_of::<FileHeader64<LittleEndian>>();
 
-const ELFCLASS64: u8 = 2;
-const ELFDATA2LSB: u8 = 1;
-const SHDR_LEN: usize = 64;
-const SHN_XINDEX: u16 = 0xffff;
-const SHT_NOBITS: u32 = 8;
 const MODINFO_SECTION: &[u8] = b".modinfo";
 
 /// The `e_machine` of an ELF file, as far as Talos cares.
@@ -37,8 +35,8 @@ impl ElfMachine {
     /// The machine for an `e_machine` value.
     pub fn from_e_machine(value: u16) -> ElfMachine {
         match value {
-            62 => ElfMachine::X86_64,
-            183 => ElfMachine::Aarch64,
+            elf::EM_X86_64 => ElfMachine::X86_64,
+            elf::EM_AARCH64 => ElfMachine::Aarch64,
             other => ElfMachine::Other(other),
         }
     }
@@ -78,25 +76,11 @@ pub enum ElfError {
         /// `e_ident[EI_DATA]` (1 = little-endian, 2 = big-endian).
         data: u8,
     },
-    /// A header or table points outside the file.
-    #[error("truncated elf file: {what} needs bytes {start}..{end}, the file has {len}")]
-    Truncated {
-        /// Which structure was being read.
-        what: &'static str,
-        /// First byte needed.
-        start: u64,
-        /// One past the last byte needed.
-        end: u64,
-        /// Length of the file.
-        len: usize,
-    },
-    /// A header field has a value this reader cannot work with.
-    #[error("malformed elf file: {field} is {value}")]
+    /// A header or table is malformed or points outside the file.
+    #[error("malformed elf file: {cause}")]
     Malformed {
-        /// The header field.
-        field: &'static str,
-        /// Its value.
-        value: u64,
+        /// What the ELF reader found wrong.
+        cause: object::read::Error,
     },
     /// The file has no `.modinfo` section, so it is not a kernel module.
     #[error("no .modinfo section (not a kernel module?)")]
@@ -105,8 +89,8 @@ pub enum ElfError {
 
 /// The `e_machine` of an ELF64 little-endian file.
 pub fn elf_machine(bytes: &[u8]) -> Result<ElfMachine, ElfError> {
-    let elf = Elf64::new(bytes)?;
-    Ok(ElfMachine::from_e_machine(elf.u16_at(18)?))
+    let header = file_header(bytes)?;
+    Ok(ElfMachine::from_e_machine(header.e_machine(LittleEndian)))
 }
 
 /// The parsed `.modinfo` section of a kernel module: `key=value` strings in file order.
@@ -179,9 +163,21 @@ impl ModInfo {
 
 /// Read the `.modinfo` section of an ELF64 little-endian kernel module (signed or not).
 pub fn modinfo(bytes: &[u8]) -> Result<ModInfo, ElfError> {
-    let elf = Elf64::new(bytes)?;
-    let section = elf.section_by_name(MODINFO_SECTION)?.ok_or(ElfError::NoModinfo)?;
+    let section = section(bytes, MODINFO_SECTION)?.ok_or(ElfError::NoModinfo)?;
     Ok(ModInfo::from_section(section))
+}
+
+/// The data of the first section named `name` (e.g. `.modinfo`, `__versions`) of an ELF64
+/// little-endian file (signed or not), or `None` if it has no such section. A `SHT_NOBITS`
+/// section is empty.
+pub fn section<'a>(bytes: &'a [u8], name: &[u8]) -> Result<Option<&'a [u8]>, ElfError> {
+    let header = file_header(bytes)?;
+    let malformed = |cause| ElfError::Malformed { cause };
+    let sections = header.sections(LittleEndian, bytes).map_err(malformed)?;
+    match sections.section_by_name(LittleEndian, name) {
+        Some((_, section)) => section.data(LittleEndian, bytes).map(Some).map_err(malformed),
+        None => Ok(None),
+    }
 }
 
 /// Whether `bytes` starts with the ELF magic.
@@ -189,121 +185,19 @@ pub fn is_elf(bytes: &[u8]) -> bool {
     bytes.starts_with(&ELF_MAGIC)
 }
 
-struct Elf64<'a> {
-    bytes: &'a [u8],
-}
-
-struct SectionHeader {
-    name: u32,
-    kind: u32,
-    offset: u64,
-    size: u64,
-    link: u32,
-}
-
-impl<'a> Elf64<'a> {
-    fn new(bytes: &'a [u8]) -> Result<Self, ElfError> {
-        if !is_elf(bytes) {
-            return Err(ElfError::NotElf);
-        }
-        let elf = Elf64 { bytes };
-        elf.range("elf header", 0, ELF64_HEADER_LEN as u64)?;
-        let (class, data) = (bytes[4], bytes[5]);
-        if class != ELFCLASS64 || data != ELFDATA2LSB {
-            return Err(ElfError::Unsupported { class, data });
-        }
-        Ok(elf)
+/// The checked file header: ELF magic, then class and data encoding (told apart from a
+/// malformed file, so the error names them), then what `object` checks.
+fn file_header(bytes: &[u8]) -> Result<&FileHeader64<LittleEndian>, ElfError> {
+    if !is_elf(bytes) {
+        return Err(ElfError::NotElf);
     }
-
-    fn range(&self, what: &'static str, start: u64, len: u64) -> Result<&'a [u8], ElfError> {
-        let truncated = |end| ElfError::Truncated { what, start, end, len: self.bytes.len() };
-        let end = start.checked_add(len).ok_or_else(|| truncated(u64::MAX))?;
-        let (Ok(s), Ok(e)) = (usize::try_from(start), usize::try_from(end)) else {
-            return Err(truncated(end));
-        };
-        self.bytes.get(s..e).ok_or_else(|| truncated(end))
+    // `e_ident[EI_CLASS]` and `e_ident[EI_DATA]`.
+    if let [_, _, _, _, class, data, ..] = *bytes
+        && (class != elf::ELFCLASS64 || data != elf::ELFDATA2LSB)
+    {
+        return Err(ElfError::Unsupported { class, data });
     }
-
-    fn u16_at(&self, off: u64) -> Result<u16, ElfError> {
-        let b = self.range("elf header field", off, 2)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
-    }
-
-    fn section_header(&self, index: u64) -> Result<SectionHeader, ElfError> {
-        let shoff = le_u64(self.range("e_shoff", 0x28, 8)?);
-        let entsize = u64::from(self.u16_at(0x3a)?);
-        if entsize != SHDR_LEN as u64 {
-            return Err(ElfError::Malformed { field: "e_shentsize", value: entsize });
-        }
-        let start = index
-            .checked_mul(SHDR_LEN as u64)
-            .and_then(|o| o.checked_add(shoff))
-            .ok_or(ElfError::Malformed { field: "e_shoff", value: shoff })?;
-        let h = self.range("section header", start, SHDR_LEN as u64)?;
-        Ok(SectionHeader {
-            name: le_u32(&h[0..4]),
-            kind: le_u32(&h[4..8]),
-            offset: le_u64(&h[24..32]),
-            size: le_u64(&h[32..40]),
-            link: le_u32(&h[40..44]),
-        })
-    }
-
-    fn section_data(&self, header: &SectionHeader) -> Result<&'a [u8], ElfError> {
-        if header.kind == SHT_NOBITS {
-            return Ok(&[]);
-        }
-        self.range("section data", header.offset, header.size)
-    }
-
-    fn section_by_name(&self, wanted: &[u8]) -> Result<Option<&'a [u8]>, ElfError> {
-        let shoff = le_u64(self.range("e_shoff", 0x28, 8)?);
-        if shoff == 0 {
-            return Ok(None);
-        }
-        let mut count = u64::from(self.u16_at(0x3c)?);
-        let mut strndx = u64::from(self.u16_at(0x3e)?);
-        // Extended numbering: the real values live in section header 0.
-        if count == 0 || strndx == u64::from(SHN_XINDEX) {
-            let first = self.section_header(0)?;
-            if count == 0 {
-                count = first.size;
-            }
-            if strndx == u64::from(SHN_XINDEX) {
-                strndx = u64::from(first.link);
-            }
-        }
-        if strndx >= count {
-            return Err(ElfError::Malformed { field: "e_shstrndx", value: strndx });
-        }
-        // Bound the loop by what the file can actually hold before iterating.
-        self.range("section header table", shoff, count.saturating_mul(SHDR_LEN as u64))?;
-        let strtab = self.section_data(&self.section_header(strndx)?)?;
-        for index in 0..count {
-            let header = self.section_header(index)?;
-            let name = usize::try_from(header.name)
-                .ok()
-                .and_then(|n| strtab.get(n..))
-                .map(|s| s.split(|&b| b == 0).next().unwrap_or_default())
-                .ok_or(ElfError::Malformed { field: "sh_name", value: u64::from(header.name) })?;
-            if name == wanted {
-                return self.section_data(&header).map(Some);
-            }
-        }
-        Ok(None)
-    }
-}
-
-fn le_u32(b: &[u8]) -> u32 {
-    let mut a = [0u8; 4];
-    a.copy_from_slice(&b[..4]);
-    u32::from_le_bytes(a)
-}
-
-fn le_u64(b: &[u8]) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[..8]);
-    u64::from_le_bytes(a)
+    FileHeader64::<LittleEndian>::parse(bytes).map_err(|cause| ElfError::Malformed { cause })
 }
 
 #[cfg(test)]
@@ -329,6 +223,16 @@ mod tests {
         elf32[4] = 1;
         elf32[5] = 1;
         assert_eq!(elf_machine(&elf32), Err(ElfError::Unsupported { class: 1, data: 1 }));
-        assert!(matches!(elf_machine(&ELF_MAGIC), Err(ElfError::Truncated { .. })));
+        assert!(matches!(elf_machine(&ELF_MAGIC), Err(ElfError::Malformed { .. })));
+        let mut be = elf32;
+        be[4] = 2;
+        be[5] = 2;
+        assert_eq!(modinfo(&be), Err(ElfError::Unsupported { class: 2, data: 2 }));
+    }
+
+    #[test]
+    fn header_constants_are_the_elf64_ones() {
+        assert_eq!(ELF_MAGIC, *b"\x7fELF");
+        assert_eq!(ELF64_HEADER_LEN, 64);
     }
 }

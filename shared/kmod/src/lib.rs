@@ -8,9 +8,10 @@
 //! - **Keys** ([`SigningKey`]): load `openssl req`/kbuild key and certificate files, or generate
 //!   a key and self-signed certificate like the kernel's `certs/x509.genkey`. [`KeyId`] is what
 //!   `modinfo` shows as `sig_key` (the certificate serial number).
-//! - **Inspecting** ([`ModuleSignature`], [`strip_signature`], [`modinfo`], [`elf_machine`]):
-//!   structural checks of an appended signature, as the kernel makes them before verifying, and
-//!   the `.modinfo` strings (`vermagic`, `name`, `depends`, ...) of x86_64 and aarch64 modules.
+//! - **Inspecting** ([`ModuleSignature`], [`strip_signature`], [`modinfo`], [`elf_machine`],
+//!   [`section`]): structural checks of an appended signature, as the kernel makes them before
+//!   verifying, and the `.modinfo` strings (`vermagic`, `name`, `depends`, ...) and other sections
+//!   of x86_64 and aarch64 modules, read with the `object` crate.
 //!
 //! The crate never verifies RSA signatures (that needs the running kernel's keyring), never
 //! compresses modules, never spawns processes and never touches the network.
@@ -34,7 +35,7 @@ mod key;
 mod sign;
 mod signature;
 
-pub use elf::{ELF_MAGIC, ELF64_HEADER_LEN, ElfError, ElfMachine, ModInfo, elf_machine, is_elf, modinfo};
+pub use elf::{ELF_MAGIC, ELF64_HEADER_LEN, ElfError, ElfMachine, ModInfo, elf_machine, is_elf, modinfo, section};
 pub use key::{CERT_VALIDITY, KeyError, KeyId, SUPPORTED_KEY_BITS, SigningKey, Subject};
 pub use sign::{
     HashAlgo, HashAlgoParseError, IfSigned, SignError, detached_signature, resign_module, sign_file_in_place,

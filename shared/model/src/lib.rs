@@ -9,8 +9,12 @@
 //! [`handoff`] is the contract between `cargo xtask build` and the build scripts (the
 //! environment xtask sets, the staged-info file the scripts write back).
 //!
+//! It also holds the primitives every other crate names content and images by: the checksums
+//! [`Sha256`] and [`Sha512`], the OCI digest [`Digest`], and image references ([`Reference`],
+//! [`Repository`]), parsed and checked once.
+//!
 //! This crate does no I/O except reading the small pin and toolchain files; it never spawns
-//! processes or touches the network.
+//! processes or touches the network. Feature `hash` adds [`Digest::of`] (and the `sha2` crate).
 //!
 //! ```
 //! use talos_ext_model::{ExtensionMeta, Pin};
@@ -37,14 +41,16 @@ pub mod handoff;
 mod manifest;
 mod meta;
 mod pin;
+mod reference;
 pub mod sbom_lint;
 mod time;
 pub mod toolchain;
 
 pub use arch::{Arch, ArchParseError};
-pub use digest::{DigestParseError, Sha256, Sha512};
+pub use digest::{Digest, DigestParseError, Sha256, Sha512};
 pub use manifest::{Compatibility, MANIFEST_VERSION, Manifest, ManifestError, Metadata, TalosCompatibility};
 pub use meta::{ExtensionMeta, INTERNAL_CATEGORY, Kind, METADATA_KEY, MetaError, Source, Tier, VersionSpec};
 pub use pin::{PIN_PATH, Pin, PinError, ToolchainDefaults};
+pub use reference::{Reference, ReferenceError, Repository};
 pub use time::rfc3339_utc;
 pub use toolchain::{KEYS_LOCK_PATH, KeysLock, TOOLCHAINS_DIR, Toolchain, ToolchainSpec};

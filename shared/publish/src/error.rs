@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 
 use talos_ext_image::ImageError;
+use talos_ext_model::ReferenceError;
 use talos_ext_model::constraint::{ConstraintError, TalosVersionError, Unsatisfied};
 use talos_ext_registry::RegistryError;
-use talos_ext_sign::{RefError, VerifyError};
+use talos_ext_sign::VerifyError;
 
 /// A failed publish, find, sign or verify.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +16,11 @@ pub enum PublishError {
     /// A registry operation failed (its message names the registry and repository).
     #[error(transparent)]
     Registry(#[from] RegistryError),
+
+    /// An image reference, repository, tag or digest is not well formed (a digest in a manifest,
+    /// a tag made from a digest).
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
 
     /// A local layout could not be read or written.
     #[error(transparent)]
@@ -80,10 +86,6 @@ pub enum PublishError {
     /// A signature is stored but does not verify.
     #[error("signature of {reference} does not verify: {cause}")]
     Signature { reference: String, cause: VerifyError },
-
-    /// A reference cannot be expressed as a cosign repository/digest.
-    #[error("cannot sign {reference}: {cause}")]
-    SignReference { reference: String, cause: RefError },
 }
 
 impl PublishError {

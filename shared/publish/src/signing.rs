@@ -4,7 +4,7 @@
 //! them through the registry client.
 
 use talos_ext_registry::{Client, Digest, Reference, Reporter};
-use talos_ext_sign::{ImageDigest, PublicKey, SignatureManifest, SigningKey, VerifiedSignature, sign_image, verify};
+use talos_ext_sign::{PublicKey, SignatureManifest, SigningKey, VerifiedSignature, sign_image, verify};
 
 use crate::error::PublishError;
 
@@ -19,16 +19,6 @@ pub fn resolve_digest(client: &Client, reference: &Reference) -> Result<Digest, 
     Ok(client.get_manifest(reference)?.digest)
 }
 
-fn cosign_names(
-    reference: &Reference,
-    digest: &Digest,
-) -> Result<(talos_ext_sign::Repository, ImageDigest), PublishError> {
-    let err = |cause| PublishError::SignReference { reference: reference.to_string(), cause };
-    let repo = talos_ext_sign::Repository::parse(&reference.repository.to_string()).map_err(err)?;
-    let image_digest = ImageDigest::parse(&digest.to_string()).map_err(err)?;
-    Ok((repo, image_digest))
-}
-
 /// Signs `reference` (resolved to its digest) with `key` and pushes the signature image. Returns
 /// the pinned signed reference and the signature tag's reference.
 pub fn sign_reference(
@@ -38,8 +28,7 @@ pub fn sign_reference(
     reporter: &dyn Reporter,
 ) -> Result<(Reference, Reference), PublishError> {
     let digest = resolve_digest(client, reference)?;
-    let (repo, image_digest) = cosign_names(reference, &digest)?;
-    let sig = sign_image(key, &repo, &image_digest);
+    let sig = sign_image(key, &reference.repository, &digest);
     let target = Reference::tagged(reference.repository.clone(), &sig.tag)?;
     let pushed = client.push_image_parts(
         &target,
@@ -60,8 +49,7 @@ pub fn verify_reference(
     reference: &Reference,
 ) -> Result<VerifiedSignature, PublishError> {
     let digest = resolve_digest(client, reference)?;
-    let (repo, image_digest) = cosign_names(reference, &digest)?;
-    let tag = talos_ext_sign::signature_tag(&image_digest);
+    let tag = talos_ext_sign::signature_tag(&digest);
     let sig_ref = Reference::tagged(reference.repository.clone(), &tag)?;
     let pinned = Reference { digest: Some(digest.clone()), ..reference.clone() }.to_string();
     let manifest = match client.get_manifest(&sig_ref) {
@@ -77,7 +65,7 @@ pub fn verify_reference(
     for layer in &parsed.layers {
         let layer_digest = Digest::parse(&layer.digest)?;
         let payload = client.get_blob(&reference.repository, &layer_digest, MAX_PAYLOAD)?;
-        match verify(&manifest.bytes, &payload, key, &image_digest, Some(&repo)) {
+        match verify(&manifest.bytes, &payload, key, &digest, Some(&reference.repository)) {
             Ok(ok) => return Ok(ok),
             Err(e) => last = Some(e),
         }

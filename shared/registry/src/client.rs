@@ -15,12 +15,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use talos_ext_fetch::RetryPolicy;
+use talos_ext_model::Repository;
 use ureq::http::{Method, Request, Response};
 use ureq::{Agent, Body, SendBody};
 
 use crate::auth::{AuthState, Challenge, CredentialStore, Credentials, Scheme, TokenResponse, parse_challenges};
 use crate::error::RegistryError;
-use crate::reference::Repository;
 use crate::reporter::Reporter;
 
 /// Default [`ClientConfig::connect_timeout`].
@@ -29,31 +30,6 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// Error bodies are read up to this size for their message.
 const MAX_ERROR_BODY: u64 = 64 << 10;
-
-/// How often and how patiently an operation is retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in all, including the first (at least 1). Default 5.
-    pub max_attempts: u32,
-    /// The pause after the first failed attempt; it doubles after each further one. Default 500 ms.
-    pub initial_delay: Duration,
-    /// The longest pause. Default 8 s.
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> RetryPolicy {
-        RetryPolicy { max_attempts: 5, initial_delay: Duration::from_millis(500), max_delay: Duration::from_secs(8) }
-    }
-}
-
-impl RetryPolicy {
-    /// The pause after failed attempt number `attempt` (from 1).
-    pub fn delay(&self, attempt: u32) -> Duration {
-        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
-        self.initial_delay.saturating_mul(factor).min(self.max_delay)
-    }
-}
 
 /// What a [`Client`] needs to know. Build with [`ClientConfig::from_env`] or
 /// `ClientConfig { credentials, ..Default::default() }`.
@@ -64,7 +40,8 @@ pub struct ClientConfig {
     /// Use plain HTTP for every registry. Default `false`: plain HTTP only for loopback hosts
     /// (`127.0.0.0/8`, `localhost`, `[::1]`), HTTPS for everything else.
     pub insecure: bool,
-    /// Retries of each operation. Default [`RetryPolicy::default`].
+    /// Retries of each operation (a whole blob upload restarts from a new session). Default
+    /// [`RetryPolicy::default`].
     pub retry: RetryPolicy,
     /// Default [`DEFAULT_CONNECT_TIMEOUT`].
     pub connect_timeout: Duration,
@@ -160,17 +137,10 @@ pub(crate) struct Sent {
 
 impl Client {
     pub fn new(config: ClientConfig) -> Client {
-        let agent_config = Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(10)
+        let user_agent = concat!("talos-ext-registry/", env!("CARGO_PKG_VERSION"));
+        let agent_config = talos_ext_fetch::agent_config(user_agent, config.connect_timeout, config.read_timeout)
+            // Credentials follow a redirect only to the same host (blob storage elsewhere gets none).
             .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
-            .accept_encoding("identity")
-            .user_agent(concat!("talos-ext-registry/", env!("CARGO_PKG_VERSION")))
-            .timeout_connect(Some(config.connect_timeout))
-            .timeout_resolve(Some(config.connect_timeout))
-            .timeout_recv_response(Some(config.read_timeout))
-            .timeout_per_read(Some(config.read_timeout))
-            .timeout_per_write(Some(config.read_timeout))
             .build();
         Client {
             agent: Agent::new_with_config(agent_config),
@@ -345,7 +315,11 @@ impl Client {
         if status != 200 {
             let detail = read_error_detail(&mut response).unwrap_or_default();
             let error = token_error(format!("status {status}{}", if detail.is_empty() { "" } else { ": " }) + &detail);
-            return Err(if retryable_status(status) { Failure::Retry(error) } else { Failure::Fatal(error) });
+            return Err(if RetryPolicy::retries_status(status) {
+                Failure::Retry(error)
+            } else {
+                Failure::Fatal(error)
+            });
         }
         let bytes = response
             .body_mut()
@@ -447,7 +421,7 @@ impl Client {
             }),
             s => {
                 let error = RegistryError::Status { registry, repo, operation: op.name, status, detail, attempts };
-                if retryable_status(s) { Failure::Retry(error) } else { Failure::Fatal(error) }
+                if RetryPolicy::retries_status(s) { Failure::Retry(error) } else { Failure::Fatal(error) }
             }
         }
     }
@@ -460,10 +434,6 @@ impl Client {
             message: message.into(),
         }
     }
-}
-
-fn retryable_status(status: u16) -> bool {
-    status >= 500 || status == 408 || status == 429
 }
 
 /// `errors[0]` of a distribution error body as `CODE: message`, or the body's first line.
@@ -556,14 +526,6 @@ mod tests {
         assert_eq!(client.base_url("ghcr.io"), "https://ghcr.io");
         let client = Client::new(ClientConfig { insecure: true, ..ClientConfig::default() });
         assert_eq!(client.base_url("registry.lan:5000"), "http://registry.lan:5000");
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_the_cap() {
-        let policy = RetryPolicy::default();
-        let delays: Vec<u128> = (1..=7).map(|n| policy.delay(n).as_millis()).collect();
-        assert_eq!(delays, [500, 1000, 2000, 4000, 8000, 8000, 8000]);
-        assert_eq!(policy.delay(100), Duration::from_secs(8));
     }
 
     #[test]

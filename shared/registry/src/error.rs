@@ -10,6 +10,7 @@ use std::io;
 use std::path::PathBuf;
 
 use talos_ext_image::ImageError;
+use talos_ext_model::ReferenceError;
 
 use crate::auth::{ENV_PASSWORD, ENV_USER};
 
@@ -17,9 +18,10 @@ use crate::auth::{ENV_PASSWORD, ENV_USER};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RegistryError {
-    /// An image reference (`host[:port]/repo[:tag|@digest]`) could not be parsed.
-    #[error("invalid image reference `{reference}`: {reason}")]
-    InvalidReference { reference: String, reason: String },
+    /// An image reference (`host[:port]/repo[:tag|@digest]`), repository, tag or digest is not
+    /// well formed, or does not fit the operation.
+    #[error(transparent)]
+    InvalidReference(#[from] ReferenceError),
 
     /// The registry refused the credentials, or wants some and none were found.
     #[error(

@@ -52,15 +52,17 @@ mod client;
 mod error;
 mod pull;
 mod push;
-mod reference;
 mod reporter;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use auth::{CredentialStore, Credentials, ENV_DOCKER_CONFIG, ENV_PASSWORD, ENV_USER, ENV_VARS};
-pub use client::{Client, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, RetryPolicy, is_loopback};
+pub use client::{Client, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, is_loopback};
 pub use error::RegistryError;
 pub use pull::{MANIFEST_ACCEPT, Manifest, ManifestHead};
 pub use push::{MAX_MANIFEST_SIZE, PushOptions, PushSummary};
-pub use reference::{Digest, Reference, Repository};
 pub use reporter::{NoReporter, Reporter};
+/// The workspace's one retry policy, defined with the fetch configuration.
+pub use talos_ext_fetch::RetryPolicy;
+/// The workspace's one digest type and image-reference parser, defined in the model crate.
+pub use talos_ext_model::{Digest, Reference, ReferenceError, Repository};

@@ -10,12 +10,12 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use sha2::{Digest as _, Sha256};
+use talos_ext_model::{Digest, Reference, Repository};
 use ureq::http::Method;
 
 use crate::client::{Client, Failure, Op, ReqBody};
 use crate::error::RegistryError;
 use crate::push::MAX_MANIFEST_SIZE;
-use crate::reference::{Digest, Reference, Repository};
 use crate::reporter::Reporter;
 
 /// The `Accept` header for manifests: OCI and Docker schema 2, images and indexes.

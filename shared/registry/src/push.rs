@@ -19,11 +19,11 @@ use std::path::{Path, PathBuf};
 
 use talos_ext_image::Layout;
 use talos_ext_image::spec::{Descriptor, INDEX_FILE, ImageIndex, ImageManifest, MEDIA_TYPE_INDEX};
+use talos_ext_model::{Digest, Reference, ReferenceError, Repository};
 use ureq::http::Method;
 
 use crate::client::{Client, Failure, Op, ReqBody, Sent};
 use crate::error::RegistryError;
-use crate::reference::{Digest, Reference, Repository};
 use crate::reporter::Reporter;
 
 /// Manifests and indexes larger than this are refused (the distribution registry's own limit).
@@ -96,10 +96,11 @@ impl Client {
             return Err(layout_blob(&index_digest, &index_path, &format!("the target asks for digest {expected}")));
         }
         let Some(tag) = &target.tag else {
-            return Err(RegistryError::InvalidReference {
-                reference: target.to_string(),
+            return Err(RegistryError::InvalidReference(ReferenceError {
+                what: "image reference",
+                value: target.to_string(),
                 reason: "pushing needs a tag (`:<tag>`)".into(),
-            });
+            }));
         };
         let index: ImageIndex = serde_json::from_slice(&index_bytes)
             .map_err(|e| layout_blob(&index_digest, &index_path, &format!("invalid json: {e}")))?;
@@ -317,10 +318,11 @@ impl Client {
         if let Some(expected) = &target.digest
             && expected != &digest
         {
-            return Err(RegistryError::InvalidReference {
-                reference: target.to_string(),
+            return Err(RegistryError::InvalidReference(ReferenceError {
+                what: "image reference",
+                value: target.to_string(),
                 reason: format!("the manifest to push has digest {digest}"),
-            });
+            }));
         }
         if manifest.len() as u64 > MAX_MANIFEST_SIZE {
             return Err(RegistryError::TooLarge {

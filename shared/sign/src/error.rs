@@ -1,6 +1,7 @@
-//! The crate's errors: loading and saving keys ([`KeyError`]), parsing image references
-//! ([`RefError`]) and checking signatures ([`VerifyError`]). Each verification failure has its own
-//! variant, so callers and tests can tell a tampered payload from a wrong key.
+//! The crate's errors: loading and saving keys ([`KeyError`]) and checking signatures
+//! ([`VerifyError`]). Each verification failure has its own variant, so callers and tests can
+//! tell a tampered payload from a wrong key. Malformed image references are
+//! `talos_ext_model::ReferenceError`s.
 
 use std::path::PathBuf;
 
@@ -29,14 +30,6 @@ pub enum KeyError {
     WrongPassword,
     #[error("cannot encode the key: {reason}")]
     Encode { reason: String },
-}
-
-/// An image reference part that is not well formed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{value}` is not {expected}")]
-pub struct RefError {
-    pub value: String,
-    pub expected: &'static str,
 }
 
 /// Why [`PublicKey::verify`](crate::PublicKey::verify) failed.

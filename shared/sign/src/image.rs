@@ -12,11 +12,11 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
+use talos_ext_model::{Digest, Repository};
 
 use crate::error::{SignatureCheck, VerifyError};
 use crate::key::{PublicKey, SigningKey};
 use crate::payload::{COSIGN_SIGNATURE_TYPE, Payload};
-use crate::reference::{ImageDigest, Repository};
 
 /// `mediaType` of the layer holding a simple-signing payload.
 pub const MEDIA_TYPE_SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
@@ -81,7 +81,7 @@ pub struct Blob {
 
 impl Blob {
     fn new(media_type: &'static str, bytes: Vec<u8>) -> Blob {
-        Blob { media_type, digest: ImageDigest::of(&bytes).to_string(), bytes }
+        Blob { media_type, digest: Digest::of(&bytes).to_string(), bytes }
     }
 }
 
@@ -101,19 +101,19 @@ pub struct SignatureImage {
 }
 
 /// The tag cosign stores the signatures of `digest` under: `sha256-<hex>.sig`.
-pub fn signature_tag(digest: &ImageDigest) -> String {
+pub fn signature_tag(digest: &Digest) -> String {
     format!("sha256-{}.sig", digest.hex())
 }
 
 /// Signs `<repository>@<digest>` and builds the signature image.
-pub fn sign_image(key: &SigningKey, repository: &Repository, digest: &ImageDigest) -> SignatureImage {
+pub fn sign_image(key: &SigningKey, repository: &Repository, digest: &Digest) -> SignatureImage {
     let payload = Blob::new(MEDIA_TYPE_SIMPLE_SIGNING, Payload::new(repository, digest).to_bytes());
     let signature = STANDARD.encode(key.sign(&payload.bytes));
     build(payload, signature, digest)
 }
 
 /// The signature image for a payload and base64 signature made elsewhere.
-fn build(payload: Blob, signature: String, digest: &ImageDigest) -> SignatureImage {
+fn build(payload: Blob, signature: String, digest: &Digest) -> SignatureImage {
     let config = Config {
         architecture: "",
         created: ZERO_TIME,
@@ -196,7 +196,7 @@ pub struct VerifiedSignature {
     /// The payload's `docker-reference`.
     pub docker_reference: String,
     /// The payload's `docker-manifest-digest` (equal to the expected digest).
-    pub image_digest: ImageDigest,
+    pub image_digest: Digest,
     /// The public key's id ([`PublicKey::key_id`]).
     pub key_id: String,
 }
@@ -208,11 +208,11 @@ pub fn verify(
     manifest: &[u8],
     payload: &[u8],
     key: &PublicKey,
-    digest: &ImageDigest,
+    digest: &Digest,
     repository: Option<&Repository>,
 ) -> Result<VerifiedSignature, VerifyError> {
     let parsed = SignatureManifest::parse(manifest)?;
-    let payload_digest = ImageDigest::of(payload).to_string();
+    let payload_digest = Digest::of(payload).to_string();
     let layer =
         parsed.layers.iter().find(|l| l.digest == payload_digest).ok_or_else(|| VerifyError::PayloadNotInManifest {
             payload_digest: payload_digest.clone(),
@@ -247,12 +247,12 @@ pub fn verify(
         return Err(VerifyError::PayloadType { found: claim.critical.kind, expected: COSIGN_SIGNATURE_TYPE });
     }
     let claimed = claim.critical.image.docker_manifest_digest;
-    if claimed != digest.as_str() {
+    if claimed != digest.to_string() {
         return Err(VerifyError::ImageDigestMismatch { expected: digest.to_string(), actual: claimed });
     }
     let reference = claim.critical.identity.docker_reference;
     if let Some(repo) = repository
-        && reference != repo.as_str()
+        && reference != repo.to_string()
     {
         return Err(VerifyError::ReferenceMismatch { expected: repo.to_string(), actual: reference });
     }
@@ -275,7 +275,7 @@ mod tests {
         let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
         let manifest: Manifest = serde_json::from_slice(&read("manifest.json")).unwrap();
         let signature = manifest.layers[0].annotations[ANNOTATION_SIGNATURE].clone();
-        let digest = ImageDigest::parse(String::from_utf8(read("image-digest")).unwrap().trim()).unwrap();
+        let digest = Digest::parse(String::from_utf8(read("image-digest")).unwrap().trim()).unwrap();
         let image = build(Blob::new(MEDIA_TYPE_SIMPLE_SIGNING, read("payload.json")), signature, &digest);
         assert_eq!(String::from_utf8(image.config.bytes).unwrap(), String::from_utf8(read("config.json")).unwrap());
         assert_eq!(String::from_utf8(image.manifest.bytes).unwrap(), String::from_utf8(read("manifest.json")).unwrap());

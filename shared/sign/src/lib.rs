@@ -17,11 +17,12 @@
 //!   and the expected image digest, with a distinct [`VerifyError`] for each way it can fail.
 //!
 //! ```
-//! use talos_ext_sign::{ImageDigest, Repository, SigningKey, sign_image, verify};
+//! use talos_ext_model::{Digest, Repository};
+//! use talos_ext_sign::{SigningKey, sign_image, verify};
 //!
 //! let key = SigningKey::generate();
 //! let repo = Repository::parse("ghcr.io/example/hello").unwrap();
-//! let digest = ImageDigest::parse(&format!("sha256:{}", "ab".repeat(32))).unwrap();
+//! let digest = Digest::parse(&format!("sha256:{}", "ab".repeat(32))).unwrap();
 //! let sig = sign_image(&key, &repo, &digest);
 //! assert_eq!(sig.tag, format!("sha256-{}.sig", "ab".repeat(32)));
 //! let checked = verify(&sig.manifest.bytes, &sig.payload.bytes, &key.public_key(), &digest, Some(&repo)).unwrap();
@@ -39,14 +40,12 @@ mod error;
 mod image;
 mod key;
 mod payload;
-mod reference;
 pub mod testing;
 
-pub use error::{KeyError, RefError, SignatureCheck, VerifyError};
+pub use error::{KeyError, SignatureCheck, VerifyError};
 pub use image::{
     ANNOTATION_SIGNATURE, Blob, MEDIA_TYPE_SIMPLE_SIGNING, SignatureImage, SignatureLayer, SignatureManifest,
     VerifiedSignature, sign_image, signature_tag, verify,
 };
 pub use key::{COSIGN_PASSWORD_ENV, PublicKey, SigningKey};
 pub use payload::{COSIGN_SIGNATURE_TYPE, Payload};
-pub use reference::{ImageDigest, Repository};

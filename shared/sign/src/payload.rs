@@ -3,13 +3,13 @@
 //! Field order and serialisation match sigstore's Go `payload.SimpleContainerImage` marshalled by
 //! `encoding/json` (compact, no trailing newline, `"optional":null` when there are no
 //! annotations), so a payload written here is byte-identical to `cosign sign`'s. Go's HTML
-//! escaping of `<`, `>` and `&` never applies: [`Repository`] and [`ImageDigest`] cannot contain them.
+//! escaping of `<`, `>` and `&` never applies: [`Repository`] and [`Digest`] cannot contain them.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::reference::{ImageDigest, Repository};
+use talos_ext_model::{Digest, Repository};
 
 /// `critical.type` of every cosign image signature payload.
 pub const COSIGN_SIGNATURE_TYPE: &str = "cosign container image signature";
@@ -50,11 +50,11 @@ pub struct Image {
 
 impl Payload {
     /// The payload `cosign sign` writes for `<repository>@<digest>` with no annotations.
-    pub fn new(repository: &Repository, digest: &ImageDigest) -> Payload {
+    pub fn new(repository: &Repository, digest: &Digest) -> Payload {
         Payload {
             critical: Critical {
-                identity: Identity { docker_reference: repository.as_str().to_string() },
-                image: Image { docker_manifest_digest: digest.as_str().to_string() },
+                identity: Identity { docker_reference: repository.to_string() },
+                image: Image { docker_manifest_digest: digest.to_string() },
                 kind: COSIGN_SIGNATURE_TYPE.to_string(),
             },
             optional: None,
@@ -82,8 +82,7 @@ mod tests {
         // Written by `cosign sign` 2.5.0 (see tests/data/cosign-signed/payload.json).
         let want = r#"{"critical":{"identity":{"docker-reference":"127.0.0.1:5123/t/hello"},"image":{"docker-manifest-digest":"sha256:9b8f5f5d29b98a1c54a8e389591d790dc4167e1c772bf652c6824c306fc3f370"},"type":"cosign container image signature"},"optional":null}"#;
         let repo = Repository::parse("127.0.0.1:5123/t/hello").unwrap();
-        let digest =
-            ImageDigest::parse("sha256:9b8f5f5d29b98a1c54a8e389591d790dc4167e1c772bf652c6824c306fc3f370").unwrap();
+        let digest = Digest::parse("sha256:9b8f5f5d29b98a1c54a8e389591d790dc4167e1c772bf652c6824c306fc3f370").unwrap();
         let payload = Payload::new(&repo, &digest);
         assert_eq!(String::from_utf8(payload.to_bytes()).unwrap(), want);
         assert_eq!(Payload::from_bytes(want.as_bytes()).unwrap(), payload);

@@ -7,7 +7,8 @@ use std::fs;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use talos_ext_image::{ArchImage, Compression, ImageMeta, PackOptions, oci_digest, write_layout};
+use talos_ext_image::{ArchImage, Compression, ImageMeta, PackOptions, write_layout};
+use talos_ext_model::Digest;
 use talos_ext_model::handoff::StagedInfo;
 use talos_ext_publish::ANNOTATION_OVERRIDDEN;
 use xshell::Shell;
@@ -68,7 +69,11 @@ fn write(job: &PackJob<'_>, facts: &SourceFacts, compression: CompressionArg) ->
     };
     let summary = write_layout(&job.layout_dir, &images, &meta, &opts)
         .with_context(|| format!("packing {} into {}", e.meta.name, job.layout_dir.display()))?;
-    Ok(Packed { name: e.meta.name.clone(), digest: oci_digest(&summary.index_digest), size: summary.total_bytes })
+    Ok(Packed {
+        name: e.meta.name.clone(),
+        digest: Digest::from(summary.index_digest).to_string(),
+        size: summary.total_bytes,
+    })
 }
 
 /// The annotation marking an image built from `--source` overrides (`publish` refuses such

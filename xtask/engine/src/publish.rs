@@ -8,6 +8,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use indicatif::HumanBytes;
 use talos_ext_publish::{
     IndexEntry, IndexMeta, RegistryPrefix, find, merged_index_entries, publish_extension, publish_index,
     sign_reference, verify_reference,
@@ -78,7 +79,7 @@ pub fn run_publish(sh: &Shell, cmd: PublishCmd, verbosity: Verbosity) -> Result<
                 "  {}: {} blobs uploaded ({}), {} already there, {} mounted, {} retries",
                 s.reference,
                 s.blobs_uploaded,
-                human(s.bytes_uploaded),
+                HumanBytes(s.bytes_uploaded),
                 s.blobs_skipped,
                 s.blobs_mounted,
                 s.retries
@@ -166,12 +167,4 @@ pub fn run_verify(_sh: &Shell, cmd: VerifySignatureCmd) -> Result<ExitCode> {
         reference.repository, ok.image_digest, ok.docker_reference, ok.key_id
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn human(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use indicatif::HumanBytes;
 use talos_ext_kernel::{KernelContext, PrepareOptions, disk_usage, prepare_build_tree, prepare_module_tree};
 use talos_ext_model::{Arch, KeysLock, Pin, Toolchain};
 use xshell::Shell;
@@ -55,10 +56,10 @@ pub fn run(sh: &Shell, cmd: ToolchainCmd, verbosity: Verbosity) -> Result<ExitCo
                     println!("{} {arch}: module tree {} ({:.1?})", tc.name, modules.dir.display(), started.elapsed());
                 }
                 println!(
-                    "{} {arch}: cache {} uses {:.1} MiB",
+                    "{} {arch}: cache {} uses {}",
                     tc.name,
                     tree.cache_dir.display(),
-                    disk_usage(&tree.cache_dir) as f64 / (1u64 << 20) as f64
+                    HumanBytes(disk_usage(&tree.cache_dir))
                 );
             }
             Ok(ExitCode::SUCCESS)

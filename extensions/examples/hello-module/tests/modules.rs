@@ -51,7 +51,8 @@ fn check_signed_module(ko: &Path, release: &str, arch: Arch) {
     let vermagic = modinfo("vermagic", ko);
     assert_eq!(vermagic.split_whitespace().next(), Some(release), "{vermagic}");
     let bytes = std::fs::read(ko).unwrap();
-    assert_eq!(u16::from_le_bytes([bytes[18], bytes[19]]), arch.elf_machine(), "ELF e_machine of {}", ko.display());
+    let machine = kmod::elf_machine(&bytes).unwrap_or_else(|e| panic!("{}: {e}", ko.display()));
+    assert_eq!(machine, kmod::ElfMachine::from_e_machine(arch.elf_machine()), "ELF machine of {}", ko.display());
     let file = Command::new("file").arg(ko).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
     if let Ok(file) = file {
         let want = if arch == Arch::Amd64 { "x86-64" } else { "aarch64" };

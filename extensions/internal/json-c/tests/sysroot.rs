@@ -7,6 +7,7 @@
 #[allow(dead_code)]
 mod build;
 
+use talos_ext_build::elf::archive_machines;
 use talos_ext_build::testing::{Staged, TestOptions, debian_orig, stage_with};
 use talos_ext_build::{Arch, SourceOverride};
 
@@ -17,13 +18,13 @@ fn staged(arch: Arch) -> Staged {
     stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts).unwrap_or_else(|e| panic!("{arch}: {e:#}"))
 }
 
-/// `e_machine` of the first object in an `ar` archive (members are stored verbatim, but not
-/// aligned, so the header is read by hand): a little-endian ELF64 file, machine at offset 18.
-fn archive_machine(archive: &[u8]) -> u16 {
-    let at = archive.windows(4).position(|w| w == b"\x7fELF").expect("an ELF member");
-    let header = &archive[at..at + 20];
-    assert_eq!(header[4..6], [2, 1], "ELFCLASS64, little-endian");
-    u16::from_le_bytes([header[18], header[19]])
+/// Fails unless `archive` is a static library of objects for `arch`, every one of them.
+fn check_archive_machine(archive: &[u8], arch: Arch, what: &str) {
+    let machines = archive_machines(archive).unwrap_or_else(|e| panic!("{arch}: {what}: {e:#}"));
+    assert!(!machines.is_empty(), "{arch}: {what} has no objects");
+    for (member, machine) in machines {
+        assert_eq!(machine, arch.elf_machine(), "{arch}: {what}: {member}");
+    }
 }
 
 fn check(arch: Arch) {
@@ -37,7 +38,7 @@ fn check(arch: Arch) {
     assert!(pc.contains("Version: 0.18"), "{pc}");
     assert!(pc.contains("prefix=/usr\n"), "{pc}");
     let archive = std::fs::read(sysroot.join("usr/lib/libjson-c.a")).unwrap();
-    assert_eq!(archive_machine(&archive), arch.elf_machine());
+    check_archive_machine(&archive, arch, "libjson-c.a");
     assert!(!sysroot.join("usr/lib/libjson-c.so").exists(), "static only");
 }
 

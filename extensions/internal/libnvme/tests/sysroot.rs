@@ -13,6 +13,7 @@ mod json_c;
 
 use std::path::{Path, PathBuf};
 
+use talos_ext_build::elf::archive_machines;
 use talos_ext_build::prelude::Result;
 use talos_ext_build::testing::{Staged, TestOptions, debian_orig, pypi_sdist, stage_with};
 use talos_ext_build::{Arch, SourceOverride, TestLibrary};
@@ -32,13 +33,13 @@ fn staged(arch: Arch) -> Staged {
     stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts).unwrap_or_else(|e| panic!("{arch}: {e:#}"))
 }
 
-/// `e_machine` of the first object in an `ar` archive (members are stored verbatim, but not
-/// aligned, so the header is read by hand): a little-endian ELF64 file, machine at offset 18.
-fn archive_machine(archive: &[u8]) -> u16 {
-    let at = archive.windows(4).position(|w| w == b"\x7fELF").expect("an ELF member");
-    let header = &archive[at..at + 20];
-    assert_eq!(header[4..6], [2, 1], "ELFCLASS64, little-endian");
-    u16::from_le_bytes([header[18], header[19]])
+/// Fails unless `archive` is a static library of objects for `arch`, every one of them.
+fn check_archive_machine(archive: &[u8], arch: Arch, what: &str) {
+    let machines = archive_machines(archive).unwrap_or_else(|e| panic!("{arch}: {what}: {e:#}"));
+    assert!(!machines.is_empty(), "{arch}: {what} has no objects");
+    for (member, machine) in machines {
+        assert_eq!(machine, arch.elf_machine(), "{arch}: {what}: {member}");
+    }
 }
 
 fn check(arch: Arch) {
@@ -49,7 +50,7 @@ fn check(arch: Arch) {
     let lib = s.dir.join("usr/lib");
     for archive in ["libnvme.a", "libnvme-mi.a", "libjson-c.a"] {
         let bytes = std::fs::read(lib.join(archive)).unwrap_or_else(|e| panic!("{arch}: {archive}: {e}"));
-        assert_eq!(archive_machine(&bytes), arch.elf_machine(), "{archive}");
+        check_archive_machine(&bytes, arch, archive);
     }
     assert!(!lib.join("libnvme.so").exists(), "static only");
     for header in ["libnvme.h", "libnvme-mi.h", "nvme/types.h", "json-c/json.h"] {

@@ -45,7 +45,7 @@ pub fn source_for(url: &str, data: &[u8]) -> Source {
 pub fn config(cache: &Path) -> FetchConfig {
     let mut cfg = FetchConfig::new(cache.to_path_buf());
     cfg.retry =
-        RetryPolicy { max_attempts: 4, base_delay: Duration::from_millis(2), max_delay: Duration::from_millis(20) };
+        RetryPolicy { max_attempts: 4, initial_delay: Duration::from_millis(2), max_delay: Duration::from_millis(20) };
     cfg.connect_timeout = Duration::from_secs(5);
     cfg.read_timeout = Duration::from_secs(5);
     cfg

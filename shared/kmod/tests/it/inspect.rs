@@ -4,8 +4,8 @@
 use std::process::Command;
 
 use talos_ext_kmod::{
-    ElfMachine, HashAlgo, MAGIC, ModuleSignature, SigError, SignerId, TRAILER_LEN, elf_machine, modinfo, sign_module,
-    strip_signature,
+    ElfMachine, HashAlgo, MAGIC, ModInfo, ModuleSignature, SigError, SignerId, TRAILER_LEN, elf_machine, modinfo,
+    section, sign_module, strip_signature,
 };
 
 use crate::support::{self, KeySource, Target, data, run, scratch};
@@ -141,6 +141,11 @@ fn modinfo_and_machine_of_both_arches() {
             let mut aliases: Vec<_> = info.get_all("alias").collect();
             aliases.sort_unstable();
             assert_eq!(aliases, ["kmodtest-a", "kmodtest-b"]);
+            // Sections by name: `.modinfo` is what `modinfo` parses; this object never went
+            // through modpost, so it has no `__versions`.
+            let raw = section(bytes, b".modinfo").unwrap().expect("a .modinfo section");
+            assert_eq!(ModInfo::from_section(raw), info);
+            assert_eq!(section(bytes, b"__versions").unwrap(), None);
         }
         assert_eq!(machine.talos_arch(), Some(if matches!(target, Target::X86_64) { "amd64" } else { "arm64" }));
 

@@ -6,8 +6,8 @@ use std::process::Command;
 
 use talos_ext_publish::{PublishError, find, publish_extension, publish_index, sign_reference, verify_reference};
 use talos_ext_registry::testing::TestRegistry;
-use talos_ext_registry::{NoReporter, Reference};
-use talos_ext_sign::{ImageDigest, SigningKey, VerifyError, sign_image};
+use talos_ext_registry::{Digest, NoReporter, Reference};
+use talos_ext_sign::{SigningKey, VerifyError, sign_image};
 
 use crate::support::{NAME, TALOS, client, index_meta, layout, prefix};
 
@@ -29,7 +29,7 @@ fn sign_verify_round_trip_tamper_and_wrong_key() {
     assert_eq!(signed, published.summary.reference);
     assert_eq!(sig.tag.as_deref(), Some(format!("sha256-{}.sig", published.summary.index_digest.hex()).as_str()));
     let ok = verify_reference(&client, &key.public_key(), &tagged).unwrap();
-    assert_eq!(ok.image_digest.as_str(), published.summary.index_digest.to_string());
+    assert_eq!(ok.image_digest, published.summary.index_digest);
     assert_eq!(ok.docker_reference, format!("{}/talos/{NAME}", registry.host()));
 
     // Wrong key.
@@ -38,8 +38,8 @@ fn sign_verify_round_trip_tamper_and_wrong_key() {
     assert!(matches!(err, PublishError::Signature { cause: VerifyError::SignatureMismatch { .. }, .. }), "{err:?}");
 
     // Tampered: a valid signature of another digest stored under this image's signature tag.
-    let repo = talos_ext_sign::Repository::parse(&published.summary.reference.repository.to_string()).unwrap();
-    let foreign = sign_image(&key, &repo, &ImageDigest::parse(&format!("sha256:{}", "0".repeat(64))).unwrap());
+    let repo = &published.summary.reference.repository;
+    let foreign = sign_image(&key, repo, &Digest::parse(&format!("sha256:{}", "0".repeat(64))).unwrap());
     let sig_tag = Reference::tagged(tagged.repository.clone(), &sig.tag.clone().unwrap()).unwrap();
     client
         .push_image_parts(

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use talos_ext_sign::{ImageDigest, Repository};
+use talos_ext_model::{Digest, Repository};
 
 /// A fresh, empty scratch directory for one test.
 pub fn scratch(name: &str) -> PathBuf {
@@ -24,8 +24,8 @@ pub fn repo() -> Repository {
     Repository::parse("ghcr.io/example/hello-world-service").unwrap()
 }
 
-pub fn digest(byte: u8) -> ImageDigest {
-    ImageDigest::parse(&format!("sha256:{}", format!("{byte:02x}").repeat(32))).unwrap()
+pub fn digest(byte: u8) -> Digest {
+    Digest::parse(&format!("sha256:{}", format!("{byte:02x}").repeat(32))).unwrap()
 }
 
 /// Runs `cmd`; panics with its output when it fails.

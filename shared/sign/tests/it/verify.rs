@@ -2,9 +2,10 @@
 //! kind of tampering, each expecting its own `VerifyError` variant.
 
 use serde_json::Value;
+use talos_ext_model::{Digest, Repository};
 use talos_ext_sign::{
-    ANNOTATION_SIGNATURE, ImageDigest, MEDIA_TYPE_SIMPLE_SIGNING, PublicKey, Repository, SignatureImage,
-    SignatureManifest, SigningKey, VerifyError, sign_image, verify,
+    ANNOTATION_SIGNATURE, MEDIA_TYPE_SIMPLE_SIGNING, PublicKey, SignatureImage, SignatureManifest, SigningKey,
+    VerifyError, sign_image, verify,
 };
 
 use crate::support::{cosign_signed, digest, repo};
@@ -38,7 +39,7 @@ fn round_trip() {
     );
     let config: Value = serde_json::from_slice(&image.config.bytes).unwrap();
     assert_eq!(config["rootfs"]["diff_ids"][0], image.payload.digest.as_str());
-    assert_eq!(ImageDigest::of(&image.manifest.bytes).as_str(), image.manifest.digest);
+    assert_eq!(Digest::of(&image.manifest.bytes).to_string(), image.manifest.digest);
     let parsed = SignatureManifest::parse(&image.manifest.bytes).unwrap();
     assert_eq!(parsed.layers.len(), 1);
     assert_eq!(parsed.layers[0].digest, image.payload.digest);
@@ -46,7 +47,7 @@ fn round_trip() {
 
     let ok =
         verify(&image.manifest.bytes, &image.payload.bytes, &key.public_key(), &digest(0xab), Some(&repo())).unwrap();
-    assert_eq!(ok.docker_reference, repo().as_str());
+    assert_eq!(ok.docker_reference, repo().to_string());
     assert_eq!(ok.image_digest, digest(0xab));
     assert_eq!(ok.layer_digest, image.payload.digest);
     assert_eq!(ok.key_id, key.public_key().key_id());
@@ -64,7 +65,7 @@ fn same_key_same_bytes() {
 #[test]
 fn accepts_cosigns_own_signature_image() {
     let key = PublicKey::from_pem(std::str::from_utf8(&cosign_signed("cosign.pub")).unwrap()).unwrap();
-    let digest = ImageDigest::parse(String::from_utf8(cosign_signed("image-digest")).unwrap().trim()).unwrap();
+    let digest = Digest::parse(String::from_utf8(cosign_signed("image-digest")).unwrap().trim()).unwrap();
     let repo = Repository::parse("127.0.0.1:5123/t/hello").unwrap();
     let ok =
         verify(&cosign_signed("manifest.json"), &cosign_signed("payload.json"), &key, &digest, Some(&repo)).unwrap();
@@ -88,8 +89,7 @@ fn tampered_payload_with_rehashed_manifest() {
     let (key, image) = signed();
     let forged = image.payload.bytes.iter().map(|&b| if b == b'a' { b'b' } else { b }).collect::<Vec<u8>>();
     assert_eq!(forged.len(), image.payload.bytes.len());
-    let manifest =
-        edit_manifest(&image, |v| v["layers"][0]["digest"] = Value::from(ImageDigest::of(&forged).to_string()));
+    let manifest = edit_manifest(&image, |v| v["layers"][0]["digest"] = Value::from(Digest::of(&forged).to_string()));
     let err = verify(&manifest, &forged, &key.public_key(), &digest(0xbb), None).unwrap_err();
     assert!(matches!(err, VerifyError::SignatureMismatch { .. }), "{err}");
 }
@@ -132,8 +132,8 @@ fn digest_mismatch() {
     let err = verify(&image.manifest.bytes, &image.payload.bytes, &key.public_key(), &digest(0x01), None).unwrap_err();
     match &err {
         VerifyError::ImageDigestMismatch { expected, actual } => {
-            assert_eq!(expected, digest(0x01).as_str());
-            assert_eq!(actual, digest(0xab).as_str());
+            assert_eq!(*expected, digest(0x01).to_string());
+            assert_eq!(*actual, digest(0xab).to_string());
         }
         other => panic!("expected ImageDigestMismatch, got {other}"),
     }
