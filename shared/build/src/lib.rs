@@ -34,10 +34,13 @@ mod script;
 mod sources;
 mod stage;
 pub mod step;
+#[cfg(feature = "testing")]
 pub mod testing;
 mod toolchain;
 
-pub use library::{SYSROOT_OVERRIDES, SYSROOT_STAMP, TestLibrary, dep_var, library_script};
+#[cfg(feature = "testing")]
+pub use library::TestLibrary;
+pub use library::{SYSROOT_OVERRIDES, SYSROOT_STAMP, dep_var, library_script};
 pub use script::{SBOM_NAMESPACE_BASE, build_script};
 pub use stage::Stage;
 /// Where sources come from (cache, mirrors, offline mode): what tests put in

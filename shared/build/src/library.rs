@@ -8,7 +8,8 @@
 //! recipe calls [`Stage::use_library`], which reads `DEP_<LIB>_SYSROOT_<ARCH>` and merges that
 //! sysroot into its own (`<work>/sysroot`, where the drivers look for headers, libraries and
 //! `.pc` files). In tests, where cargo does not run the library's build script, the library's
-//! recipe is passed in [`crate::testing::TestOptions::libraries`] and staged on demand.
+//! recipe is passed in `testing::TestOptions::libraries` (feature `testing`) and staged on demand,
+//! once per arch and set of overrides, shared between tests.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -20,7 +21,8 @@ use talos_ext_model::Arch;
 use crate::script::Recipe;
 use crate::stage::Stage;
 
-/// A library recipe available to tests (see [`crate::testing::TestOptions`]).
+/// A library recipe available to tests (see `testing::TestOptions`).
+#[cfg(feature = "testing")]
 #[derive(Debug, Clone)]
 pub struct TestLibrary {
     /// The `links` name (`libnvme`).
@@ -87,6 +89,7 @@ impl Stage {
     /// Merges the sysroot of internal library `links` (built for this arch) into this stage's
     /// sysroot, so the drivers find its headers, static libraries and pkg-config files.
     pub fn use_library(&self, links: &str) -> Result<PathBuf> {
+        #[cfg(feature = "testing")]
         if let Some(lib) = self.libraries.iter().find(|l| l.links == links) {
             // Tests: the library's shared stage, merged while it is locked.
             crate::testing::use_shared_library(lib, self, |from, _| self.merge_library(links, from))?;

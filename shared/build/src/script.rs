@@ -14,7 +14,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail};
 use talos_ext_model::{Arch, ExtensionMeta, PIN_PATH, Pin};
 
-use crate::library::{TestLibrary, finish_library};
+#[cfg(feature = "testing")]
+use crate::library::TestLibrary;
+use crate::library::finish_library;
 use crate::stage::Stage;
 use talos_ext_fetch::FetchConfig;
 use talos_ext_model::handoff::{
@@ -43,6 +45,7 @@ pub(crate) struct StageContext {
     pub source_date_epoch: u64,
     pub fetch: FetchConfig,
     pub overrides: Vec<SourceOverride>,
+    #[cfg(feature = "testing")]
     pub libraries: Vec<TestLibrary>,
 }
 
@@ -98,6 +101,7 @@ fn run(recipe: Recipe, library: bool) -> Result<()> {
         source_date_epoch: source_date_epoch()?,
         fetch: FetchConfig::from_env(default_cache_dir(&root))?,
         overrides: SourceOverride::from_env(&std::env::var(ENV_SOURCE_OVERRIDES).unwrap_or_default())?,
+        #[cfg(feature = "testing")]
         libraries: Vec::new(),
     };
     if ctx.meta.is_internal() != library {
@@ -191,6 +195,7 @@ pub(crate) fn stage_arch(
         fetch: ctx.fetch.clone(),
         overrides: ctx.overrides.clone(),
         overridden: Default::default(),
+        #[cfg(feature = "testing")]
         libraries: ctx.libraries.clone(),
     };
     recipe(&mut stage).with_context(|| format!("recipe `{}` failed for {arch}", ctx.meta.name))?;

@@ -29,6 +29,7 @@ pub struct Stage {
     /// Names of sources taken from overrides so far.
     pub(crate) overridden: std::cell::RefCell<Vec<String>>,
     /// Library recipes to stage on demand (tests only; build scripts get sysroots from cargo).
+    #[cfg(feature = "testing")]
     pub(crate) libraries: Vec<crate::library::TestLibrary>,
 }
 

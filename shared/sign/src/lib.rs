@@ -40,6 +40,7 @@ mod error;
 mod image;
 mod key;
 mod payload;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use error::{KeyError, SignatureCheck, VerifyError};
