@@ -14,7 +14,8 @@
 //!   checks ([`modules`]): signatures, vermagic, release directory, signer, compression, arch.
 //!
 //! This crate reads the tree it is given and nothing else: no processes, no network.
-//! ([`validate_dir`] reads modules from the directory when it checks them, one at a time.)
+//! [`validate_dir`] reads only what the rules need: listings, the manifest and service specs,
+//! modes and link counts in strict mode, and modules when it checks them, one at a time.
 //!
 //! ```
 //! use talos_ext_validate::{Entry, Options, Rule, Tree, validate};

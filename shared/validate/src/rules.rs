@@ -17,7 +17,7 @@ use talos_ext_model::{MANIFEST_VERSION, Manifest};
 
 use crate::modules::{self, KernelExpectation};
 use crate::report::{Finding, Report, Rule};
-use crate::tree::{self, Entry, EntryKind, Error, Tree};
+use crate::tree::{self, Entry, EntryKind, Error, Stat, Tree};
 use crate::{go_quote, service};
 
 /// Talos' `AllowedPaths` (`pkg/machinery/extensions/extensions.go`), in source order. Talos
@@ -98,10 +98,16 @@ fn validate_with<E>(
     Ok(Report { findings: out.0 })
 }
 
-/// Reads a directory holding `manifest.yaml` + `rootfs/` and validates it. In strict mode each
-/// module is read when it is checked and dropped afterwards, so at most one is in memory.
+/// Reads a directory holding `manifest.yaml` + `rootfs/` and validates it.
+///
+/// It reads what the rules need and no more: the directory listings, `manifest.yaml` and the
+/// service specs; in strict mode also each entry's mode and link count (one `lstat` relative to
+/// its open directory), and each module when it is checked (dropped afterwards, so at most one is
+/// in memory). Talos' own rules look only at types and paths, so without `strict` nothing is
+/// `lstat`ed.
 pub fn validate_dir(path: &Path, opts: &Options) -> Result<Report, Error> {
-    let tree = Tree::from_dir(path)?;
+    let stat = if opts.strict { Stat::Full } else { Stat::TypesOnly };
+    let tree = Tree::from_dir_reading(path, &|_| false, stat)?;
     validate_with(&tree, opts, |entry| {
         if let Some(kept) = entry.contents.as_deref() {
             return Ok(Some(Cow::Borrowed(kept)));
@@ -297,20 +303,21 @@ fn check_service_specs(tree: &Tree, out: &mut Findings) {
     }
 }
 
-/// Talos' `validateContents` plus the strict content rules.
+/// Talos' `validateContents` plus the strict content rules. Per entry this is string work on
+/// the path and the kept metadata only: no allocation unless there is a finding.
 fn check_contents(tree: &Tree, strict: bool, out: &mut Findings) {
     if tree.get(ROOTFS).is_none_or(|e| e.kind != EntryKind::Dir) {
         return;
     }
     let in_rootfs = |e: &&Entry| e.path == ROOTFS || e.path.starts_with("rootfs/");
     for entry in tree.entries().iter().filter(in_rootfs) {
-        let path = display_path(&entry.path);
+        let path = rootfs_path(&entry.path);
         if entry.kind == EntryKind::Dir {
             if strict && entry.mode & 0o002 != 0 {
                 out.push(
-                    &path,
+                    path,
                     Rule::WorldWritable,
-                    format!("world-writeable directories are not allowed: {}", go_quote(&path)),
+                    format!("world-writeable directories are not allowed: {}", go_quote(path)),
                 );
             }
             continue;
@@ -319,22 +326,22 @@ fn check_contents(tree: &Tree, strict: bool, out: &mut Findings) {
         // Symlink permissions mean nothing on Linux (always 0777).
         let is_symlink = matches!(entry.kind, EntryKind::Symlink(_));
         if strict && !is_symlink && entry.mode & 0o002 != 0 {
-            out.push(&path, Rule::WorldWritable, format!("world-writeable files are not allowed: {}", go_quote(&path)));
+            out.push(path, Rule::WorldWritable, format!("world-writeable files are not allowed: {}", go_quote(path)));
         }
         if entry.kind.is_special() {
-            out.push(&path, Rule::SpecialFile, format!("special files are not allowed: {}", go_quote(&path)));
+            out.push(path, Rule::SpecialFile, format!("special files are not allowed: {}", go_quote(path)));
         }
 
         if !ALLOWED_PATHS.iter().any(|a| path.starts_with(a)) {
-            out.push(&path, Rule::PathNotAllowed, format!("path {} is not allowed in extensions", go_quote(&path)));
-        } else if strict && !ALLOWED_PATHS.iter().any(|a| on_boundary(&path, a)) {
+            out.push(path, Rule::PathNotAllowed, format!("path {} is not allowed in extensions", go_quote(path)));
+        } else if strict && !ALLOWED_PATHS.iter().any(|a| on_boundary(path, a)) {
             let lookalike = ALLOWED_PATHS.iter().find(|a| path.starts_with(**a)).copied().unwrap_or_default();
             out.push(
-                &path,
+                path,
                 Rule::AllowlistBoundary,
                 format!(
                     "path {} matches allowed path {} only as a string prefix, not on a path component boundary",
-                    go_quote(&path),
+                    go_quote(path),
                     go_quote(lookalike)
                 ),
             );
@@ -345,30 +352,35 @@ fn check_contents(tree: &Tree, strict: bool, out: &mut Findings) {
         }
         match &entry.kind {
             EntryKind::Hardlink(target) => out.push(
-                &path,
+                path,
                 Rule::Hardlink,
-                format!("hardlinks are not allowed: {} links to {}", go_quote(&path), go_quote(&display_path(target))),
+                format!("hardlinks are not allowed: {} links to {}", go_quote(path), go_quote(&display_path(target))),
             ),
             EntryKind::File if entry.nlink > 1 => out.push(
-                &path,
+                path,
                 Rule::Hardlink,
-                format!("hardlinks are not allowed: {} has {} links", go_quote(&path), entry.nlink),
+                format!("hardlinks are not allowed: {} has {} links", go_quote(path), entry.nlink),
             ),
-            EntryKind::Symlink(target) if escapes_rootfs(&path, target) => out.push(
-                &path,
+            EntryKind::Symlink(target) if escapes_rootfs(path, target) => out.push(
+                path,
                 Rule::SymlinkEscape,
-                format!("symlink {} -> {} escapes the extension rootfs", go_quote(&path), go_quote(target)),
+                format!("symlink {} -> {} escapes the extension rootfs", go_quote(path), go_quote(target)),
             ),
             _ => {}
         }
         if matches!(entry.kind, EntryKind::File | EntryKind::Hardlink(_)) && entry.mode & 0o6000 != 0 {
             out.push(
-                &path,
+                path,
                 Rule::Setuid,
-                format!("setuid/setgid files are not allowed: {} (mode {:04o})", go_quote(&path), entry.mode),
+                format!("setuid/setgid files are not allowed: {} (mode {:04o})", go_quote(path), entry.mode),
             );
         }
     }
+}
+
+/// An in-rootfs tree path as Talos sees it, borrowed: `rootfs` is `/`, `rootfs/usr/x` is `/usr/x`.
+fn rootfs_path(path: &str) -> &str {
+    if path == ROOTFS { "/" } else { &path[ROOTFS.len()..] }
 }
 
 /// `path` is `allowed` or below it.
@@ -445,6 +457,12 @@ mod tests {
         for (link, target, want) in cases {
             assert_eq!(escapes_rootfs(link, target), want, "{link} -> {target}");
         }
+    }
+
+    #[test]
+    fn rootfs_paths() {
+        assert_eq!(rootfs_path("rootfs"), "/");
+        assert_eq!(rootfs_path("rootfs/usr/local/x"), "/usr/local/x");
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Strict-only rules: each passes Talos (non-strict) and fails strict, next to a tree that passes
 //! both.
 
-use talos_ext_validate::Rule;
+use talos_ext_validate::{Rule, validate_dir};
 
-use crate::support::{Step, expect_both, fixture};
+use crate::support::{Step, expect, expect_both, fixture, opts};
 
 #[test]
 fn world_writable_file_and_dir() {
@@ -81,6 +81,29 @@ fn setuid_and_setgid_files() {
     // A setgid directory is not a setuid file.
     let fx = fixture(&[Step::Dir("rootfs/usr/local/shared", 0o2755)]);
     expect_both(&fx.tree(), &[], &[]);
+}
+
+#[test]
+fn validate_dir_reads_modes_and_links_in_strict_mode() {
+    let fx = fixture(&[
+        Step::Dir("rootfs/usr/local/share", 0o777),
+        Step::File("rootfs/usr/local/bin/su", 0o4755),
+        Step::Hardlink("rootfs/usr/local/bin/again", "rootfs/usr/local/bin/hello"),
+    ]);
+    let lax = validate_dir(fx.root(), &opts(false)).unwrap();
+    expect(&lax, &[]);
+    let strict = validate_dir(fx.root(), &opts(true)).unwrap();
+    expect(
+        &strict,
+        &[
+            (Rule::Hardlink, "/usr/local/bin/again"),
+            (Rule::Hardlink, "/usr/local/bin/hello"),
+            (Rule::Setuid, "/usr/local/bin/su"),
+            (Rule::WorldWritable, "/usr/local/share"),
+        ],
+    );
+    // The same findings as on the tree read in full.
+    assert_eq!(strict, crate::support::run(&fx.tree(), true));
 }
 
 #[test]
