@@ -38,6 +38,9 @@ pub enum Rule {
     Hardlink,
     /// Strict: relative symlink targets stay inside the rootfs.
     SymlinkEscape,
+    /// Strict: a symlink's target, absolute or relative, resolves inside the allowed paths (an
+    /// absolute one would otherwise open a host path on the node).
+    SymlinkTarget,
     /// Strict: no setuid or setgid files.
     Setuid,
     /// Strict: a tar stream names each path once.
@@ -78,6 +81,7 @@ impl Rule {
         Rule::AllowlistBoundary,
         Rule::Hardlink,
         Rule::SymlinkEscape,
+        Rule::SymlinkTarget,
         Rule::Setuid,
         Rule::DuplicateEntry,
         Rule::ModuleUnsigned,
@@ -106,6 +110,7 @@ impl Rule {
             Rule::AllowlistBoundary => "allowlist-boundary",
             Rule::Hardlink => "hardlink",
             Rule::SymlinkEscape => "symlink-escape",
+            Rule::SymlinkTarget => "symlink-target",
             Rule::Setuid => "setuid",
             Rule::DuplicateEntry => "duplicate-entry",
             Rule::ModuleUnsigned => "module-unsigned",
@@ -126,6 +131,7 @@ impl Rule {
                 | Rule::AllowlistBoundary
                 | Rule::Hardlink
                 | Rule::SymlinkEscape
+                | Rule::SymlinkTarget
                 | Rule::Setuid
                 | Rule::DuplicateEntry
                 | Rule::ModuleUnsigned
@@ -203,7 +209,7 @@ mod tests {
             assert_eq!(Rule::from_id(rule.id()), Some(rule));
             assert!(rule.id().bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
         }
-        assert_eq!(Rule::ALL.iter().filter(|r| r.is_strict_only()).count(), 13);
+        assert_eq!(Rule::ALL.iter().filter(|r| r.is_strict_only()).count(), 14);
     }
 
     #[test]

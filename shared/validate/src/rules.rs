@@ -334,7 +334,7 @@ fn check_contents(tree: &Tree, strict: bool, out: &mut Findings) {
 
         if !ALLOWED_PATHS.iter().any(|a| path.starts_with(a)) {
             out.push(path, Rule::PathNotAllowed, format!("path {} is not allowed in extensions", go_quote(path)));
-        } else if strict && !ALLOWED_PATHS.iter().any(|a| on_boundary(path, a)) {
+        } else if strict && !is_allowed(path) {
             let lookalike = ALLOWED_PATHS.iter().find(|a| path.starts_with(**a)).copied().unwrap_or_default();
             out.push(
                 path,
@@ -361,11 +361,7 @@ fn check_contents(tree: &Tree, strict: bool, out: &mut Findings) {
                 Rule::Hardlink,
                 format!("hardlinks are not allowed: {} has {} links", go_quote(path), entry.nlink),
             ),
-            EntryKind::Symlink(target) if escapes_rootfs(path, target) => out.push(
-                path,
-                Rule::SymlinkEscape,
-                format!("symlink {} -> {} escapes the extension rootfs", go_quote(path), go_quote(target)),
-            ),
+            EntryKind::Symlink(target) => check_symlink(path, target, out),
             _ => {}
         }
         if matches!(entry.kind, EntryKind::File | EntryKind::Hardlink(_)) && entry.mode & 0o6000 != 0 {
@@ -383,31 +379,93 @@ fn rootfs_path(path: &str) -> &str {
     if path == ROOTFS { "/" } else { &path[ROOTFS.len()..] }
 }
 
+/// The strict symlink rules. A target is resolved lexically (as Go's `filepath.Clean` would,
+/// without following other links), relative ones from the link's directory:
+///
+/// - a relative target that climbs above the rootfs is [`Rule::SymlinkEscape`];
+/// - any other target, relative or absolute, that lands outside the allowed hierarchies (on a
+///   component boundary) is [`Rule::SymlinkTarget`]: on the node the extension is overlaid on `/`,
+///   so `/usr/local/redir -> /etc` and `/usr/local/redir -> ../../etc` both open the host's own
+///   `/etc`, which no extension may ship. Every link is checked on its own, so a chain that leaves
+///   the allowed paths is caught at the link that leaves.
+///
+/// Inside a service's container rootfs (`/usr/local/lib/containers/<name>/...`) an absolute
+/// target resolves against the container's root, where the service follows it, so it stays in
+/// the extension; relative targets there are resolved like any other.
+fn check_symlink(link: &str, target: &str, out: &mut Findings) {
+    let Some(resolved) = resolve_symlink(link, target) else {
+        out.push(
+            link,
+            Rule::SymlinkEscape,
+            format!("symlink {} -> {} escapes the extension rootfs", go_quote(link), go_quote(target)),
+        );
+        return;
+    };
+    if target.starts_with('/') && container_root(link).is_some() {
+        return;
+    }
+    if !is_allowed(&resolved) {
+        let resolves =
+            if resolved == target { String::new() } else { format!(" resolves to {},", go_quote(&resolved)) };
+        out.push(
+            link,
+            Rule::SymlinkTarget,
+            format!(
+                "symlink {} -> {}{resolves} points outside the paths an extension may ship: on the node it opens the host's own {resolved}; hint: point it into /usr/local (or another allowed path), or ship the file itself",
+                go_quote(link),
+                go_quote(target),
+            ),
+        );
+    }
+}
+
+/// `path` is an allowed path or below one, on a component boundary.
+fn is_allowed(path: &str) -> bool {
+    ALLOWED_PATHS.iter().any(|a| on_boundary(path, a))
+}
+
 /// `path` is `allowed` or below it.
 fn on_boundary(path: &str, allowed: &str) -> bool {
     path.strip_prefix(allowed).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-/// Whether a symlink at the absolute in-rootfs `link` with a relative `target` climbs above the
-/// rootfs. Absolute targets resolve inside the rootfs on the node, so they never escape.
-fn escapes_rootfs(link: &str, target: &str) -> bool {
-    if target.starts_with('/') {
-        return false;
+/// The container rootfs a path is in: `/usr/local/lib/containers/<name>` for paths below it.
+fn container_root(path: &str) -> Option<&str> {
+    const CONTAINERS: &str = "/usr/local/lib/containers/";
+    let rest = path.strip_prefix(CONTAINERS)?;
+    let (name, _) = rest.split_once('/')?;
+    Some(&path[..CONTAINERS.len() + name.len()])
+}
+
+/// The absolute in-rootfs path a symlink at the absolute in-rootfs `link` points to, cleaned
+/// lexically; `None` when a relative `target` climbs above the rootfs. An absolute target that
+/// climbs (`/..`) stays at `/`, as the kernel resolves it.
+fn resolve_symlink(link: &str, target: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    if !target.starts_with('/') {
+        parts.extend(link.split('/').filter(|c| !c.is_empty()));
+        parts.pop();
     }
-    let mut depth: Vec<&str> = link.split('/').filter(|c| !c.is_empty()).collect();
-    depth.pop();
     for c in target.split('/') {
         match c {
             "" | "." => {}
             ".." => {
-                if depth.pop().is_none() {
-                    return true;
+                if parts.pop().is_none() && !target.starts_with('/') {
+                    return None;
                 }
             }
-            c => depth.push(c),
+            c => parts.push(c),
         }
     }
-    false
+    let mut resolved = String::with_capacity(target.len() + link.len());
+    for c in &parts {
+        resolved.push('/');
+        resolved.push_str(c);
+    }
+    if resolved.is_empty() {
+        resolved.push('/');
+    }
+    Some(resolved)
 }
 
 #[cfg(test)]
@@ -442,21 +500,30 @@ mod tests {
     }
 
     #[test]
-    fn symlink_escapes() {
+    fn symlink_resolution() {
         let cases = [
-            ("/usr/local/lib/a", "b", false),
-            ("/usr/local/lib/a", "../../../usr/lib/b", false),
-            ("/usr/local/lib/a", "../../../../b", true),
-            ("/usr/local/a", "./../..", false),
-            ("/usr/local/a", "../../..", true),
-            ("/usr/local/a", "/etc/passwd", false),
-            ("/a", "..", true),
-            ("/usr/local/a", "x/../../..", false),
-            ("/usr/local/a", "x/../../../..", true),
+            ("/usr/local/lib/a", "b", Some("/usr/local/lib/b")),
+            ("/usr/local/lib/a", "../../../usr/lib/b", Some("/usr/lib/b")),
+            ("/usr/local/lib/a", "../../../../b", None),
+            ("/usr/local/a", "./../..", Some("/")),
+            ("/usr/local/a", "../../..", None),
+            ("/usr/local/a", "/etc/passwd", Some("/etc/passwd")),
+            ("/usr/local/a", "/usr/local/../../etc//x/.", Some("/etc/x")),
+            ("/usr/local/a", "/../..", Some("/")),
+            ("/a", "..", None),
+            ("/usr/local/a", "x/../../..", Some("/")),
+            ("/usr/local/a", "x/../../../..", None),
         ];
         for (link, target, want) in cases {
-            assert_eq!(escapes_rootfs(link, target), want, "{link} -> {target}");
+            assert_eq!(resolve_symlink(link, target).as_deref(), want, "{link} -> {target}");
         }
+    }
+
+    #[test]
+    fn container_roots() {
+        assert_eq!(container_root("/usr/local/lib/containers/svc/bin/sh"), Some("/usr/local/lib/containers/svc"));
+        assert_eq!(container_root("/usr/local/lib/containers/svc"), None);
+        assert_eq!(container_root("/usr/local/lib/containersx/svc/a"), None);
     }
 
     #[test]

@@ -275,6 +275,7 @@ fn many_findings_are_all_reported() {
         Step::Symlink("rootfs/usr/local/bin/up", "../../../../x"),
         Step::Hardlink("rootfs/usr/local/bin/hello2", "rootfs/usr/local/bin/hello"),
         Step::Text("rootfs/usr/local/etc/containers/hello.yaml", "name: BAD\n".to_string()),
+        Step::Symlink("rootfs/usr/local/redir", "/etc"),
     ]);
     let tree = fx.tree();
     let talos = [
@@ -296,6 +297,7 @@ fn many_findings_are_all_reported() {
         (Rule::Setuid, "/etc/b"),
         (Rule::AllowlistBoundary, "/usr/localx"),
         (Rule::SymlinkEscape, "/usr/local/bin/up"),
+        (Rule::SymlinkTarget, "/usr/local/redir"),
         (Rule::Hardlink, "/usr/local/bin/hello"),
         (Rule::Hardlink, "/usr/local/bin/hello2"),
     ]);
