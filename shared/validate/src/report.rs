@@ -45,6 +45,9 @@ pub enum Rule {
     Setuid,
     /// Strict: a tar stream names each path once.
     DuplicateEntry,
+    /// Strict: `manifest.yaml` and the service specs use only the keys of Talos' schema (Talos
+    /// silently ignores others, so a misspelt key drops its setting).
+    UnknownKey,
     /// Strict: every `.ko` under `/usr/lib/modules` carries an appended signature.
     ModuleUnsigned,
     /// Strict: a module's appended signature is well-formed (not truncated, `id_type` 2, a sane
@@ -84,6 +87,7 @@ impl Rule {
         Rule::SymlinkTarget,
         Rule::Setuid,
         Rule::DuplicateEntry,
+        Rule::UnknownKey,
         Rule::ModuleUnsigned,
         Rule::ModuleSignature,
         Rule::ModuleVermagic,
@@ -113,6 +117,7 @@ impl Rule {
             Rule::SymlinkTarget => "symlink-target",
             Rule::Setuid => "setuid",
             Rule::DuplicateEntry => "duplicate-entry",
+            Rule::UnknownKey => "unknown-key",
             Rule::ModuleUnsigned => "module-unsigned",
             Rule::ModuleSignature => "module-signature",
             Rule::ModuleVermagic => "module-vermagic",
@@ -134,6 +139,7 @@ impl Rule {
                 | Rule::SymlinkTarget
                 | Rule::Setuid
                 | Rule::DuplicateEntry
+                | Rule::UnknownKey
                 | Rule::ModuleUnsigned
                 | Rule::ModuleSignature
                 | Rule::ModuleVermagic
@@ -209,7 +215,7 @@ mod tests {
             assert_eq!(Rule::from_id(rule.id()), Some(rule));
             assert!(rule.id().bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
         }
-        assert_eq!(Rule::ALL.iter().filter(|r| r.is_strict_only()).count(), 14);
+        assert_eq!(Rule::ALL.iter().filter(|r| r.is_strict_only()).count(), 15);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 use talos_ext_model::constraint::{Constraint, TalosVersion};
+use talos_ext_model::yaml_keys::{Schema, unknown_keys};
 use talos_ext_model::{MANIFEST_VERSION, Manifest};
 
 use crate::modules::{self, KernelExpectation};
@@ -76,11 +77,11 @@ fn validate_with<E>(
     read: impl for<'e> FnMut(&'e Entry) -> Result<Option<Cow<'e, [u8]>>, E>,
 ) -> Result<Report, E> {
     let mut out = Findings::default();
-    let manifest = check_layout_and_manifest(tree, &mut out);
+    let manifest = check_layout_and_manifest(tree, opts.strict, &mut out);
     if let Some(manifest) = &manifest {
         check_metadata(manifest, opts, &mut out);
     }
-    check_service_specs(tree, &mut out);
+    check_service_specs(tree, opts.strict, &mut out);
     if let Some(manifest) = &manifest {
         check_compatibility(manifest, opts, &mut out);
     }
@@ -147,9 +148,9 @@ pub(crate) fn display_path(path: &str) -> String {
     }
 }
 
-/// Talos' `Load`: the top level, then the manifest and its version. Returns the manifest when it
-/// parses.
-fn check_layout_and_manifest(tree: &Tree, out: &mut Findings) -> Option<Manifest> {
+/// Talos' `Load`: the top level, then the manifest and its version (and, strict, its keys).
+/// Returns the manifest when it parses.
+fn check_layout_and_manifest(tree: &Tree, strict: bool, out: &mut Findings) -> Option<Manifest> {
     let mut manifest_entry = None;
     let mut rootfs_seen = false;
     for entry in tree.entries().iter().filter(|e| !e.path.contains('/')) {
@@ -184,14 +185,17 @@ fn check_layout_and_manifest(tree: &Tree, out: &mut Findings) -> Option<Manifest
     };
     let manifest = match std::str::from_utf8(bytes) {
         Err(e) => Err(format!("manifest.yaml is not UTF-8: {e}")),
-        Ok(text) => Manifest::parse(text).map_err(|e| e.to_string()),
+        Ok(text) => Manifest::parse(text).map(|m| (m, text)).map_err(|e| e.to_string()),
     };
     match manifest {
         Err(message) => {
             out.push(MANIFEST, Rule::ManifestParse, message);
             None
         }
-        Ok(manifest) => {
+        Ok((manifest, text)) => {
+            if strict {
+                check_keys(MANIFEST, text, &Manifest::SCHEMA, out);
+            }
             if manifest.version != MANIFEST_VERSION {
                 out.push(
                     MANIFEST,
@@ -267,8 +271,9 @@ fn check_compatibility(manifest: &Manifest, opts: &Options, out: &mut Findings) 
     }
 }
 
-/// Every `rootfs/usr/local/etc/containers/*.yaml`: decode, then `Validate()`.
-fn check_service_specs(tree: &Tree, out: &mut Findings) {
+/// Every `rootfs/usr/local/etc/containers/*.yaml`: decode, then `Validate()` (and, strict, the
+/// keys).
+fn check_service_specs(tree: &Tree, strict: bool, out: &mut Findings) {
     for entry in tree.entries().iter().filter(|e| tree::is_service_spec_path(&e.path)) {
         let path = display_path(&entry.path);
         let base = entry.path.rsplit('/').next().unwrap_or_default();
@@ -298,9 +303,72 @@ fn check_service_specs(tree: &Tree, out: &mut Findings) {
                 for e in service::check(&spec) {
                     out.push(&path, Rule::ServiceSpec, format!("error validating service spec file {base}: {e}"));
                 }
+                // It parsed, so it is UTF-8.
+                if strict && let Ok(text) = std::str::from_utf8(bytes) {
+                    check_keys(&path, text, &service::SCHEMA, out);
+                }
             }
         }
     }
+}
+
+/// Strict: every key of a YAML file that Talos' schema does not have, each with its path and
+/// line. Talos decodes these files leniently, so such a key is dropped without a word.
+fn check_keys(file: &str, text: &str, schema: &Schema, out: &mut Findings) {
+    let keys = match unknown_keys(text, schema) {
+        Ok(keys) => keys,
+        Err(e) => {
+            out.push(file, Rule::UnknownKey, e.to_string());
+            return;
+        }
+    };
+    for key in keys {
+        let at = match key.position {
+            Some((line, column)) => format!("line {line}, column {column}: "),
+            None => String::new(),
+        };
+        let hint = match closest(&key.key, &key.allowed) {
+            Some(known) => format!("; hint: did you mean {}?", go_quote(known)),
+            None => String::new(),
+        };
+        out.push(
+            file,
+            Rule::UnknownKey,
+            format!(
+                "{at}unknown key {}: Talos ignores it, so its setting is silently dropped (keys allowed there: {}){hint}",
+                go_quote(&key.path),
+                key.allowed.join(", ")
+            ),
+        );
+    }
+}
+
+/// The allowed key a misspelt one most likely meant: the nearest by edit distance (ignoring case),
+/// if it is near enough.
+fn closest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    let key = key.to_lowercase();
+    allowed
+        .iter()
+        .map(|known| (edit_distance(&key, &known.to_lowercase()), *known))
+        .filter(|(d, known)| *d <= (known.len() / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, known)| known)
+}
+
+/// Levenshtein distance over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != *cb)).min(row[j] + 1).min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
 }
 
 /// Talos' `validateContents` plus the strict content rules. Per entry this is string work on
@@ -530,6 +598,21 @@ mod tests {
     fn rootfs_paths() {
         assert_eq!(rootfs_path("rootfs"), "/");
         assert_eq!(rootfs_path("rootfs/usr/local/x"), "/usr/local/x");
+    }
+
+    #[test]
+    fn suggestions() {
+        let metadata = ["name", "version", "author", "description", "compatibility", "extraInfo"];
+        assert_eq!(closest("compatability", &metadata), Some("compatibility"));
+        assert_eq!(closest("Name", &metadata), Some("name"));
+        assert_eq!(closest("extrainfo", &metadata), Some("extraInfo"));
+        assert_eq!(closest("licence", &metadata), None);
+        assert_eq!(
+            closest("contaner", &["name", "container", "depends", "restart", "logToConsole"]),
+            Some("container")
+        );
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
     #[test]

@@ -171,6 +171,7 @@ fn strict_flags_are_strict_only() {
         Rule::SymlinkEscape,
         Rule::SymlinkTarget,
         Rule::Setuid,
+        Rule::UnknownKey,
     ] {
         assert!(rule.is_strict_only(), "{rule}");
     }
