@@ -6,6 +6,9 @@
 //! From the model and the workspace's Talos pin ([`Pin`], `toolchain/pin.toml`) come the version
 //! string ([`VersionSpec::render`]) and the Talos `manifest.yaml` ([`Manifest`]).
 //!
+//! [`yaml_keys`] finds keys outside a schema (such as [`Manifest::SCHEMA`]) in documents that
+//! Talos decodes leniently.
+//!
 //! [`handoff`] is the contract between `cargo xtask build` and the build scripts (the
 //! environment xtask sets, the staged-info file the scripts write back).
 //!
@@ -45,6 +48,7 @@ mod reference;
 pub mod sbom_lint;
 mod time;
 pub mod toolchain;
+pub mod yaml_keys;
 
 pub use arch::{Arch, ArchParseError};
 pub use digest::{Digest, DigestParseError, Sha256, Sha512};

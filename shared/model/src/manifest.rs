@@ -1,9 +1,12 @@
 //! Talos' `manifest.yaml`, in exactly Talos' schema (`pkg/machinery/extensions/metadata.go`).
 //!
 //! Every field is optional when parsing, as with Talos' non-strict Go decoder (missing fields are
-//! empty strings, unknown keys are ignored); the checks live in the validator.
+//! empty strings, unknown keys are ignored); the checks live in the validator, which reports
+//! unknown keys in strict mode against [`Manifest::SCHEMA`].
 
 use serde::{Deserialize, Serialize};
+
+use crate::yaml_keys::Schema;
 
 /// The only manifest version Talos accepts.
 pub const MANIFEST_VERSION: &str = "v1alpha1";
@@ -62,6 +65,23 @@ impl From<serde_norway::Error> for ManifestError {
 }
 
 impl Manifest {
+    /// The keys of Talos' `Manifest` (`pkg/machinery/extensions/metadata.go`), which are exactly
+    /// this struct's fields. Talos ignores any other key.
+    pub const SCHEMA: Schema = Schema::Map(&[
+        ("version", Schema::Any),
+        (
+            "metadata",
+            Schema::Map(&[
+                ("name", Schema::Any),
+                ("version", Schema::Any),
+                ("author", Schema::Any),
+                ("description", Schema::Any),
+                ("compatibility", Schema::Map(&[("talos", Schema::Map(&[("version", Schema::Any)]))])),
+                ("extraInfo", Schema::Any),
+            ]),
+        ),
+    ]);
+
     /// Parses a manifest the way Talos does: an empty document is an empty manifest (whose
     /// version then fails validation), unknown keys are ignored.
     pub fn parse(text: &str) -> Result<Manifest, ManifestError> {
@@ -91,5 +111,49 @@ mod tests {
         assert_eq!(Manifest::parse(&m.to_yaml()).unwrap(), m);
         assert_eq!(Manifest::parse("").unwrap().version, "");
         assert!(Manifest::parse("version: [1").is_err());
+    }
+
+    #[test]
+    fn schema_is_exactly_the_serialised_fields() {
+        let full = Manifest {
+            version: MANIFEST_VERSION.to_string(),
+            metadata: Metadata {
+                name: "x".into(),
+                version: "1.0.0".into(),
+                author: "a".into(),
+                description: "d".into(),
+                compatibility: Compatibility { talos: TalosCompatibility { version: ">= v1.0.0".into() } },
+                extra_info: "e".into(),
+            },
+        };
+        let yaml = full.to_yaml();
+        assert_eq!(crate::yaml_keys::unknown_keys(&yaml, &Manifest::SCHEMA).unwrap(), []);
+        let value: serde_norway::Value = serde_norway::from_str(&yaml).unwrap();
+        assert_eq!(key_paths(&value, ""), Manifest::SCHEMA.paths());
+    }
+
+    #[test]
+    fn misspelt_keys_are_unknown() {
+        let text =
+            "version: v1alpha1\nmetadata:\n  name: x\n  compatability:\n    talos:\n      version: '>= v1.0.0'\n";
+        let keys = crate::yaml_keys::unknown_keys(text, &Manifest::SCHEMA).unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!((keys[0].path.as_str(), keys[0].position), ("metadata.compatability", Some((4, 3))));
+        // Talos' own decoding still ignores it.
+        assert_eq!(Manifest::parse(text).unwrap().metadata.compatibility.talos.version, "");
+    }
+
+    /// Every key path of a value, in document order (`a`, `a.b`).
+    fn key_paths(value: &serde_norway::Value, prefix: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if let serde_norway::Value::Mapping(map) = value {
+            for (key, value) in map {
+                let key = key.as_str().unwrap();
+                let path = if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") };
+                out.push(path.clone());
+                out.extend(key_paths(value, &path));
+            }
+        }
+        out
     }
 }

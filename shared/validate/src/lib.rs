@@ -10,11 +10,14 @@
 //!   ([`service`]), special files and the string-prefix allowlist [`ALLOWED_PATHS`].
 //! - Strict rules ([`Rule::is_strict_only`]) add what Talos means but does not enforce:
 //!   world-writable files and directories, allowlist matches on a component boundary, hardlinks,
-//!   symlinks escaping the rootfs, setuid/setgid files and duplicate tar entries; and kernel-module
-//!   checks ([`modules`]): signatures, vermagic, release directory, signer, compression, arch.
+//!   symlinks escaping the rootfs or pointing outside the allowed paths, setuid/setgid files,
+//!   duplicate tar entries, keys outside Talos' schemas of `manifest.yaml` and the service specs
+//!   (which Talos silently ignores; [`talos_ext_model::yaml_keys`]); and kernel-module checks
+//!   ([`modules`]): signatures, vermagic, release directory, signer, compression, arch.
 //!
 //! This crate reads the tree it is given and nothing else: no processes, no network.
-//! ([`validate_dir`] reads modules from the directory when it checks them, one at a time.)
+//! [`validate_dir`] reads only what the rules need: listings, the manifest and service specs,
+//! modes and link counts in strict mode, and modules when it checks them, one at a time.
 //!
 //! ```
 //! use talos_ext_validate::{Entry, Options, Rule, Tree, validate};

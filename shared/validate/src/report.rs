@@ -38,10 +38,16 @@ pub enum Rule {
     Hardlink,
     /// Strict: relative symlink targets stay inside the rootfs.
     SymlinkEscape,
+    /// Strict: a symlink's target, absolute or relative, resolves inside the allowed paths (an
+    /// absolute one would otherwise open a host path on the node).
+    SymlinkTarget,
     /// Strict: no setuid or setgid files.
     Setuid,
     /// Strict: a tar stream names each path once.
     DuplicateEntry,
+    /// Strict: `manifest.yaml` and the service specs use only the keys of Talos' schema (Talos
+    /// silently ignores others, so a misspelt key drops its setting).
+    UnknownKey,
     /// Strict: every `.ko` under `/usr/lib/modules` carries an appended signature.
     ModuleUnsigned,
     /// Strict: a module's appended signature is well-formed (not truncated, `id_type` 2, a sane
@@ -78,8 +84,10 @@ impl Rule {
         Rule::AllowlistBoundary,
         Rule::Hardlink,
         Rule::SymlinkEscape,
+        Rule::SymlinkTarget,
         Rule::Setuid,
         Rule::DuplicateEntry,
+        Rule::UnknownKey,
         Rule::ModuleUnsigned,
         Rule::ModuleSignature,
         Rule::ModuleVermagic,
@@ -106,8 +114,10 @@ impl Rule {
             Rule::AllowlistBoundary => "allowlist-boundary",
             Rule::Hardlink => "hardlink",
             Rule::SymlinkEscape => "symlink-escape",
+            Rule::SymlinkTarget => "symlink-target",
             Rule::Setuid => "setuid",
             Rule::DuplicateEntry => "duplicate-entry",
+            Rule::UnknownKey => "unknown-key",
             Rule::ModuleUnsigned => "module-unsigned",
             Rule::ModuleSignature => "module-signature",
             Rule::ModuleVermagic => "module-vermagic",
@@ -126,8 +136,10 @@ impl Rule {
                 | Rule::AllowlistBoundary
                 | Rule::Hardlink
                 | Rule::SymlinkEscape
+                | Rule::SymlinkTarget
                 | Rule::Setuid
                 | Rule::DuplicateEntry
+                | Rule::UnknownKey
                 | Rule::ModuleUnsigned
                 | Rule::ModuleSignature
                 | Rule::ModuleVermagic
@@ -203,7 +215,7 @@ mod tests {
             assert_eq!(Rule::from_id(rule.id()), Some(rule));
             assert!(rule.id().bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
         }
-        assert_eq!(Rule::ALL.iter().filter(|r| r.is_strict_only()).count(), 13);
+        assert_eq!(Rule::ALL.iter().filter(|r| r.is_strict_only()).count(), 15);
     }
 
     #[test]

@@ -13,11 +13,12 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 use talos_ext_model::constraint::{Constraint, TalosVersion};
+use talos_ext_model::yaml_keys::{Schema, unknown_keys};
 use talos_ext_model::{MANIFEST_VERSION, Manifest};
 
 use crate::modules::{self, KernelExpectation};
 use crate::report::{Finding, Report, Rule};
-use crate::tree::{self, Entry, EntryKind, Error, Tree};
+use crate::tree::{self, Entry, EntryKind, Error, Stat, Tree};
 use crate::{go_quote, service};
 
 /// Talos' `AllowedPaths` (`pkg/machinery/extensions/extensions.go`), in source order. Talos
@@ -76,11 +77,11 @@ fn validate_with<E>(
     read: impl for<'e> FnMut(&'e Entry) -> Result<Option<Cow<'e, [u8]>>, E>,
 ) -> Result<Report, E> {
     let mut out = Findings::default();
-    let manifest = check_layout_and_manifest(tree, &mut out);
+    let manifest = check_layout_and_manifest(tree, opts.strict, &mut out);
     if let Some(manifest) = &manifest {
         check_metadata(manifest, opts, &mut out);
     }
-    check_service_specs(tree, &mut out);
+    check_service_specs(tree, opts.strict, &mut out);
     if let Some(manifest) = &manifest {
         check_compatibility(manifest, opts, &mut out);
     }
@@ -98,10 +99,16 @@ fn validate_with<E>(
     Ok(Report { findings: out.0 })
 }
 
-/// Reads a directory holding `manifest.yaml` + `rootfs/` and validates it. In strict mode each
-/// module is read when it is checked and dropped afterwards, so at most one is in memory.
+/// Reads a directory holding `manifest.yaml` + `rootfs/` and validates it.
+///
+/// It reads what the rules need and no more: the directory listings, `manifest.yaml` and the
+/// service specs; in strict mode also each entry's mode and link count (one `lstat` relative to
+/// its open directory), and each module when it is checked (dropped afterwards, so at most one is
+/// in memory). Talos' own rules look only at types and paths, so without `strict` nothing is
+/// `lstat`ed.
 pub fn validate_dir(path: &Path, opts: &Options) -> Result<Report, Error> {
-    let tree = Tree::from_dir(path)?;
+    let stat = if opts.strict { Stat::Full } else { Stat::TypesOnly };
+    let tree = Tree::from_dir_reading(path, &|_| false, stat)?;
     validate_with(&tree, opts, |entry| {
         if let Some(kept) = entry.contents.as_deref() {
             return Ok(Some(Cow::Borrowed(kept)));
@@ -141,9 +148,9 @@ pub(crate) fn display_path(path: &str) -> String {
     }
 }
 
-/// Talos' `Load`: the top level, then the manifest and its version. Returns the manifest when it
-/// parses.
-fn check_layout_and_manifest(tree: &Tree, out: &mut Findings) -> Option<Manifest> {
+/// Talos' `Load`: the top level, then the manifest and its version (and, strict, its keys).
+/// Returns the manifest when it parses.
+fn check_layout_and_manifest(tree: &Tree, strict: bool, out: &mut Findings) -> Option<Manifest> {
     let mut manifest_entry = None;
     let mut rootfs_seen = false;
     for entry in tree.entries().iter().filter(|e| !e.path.contains('/')) {
@@ -178,14 +185,17 @@ fn check_layout_and_manifest(tree: &Tree, out: &mut Findings) -> Option<Manifest
     };
     let manifest = match std::str::from_utf8(bytes) {
         Err(e) => Err(format!("manifest.yaml is not UTF-8: {e}")),
-        Ok(text) => Manifest::parse(text).map_err(|e| e.to_string()),
+        Ok(text) => Manifest::parse(text).map(|m| (m, text)).map_err(|e| e.to_string()),
     };
     match manifest {
         Err(message) => {
             out.push(MANIFEST, Rule::ManifestParse, message);
             None
         }
-        Ok(manifest) => {
+        Ok((manifest, text)) => {
+            if strict {
+                check_keys(MANIFEST, text, &Manifest::SCHEMA, out);
+            }
             if manifest.version != MANIFEST_VERSION {
                 out.push(
                     MANIFEST,
@@ -261,8 +271,9 @@ fn check_compatibility(manifest: &Manifest, opts: &Options, out: &mut Findings) 
     }
 }
 
-/// Every `rootfs/usr/local/etc/containers/*.yaml`: decode, then `Validate()`.
-fn check_service_specs(tree: &Tree, out: &mut Findings) {
+/// Every `rootfs/usr/local/etc/containers/*.yaml`: decode, then `Validate()` (and, strict, the
+/// keys).
+fn check_service_specs(tree: &Tree, strict: bool, out: &mut Findings) {
     for entry in tree.entries().iter().filter(|e| tree::is_service_spec_path(&e.path)) {
         let path = display_path(&entry.path);
         let base = entry.path.rsplit('/').next().unwrap_or_default();
@@ -292,25 +303,89 @@ fn check_service_specs(tree: &Tree, out: &mut Findings) {
                 for e in service::check(&spec) {
                     out.push(&path, Rule::ServiceSpec, format!("error validating service spec file {base}: {e}"));
                 }
+                // It parsed, so it is UTF-8.
+                if strict && let Ok(text) = std::str::from_utf8(bytes) {
+                    check_keys(&path, text, &service::SCHEMA, out);
+                }
             }
         }
     }
 }
 
-/// Talos' `validateContents` plus the strict content rules.
+/// Strict: every key of a YAML file that Talos' schema does not have, each with its path and
+/// line. Talos decodes these files leniently, so such a key is dropped without a word.
+fn check_keys(file: &str, text: &str, schema: &Schema, out: &mut Findings) {
+    let keys = match unknown_keys(text, schema) {
+        Ok(keys) => keys,
+        Err(e) => {
+            out.push(file, Rule::UnknownKey, e.to_string());
+            return;
+        }
+    };
+    for key in keys {
+        let at = match key.position {
+            Some((line, column)) => format!("line {line}, column {column}: "),
+            None => String::new(),
+        };
+        let hint = match closest(&key.key, &key.allowed) {
+            Some(known) => format!("; hint: did you mean {}?", go_quote(known)),
+            None => String::new(),
+        };
+        out.push(
+            file,
+            Rule::UnknownKey,
+            format!(
+                "{at}unknown key {}: Talos ignores it, so its setting is silently dropped (keys allowed there: {}){hint}",
+                go_quote(&key.path),
+                key.allowed.join(", ")
+            ),
+        );
+    }
+}
+
+/// The allowed key a misspelt one most likely meant: the nearest by edit distance (ignoring case),
+/// if it is near enough.
+fn closest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    let key = key.to_lowercase();
+    allowed
+        .iter()
+        .map(|known| (edit_distance(&key, &known.to_lowercase()), *known))
+        .filter(|(d, known)| *d <= (known.len() / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, known)| known)
+}
+
+/// Levenshtein distance over chars.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != *cb)).min(row[j] + 1).min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+/// Talos' `validateContents` plus the strict content rules. Per entry this is string work on
+/// the path and the kept metadata only: no allocation unless there is a finding.
 fn check_contents(tree: &Tree, strict: bool, out: &mut Findings) {
     if tree.get(ROOTFS).is_none_or(|e| e.kind != EntryKind::Dir) {
         return;
     }
     let in_rootfs = |e: &&Entry| e.path == ROOTFS || e.path.starts_with("rootfs/");
     for entry in tree.entries().iter().filter(in_rootfs) {
-        let path = display_path(&entry.path);
+        let path = rootfs_path(&entry.path);
         if entry.kind == EntryKind::Dir {
             if strict && entry.mode & 0o002 != 0 {
                 out.push(
-                    &path,
+                    path,
                     Rule::WorldWritable,
-                    format!("world-writeable directories are not allowed: {}", go_quote(&path)),
+                    format!("world-writeable directories are not allowed: {}", go_quote(path)),
                 );
             }
             continue;
@@ -319,22 +394,22 @@ fn check_contents(tree: &Tree, strict: bool, out: &mut Findings) {
         // Symlink permissions mean nothing on Linux (always 0777).
         let is_symlink = matches!(entry.kind, EntryKind::Symlink(_));
         if strict && !is_symlink && entry.mode & 0o002 != 0 {
-            out.push(&path, Rule::WorldWritable, format!("world-writeable files are not allowed: {}", go_quote(&path)));
+            out.push(path, Rule::WorldWritable, format!("world-writeable files are not allowed: {}", go_quote(path)));
         }
         if entry.kind.is_special() {
-            out.push(&path, Rule::SpecialFile, format!("special files are not allowed: {}", go_quote(&path)));
+            out.push(path, Rule::SpecialFile, format!("special files are not allowed: {}", go_quote(path)));
         }
 
         if !ALLOWED_PATHS.iter().any(|a| path.starts_with(a)) {
-            out.push(&path, Rule::PathNotAllowed, format!("path {} is not allowed in extensions", go_quote(&path)));
-        } else if strict && !ALLOWED_PATHS.iter().any(|a| on_boundary(&path, a)) {
+            out.push(path, Rule::PathNotAllowed, format!("path {} is not allowed in extensions", go_quote(path)));
+        } else if strict && !is_allowed(path) {
             let lookalike = ALLOWED_PATHS.iter().find(|a| path.starts_with(**a)).copied().unwrap_or_default();
             out.push(
-                &path,
+                path,
                 Rule::AllowlistBoundary,
                 format!(
                     "path {} matches allowed path {} only as a string prefix, not on a path component boundary",
-                    go_quote(&path),
+                    go_quote(path),
                     go_quote(lookalike)
                 ),
             );
@@ -345,30 +420,76 @@ fn check_contents(tree: &Tree, strict: bool, out: &mut Findings) {
         }
         match &entry.kind {
             EntryKind::Hardlink(target) => out.push(
-                &path,
+                path,
                 Rule::Hardlink,
-                format!("hardlinks are not allowed: {} links to {}", go_quote(&path), go_quote(&display_path(target))),
+                format!("hardlinks are not allowed: {} links to {}", go_quote(path), go_quote(&display_path(target))),
             ),
             EntryKind::File if entry.nlink > 1 => out.push(
-                &path,
+                path,
                 Rule::Hardlink,
-                format!("hardlinks are not allowed: {} has {} links", go_quote(&path), entry.nlink),
+                format!("hardlinks are not allowed: {} has {} links", go_quote(path), entry.nlink),
             ),
-            EntryKind::Symlink(target) if escapes_rootfs(&path, target) => out.push(
-                &path,
-                Rule::SymlinkEscape,
-                format!("symlink {} -> {} escapes the extension rootfs", go_quote(&path), go_quote(target)),
-            ),
+            EntryKind::Symlink(target) => check_symlink(path, target, out),
             _ => {}
         }
         if matches!(entry.kind, EntryKind::File | EntryKind::Hardlink(_)) && entry.mode & 0o6000 != 0 {
             out.push(
-                &path,
+                path,
                 Rule::Setuid,
-                format!("setuid/setgid files are not allowed: {} (mode {:04o})", go_quote(&path), entry.mode),
+                format!("setuid/setgid files are not allowed: {} (mode {:04o})", go_quote(path), entry.mode),
             );
         }
     }
+}
+
+/// An in-rootfs tree path as Talos sees it, borrowed: `rootfs` is `/`, `rootfs/usr/x` is `/usr/x`.
+fn rootfs_path(path: &str) -> &str {
+    if path == ROOTFS { "/" } else { &path[ROOTFS.len()..] }
+}
+
+/// The strict symlink rules. A target is resolved lexically (as Go's `filepath.Clean` would,
+/// without following other links), relative ones from the link's directory:
+///
+/// - a relative target that climbs above the rootfs is [`Rule::SymlinkEscape`];
+/// - any other target, relative or absolute, that lands outside the allowed hierarchies (on a
+///   component boundary) is [`Rule::SymlinkTarget`]: on the node the extension is overlaid on `/`,
+///   so `/usr/local/redir -> /etc` and `/usr/local/redir -> ../../etc` both open the host's own
+///   `/etc`, which no extension may ship. Every link is checked on its own, so a chain that leaves
+///   the allowed paths is caught at the link that leaves.
+///
+/// Inside a service's container rootfs (`/usr/local/lib/containers/<name>/...`) an absolute
+/// target resolves against the container's root, where the service follows it, so it stays in
+/// the extension; relative targets there are resolved like any other.
+fn check_symlink(link: &str, target: &str, out: &mut Findings) {
+    let Some(resolved) = resolve_symlink(link, target) else {
+        out.push(
+            link,
+            Rule::SymlinkEscape,
+            format!("symlink {} -> {} escapes the extension rootfs", go_quote(link), go_quote(target)),
+        );
+        return;
+    };
+    if target.starts_with('/') && container_root(link).is_some() {
+        return;
+    }
+    if !is_allowed(&resolved) {
+        let resolves =
+            if resolved == target { String::new() } else { format!(" resolves to {},", go_quote(&resolved)) };
+        out.push(
+            link,
+            Rule::SymlinkTarget,
+            format!(
+                "symlink {} -> {}{resolves} points outside the paths an extension may ship: on the node it opens the host's own {resolved}; hint: point it into /usr/local (or another allowed path), or ship the file itself",
+                go_quote(link),
+                go_quote(target),
+            ),
+        );
+    }
+}
+
+/// `path` is an allowed path or below one, on a component boundary.
+fn is_allowed(path: &str) -> bool {
+    ALLOWED_PATHS.iter().any(|a| on_boundary(path, a))
 }
 
 /// `path` is `allowed` or below it.
@@ -376,26 +497,43 @@ fn on_boundary(path: &str, allowed: &str) -> bool {
     path.strip_prefix(allowed).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-/// Whether a symlink at the absolute in-rootfs `link` with a relative `target` climbs above the
-/// rootfs. Absolute targets resolve inside the rootfs on the node, so they never escape.
-fn escapes_rootfs(link: &str, target: &str) -> bool {
-    if target.starts_with('/') {
-        return false;
+/// The container rootfs a path is in: `/usr/local/lib/containers/<name>` for paths below it.
+fn container_root(path: &str) -> Option<&str> {
+    const CONTAINERS: &str = "/usr/local/lib/containers/";
+    let rest = path.strip_prefix(CONTAINERS)?;
+    let (name, _) = rest.split_once('/')?;
+    Some(&path[..CONTAINERS.len() + name.len()])
+}
+
+/// The absolute in-rootfs path a symlink at the absolute in-rootfs `link` points to, cleaned
+/// lexically; `None` when a relative `target` climbs above the rootfs. An absolute target that
+/// climbs (`/..`) stays at `/`, as the kernel resolves it.
+fn resolve_symlink(link: &str, target: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    if !target.starts_with('/') {
+        parts.extend(link.split('/').filter(|c| !c.is_empty()));
+        parts.pop();
     }
-    let mut depth: Vec<&str> = link.split('/').filter(|c| !c.is_empty()).collect();
-    depth.pop();
     for c in target.split('/') {
         match c {
             "" | "." => {}
             ".." => {
-                if depth.pop().is_none() {
-                    return true;
+                if parts.pop().is_none() && !target.starts_with('/') {
+                    return None;
                 }
             }
-            c => depth.push(c),
+            c => parts.push(c),
         }
     }
-    false
+    let mut resolved = String::with_capacity(target.len() + link.len());
+    for c in &parts {
+        resolved.push('/');
+        resolved.push_str(c);
+    }
+    if resolved.is_empty() {
+        resolved.push('/');
+    }
+    Some(resolved)
 }
 
 #[cfg(test)]
@@ -430,21 +568,51 @@ mod tests {
     }
 
     #[test]
-    fn symlink_escapes() {
+    fn symlink_resolution() {
         let cases = [
-            ("/usr/local/lib/a", "b", false),
-            ("/usr/local/lib/a", "../../../usr/lib/b", false),
-            ("/usr/local/lib/a", "../../../../b", true),
-            ("/usr/local/a", "./../..", false),
-            ("/usr/local/a", "../../..", true),
-            ("/usr/local/a", "/etc/passwd", false),
-            ("/a", "..", true),
-            ("/usr/local/a", "x/../../..", false),
-            ("/usr/local/a", "x/../../../..", true),
+            ("/usr/local/lib/a", "b", Some("/usr/local/lib/b")),
+            ("/usr/local/lib/a", "../../../usr/lib/b", Some("/usr/lib/b")),
+            ("/usr/local/lib/a", "../../../../b", None),
+            ("/usr/local/a", "./../..", Some("/")),
+            ("/usr/local/a", "../../..", None),
+            ("/usr/local/a", "/etc/passwd", Some("/etc/passwd")),
+            ("/usr/local/a", "/usr/local/../../etc//x/.", Some("/etc/x")),
+            ("/usr/local/a", "/../..", Some("/")),
+            ("/a", "..", None),
+            ("/usr/local/a", "x/../../..", Some("/")),
+            ("/usr/local/a", "x/../../../..", None),
         ];
         for (link, target, want) in cases {
-            assert_eq!(escapes_rootfs(link, target), want, "{link} -> {target}");
+            assert_eq!(resolve_symlink(link, target).as_deref(), want, "{link} -> {target}");
         }
+    }
+
+    #[test]
+    fn container_roots() {
+        assert_eq!(container_root("/usr/local/lib/containers/svc/bin/sh"), Some("/usr/local/lib/containers/svc"));
+        assert_eq!(container_root("/usr/local/lib/containers/svc"), None);
+        assert_eq!(container_root("/usr/local/lib/containersx/svc/a"), None);
+    }
+
+    #[test]
+    fn rootfs_paths() {
+        assert_eq!(rootfs_path("rootfs"), "/");
+        assert_eq!(rootfs_path("rootfs/usr/local/x"), "/usr/local/x");
+    }
+
+    #[test]
+    fn suggestions() {
+        let metadata = ["name", "version", "author", "description", "compatibility", "extraInfo"];
+        assert_eq!(closest("compatability", &metadata), Some("compatibility"));
+        assert_eq!(closest("Name", &metadata), Some("name"));
+        assert_eq!(closest("extrainfo", &metadata), Some("extraInfo"));
+        assert_eq!(closest("licence", &metadata), None);
+        assert_eq!(
+            closest("contaner", &["name", "container", "depends", "restart", "logToConsole"]),
+            Some("container")
+        );
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
     #[test]

@@ -7,12 +7,14 @@
 //! first document counts, and an empty file is an all-zero spec. `restart` and `network` values are
 //! Go enums with a case-insensitive text decoder, so an unknown string is a *decode* error while a
 //! missing `restart` is the invalid zero kind. Validation errors accumulate, as with Go's
-//! multierror; [`check`] returns them all, each with Talos' text.
+//! multierror; [`check`] returns them all, each with Talos' text. [`SCHEMA`] lists the keys Talos
+//! knows, for strict validation's unknown-key check.
 
 use std::fmt;
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
+use talos_ext_model::yaml_keys::Schema;
 
 use crate::go_quote;
 
@@ -54,7 +56,8 @@ pub struct Container {
     pub security: Security,
 }
 
-/// OCI runtime-spec `Mount`; Go's yaml decoder sees its fields under lower-cased names.
+/// OCI runtime-spec `Mount`. Its Go fields carry only `json` tags, so Go's yaml decoder sees them
+/// under their lower-cased names (`uidmappings`, not `uidMappings`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mount {
     #[serde(default, deserialize_with = "go_string")]
@@ -65,6 +68,21 @@ pub struct Mount {
     pub source: String,
     #[serde(default, deserialize_with = "go_strings")]
     pub options: Vec<String>,
+    #[serde(default, deserialize_with = "nullable", rename = "uidmappings")]
+    pub uid_mappings: Vec<IdMapping>,
+    #[serde(default, deserialize_with = "nullable", rename = "gidmappings")]
+    pub gid_mappings: Vec<IdMapping>,
+}
+
+/// OCI runtime-spec `LinuxIDMapping` (lower-cased names, as for [`Mount`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdMapping {
+    #[serde(default, deserialize_with = "nullable", rename = "containerid")]
+    pub container_id: u32,
+    #[serde(default, deserialize_with = "nullable", rename = "hostid")]
+    pub host_id: u32,
+    #[serde(default, deserialize_with = "nullable")]
+    pub size: u32,
 }
 
 /// `services.Security`.
@@ -144,6 +162,56 @@ impl<'de> Deserialize<'de> for NetworkStatus {
         }
     }
 }
+
+/// The keys of `services.Spec` as Go's yaml decoder matches them, which are exactly the fields
+/// of [`Spec`]: what strict validation checks a spec's keys against (Talos ignores others).
+pub const SCHEMA: Schema = Schema::Map(&[
+    ("name", Schema::Any),
+    (
+        "container",
+        Schema::Map(&[
+            ("entrypoint", Schema::Any),
+            ("environment", Schema::Any),
+            ("environmentFile", Schema::Any),
+            ("args", Schema::Any),
+            (
+                "mounts",
+                Schema::List(&Schema::Map(&[
+                    ("destination", Schema::Any),
+                    ("type", Schema::Any),
+                    ("source", Schema::Any),
+                    ("options", Schema::Any),
+                    ("uidmappings", Schema::List(&ID_MAPPING)),
+                    ("gidmappings", Schema::List(&ID_MAPPING)),
+                ])),
+            ),
+            (
+                "security",
+                Schema::Map(&[
+                    ("writeableSysfs", Schema::Any),
+                    ("maskedPaths", Schema::Any),
+                    ("readonlyPaths", Schema::Any),
+                    ("writeableRootfs", Schema::Any),
+                    ("rootfsPropagation", Schema::Any),
+                ]),
+            ),
+        ]),
+    ),
+    (
+        "depends",
+        Schema::List(&Schema::Map(&[
+            ("service", Schema::Any),
+            ("path", Schema::Any),
+            ("network", Schema::Any),
+            ("time", Schema::Any),
+            ("configuration", Schema::Any),
+        ])),
+    ),
+    ("restart", Schema::Any),
+    ("logToConsole", Schema::Any),
+]);
+
+const ID_MAPPING: Schema = Schema::Map(&[("containerid", Schema::Any), ("hostid", Schema::Any), ("size", Schema::Any)]);
 
 /// Parses a spec file like extensions-validator's `yaml.Unmarshal`.
 pub fn parse(bytes: &[u8]) -> Result<Spec, String> {
@@ -398,5 +466,95 @@ depends:
     fn only_the_first_document_counts() {
         let spec = parse(b"name: a\n---\nname: b\n").unwrap();
         assert_eq!(spec.name, "a");
+    }
+
+    #[test]
+    fn schema_is_exactly_the_spec_fields() {
+        let mapping = IdMapping { container_id: 0, host_id: 1000, size: 1 };
+        let full = Spec {
+            name: "x".into(),
+            container: Container {
+                entrypoint: "/x".into(),
+                environment: vec!["A=1".into()],
+                environment_file: "/e".into(),
+                args: vec!["-v".into()],
+                mounts: vec![Mount {
+                    destination: "/d".into(),
+                    kind: "bind".into(),
+                    source: "/s".into(),
+                    options: vec!["ro".into()],
+                    uid_mappings: vec![mapping.clone()],
+                    gid_mappings: vec![mapping],
+                }],
+                security: Security {
+                    writeable_sysfs: true,
+                    masked_paths: vec!["/m".into()],
+                    readonly_paths: vec!["/r".into()],
+                    writeable_rootfs: true,
+                    rootfs_propagation: "shared".into(),
+                },
+            },
+            depends: vec![Dependency {
+                service: "cri".into(),
+                path: "/p".into(),
+                network: vec![Some(NetworkStatus::Addresses)],
+                time: true,
+                configuration: true,
+            }],
+            restart: Some(RestartKind::Always),
+            log_to_console: true,
+        };
+        let yaml = serde_norway::to_string(&full).unwrap();
+        assert_eq!(talos_ext_model::yaml_keys::unknown_keys(&yaml, &SCHEMA).unwrap(), []);
+        let value: serde_norway::Value = serde_norway::from_str(&yaml).unwrap();
+        assert_eq!(key_paths(&value, ""), SCHEMA.paths());
+        assert_eq!(parse(yaml.as_bytes()).unwrap(), full);
+    }
+
+    #[test]
+    fn unknown_keys_at_every_level() {
+        let text = "name: x\ncontaner:\n  entrypoint: /x\ncontainer:\n  entrypoint: /x\n  mounts:\n    - source: /s\n      destnation: /d\n      uidmappings: [{containerid: 0, hostID: 1, size: 1}]\n  security:\n    writableRootfs: true\ndepends:\n  - service: cri\n  - sevice: udevd\nrestart: always\n";
+        let keys = talos_ext_model::yaml_keys::unknown_keys(text, &SCHEMA).unwrap();
+        let found: Vec<(&str, usize)> = keys.iter().map(|k| (k.path.as_str(), k.position.unwrap().0)).collect();
+        assert_eq!(
+            found,
+            [
+                ("contaner", 2),
+                ("container.mounts[0].destnation", 8),
+                ("container.mounts[0].uidmappings[0].hostID", 9),
+                ("container.security.writableRootfs", 11),
+                ("depends[1].sevice", 14),
+            ]
+        );
+        // Talos' own decoding ignores all of them.
+        assert!(parse(text.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn id_mappings_decode_as_go_does() {
+        let spec = parse(b"container:\n  mounts:\n    - uidmappings: [{containerid: 0, hostid: 1000, size: 65536}]\n")
+            .unwrap();
+        assert_eq!(spec.container.mounts[0].uid_mappings, [IdMapping { container_id: 0, host_id: 1000, size: 65536 }]);
+        assert!(parse(b"container:\n  mounts:\n    - gidmappings: [{size: -1}]\n").is_err());
+    }
+
+    /// Every key path of a value in document order, list items as `[]` (from the first item).
+    fn key_paths(value: &serde_norway::Value, prefix: &str) -> Vec<String> {
+        match value {
+            serde_norway::Value::Mapping(map) => {
+                let mut out = Vec::new();
+                for (key, value) in map {
+                    let key = key.as_str().unwrap();
+                    let path = if prefix.is_empty() { key.to_string() } else { format!("{prefix}.{key}") };
+                    out.push(path.clone());
+                    out.extend(key_paths(value, &path));
+                }
+                out
+            }
+            serde_norway::Value::Sequence(items) => {
+                items.first().map(|item| key_paths(item, &format!("{prefix}[]"))).unwrap_or_default()
+            }
+            _ => Vec::new(),
+        }
     }
 }

@@ -16,7 +16,8 @@
 use std::cmp::Ordering;
 use std::fs;
 use std::io::{self, Read};
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 /// What an entry is.
@@ -112,51 +113,21 @@ impl Tree {
 
     /// [`Tree::from_dir`], also keeping the contents of regular files for which `want` (given the
     /// tree path, e.g. `rootfs/usr/lib/modules/x.ko`) returns true.
+    ///
+    /// One `read_dir` per directory and one `lstat` per entry, relative to its directory's open
+    /// descriptor (std's `DirEntry::metadata`); entries come out already in tree order, so no
+    /// sort or parent search follows.
     pub fn from_dir_with(root: &Path, want: &dyn Fn(&str) -> bool) -> Result<Tree, Error> {
+        Self::from_dir_reading(root, want, Stat::Full)
+    }
+
+    /// [`Tree::from_dir_with`], reading only as much of each entry as `stat` says.
+    pub(crate) fn from_dir_reading(root: &Path, want: &dyn Fn(&str) -> bool, stat: Stat) -> Result<Tree, Error> {
         let mut entries = Vec::new();
-        let walk = walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name().min_depth(1);
-        for item in walk {
-            let item = item.map_err(|e| {
-                let path = e.path().unwrap_or(root).to_path_buf();
-                let source = e.into_io_error().unwrap_or_else(|| io::Error::other("directory walk failed"));
-                Error::Io { path, cause: source }
-            })?;
-            let full = item.path();
-            let rel = full.strip_prefix(root).map_err(|_| Error::NonUtf8Path { path: full.to_path_buf() })?;
-            let path = rel
-                .components()
-                .map(|c| c.as_os_str().to_str())
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| Error::NonUtf8Path { path: full.to_path_buf() })?
-                .join("/");
-            let io_err = |cause| Error::Io { path: full.to_path_buf(), cause };
-            let meta = fs::symlink_metadata(full).map_err(io_err)?;
-            let ft = meta.file_type();
-            let kind = if ft.is_dir() {
-                EntryKind::Dir
-            } else if ft.is_file() {
-                EntryKind::File
-            } else if ft.is_symlink() {
-                let target = fs::read_link(full).map_err(io_err)?;
-                let target = target.to_str().ok_or_else(|| Error::NonUtf8Path { path: full.to_path_buf() })?;
-                EntryKind::Symlink(target.to_string())
-            } else if ft.is_fifo() {
-                EntryKind::Fifo
-            } else if ft.is_char_device() {
-                EntryKind::CharDevice
-            } else if ft.is_block_device() {
-                EntryKind::BlockDevice
-            } else {
-                EntryKind::Socket
-            };
-            let contents = if kind == EntryKind::File && (wants_contents(&path) || want(&path)) {
-                Some(fs::read(full).map_err(io_err)?)
-            } else {
-                None
-            };
-            entries.push(Entry { path, kind, mode: meta.permissions().mode() & 0o7777, nlink: meta.nlink(), contents });
-        }
-        Ok(Tree::from_entries(entries))
+        let mut rel = String::new();
+        walk_dir(root, &mut rel, &Walk { want, stat }, &mut entries)?;
+        debug_assert!(entries.is_sorted_by(|a, b| cmp_paths(&a.path, &b.path).is_lt()));
+        Ok(Tree { entries, duplicates: Vec::new() })
     }
 
     /// Reads an uncompressed tar stream of `manifest.yaml` + `rootfs/`.
@@ -233,29 +204,36 @@ impl Tree {
     /// ones are recorded as duplicates; missing parent directories are added (mode `0o700`).
     pub fn from_entries(mut entries: Vec<Entry>) -> Tree {
         // A stable sort keeps the stream order among equal paths, so the first one survives.
+        // Already sorted input (a directory walk, most tar streams) costs one pass.
         entries.sort_by(|a, b| cmp_paths(&a.path, &b.path));
-        let mut tree = Tree::default();
+        let mut tree = Tree { entries: Vec::with_capacity(entries.len()), duplicates: Vec::new() };
+        // Lengths of the prefixes of the previous path that are entries: the ancestors (and the
+        // path itself) that exist. In tree order a directory's descendants follow it directly, so
+        // an ancestor that is not on this stack has no entry at all.
+        let mut present: Vec<usize> = Vec::new();
         for entry in entries {
-            match tree.entries.last() {
-                Some(last) if last.path == entry.path => tree.duplicates.push(entry.path),
-                _ => tree.entries.push(entry),
-            }
-        }
-        let mut missing: Vec<String> = Vec::new();
-        for entry in &tree.entries {
-            let mut path = entry.path.as_str();
-            while let Some((parent, _)) = path.rsplit_once('/') {
-                if tree.search(parent).is_err() {
-                    missing.push(parent.to_string());
+            if let Some(last) = tree.entries.last() {
+                if last.path == entry.path {
+                    tree.duplicates.push(entry.path);
+                    continue;
                 }
-                path = parent;
+                let prev = last.path.as_bytes();
+                let path = entry.path.as_bytes();
+                while let Some(&len) = present.last() {
+                    if path.len() > len && path[len] == b'/' && path[..len] == prev[..len] {
+                        break;
+                    }
+                    present.pop();
+                }
             }
-        }
-        if !missing.is_empty() {
-            missing.sort_by(|a, b| cmp_paths(a, b));
-            missing.dedup();
-            tree.entries.extend(missing.iter().map(|p| Entry::dir(p, 0o700)));
-            tree.entries.sort_by(|a, b| cmp_paths(&a.path, &b.path));
+            let start = present.last().map_or(0, |len| len + 1);
+            for (i, _) in entry.path[start..].match_indices('/') {
+                let parent = &entry.path[..start + i];
+                tree.entries.push(Entry::dir(parent, 0o700));
+                present.push(parent.len());
+            }
+            present.push(entry.path.len());
+            tree.entries.push(entry);
         }
         tree
     }
@@ -285,9 +263,92 @@ impl Tree {
     }
 }
 
-/// Component-wise order: a directory's children come right after it.
+/// Component-wise order (`a.split('/')` against `b.split('/')`): a directory's descendants come
+/// right after it. Compared byte-wise with `/` below every other byte, which is the same order
+/// without splitting.
 fn cmp_paths(a: &str, b: &str) -> Ordering {
-    a.split('/').cmp(b.split('/'))
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        None => a.len().cmp(&b.len()),
+        Some(i) => {
+            let rank = |c: u8| if c == b'/' { 0 } else { u16::from(c) + 1 };
+            rank(a[i]).cmp(&rank(b[i]))
+        }
+    }
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> Error + '_ {
+    move |cause| Error::Io { path: path.to_path_buf(), cause }
+}
+
+/// What a directory walk reads of each entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stat {
+    /// One `lstat` per entry: real modes and link counts.
+    Full,
+    /// The types from the directory listing only, no `lstat`: every mode is 0 and every link
+    /// count 1. Enough for Talos' own rules, which look at types and paths only.
+    TypesOnly,
+}
+
+struct Walk<'a> {
+    want: &'a dyn Fn(&str) -> bool,
+    stat: Stat,
+}
+
+/// Appends the entries below `dir` (whose tree path is `rel`, empty for the root) in tree order.
+fn walk_dir(dir: &Path, rel: &mut String, walk: &Walk<'_>, out: &mut Vec<Entry>) -> Result<(), Error> {
+    let mut children = fs::read_dir(dir)
+        .and_then(|items| items.map(|item| item.map(|e| (e.file_name(), e))).collect::<io::Result<Vec<_>>>())
+        .map_err(io_err(dir))?;
+    children.sort_unstable_by(|(a, _), (b, _)| a.as_bytes().cmp(b.as_bytes()));
+    let rel_len = rel.len();
+    for (name, child) in children {
+        let name = name.to_str().ok_or_else(|| Error::NonUtf8Path { path: child.path() })?;
+        if !rel.is_empty() {
+            rel.push('/');
+        }
+        rel.push_str(name);
+        let stat_err = |cause| Error::Io { path: child.path(), cause };
+        let (ft, mode, nlink) = match walk.stat {
+            Stat::Full => {
+                let meta = child.metadata().map_err(stat_err)?;
+                (meta.file_type(), meta.mode() & 0o7777, meta.nlink())
+            }
+            Stat::TypesOnly => (child.file_type().map_err(stat_err)?, 0, 1),
+        };
+        let kind = if ft.is_dir() {
+            EntryKind::Dir
+        } else if ft.is_file() {
+            EntryKind::File
+        } else if ft.is_symlink() {
+            let full = child.path();
+            let target = fs::read_link(&full).map_err(io_err(&full))?;
+            let target = target.into_os_string().into_string().map_err(|_| Error::NonUtf8Path { path: full })?;
+            EntryKind::Symlink(target)
+        } else if ft.is_fifo() {
+            EntryKind::Fifo
+        } else if ft.is_char_device() {
+            EntryKind::CharDevice
+        } else if ft.is_block_device() {
+            EntryKind::BlockDevice
+        } else {
+            EntryKind::Socket
+        };
+        let contents = if kind == EntryKind::File && (wants_contents(rel) || (walk.want)(rel)) {
+            let full = child.path();
+            Some(fs::read(&full).map_err(io_err(&full))?)
+        } else {
+            None
+        };
+        let is_dir = kind == EntryKind::Dir;
+        out.push(Entry { path: rel.clone(), kind, mode, nlink, contents });
+        if is_dir {
+            walk_dir(&child.path(), rel, walk, out)?;
+        }
+        rel.truncate(rel_len);
+    }
+    Ok(())
 }
 
 /// `filepath.Clean` on a tar name, made relative; `None` for the root itself. A name that climbs
@@ -339,6 +400,64 @@ mod tests {
         assert_eq!(tree.contents("rootfs/usr/local/a"), Some(&b"first"[..]));
         assert_eq!(tree.duplicates(), ["rootfs/usr/local/a"]);
         assert_eq!(tree.get("rootfs/usr").map(|e| e.mode), Some(0o700));
+    }
+
+    #[test]
+    fn byte_order_is_component_order() {
+        let paths = [
+            "a",
+            "a/b",
+            "a-b",
+            "a.b",
+            "a/b/c",
+            "a/b-c",
+            "a/b.c",
+            "a0",
+            "ab",
+            "a/",
+            "b",
+            "a/a",
+            "a b",
+            " ",
+            "rootfs/usr",
+            "rootfs/usr-x",
+            "rootfs/usr/local",
+            "rootfs/usr.d/x",
+            "rootfs/usr!/x",
+            "é/a",
+            "e/a",
+        ];
+        for a in paths {
+            for b in paths {
+                assert_eq!(cmp_paths(a, b), a.split('/').cmp(b.split('/')), "{a:?} vs {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn missing_parents_at_several_depths() {
+        let tree = Tree::from_entries(vec![
+            Entry::file("h", 0o644, b""),
+            Entry::file("a/f/g", 0o644, b""),
+            Entry::file("a/b/c/d", 0o644, b""),
+            Entry::dir("a/b", 0o755),
+            Entry::file("a/b/e", 0o644, b""),
+        ]);
+        let got: Vec<(&str, u32)> = tree.entries().iter().map(|e| (e.path.as_str(), e.mode)).collect();
+        assert_eq!(
+            got,
+            [
+                ("a", 0o700),
+                ("a/b", 0o755),
+                ("a/b/c", 0o700),
+                ("a/b/c/d", 0o644),
+                ("a/b/e", 0o644),
+                ("a/f", 0o700),
+                ("a/f/g", 0o644),
+                ("h", 0o644)
+            ]
+        );
+        assert!(tree.duplicates().is_empty());
     }
 
     #[test]

@@ -265,7 +265,7 @@ fn service_specs_bad() {
 #[test]
 fn many_findings_are_all_reported() {
     let fx = fixture(&[
-        Step::Text("manifest.yaml", manifest("other", "latest", "< 1.0.0")),
+        Step::Text("manifest.yaml", format!("{}licence: MIT\n", manifest("other", "latest", "< 1.0.0"))),
         Step::File("stray", 0o644),
         Step::Dir("rootfs/etc", 0o777),
         Step::File("rootfs/etc/a", 0o666),
@@ -274,7 +274,8 @@ fn many_findings_are_all_reported() {
         Step::File("rootfs/usr/localx", 0o644),
         Step::Symlink("rootfs/usr/local/bin/up", "../../../../x"),
         Step::Hardlink("rootfs/usr/local/bin/hello2", "rootfs/usr/local/bin/hello"),
-        Step::Text("rootfs/usr/local/etc/containers/hello.yaml", "name: BAD\n".to_string()),
+        Step::Text("rootfs/usr/local/etc/containers/hello.yaml", "name: BAD\nrestrat: always\n".to_string()),
+        Step::Symlink("rootfs/usr/local/redir", "/etc"),
     ]);
     let tree = fx.tree();
     let talos = [
@@ -296,6 +297,9 @@ fn many_findings_are_all_reported() {
         (Rule::Setuid, "/etc/b"),
         (Rule::AllowlistBoundary, "/usr/localx"),
         (Rule::SymlinkEscape, "/usr/local/bin/up"),
+        (Rule::SymlinkTarget, "/usr/local/redir"),
+        (Rule::UnknownKey, "manifest.yaml"),
+        (Rule::UnknownKey, "/usr/local/etc/containers/hello.yaml"),
         (Rule::Hardlink, "/usr/local/bin/hello"),
         (Rule::Hardlink, "/usr/local/bin/hello2"),
     ]);
