@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
 use talos_ext_kmod::{HashAlgo, MAGIC, SigningKey, Subject, TRAILER_LEN, sign_module};
@@ -54,14 +53,14 @@ fn object(arch: Arch, release: &str) -> Vec<u8> {
         Arch::Arm64 => "aarch64-linux-gnu-gcc",
     };
     let object = dir.path().join("hello.o");
-    let out = Command::new(gcc)
+    talos_ext_process::Command::new(gcc)
         .arg("-c")
         .arg("-o")
         .arg(&object)
         .arg(&source)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {gcc} (apt-get install gcc gcc-aarch64-linux-gnu): {e}"));
-    assert!(out.status.success(), "{gcc} failed: {}", String::from_utf8_lossy(&out.stderr));
+        .hint("apt-get install gcc gcc-aarch64-linux-gnu")
+        .run()
+        .unwrap_or_else(|e| panic!("{e}"));
     let bytes = fs::read(&object).unwrap();
     cache.lock().unwrap().insert((arch, release.to_string()), bytes.clone());
     bytes

@@ -5,7 +5,6 @@ use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use talos_ext_validate::{Options, Report, Rule, Tree, validate};
 use tempfile::TempDir;
@@ -99,8 +98,7 @@ pub fn build(steps: &[Step]) -> Fixture {
             Step::Symlink(p, target) => symlink(target, fx.path(p)).unwrap(),
             Step::Hardlink(p, target) => fs::hard_link(fx.path(target), fx.path(p)).unwrap(),
             Step::Fifo(p) => {
-                let status = Command::new("mkfifo").arg(fx.path(p)).status().expect("mkfifo runs");
-                assert!(status.success(), "mkfifo failed");
+                talos_ext_process::Command::new("mkfifo").arg(fx.path(p)).run().unwrap_or_else(|e| panic!("{e}"));
             }
             Step::Socket(p) => drop(UnixListener::bind(fx.path(p)).expect("socket binds")),
             Step::Remove(p) => {

@@ -1,7 +1,5 @@
 //! Talos rules (both modes), each with a passing and a failing tree.
 
-use std::process::Command;
-
 use talos_ext_validate::{Options, Rule, validate, validate_dir};
 
 use crate::support::{Step, TarItem, expect, expect_both, fixture, manifest, opts, run, tar_tree};
@@ -185,7 +183,7 @@ fn special_files_fifo_and_socket() {
 fn special_files_device_node() {
     let fx = fixture(&[]);
     let node = fx.path("rootfs/usr/local/null");
-    let made = Command::new("mknod").arg(&node).args(["c", "1", "3"]).status().is_ok_and(|s| s.success());
+    let made = talos_ext_process::Command::new("mknod").arg(&node).args(["c", "1", "3"]).run().is_ok();
     if made {
         expect(&run(&fx.tree(), false), &[(Rule::SpecialFile, "/usr/local/null")]);
     } else {
