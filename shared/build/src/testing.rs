@@ -135,11 +135,29 @@ pub fn stage(manifest_dir: &str, recipe: Recipe, arch: Arch) -> Result<Staged> {
 }
 
 /// [`stage`] with explicit source options (mirrors, offline mode, overrides, work dir).
+///
+/// Every override must be listed in [`TEST_OVERRIDES`] (a test says when it builds other bytes
+/// than the pin, and why); each staging prints what it was built from.
 pub fn stage_with(manifest_dir: &str, recipe: Recipe, arch: Arch, opts: &TestOptions) -> Result<Staged> {
     let manifest_dir = Path::new(manifest_dir);
     let root = Pin::find_workspace_root(manifest_dir)
         .with_context(|| format!("no {PIN_PATH} above {}", manifest_dir.display()))?;
+    check_overrides_listed(&root, &opts.overrides)?;
     let meta = load_meta(manifest_dir)?;
+    let staged = stage_listed(&root, &meta, manifest_dir, recipe, arch, opts)?;
+    report_built_from(&meta, arch, &staged.overridden_sources);
+    Ok(staged)
+}
+
+fn stage_listed(
+    root: &Path,
+    meta: &ExtensionMeta,
+    manifest_dir: &Path,
+    recipe: Recipe,
+    arch: Arch,
+    opts: &TestOptions,
+) -> Result<Staged> {
+    let meta = meta.clone();
     let (tmp, out_dir) = match &opts.work_dir {
         Some(dir) => (None, dir.clone()),
         None => {
@@ -152,7 +170,7 @@ pub fn stage_with(manifest_dir: &str, recipe: Recipe, arch: Arch, opts: &TestOpt
         // A library's own test gets a copy of the shared stage (see the module docs).
         let lib = TestLibrary { links: meta.name.clone(), manifest_dir: manifest_dir.to_path_buf(), recipe };
         let dest = out_dir.join(arch.as_str());
-        let overridden = with_shared_library(&lib, arch, &root, opts, |sysroot, overridden| {
+        let overridden = with_shared_library(&lib, arch, root, opts, |sysroot, overridden| {
             talos_ext_fs::remove_dir_if_exists(&dest)?;
             talos_ext_fs::copy_tree(sysroot, &dest)?;
             Ok(overridden.to_vec())
@@ -161,7 +179,7 @@ pub fn stage_with(manifest_dir: &str, recipe: Recipe, arch: Arch, opts: &TestOpt
     }
     let ctx = StageContext {
         meta,
-        pin: Pin::load(&root)?,
+        pin: Pin::load(root)?,
         manifest_dir: manifest_dir.to_path_buf(),
         out_dir: out_dir.clone(),
         source_date_epoch: TEST_EPOCH,
@@ -171,6 +189,82 @@ pub fn stage_with(manifest_dir: &str, recipe: Recipe, arch: Arch, opts: &TestOpt
     };
     let (dir, overridden_sources) = stage_arch(&ctx, arch, recipe, &out_dir.join("staged").join(arch.as_str()))?;
     Ok(Staged { dir, overridden_sources, _tmp: tmp })
+}
+
+/// The list of recipe tests that build other bytes than their pin (source overrides), with what
+/// they build instead and why, relative to the workspace root.
+pub const TEST_OVERRIDES: &str = "extensions/test-overrides.toml";
+
+/// One entry of [`TEST_OVERRIDES`].
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListedOverride {
+    /// The recipe (extension or internal library) whose source a test overrides.
+    pub recipe: String,
+    /// The overridden source; omitted for the recipe's only source.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// What the test builds instead of the pin.
+    pub tested: String,
+    /// Why the pin is not built.
+    pub reason: String,
+}
+
+/// The entries of [`TEST_OVERRIDES`].
+pub fn listed_overrides(root: &Path) -> Result<Vec<ListedOverride>> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct List {
+        #[serde(rename = "override", default)]
+        entries: Vec<ListedOverride>,
+    }
+    let path = root.join(TEST_OVERRIDES);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let list: List = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    for e in &list.entries {
+        if e.tested.trim().is_empty() || e.reason.trim().is_empty() {
+            anyhow::bail!("{}: the entry for `{}` must say what is tested and why", path.display(), e.recipe);
+        }
+    }
+    Ok(list.entries)
+}
+
+/// Refuses overrides that [`TEST_OVERRIDES`] does not list.
+fn check_overrides_listed(root: &Path, overrides: &[SourceOverride]) -> Result<()> {
+    if overrides.is_empty() {
+        return Ok(());
+    }
+    let listed = listed_overrides(root)?;
+    for o in overrides {
+        if !listed.iter().any(|l| l.recipe == o.extension && l.source == o.source) {
+            let source = o.source.as_deref().map(|s| format!("/{s}")).unwrap_or_default();
+            anyhow::bail!(
+                "the test overrides source `{}{source}` with {}, which {TEST_OVERRIDES} does not list\n\
+                 hint: a test that builds other bytes than the pin must say so: add an [[override]] entry \
+                 (recipe, source, tested, reason)",
+                o.extension,
+                o.path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Says on stderr what a staging was built from: each pinned source's sha256, or the override.
+fn report_built_from(meta: &ExtensionMeta, arch: Arch, overridden: &[String]) {
+    for source in meta.sources_for(arch) {
+        let own = format!("{}/{}", meta.name, source.name);
+        let from = if overridden.iter().any(|o| o == &source.name || o == &own) {
+            "a source override (see extensions/test-overrides.toml), not the pin".to_string()
+        } else {
+            format!("the exact pin, sha256 {}", source.sha256)
+        };
+        eprintln!("{} {arch}: source `{}` built from {from}", meta.name, source.name);
+    }
+    let prefix = format!("{}/", meta.name);
+    for lib_source in overridden.iter().filter(|o| o.contains('/') && !o.starts_with(&prefix)) {
+        eprintln!("{} {arch}: library source `{lib_source}` built from a source override, not the pin", meta.name);
+    }
 }
 
 /// Stages library `lib` for `arch` in its shared directory (under a lock) and calls `use_it`
@@ -324,17 +418,67 @@ pub(crate) fn use_shared_library(
     with_shared_library(lib, dependent.arch, &root, &opts, merge)
 }
 
-/// The shared test of in-tree module recipes: with the Debian 6.12 toolchain (offline, from
+/// The workspace's pinned toolchains, read from `toolchain/` as builds read them, so tests say
+/// what they expect from the pins instead of restating them.
+#[derive(Debug, Clone)]
+pub struct Pins {
+    pub pin: Pin,
+    /// The catalog's kernel toolchain (`[toolchains] default`): the pinned Talos kernel.
+    pub talos: talos_ext_model::toolchain::Toolchain,
+    /// The examples' kernel toolchain (`[toolchains] examples`): Debian's kernel, offline.
+    pub debian: talos_ext_model::toolchain::Toolchain,
+}
+
+impl Pins {
+    /// Loads `toolchain/pin.toml` and the two toolchains it names.
+    pub fn load() -> Result<Pins> {
+        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = Pin::find_workspace_root(here).with_context(|| format!("no {PIN_PATH} above {}", here.display()))?;
+        let pin = Pin::load(&root)?;
+        let load = |name: Option<&str>, what: &str| -> Result<talos_ext_model::toolchain::Toolchain> {
+            let name = name.with_context(|| format!("{PIN_PATH} names no {what} toolchain"))?;
+            Ok(talos_ext_model::toolchain::Toolchain::load(&root, name)?)
+        };
+        let talos = load(pin.toolchains.default.as_deref(), "default")?;
+        let debian = load(pin.toolchains.examples.as_deref(), "examples")?;
+        Ok(Pins { pin, talos, debian })
+    }
+
+    /// The Talos toolchain's definition.
+    pub fn talos_spec(&self) -> &talos_ext_model::toolchain::TalosToolchain {
+        match &self.talos.spec {
+            talos_ext_model::ToolchainSpec::Talos(t) => t,
+            other => panic!("the default toolchain `{}` is not a Talos kernel: {other:?}", self.talos.name),
+        }
+    }
+
+    /// The Debian toolchain's definition.
+    pub fn debian_spec(&self) -> &talos_ext_model::toolchain::DebianToolchain {
+        match &self.debian.spec {
+            talos_ext_model::ToolchainSpec::Debian(d) => d,
+            other => panic!("the examples toolchain `{}` is not a Debian kernel: {other:?}", self.debian.name),
+        }
+    }
+}
+
+/// An extension's metadata, as its build script reads it (`manifest_dir` is the crate).
+pub fn meta(manifest_dir: &str) -> Result<ExtensionMeta> {
+    load_meta(Path::new(manifest_dir))
+}
+
+/// The shared test of in-tree module recipes: with the examples' Debian toolchain (offline, from
 /// Debian's linux-image package) every module the recipe lists for each arch must be staged as a
 /// plain `.ko` for that arch, still carrying the kernel build's signature, with a vermagic of
-/// the single release directory, next to `modules.order`, `modules.builtin` and
-/// `modules.builtin.modinfo`. Panics with the reason otherwise.
+/// the single release directory (of the toolchain's kernel series), next to `modules.order`,
+/// `modules.builtin` and `modules.builtin.modinfo`. Panics with the reason otherwise.
 pub fn check_in_tree_recipe_with_debian(manifest_dir: &str, recipe: Recipe) {
     use crate::kernel::kmod::{ModuleSignature, elf_machine, modinfo};
     use crate::kernel::{KernelOverrides, with_overrides};
 
     let meta = load_meta(Path::new(manifest_dir)).expect("the recipe's metadata");
-    let debian = KernelOverrides { toolchain: Some("debian-6.12".into()), ..Default::default() };
+    let pins = Pins::load().expect("the pins");
+    let series = format!("{}.", pins.debian_spec().debian.series);
+    let debian = KernelOverrides { toolchain: Some(pins.debian.name.clone()), ..Default::default() };
     for arch in meta.arches.clone() {
         let started = std::time::Instant::now();
         let s = with_overrides(debian.clone(), || stage(manifest_dir, recipe, arch))
@@ -347,7 +491,7 @@ pub fn check_in_tree_recipe_with_debian(manifest_dir: &str, recipe: Recipe) {
             .collect();
         assert_eq!(releases.len(), 1, "one release directory: {releases:?}");
         let release = &releases[0];
-        assert!(release.starts_with("6.12.") && release.ends_with(&format!("-{arch}")), "{release}");
+        assert!(release.starts_with(&series) && release.ends_with(&format!("-{arch}")), "{release}");
         let listed = meta.modules_for(arch);
         assert!(!listed.is_empty(), "{} lists no modules for {arch}", meta.name);
         for rel in listed {
@@ -364,24 +508,27 @@ pub fn check_in_tree_recipe_with_debian(manifest_dir: &str, recipe: Recipe) {
             assert!(modules.join(release).join(index).is_file(), "{index}");
         }
         let manifest = std::fs::read_to_string(s.dir.join("manifest.yaml")).expect("manifest.yaml");
-        assert!(manifest.contains(&format!("name: {}\n  version: v1.", meta.name)), "{manifest}");
+        let version = meta.version_string(&pins.pin.talos.tag);
+        assert!(manifest.contains(&format!("name: {}\n  version: {version}\n", meta.name)), "{manifest}");
     }
 }
 
-/// The shared test that an in-tree module recipe fails fast offline with the pinned Talos
-/// toolchain, naming the kernel image that carries the signed modules.
+/// The shared test that an in-tree module recipe fails offline with the pinned Talos toolchain
+/// before doing any work, naming the kernel image that carries the signed modules and the module
+/// directory it needs from it.
 pub fn check_in_tree_recipe_fails_fast_with_talos(manifest_dir: &str, recipe: Recipe) {
     use crate::kernel::{KernelOverrides, with_overrides};
 
     let meta = load_meta(Path::new(manifest_dir)).expect("the recipe's metadata");
+    let pins = Pins::load().expect("the pins");
+    let kernel = &pins.talos_spec().kernel;
     let arch = meta.arches[0];
-    let started = std::time::Instant::now();
-    let talos = KernelOverrides { toolchain: Some("talos-v1.14.0-beta.1".into()), ..Default::default() };
+    let talos = KernelOverrides { toolchain: Some(pins.talos.name.clone()), ..Default::default() };
     let err = with_overrides(talos, || stage(manifest_dir, recipe, arch)).expect_err("no Talos kernel image offline");
     let msg = format!("{err:#}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(10), "took {:?}", started.elapsed());
-    assert!(msg.contains("ghcr.io/siderolabs/kernel:v1.15.0-alpha.0-7-gb914c26"), "{msg}");
-    assert!(msg.contains("not available offline") && msg.contains("usr/lib/modules/6.18.45-talos"), "{msg}");
+    assert!(msg.contains(&kernel.image), "{msg}");
+    let modules = format!("usr/lib/modules/{}", kernel.release);
+    assert!(msg.contains("not available offline") && msg.contains(&modules), "{msg}");
 }
 
 #[cfg(test)]

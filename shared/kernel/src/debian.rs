@@ -205,31 +205,40 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).map(Path::to_path_buf).unwrap_or_default()
     }
 
-    fn debian() -> DebianToolchain {
-        match Toolchain::load(&root(), "debian-6.12").map(|t| t.spec) {
-            Ok(talos_ext_model::ToolchainSpec::Debian(d)) => d,
-            other => panic!("debian-6.12: {other:?}"),
+    /// The examples' Debian toolchain, as pinned.
+    fn debian() -> (String, DebianToolchain) {
+        let pin = talos_ext_model::Pin::load(&root()).unwrap();
+        let name = pin.toolchains.examples.expect("an examples toolchain in the pin");
+        match Toolchain::load(&root(), &name).map(|t| t.spec) {
+            Ok(talos_ext_model::ToolchainSpec::Debian(d)) => (name, d),
+            other => panic!("{name}: {other:?}"),
         }
     }
 
     #[test]
     fn a_rotated_away_abi_falls_back_to_the_newest_listed_with_a_note() {
-        let mut d = debian();
-        d.debian.abi = "6.12.1+deb12".into();
+        let (name, mut d) = debian();
+        let pinned = d.debian.series_patch(&d.debian.abi).expect("the pinned ABI's patch level");
+        // The pinned ABI with patch level 1: long gone from Debian.
+        let gone =
+            d.debian.abi.replacen(&format!("{}.{pinned}", d.debian.series), &format!("{}.1", d.debian.series), 1);
+        d.debian.abi = gone.clone();
+        let suites = d.debian.suites.join(", ");
         let debian_dir = talos_ext_debian::workspace_cache(&root());
-        let (abi, notes) = resolve_abi("debian-6.12", &d, &debian_dir, |_| false).unwrap();
-        assert_ne!(abi, "6.12.1+deb12");
-        assert!(d.debian.series_patch(&abi).is_some_and(|n| n >= 117), "{abi}");
+        let (abi, notes) = resolve_abi(&name, &d, &debian_dir, |_| false).unwrap();
+        assert_ne!(abi, gone);
+        assert!(d.debian.series_patch(&abi).is_some_and(|n| n >= pinned), "{abi}");
         assert!(
-            notes[0].contains("`6.12.1+deb12` is no longer in the Debian indexes (bookworm, bookworm-security)")
+            notes[0].contains(&format!("`{gone}` is no longer in the Debian indexes ({suites})"))
                 && notes[0].contains(&abi),
             "{notes:?}"
         );
         d.debian.fallback = Fallback::None;
-        let e = resolve_abi("debian-6.12", &d, &debian_dir, |_| false).unwrap_err().to_string();
-        assert!(e.contains("linux-headers-6.12.1+deb12-common not found") && e.contains("bookworm-security"), "{e}");
+        let e = resolve_abi(&name, &d, &debian_dir, |_| false).unwrap_err().to_string();
+        let common = d.debian.common_package(&gone);
+        assert!(e.contains(&format!("{common} not found")) && e.contains(d.debian.suites.last().unwrap()), "{e}");
         // A prepared cache entry is used without asking apt.
-        let (abi, notes) = resolve_abi("debian-6.12", &d, Path::new("/nonexistent"), |a| a == "6.12.1+deb12").unwrap();
-        assert_eq!((abi.as_str(), notes.len()), ("6.12.1+deb12", 0));
+        let (abi, notes) = resolve_abi(&name, &d, Path::new("/nonexistent"), |a| a == gone).unwrap();
+        assert_eq!((abi.as_str(), notes.len()), (gone.as_str(), 0));
     }
 }

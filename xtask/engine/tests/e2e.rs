@@ -198,14 +198,17 @@ fn source_override_marks_the_image() {
 /// for the Talos one, offline and with an empty cache, fails naming the Talos kernel source.
 #[test]
 fn toolchain_option_reaches_the_build_scripts() {
+    // The catalog's toolchain, as pinned (a pin bump changes it; the test follows).
+    let pin = talos_ext_model::Pin::load(&root()).unwrap();
+    let talos = pin.toolchains.default.clone().expect("a default toolchain in the pin");
     let cache = tempfile::tempdir().unwrap();
     let out = xtask_with_env(
-        &["build", "hello-module", "--arch", "amd64", "--offline", "--toolchain", "talos-v1.14.0-beta.1"],
+        &["build", "hello-module", "--arch", "amd64", "--offline", "--toolchain", &talos],
         &[("TALOS_EXT_CACHE", cache.path())],
     );
     let err = text(&out.stderr);
     assert!(!out.status.success(), "{err}");
-    assert!(err.contains("toolchain `talos-v1.14.0-beta.1` (amd64) needs kernel source"), "{err}");
+    assert!(err.contains(&format!("toolchain `{talos}` (amd64) needs kernel source")), "{err}");
 }
 
 /// A small valid extension tree (what `cargo xtask bench validate` generates, in little).

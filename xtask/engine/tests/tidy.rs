@@ -55,6 +55,19 @@ fn extension_crates_have_the_recipe_shape() {
                 problems.push(format!("{}: missing {file}", e.dir.display()));
             }
         }
+        // Nothing else at the top: the build script watches exactly its inputs
+        // (`talos_ext_build::RECIPE_INPUTS`), so an input elsewhere would go unwatched.
+        let known = ["src", "tests"];
+        for entry in fs::read_dir(&e.dir).into_iter().flatten().filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !talos_ext_build::RECIPE_INPUTS.contains(&name.as_str()) && !known.contains(&name.as_str()) {
+                problems.push(format!(
+                    "{}: `{name}` is neither a recipe input ({}) nor src/ or tests/",
+                    e.dir.display(),
+                    talos_ext_build::RECIPE_INPUTS.join(", ")
+                ));
+            }
+        }
         let manifest: toml::Table = read_toml(&e.dir.join("Cargo.toml"));
         for section in ["dependencies", "build-dependencies", "dev-dependencies"] {
             for dep in manifest.get(section).and_then(|t| t.as_table()).into_iter().flat_map(|t| t.keys()) {
@@ -209,4 +222,47 @@ fn error_messages_do_not_repeat_their_source() {
         }
     }
     assert!(problems.is_empty(), "messages that quote their own source:\n{}", problems.join("\n"));
+}
+
+/// Every recipe test that builds other bytes than its pin is listed in
+/// `extensions/test-overrides.toml` (staging refuses unlisted overrides), and every entry there
+/// names a recipe and source that exist and a test that still overrides it.
+#[test]
+fn listed_test_overrides_are_real_and_used() {
+    let root = xtask::workspace_root();
+    let catalog = Catalog::load(&root).expect("the catalog loads");
+    let path = root.join("extensions/test-overrides.toml");
+    let list: toml::Table = read_toml(&path);
+    let entries = list.get("override").and_then(|v| v.as_array()).cloned().unwrap_or_default();
+    assert!(!entries.is_empty(), "{}: no entries", path.display());
+    let mut tests = Vec::new();
+    rust_files(&root.join("extensions"), &mut tests);
+    let override_tests: Vec<String> = tests
+        .iter()
+        .filter(|f| f.components().any(|c| c.as_os_str() == "tests"))
+        .map(|f| fs::read_to_string(f).unwrap_or_default())
+        .filter(|text| text.contains("SourceOverride"))
+        .collect();
+    let mut problems = Vec::new();
+    for entry in &entries {
+        let field = |name: &str| entry.get(name).and_then(|v| v.as_str()).map(str::to_string);
+        let recipe = field("recipe").unwrap_or_default();
+        let Some(e) = catalog.entries.iter().find(|e| e.meta.name == recipe) else {
+            problems.push(format!("`{recipe}`: no such recipe"));
+            continue;
+        };
+        match field("source") {
+            Some(source) if !e.meta.sources.iter().any(|s| s.name == source) => {
+                problems.push(format!("`{recipe}`: no source `{source}`"))
+            }
+            None if e.meta.sources.iter().map(|s| &s.name).collect::<std::collections::BTreeSet<_>>().len() != 1 => {
+                problems.push(format!("`{recipe}`: has several sources; name the overridden one"))
+            }
+            _ => {}
+        }
+        if !override_tests.iter().any(|text| text.contains(&format!("\"{recipe}\""))) {
+            problems.push(format!("`{recipe}`: no test overrides it any more; remove the entry"));
+        }
+    }
+    assert!(problems.is_empty(), "{}:\n{}", path.display(), problems.join("\n"));
 }

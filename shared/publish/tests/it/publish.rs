@@ -172,8 +172,10 @@ fn republishing_unchanged_uploads_no_blob() {
         registry.count_requests(Some("POST"), "/blobs/uploads/")
             + registry.count_requests(Some("PUT"), "/blobs/uploads/")
     };
-    // The access log is written after each response: wait until it settles.
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The access log is written after each response: wait for the publish's last request (the
+    // index tag) to be logged before counting.
+    let index_tag = format!("/extensions/manifests/{TALOS}");
+    registry.wait_for_requests(Some("PUT"), &index_tag, 1);
     let before = uploads();
     let again = publish_extension(&client, layout(), &prefix, false, &NoReporter).unwrap();
     let index2 = publish_index(
@@ -185,7 +187,7 @@ fn republishing_unchanged_uploads_no_blob() {
         &NoReporter,
     )
     .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    registry.wait_for_requests(Some("PUT"), &index_tag, 2);
     assert_eq!(uploads(), before, "no blob upload on an unchanged re-publish");
     assert_eq!(again.summary.blobs_uploaded, 0);
     assert_eq!(index2.blobs_uploaded, 0);

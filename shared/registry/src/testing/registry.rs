@@ -181,6 +181,22 @@ impl TestRegistry {
             .filter(|(m, p)| method.is_none_or(|want| want == *m) && p.contains(path_contains))
             .count()
     }
+
+    /// Waits (up to [`READY_TIMEOUT`]) until the access log holds at least `n` requests that
+    /// [`TestRegistry::count_requests`] counts: the registry logs a request just after answering
+    /// it, so a client's last request may not be in the log yet when the client returns.
+    pub fn wait_for_requests(&self, method: Option<&str>, path_contains: &str, n: usize) {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        while self.count_requests(method, path_contains) < n {
+            assert!(
+                Instant::now() < deadline,
+                "the registry logged {} of {n} `{} {path_contains}` requests in {READY_TIMEOUT:?}",
+                self.count_requests(method, path_contains),
+                method.unwrap_or("*")
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for TestRegistry {

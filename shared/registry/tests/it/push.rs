@@ -93,7 +93,8 @@ fn repush_uploads_nothing_and_tags_last() {
     assert!(proxy.requests().iter().all(|r| matches!(r.action, Action::Forwarded(_))));
 
     // The registry's own access log agrees: 4 blob uploads in all, from the first push.
-    wait_until(|| registry.count_requests(Some("PUT"), "/blobs/uploads/") == 4);
+    registry.wait_for_requests(Some("PUT"), "/blobs/uploads/", 4);
+    assert_eq!(registry.count_requests(Some("PUT"), "/blobs/uploads/"), 4);
     assert_eq!(registry.count_requests(Some("POST"), "/blobs/uploads/"), 4);
 }
 
@@ -164,13 +165,4 @@ fn reports_progress() {
             .map(|a| fixture.summary.images.iter().find(|i| i.arch == *a).unwrap().manifest_size)
             .sum::<u64>();
     assert_eq!(reporter.bytes.load(SeqCst), summary.bytes_uploaded + manifests);
-}
-
-/// Waits up to 5 s for `cond` (the registry logs a request just after answering it).
-pub fn wait_until(cond: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !cond() {
-        assert!(std::time::Instant::now() < deadline, "condition not met in time");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
 }
