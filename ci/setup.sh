@@ -17,7 +17,7 @@ fi
 # Host tools, cross compilers and musl for amd64 + arm64, the build systems the engine drives,
 # OCI tools the tests read images back with, and kernel-module tools.
 PKGS=(
-  build-essential pkg-config file patch xz-utils bzip2 zstd gzip pigz ca-certificates curl git
+  build-essential perl pkg-config file patch xz-utils bzip2 zstd gzip pigz ca-certificates curl git
   musl-tools gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
   musl-dev:arm64 linux-libc-dev:arm64 linux-libc-dev
   autoconf automake libtool autopoint gettext meson ninja-build cmake bison flex bc
