@@ -277,11 +277,20 @@ fn with_shared_library<T>(
     use_it: impl FnOnce(&Path, &[String]) -> Result<T>,
 ) -> Result<T> {
     let manifest_dir = lib.manifest_dir.canonicalize().with_context(|| format!("{}", lib.manifest_dir.display()))?;
+    // Keyed by what can change the stage: the library crate and the overrides of its sources and
+    // of its own libraries' (not the dependent's others, so every test linking it shares it).
+    let uses = library_closure(lib, &opts.libraries)?;
+    let mut overrides: Vec<String> = opts
+        .overrides
+        .iter()
+        .filter(|o| uses.contains(&o.extension))
+        .map(|o| format!("{}/{}={}", o.extension, o.source.as_deref().unwrap_or("*"), o.path.display()))
+        .collect();
+    overrides.sort();
     let mut key = crate::fresh::Key::new("test library stage");
     key.text("links", &lib.links)
         .text("crate", &manifest_dir.display().to_string())
-        .text("overrides", &format!("{:?}", opts.overrides))
-        .text("libraries", &opts.libraries.iter().map(|l| l.links.as_str()).collect::<Vec<_>>().join(","));
+        .text("overrides", &overrides.join("\n"));
     let key = key.finish();
     let stages = default_cache_dir(root).join("test-stages");
     let name = format!("{}-{}", lib.links, &key[..16]);
@@ -398,6 +407,25 @@ pub fn scratch_stage(arch: Arch) -> Result<(tempfile::TempDir, Stage)> {
         libraries: Vec::new(),
     };
     Ok((tmp, stage))
+}
+
+/// `lib` and the test libraries it depends on (its `[dependencies]`), transitively.
+fn library_closure(lib: &TestLibrary, available: &[TestLibrary]) -> Result<std::collections::BTreeSet<String>> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = vec![lib.clone()];
+    while let Some(next) = todo.pop() {
+        if !seen.insert(next.links.clone()) {
+            continue;
+        }
+        let path = next.manifest_dir.join("Cargo.toml");
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let manifest: toml::Table = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let deps = manifest.get("dependencies").and_then(|d| d.as_table()).into_iter().flat_map(|t| t.keys());
+        for dep in deps {
+            todo.extend(available.iter().filter(|l| &l.links == dep).cloned());
+        }
+    }
+    Ok(seen)
 }
 
 /// Stages a library recipe for `dependent`'s arch (tests only) in its shared directory, with the
