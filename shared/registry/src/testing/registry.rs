@@ -237,7 +237,7 @@ fn spawn(config: &Path, log_path: &Path) -> io::Result<Spawned> {
         .log(Log::File(log_path.to_path_buf()))
         .hint("apt-get install docker-registry")
         .spawn()
-        .map_err(io::Error::other)
+        .map_err(|e| io::Error::other(e.to_string()))
 }
 
 /// `GET /v2/` over a raw socket; any HTTP status line means the registry is up.

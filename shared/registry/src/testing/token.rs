@@ -52,7 +52,7 @@ impl TokenServer {
             .arg(&cert_path)
             .hint("apt-get install openssl")
             .run()
-            .map_err(io::Error::other)?;
+            .map_err(|e| io::Error::other(e.to_string()))?;
         // The PEM body is the base64 of the DER certificate, which is what `x5c` holds.
         let pem = std::fs::read_to_string(&cert_path)?;
         let x5c: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
@@ -138,7 +138,7 @@ impl Signer {
             .arg(&self.key_path)
             .stdin_bytes(signing_input.as_bytes())
             .output()
-            .map_err(io::Error::other)?;
+            .map_err(|e| io::Error::other(e.to_string()))?;
         Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(output.stdout)))
     }
 }
