@@ -11,7 +11,7 @@
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{ExitCode, Stdio};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result, bail};
@@ -97,7 +97,7 @@ fn build(sh: &Shell, verbosity: Verbosity) -> Result<PathBuf> {
 /// An engine command: the engine binary, with the user's working directory and environment (less
 /// the variables `cargo run` set for xtask; with `--verbose`, the runner's
 /// `talos_ext_process::ENV_VERBOSE` added, so the commands it runs stream their logs).
-fn command(sh: &Shell, verbosity: Verbosity) -> Result<Command> {
+fn command(sh: &Shell, verbosity: Verbosity) -> Result<std::process::Command> {
     let mut command = crate::user_command(sh, executable(sh, verbosity)?);
     if let Some((name, value)) = crate::build::verbose_env(verbosity) {
         command = command.env(name, value);

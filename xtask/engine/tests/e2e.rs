@@ -8,11 +8,11 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
 use talos_ext_build::elf::ElfInfo;
 use talos_ext_image::Layout;
 use talos_ext_model::Arch;
+use talos_ext_process::{Command, Output};
 
 fn root() -> PathBuf {
     xtask::workspace_root()
@@ -24,12 +24,14 @@ fn xtask(args: &[&str]) -> Output {
 
 /// `cargo xtask <args>` with these variables added to the user's environment.
 fn xtask_with_env(args: &[&str], env: &[(&str, &std::path::Path)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.arg("xtask").args(args).envs(env.iter().copied()).current_dir(root());
+    let mut cmd = Command::new(env!("CARGO")).arg("xtask").args(args).dir(root()).inherit_env();
     for name in xtask::cargo_run_vars() {
-        cmd.env_remove(name);
+        cmd = cmd.env_remove(name.to_str().expect("cargo's variables have UTF-8 names"));
     }
-    let out = cmd.output().expect("running cargo xtask");
+    for (name, value) in env {
+        cmd = cmd.env(name, value);
+    }
+    let out = cmd.output_unchecked().expect("running cargo xtask");
     eprintln!("xtask {args:?}\n--- stdout\n{}--- stderr\n{}", text(&out.stdout), text(&out.stderr));
     out
 }

@@ -1,9 +1,11 @@
 //! Workspace rules checked by `cargo test`, so they never depend on review: module docs on
-//! every Rust file, one recipe shape for every extension crate, and the dependency directions.
+//! every Rust file, one recipe shape for every extension crate, the dependency directions, and
+//! every external program started through the runner (`talos_ext_process`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use talos_ext_process::Command;
 use xtask::catalog::Catalog;
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -153,17 +155,15 @@ fn front_manifest_matches_the_workspace() {
 #[test]
 fn xtask_stays_small() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = std::process::Command::new(cargo)
+    // The user's environment: cargo finds its home, toolchain and registry cache through it.
+    let tree = Command::new(cargo)
         .args(["tree", "--offline", "--manifest-path", "xtask/Cargo.toml", "-e", "normal,build", "--prefix", "none"])
-        .current_dir(xtask::workspace_root())
-        .output()
-        .expect("running cargo tree");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let mut packages: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .map(str::to_string)
-        .collect();
+        .dir(xtask::workspace_root())
+        .inherit_env()
+        .read()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut packages: Vec<String> =
+        tree.lines().filter_map(|l| l.split_whitespace().next()).map(str::to_string).collect();
     packages.sort();
     packages.dedup();
     for heavy in [
@@ -265,4 +265,120 @@ fn listed_test_overrides_are_real_and_used() {
         }
     }
     assert!(problems.is_empty(), "{}:\n{}", path.display(), problems.join("\n"));
+}
+
+/// Files that may start a process without the runner (`shared/process/` is the runner itself),
+/// each with the reason. An entry whose file no longer does is an error, so the list only shrinks.
+const RAW_PROCESS_ALLOWED: &[(&str, &str)] = &[];
+
+/// Every external program starts through `talos_ext_process::Command` (its clean environment,
+/// umask, log and errors). `clippy.toml` bans the standard library's `Command::new` too, but
+/// clippy is not part of `cargo test`; this also catches an import of the standard `Command`
+/// (the way around a path-based search). Comment lines do not count.
+#[test]
+fn external_programs_run_through_the_runner() {
+    let root = xtask::workspace_root();
+    let mut files = Vec::new();
+    for dir in ["xtask", "shared", "extensions"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    // `std::process::...` or `process::...` (not `talos_ext_process::...`); spelled in two
+    // halves, so this file does not match itself.
+    let call = concat!("process::Command", "::new");
+    let calls = |line: &str| {
+        line.match_indices(call).any(|(i, _)| !line[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+    };
+    let mut problems = Vec::new();
+    let mut allowed_but_clean: Vec<&str> = RAW_PROCESS_ALLOWED.iter().map(|(path, _)| *path).collect();
+    for file in &files {
+        let rel = file.strip_prefix(&root).unwrap_or(file).to_string_lossy().into_owned();
+        if rel.starts_with("shared/process/") {
+            continue;
+        }
+        let text = fs::read_to_string(file).unwrap_or_default();
+        let lines: Vec<(usize, &str)> =
+            text.lines().enumerate().filter(|(_, l)| !l.trim_start().starts_with("//")).collect();
+        let mut found: Vec<String> =
+            lines.iter().filter(|(_, l)| calls(l)).map(|(i, l)| format!("{rel}:{}: `{}`", i + 1, l.trim())).collect();
+        let code: String = lines.iter().map(|(_, l)| format!("{l}\n")).collect();
+        found.extend(
+            use_declarations(&code)
+                .into_iter()
+                .filter(|d| imports_std_command(d))
+                .map(|d| format!("{rel}: `use {d};`")),
+        );
+        if found.is_empty() {
+            continue;
+        }
+        if RAW_PROCESS_ALLOWED.iter().any(|(path, _)| *path == rel) {
+            allowed_but_clean.retain(|path| *path != rel);
+        } else {
+            problems.extend(found);
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "external programs started without the runner (use talos_ext_process::Command, or \
+         talos_ext_build::step::Command in recipe crates; `std_command()` for a caller that handles \
+         the pipes itself):\n{}",
+        problems.join("\n")
+    );
+    assert!(
+        allowed_but_clean.is_empty(),
+        "allowed to bypass the runner but no longer do: remove them from RAW_PROCESS_ALLOWED:\n{}",
+        allowed_but_clean.join("\n")
+    );
+}
+
+/// The `use` declarations of `code`, whitespace dropped (`std::process::{Command,Stdio}`).
+fn use_declarations(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = code;
+    while let Some(i) = rest.find("use ") {
+        let at_word_start = !rest[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_');
+        let after = &rest[i + "use ".len()..];
+        let end = after.find(';').unwrap_or(after.len());
+        if at_word_start {
+            out.push(after[..end].split_whitespace().collect());
+        }
+        rest = &after[end..];
+    }
+    out
+}
+
+/// Whether a `use` declaration (whitespace dropped) brings the standard library's `Command` in,
+/// alone, renamed or in a group.
+fn imports_std_command(decl: &str) -> bool {
+    let decl = decl.strip_prefix("::").unwrap_or(decl);
+    let Some(rest) = decl.strip_prefix("std::") else { return false };
+    let is_command = |item: &str| item == "Command" || item.starts_with("Commandas");
+    rest.match_indices("process::").any(|(i, m)| {
+        let after = &rest[i + m.len()..];
+        match after.strip_prefix('{') {
+            Some(group) => group.split([',', '}']).any(is_command),
+            None => is_command(after.split([',', '}']).next().unwrap_or_default()),
+        }
+    })
+}
+
+#[test]
+fn std_command_imports_are_recognised() {
+    for decl in [
+        "std::process::Command",
+        "std::process::{Command,Stdio}",
+        "std::process::CommandasStd",
+        "std::{fs,process::{ExitCode,Command}}",
+    ] {
+        assert!(imports_std_command(decl), "{decl}");
+    }
+    for decl in [
+        "std::process::{ExitCode,Stdio}",
+        "std::os::unix::process::CommandExt",
+        "talos_ext_process::Command",
+        "std::process",
+    ] {
+        assert!(!imports_std_command(decl), "{decl}");
+    }
+    let code = "use std::io;\nuse std::process::{\n    Command,\n    Stdio,\n};\nlet excuse = 1;\n";
+    assert_eq!(use_declarations(code), ["std::io", "std::process::{Command,Stdio,}"]);
 }

@@ -9,7 +9,6 @@
 mod build;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use talos_ext_build::Arch;
@@ -17,6 +16,7 @@ use talos_ext_build::kernel::kmod::{self, SigningKey, Subject};
 use talos_ext_build::kernel::toolchains::{KernelContext, KeyFiles, rekey};
 use talos_ext_build::kernel::{KernelOverrides, with_overrides};
 use talos_ext_build::model::Pin;
+use talos_ext_build::step::Command;
 use talos_ext_build::testing::{Staged, debian_deb, extract_debs, scratch_stage, stage};
 
 const TOOLCHAIN: &str = "debian-6.12";
@@ -40,9 +40,8 @@ fn release_dir(s: &Staged) -> (String, PathBuf) {
 
 /// `modinfo -F <field> <file>` with kmod's modinfo.
 fn modinfo(field: &str, ko: &Path) -> String {
-    let out = Command::new("modinfo").args(["-F", field]).arg(ko).output().expect("running modinfo (kmod)");
-    assert!(out.status.success(), "modinfo {}: {}", ko.display(), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    let out = Command::new("modinfo").args(["-F", field]).arg(ko).hint("apt-get install kmod").read();
+    out.unwrap_or_else(|e| panic!("{e}")).trim().to_string()
 }
 
 fn check_signed_module(ko: &Path, release: &str, arch: Arch) {
@@ -53,7 +52,7 @@ fn check_signed_module(ko: &Path, release: &str, arch: Arch) {
     let bytes = std::fs::read(ko).unwrap();
     let machine = kmod::elf_machine(&bytes).unwrap_or_else(|e| panic!("{}: {e}", ko.display()));
     assert_eq!(machine, kmod::ElfMachine::from_e_machine(arch.elf_machine()), "ELF machine of {}", ko.display());
-    let file = Command::new("file").arg(ko).output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    let file = Command::new("file").arg(ko).read();
     if let Ok(file) = file {
         let want = if arch == Arch::Amd64 { "x86-64" } else { "aarch64" };
         assert!(file.contains(want), "{file}");

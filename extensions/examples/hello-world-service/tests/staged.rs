@@ -8,11 +8,12 @@ mod build;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 
 use talos_ext_build::Arch;
 use talos_ext_build::elf::ElfInfo;
-use talos_ext_build::testing::{Staged, stage};
+use talos_ext_build::testing::{Staged, stage, target_command};
 
 const BIN: &str = "usr/local/lib/containers/hello-world/hello-world";
 
@@ -24,9 +25,12 @@ fn mode(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
 }
 
-/// Runs the program (directly or through qemu) on a free port and fetches one page.
-fn answers_http(mut cmd: Command) -> String {
-    let mut child = cmd.args(["--port", "0", "--once"]).stdout(Stdio::piped()).spawn().expect("starting hello-world");
+/// Runs the program (directly on amd64, under qemu on arm64) on a free port and fetches one page.
+/// The test reads the port from the program's stdout, so it takes the pipe itself
+/// (`std_command`: the runner's program, arguments and clean environment).
+fn answers_http(arch: Arch, program: &Path) -> String {
+    let mut cmd = target_command(arch, program).args(["--port", "0", "--once"]).std_command();
+    let mut child = cmd.stdout(Stdio::piped()).spawn().expect("starting hello-world");
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let port: u16 = line.trim().strip_prefix("listening on port ").expect(&line).parse().unwrap();
@@ -53,7 +57,7 @@ fn amd64_tree_manifest_and_program() {
     assert_eq!(elf.interpreter, None, "statically linked");
     assert!(elf.needed.is_empty());
 
-    let reply = answers_http(Command::new(s.rootfs(BIN)));
+    let reply = answers_http(Arch::Amd64, &s.rootfs(BIN));
     assert!(reply.starts_with("HTTP/1.0 200 OK"), "{reply}");
     assert!(reply.ends_with("Hello from Talos Linux Extension Service!\n"), "{reply}");
 }
@@ -65,9 +69,7 @@ fn arm64_program_is_static_aarch64_and_runs_under_qemu() {
     elf.check_talos_userland(Arch::Arm64.elf_machine()).unwrap();
     assert_eq!(elf.machine, 183);
     assert_eq!(elf.interpreter, None);
-    let mut qemu = Command::new("qemu-aarch64-static");
-    qemu.arg(s.rootfs(BIN));
-    let reply = answers_http(qemu);
+    let reply = answers_http(Arch::Arm64, &s.rootfs(BIN));
     assert!(reply.ends_with("Hello from Talos Linux Extension Service!\n"), "{reply}");
 }
 

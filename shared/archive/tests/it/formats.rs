@@ -4,10 +4,10 @@
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use talos_ext_archive::{ArchiveFormat, UnpackError, UnpackOptions, detect_format, unpack};
+use talos_ext_process::Command;
 
 use crate::support::*;
 
@@ -188,8 +188,7 @@ fn gnu_tar(sandbox: &Sandbox, format: &str, compress: &str, file_name: &str) -> 
     std::os::unix::fs::symlink("autogen.sh", top.join("bootstrap")).unwrap();
     fs::hard_link(top.join("autogen.sh"), top.join("autogen-copy.sh")).unwrap();
     let archive = sandbox.root().join(file_name);
-    let status = Command::new("tar")
-        .env("LC_ALL", "C")
+    Command::new("tar")
         .arg(format!("--format={format}"))
         .arg(compress)
         .arg("-cf")
@@ -197,9 +196,8 @@ fn gnu_tar(sandbox: &Sandbox, format: &str, compress: &str, file_name: &str) -> 
         .arg("-C")
         .arg(&src)
         .arg("util-linux-2.40")
-        .status()
-        .unwrap();
-    assert!(status.success());
+        .run()
+        .unwrap_or_else(|e| panic!("{e}"));
     fs::remove_dir_all(&src).unwrap();
     archive
 }

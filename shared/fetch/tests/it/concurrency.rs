@@ -3,13 +3,13 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
 use talos_ext_fetch::{NoReporter, fetch};
 use talos_ext_model::{Sha256, Sha512, Source};
+use talos_ext_process::Command;
 
 use crate::server::{Reply, Server};
 use crate::{bytes, config, source_for};
@@ -52,20 +52,19 @@ fn concurrent_processes_download_once() {
     let source = source_for(&server.url("/big"), &data);
     let spec = format!("{}|{}|{}|{}", cache.path().display(), source.url, source.sha256, source.sha512);
     let exe = std::env::current_exe().unwrap();
+    let child = Command::new(&exe)
+        .args(["--exact", "concurrency::child_process_fetch", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, &spec);
+    // Two processes at once, each waited for by its own thread.
     let children: Vec<_> = (0..2)
         .map(|_| {
-            Command::new(&exe)
-                .args(["--exact", "concurrency::child_process_fetch", "--nocapture", "--test-threads=1"])
-                .env(CHILD_ENV, &spec)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+            let child = child.clone();
+            thread::spawn(move || child.output_unchecked().unwrap())
         })
         .collect();
     let want = config(cache.path()).cache_path(&source.sha256);
     for child in children {
-        let out = child.wait_with_output().unwrap();
+        let out = child.join().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "child failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
         assert!(stdout.contains(&format!("FETCHED {} {}", want.display(), data.len())), "{stdout}");

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use talos_ext_image::{Compression, ImageMeta, PackOptions};
+use talos_ext_process::Command;
 
 pub const EPOCH: u64 = 1_700_000_000;
 pub const EPOCH_TAR: &str = "2023-11-14 22:13:20";
@@ -167,9 +167,8 @@ pub fn gzip_opts(threads: usize) -> PackOptions {
 
 /// Runs a shell pipeline and returns stdout; panics with stderr on failure.
 pub fn sh(script: &str) -> String {
-    let out = Command::new("sh").arg("-c").arg(script).env("TZ", "UTC").env("LC_ALL", "C").output().unwrap();
-    assert!(out.status.success(), "`{script}` failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
+    let out = Command::new("sh").arg("-c").arg(script).env("TZ", "UTC").env("LC_ALL", "C").output();
+    String::from_utf8(out.unwrap_or_else(|e| panic!("{e}")).stdout).unwrap()
 }
 
 /// `tar -tv` lines with whitespace collapsed.

@@ -1,12 +1,11 @@
 //! Reading modules back: [`ModuleSignature`] on good and damaged signatures, and `.modinfo` /
 //! `e_machine` of x86_64 and aarch64 modules, signed or not, compared with kmod's `modinfo`.
 
-use std::process::Command;
-
 use talos_ext_kmod::{
     ElfMachine, HashAlgo, MAGIC, ModInfo, ModuleSignature, SigError, SignerId, TRAILER_LEN, elf_machine, modinfo,
     section, sign_module, strip_signature,
 };
+use talos_ext_process::Command;
 
 use crate::support::{self, KeySource, Target, data, run, scratch};
 

@@ -2,9 +2,9 @@
 //! sees it, the private key file's mode, and the redacting `Debug`.
 
 use std::os::unix::fs::PermissionsExt;
-use std::process::Command;
 
 use talos_ext_kmod::{KeyError, SigningKey, Subject};
+use talos_ext_process::Command;
 
 use crate::support::{self, KeySource, data, run, scratch};
 

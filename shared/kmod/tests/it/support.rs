@@ -6,10 +6,10 @@
 //! except the fetched `sign-file`, which is cached under `<workspace>/target/talos-ext-test/kbuild`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use talos_ext_kmod::{SigningKey, Subject};
+use talos_ext_process::{Command, Output};
 
 /// Env var naming an explicit `sign-file` binary.
 pub const SIGN_FILE_ENV: &str = "TALOS_EXT_SIGN_FILE";
@@ -32,12 +32,10 @@ pub fn scratch(sub: &str) -> PathBuf {
     dir
 }
 
-/// Run a command; panic with its stderr when it fails.
+/// Run a command; panic with its command line and the last lines of its stderr when it fails.
 #[track_caller]
-pub fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?} failed: {}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
-    out
+pub fn run(cmd: Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The kernel's `sign-file`: `$TALOS_EXT_SIGN_FILE`, else an installed `linux-kbuild-*`, else the

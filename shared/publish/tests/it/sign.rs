@@ -2,8 +2,7 @@
 //! a wrong key fail, `find --verify` checks the index and the extension, and the real `cosign
 //! verify` accepts our signature of a pushed extension.
 
-use std::process::Command;
-
+use talos_ext_process::Command;
 use talos_ext_publish::{PublishError, find, publish_extension, publish_index, sign_reference, verify_reference};
 use talos_ext_registry::testing::TestRegistry;
 use talos_ext_registry::{Digest, NoReporter, Reference};
@@ -103,7 +102,7 @@ fn real_cosign_verifies_our_signature() {
             .arg(key_path)
             .args(["--insecure-ignore-tlog=true", "--allow-http-registry", "--allow-insecure-registry", &pinned])
             .env("HOME", tmp.path())
-            .output()
+            .output_unchecked()
             .unwrap()
     };
     let out = run(&public);

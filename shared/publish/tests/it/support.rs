@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use talos_ext_build::testing::{Staged, TEST_EPOCH, stage};
 use talos_ext_image::{ArchImage, Compression, ImageMeta, PackOptions, write_layout};
 use talos_ext_model::Arch;
+use talos_ext_process::Command;
 use talos_ext_publish::{ANNOTATION_OVERRIDDEN, IndexMeta, RegistryPrefix};
 use talos_ext_registry::Client;
 use talos_ext_registry::testing::TestRegistry;
@@ -119,9 +119,10 @@ pub fn index_meta(talos: &str) -> IndexMeta {
     }
 }
 
-/// `skopeo <args>` (plain HTTP allowed); panics with its stderr on failure.
+/// `skopeo <args>` (plain HTTP allowed; a scratch `HOME`, so no user configuration or credentials
+/// count); panics with its stderr on failure.
 pub fn skopeo(args: &[&str]) -> String {
-    let out = Command::new("skopeo").args(args).output().expect("running skopeo");
-    assert!(out.status.success(), "skopeo {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new("skopeo").args(args).env("HOME", home.path()).hint("apt-get install skopeo").read();
+    out.unwrap_or_else(|e| panic!("skopeo {args:?}: {e}"))
 }

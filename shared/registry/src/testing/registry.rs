@@ -4,16 +4,18 @@
 //!
 //! The free port comes from binding port 0 and releasing it; if the registry then fails to bind
 //! (another process took the port meanwhile) it is started again on a new port. Readiness is a
-//! real `GET /v2/` answered with any HTTP status. The process inherits no environment besides
-//! `PATH`, so stray `REGISTRY_*` variables cannot change its config.
+//! real `GET /v2/` answered with any HTTP status. The process runs through the workspace's runner
+//! (`talos_ext_process`) with its clean environment, so stray `REGISTRY_*` variables cannot change
+//! its config.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use talos_ext_process::{Command, Log, Spawned};
 
 use super::token::{TOKEN_ISSUER, TOKEN_SERVICE, TokenServer};
 use crate::{ClientConfig, CredentialStore, Credentials, Digest, Reference, Repository, RetryPolicy};
@@ -38,7 +40,8 @@ pub enum TestAuth {
 /// A running registry; killed on drop.
 #[derive(Debug)]
 pub struct TestRegistry {
-    child: Child,
+    // Killed and reaped when dropped, before the directory goes.
+    _child: Spawned,
     addr: SocketAddr,
     log_path: PathBuf,
     storage: PathBuf,
@@ -87,14 +90,13 @@ impl TestRegistry {
             let addr = free_port()?;
             let config = dir.path().join("config.yml");
             fs::write(&config, config_yaml(addr, &storage, &auth_yaml))?;
-            let mut child = spawn(&config, &log_path)?;
-            match wait_ready(&mut child, addr) {
+            let child = spawn(&config, &log_path)?;
+            match wait_ready(&child, addr) {
                 Ok(()) => {
-                    return Ok(TestRegistry { child, addr, log_path, storage, credentials, token, dir });
+                    return Ok(TestRegistry { _child: child, addr, log_path, storage, credentials, token, dir });
                 }
                 Err(e) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
+                    drop(child);
                     let log = fs::read_to_string(&log_path).unwrap_or_default();
                     if !log.contains("address already in use") {
                         return Err(io::Error::new(e.kind(), format!("{e}; registry log:\n{log}")));
@@ -199,13 +201,6 @@ impl TestRegistry {
     }
 }
 
-impl Drop for TestRegistry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Short backoff for tests: 5 attempts, 10 ms doubling to 200 ms.
 pub fn fast_retry() -> RetryPolicy {
     RetryPolicy { max_attempts: 5, initial_delay: Duration::from_millis(10), max_delay: Duration::from_millis(200) }
@@ -217,11 +212,11 @@ pub fn free_port() -> io::Result<SocketAddr> {
     listener.local_addr()
 }
 
-fn wait_ready(child: &mut Child, addr: SocketAddr) -> io::Result<()> {
+fn wait_ready(child: &Spawned, addr: SocketAddr) -> io::Result<()> {
     let deadline = Instant::now() + READY_TIMEOUT;
     loop {
-        if let Some(status) = child.try_wait()? {
-            return Err(io::Error::other(format!("docker-registry exited at start: {status}")));
+        if !child.is_running() {
+            return Err(io::Error::other("docker-registry exited at start"));
         }
         if probe(addr).is_ok() {
             return Ok(());
@@ -249,20 +244,16 @@ fn config_yaml(addr: SocketAddr, storage: &Path, auth: &str) -> String {
     )
 }
 
-fn spawn(config: &Path, log_path: &Path) -> io::Result<Child> {
+/// Starts the registry in the background, its output appended to `log_path`.
+fn spawn(config: &Path, log_path: &Path) -> io::Result<Spawned> {
     let bin = std::env::var(ENV_REGISTRY_BIN).unwrap_or_else(|_| DEFAULT_BIN.into());
-    let log = File::options().create(true).append(true).open(log_path)?;
-    let mut cmd = Command::new(&bin);
-    cmd.arg("serve").arg(config).env_clear().stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log);
-    if let Some(path) = std::env::var_os("PATH") {
-        cmd.env("PATH", path);
-    }
-    cmd.spawn().map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!("cannot run `{bin}`: {e}\nhint: install it with `apt-get install docker-registry`"),
-        )
-    })
+    Command::new(&bin)
+        .arg("serve")
+        .arg(config)
+        .log(Log::File(log_path.to_path_buf()))
+        .hint("apt-get install docker-registry")
+        .spawn()
+        .map_err(|e| io::Error::other(e.to_string()))
 }
 
 /// `GET /v2/` over a raw socket; any HTTP status line means the registry is up.

@@ -11,7 +11,6 @@
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
@@ -19,6 +18,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+
+use talos_ext_process::Command;
 
 use crate::Credentials;
 
@@ -43,19 +44,15 @@ impl TokenServer {
     pub fn start(dir: &Path, credentials: Credentials) -> io::Result<TokenServer> {
         let key_path = dir.join("token-key.pem");
         let cert_path = dir.join("token-cert.pem");
-        let status = Command::new("openssl")
+        Command::new("openssl")
             .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "2"])
             .args(["-subj", "/CN=talos-ext-test-token-server", "-keyout"])
             .arg(&key_path)
             .arg("-out")
             .arg(&cert_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot run `openssl` (install Debian's openssl): {e}")))?;
-        if !status.success() {
-            return Err(io::Error::other(format!("`openssl req -x509` failed: {status}")));
-        }
+            .hint("apt-get install openssl")
+            .run()
+            .map_err(|e| io::Error::other(e.to_string()))?;
         // The PEM body is the base64 of the DER certificate, which is what `x5c` holds.
         let pem = std::fs::read_to_string(&cert_path)?;
         let x5c: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
@@ -136,18 +133,12 @@ impl Signer {
         });
         let signing_input =
             format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
-        let mut child = Command::new("openssl")
+        let output = Command::new("openssl")
             .args(["dgst", "-sha256", "-sign"])
             .arg(&self.key_path)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
-        child.stdin.take().ok_or_else(|| io::Error::other("no stdin"))?.write_all(signing_input.as_bytes())?;
-        let output = child.wait_with_output()?;
-        if !output.status.success() {
-            return Err(io::Error::other("`openssl dgst -sign` failed"));
-        }
+            .stdin_bytes(signing_input.as_bytes())
+            .output()
+            .map_err(|e| io::Error::other(e.to_string()))?;
         Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(output.stdout)))
     }
 }

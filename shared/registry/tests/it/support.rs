@@ -1,10 +1,10 @@
 //! Shared helpers: a pushed-layout fixture, skopeo invocations, and reading a layout's parts.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use talos_ext_image::{Layout, LayoutSummary};
 use talos_ext_model::Arch;
+use talos_ext_process::Command;
 use talos_ext_registry::testing::sample_layout;
 use talos_ext_registry::{Digest, Reference};
 
@@ -58,11 +58,12 @@ impl Fixture {
     }
 }
 
-/// Runs skopeo; panics with its stderr on failure.
+/// Runs skopeo (with a scratch `HOME`, so no user configuration or credentials count); panics
+/// with its stderr on failure.
 pub fn skopeo(args: &[&str]) -> Vec<u8> {
-    let output = Command::new("skopeo").args(args).output().expect("skopeo runs (apt-get install skopeo)");
-    assert!(output.status.success(), "skopeo {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
-    output.stdout
+    let home = tempfile::tempdir().unwrap();
+    let output = Command::new("skopeo").args(args).env("HOME", home.path()).hint("apt-get install skopeo").output();
+    output.unwrap_or_else(|e| panic!("skopeo {args:?}: {e}")).stdout
 }
 
 pub fn docker_ref(reference: &Reference) -> String {

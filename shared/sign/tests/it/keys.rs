@@ -1,8 +1,7 @@
 //! Key loading and writing: our own pairs (plain and encrypted), openssl's PEM kinds, the committed
 //! key written by `cosign generate-key-pair`, and keys that must be refused.
 
-use std::process::Command;
-
+use talos_ext_process::Command;
 use talos_ext_sign::{COSIGN_PASSWORD_ENV, KeyError, PublicKey, SigningKey};
 
 use crate::support::{cosign_signed, run, scratch};
@@ -76,7 +75,7 @@ fn load_reads_cosign_password_env() {
         .args([filter, "--exact"])
         .env(CHILD, "1")
         .env(COSIGN_PASSWORD_ENV, "wrong")
-        .output()
+        .output_unchecked()
         .unwrap();
     assert!(!out.status.success(), "a wrong $COSIGN_PASSWORD must fail");
 }
@@ -84,7 +83,7 @@ fn load_reads_cosign_password_env() {
 #[test]
 fn openssl_pem_kinds() {
     let dir = scratch("openssl");
-    let openssl = |args: &[&str]| run(Command::new("openssl").args(args).current_dir(&dir));
+    let openssl = |args: &[&str]| run(Command::new("openssl").args(args).dir(&dir));
     // SEC1 `EC PRIVATE KEY`, preceded by an `EC PARAMETERS` block.
     openssl(&["ecparam", "-name", "prime256v1", "-genkey", "-out", "sec1.pem"]);
     // PKCS#8 `PRIVATE KEY`.
@@ -106,7 +105,7 @@ fn openssl_pem_kinds() {
 #[test]
 fn refuses_other_algorithms() {
     let dir = scratch("other-algorithms");
-    let openssl = |args: &[&str]| run(Command::new("openssl").args(args).current_dir(&dir));
+    let openssl = |args: &[&str]| run(Command::new("openssl").args(args).dir(&dir));
     openssl(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384", "-out", "p384.pem"]);
     openssl(&["genpkey", "-algorithm", "ED25519", "-out", "ed25519.pem"]);
     openssl(&["pkey", "-in", "p384.pem", "-pubout", "-out", "p384.pub"]);
