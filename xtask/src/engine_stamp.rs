@@ -164,6 +164,12 @@ pub fn check(root: &Path, env: &[(String, String)]) -> Freshness {
         changed.dedup();
         return Freshness::Stale(format!("the build environment changed ({})", changed.join(", ")));
     }
+    // A target directory copied from (or shared with) another checkout holds that checkout's
+    // record: its inputs are that workspace's files, unchanged, but not this one's.
+    let manifest = root.join("Cargo.toml");
+    if !stamp.inputs.iter().any(|i| i.path == manifest) {
+        return Freshness::Stale(format!("{} was recorded for another workspace", path.display()));
+    }
     for input in std::iter::once(&stamp.executable).chain(&stamp.inputs) {
         if identity(&input.path) != input.identity {
             return Freshness::Stale(format!("{} changed", input.path.display()));

@@ -55,7 +55,7 @@ pub fn cache_path(root: &Path) -> PathBuf {
 /// The workspace's metadata (no dependencies resolved), from the cache when it is current.
 pub fn workspace(root: &Path) -> Result<Metadata> {
     let cache = cache_path(root);
-    if let Some(metadata) = read_cache(&cache) {
+    if let Some(metadata) = read_cache(root, &cache) {
         return Ok(metadata);
     }
     let manifest = root.join("Cargo.toml");
@@ -77,12 +77,16 @@ pub fn workspace(root: &Path) -> Result<Metadata> {
 
 /// The remembered answer for the workspace at `root`, if every input is as it was.
 pub fn cached(root: &Path) -> Option<Metadata> {
-    read_cache(&cache_path(root))
+    read_cache(root, &cache_path(root))
 }
 
-fn read_cache(cache: &Path) -> Option<Metadata> {
+/// The cached answer if it is for the workspace at `root` (a target directory copied from, or
+/// shared with, another checkout holds that checkout's answer) and every input is as it was.
+fn read_cache(root: &Path, cache: &Path) -> Option<Metadata> {
     let cached: Cached = serde_json::from_slice(&fs::read(cache).ok()?).ok()?;
-    let current = cached.inputs.iter().all(|i| Input::read(&i.path) == *i);
+    let same_workspace =
+        fs::canonicalize(cached.metadata.workspace_root.as_std_path()).ok()? == fs::canonicalize(root).ok()?;
+    let current = same_workspace && cached.inputs.iter().all(|i| Input::read(&i.path) == *i);
     current.then_some(cached.metadata)
 }
 

@@ -94,6 +94,17 @@ fn the_cache_follows_every_manifest_and_member_directory() {
     fs::write(metadata::cache_path(root), b"{not json").unwrap();
     assert!(cached(root).is_none());
     assert_eq!(names(&metadata::workspace(root).unwrap()).len(), 1);
+
+    // A copy of the checkout, target directory included: the copied answer is the original
+    // workspace's (its inputs, unchanged, are the original's files), so it is not used.
+    settle(root);
+    metadata::workspace(root).unwrap();
+    assert!(cached(root).is_some());
+    let elsewhere = tempfile::tempdir().unwrap();
+    let copy = elsewhere.path().join("copy");
+    talos_ext_process::Command::new("cp").arg("-a").arg(root).arg(&copy).run().unwrap();
+    assert!(cached(&copy).is_none(), "the copy used the original checkout's metadata");
+    assert_eq!(metadata::workspace(&copy).unwrap().workspace_root.as_std_path(), copy.canonicalize().unwrap());
 }
 
 /// A throwaway workspace with one extension whose metadata ends in `sbom`.
@@ -389,6 +400,17 @@ mod engine_stamp {
         write(&path("lib/README.md"), "notes\n");
         write(&path("eng/src/unused.rs"), "//! not a module of the crate\n");
         assert_eq!(ws.check(), Freshness::Fresh(ws.exe.clone()), "edits outside the engine's inputs");
+
+        // A copy of the checkout, target directory included: the record is the original's (its
+        // inputs and executable are the original's files), so the copy asks cargo.
+        assert!(ws.record());
+        let elsewhere = tempfile::tempdir().unwrap();
+        let copy = elsewhere.path().join("copy");
+        talos_ext_process::Command::new("cp").arg("-a").arg(&ws.root).arg(&copy).run().unwrap();
+        match check(&copy, &ws.env) {
+            Freshness::Stale(why) => assert!(why.contains("another workspace"), "{why}"),
+            other => panic!("the copy would run the original's engine: {other:?}"),
+        }
 
         // A corrupt stamp is only a miss.
         fs::write(stamp_path(&ws.root), b"{not json").unwrap();
