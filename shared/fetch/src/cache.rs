@@ -13,7 +13,7 @@
 //! Bumping the `-v1` suffix of the bucket abandons every old entry. Files in the store are
 //! trusted without re-hashing: they only get there by a rename after both sums matched.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -66,17 +66,8 @@ pub(crate) fn temp_dir(cfg: &FetchConfig) -> PathBuf {
 
 /// Blocks until this process holds the exclusive lock for `sha256`; released on drop.
 pub(crate) fn lock(cfg: &FetchConfig, sha256: &Sha256) -> Result<File, FetchError> {
-    let dir = cfg.cache_dir.join("locks");
-    fs::create_dir_all(&dir).map_err(FetchError::io("create directory", &dir))?;
-    let path = dir.join(format!("{sha256}.lock"));
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(FetchError::io("open lock file", &path))?;
-    file.lock().map_err(FetchError::io("lock", &path))?;
-    Ok(file)
+    let path = cfg.cache_dir.join("locks").join(format!("{sha256}.lock"));
+    talos_ext_fs::lock_file(&path).map_err(|e| FetchError::Io { action: e.action, path: e.path, error: e.cause })
 }
 
 /// Makes a verified temp file durable and moves it to `dest` in one rename.

@@ -179,13 +179,10 @@ fn stalled_and_dropped_uploads_restart_from_a_new_session() {
         ..ClientConfig::default()
     });
     let target: Reference = format!("{}/ext/hello:v1", proxy.host()).parse().unwrap();
-    let started = std::time::Instant::now();
+    // The client abandons a stalled answer after its read timeout and retries: three retries (two
+    // stalls and one drop, counted below) prove it, whatever the machine's load; a client that
+    // waited the stalls out would have retried only the drop.
     let summary = client.push_layout(&fixture.dir, &target, &PushOptions::default(), &NoReporter).unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(6),
-        "the stalled attempt was not abandoned: {:?}",
-        started.elapsed()
-    );
     assert_eq!(summary.index_digest, fixture.index_digest());
     assert_eq!(summary.retries, 3);
     let records = proxy.requests();
