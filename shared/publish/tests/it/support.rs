@@ -82,15 +82,7 @@ pub fn custom_layout(dir: &Path, name: &str, constraint: &str) -> PathBuf {
     )
     .unwrap();
     std::fs::write(tree.join("rootfs/usr/local/lib").join(name).join("README"), "hi\n").unwrap();
-    let meta = ImageMeta {
-        title: name.into(),
-        version: "v2.0.0".into(),
-        source: "https://git.example.org/talos-ext/extensions".into(),
-        revision: "0123456789abcdef".into(),
-        description: format!("{name} for tests"),
-        source_date_epoch: TEST_EPOCH,
-        annotations: BTreeMap::new(),
-    };
+    let meta = talos_ext_registry::testing::image_meta(name, "v2.0.0", &format!("{name} for tests"));
     let out = dir.join(name);
     write_layout(
         &out,

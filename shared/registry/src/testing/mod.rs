@@ -61,16 +61,21 @@ pub fn sample_layout(out: &Path, title: &str, seed: &str, data_size: usize) -> R
         dirs.push((arch, dir));
     }
     let images: Vec<ArchImage<'_>> = dirs.iter().map(|(arch, dir)| ArchImage { arch: *arch, dir }).collect();
-    let meta = ImageMeta {
+    let meta = image_meta(title, "v1.0.0", &format!("test image {title} ({seed})"));
+    write_layout(out, &images, &meta, &PackOptions { compression: Compression::GZIP, threads: None })
+}
+
+/// The image metadata of test layouts: fixed source, revision and time, no annotations.
+pub fn image_meta(title: &str, version: &str, description: &str) -> ImageMeta {
+    ImageMeta {
         title: title.into(),
-        version: "v1.0.0".into(),
+        version: version.into(),
         source: "https://git.example.org/talos-ext/extensions".into(),
         revision: "0123456789abcdef".into(),
-        description: format!("test image {title} ({seed})"),
+        description: description.into(),
         source_date_epoch: 1_700_000_000,
         annotations: BTreeMap::new(),
-    };
-    write_layout(out, &images, &meta, &PackOptions { compression: Compression::GZIP, threads: None })
+    }
 }
 
 fn manifest_yaml(title: &str, seed: &str) -> String {
