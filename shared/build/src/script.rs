@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-use talos_ext_model::{Arch, ExtensionMeta, PIN_PATH, Pin};
+use talos_ext_model::{Arch, ExtensionMeta, Kind, PIN_PATH, Pin};
 
 #[cfg(feature = "testing")]
 use crate::library::TestLibrary;
@@ -53,6 +53,33 @@ pub(crate) struct StageContext {
 /// script exits non-zero, which makes cargo show them.
 pub fn build_script(recipe: Recipe) {
     run_script(recipe, false)
+}
+
+/// The recipe of the kinds that need no code, chosen by the metadata's `kind`:
+/// - `kmod-in-tree`: the signed modules the metadata lists (`modules.<arch>`), taken from the
+///   kernel toolchain's module tree, with the index files ([`Stage::install_in_tree_modules`]);
+/// - `noop`: nothing (an empty rootfs: a placeholder image).
+///
+/// Any other kind has no default; its `build.rs` passes a recipe of its own to [`build_script`].
+pub fn default_recipe(s: &mut Stage) -> Result<()> {
+    match s.meta().kind {
+        Kind::KmodInTree => {
+            s.install_in_tree_modules()?;
+        }
+        Kind::Noop => {}
+        other => bail!(
+            "{}: kind `{other}` has no default recipe: its build.rs must pass a recipe of its own to \
+             talos_ext_build::build_script",
+            s.meta().name
+        ),
+    }
+    Ok(())
+}
+
+/// The whole `main` of a recipe whose kind needs no code (see [`default_recipe`]):
+/// `fn main() { talos_ext_build::default_build_script() }`.
+pub fn default_build_script() {
+    build_script(default_recipe)
 }
 
 /// Runs a recipe's build script for an extension or (`library`) an internal library stage.
@@ -205,7 +232,10 @@ pub(crate) fn stage_arch(
         return Ok((finish_library(&stage)?, stage.overridden.into_inner()));
     }
 
-    write_sbom(ctx, arch, &rootfs)?;
+    // A placeholder ships no software, so it has no SBOM either (upstream's image is empty).
+    if ctx.meta.kind != Kind::Noop {
+        write_sbom(ctx, arch, &rootfs)?;
+    }
 
     let manifest = tmp.join("manifest.yaml");
     fs::write(&manifest, ctx.meta.manifest(&ctx.pin.talos.tag).to_yaml())

@@ -57,6 +57,9 @@ pub enum Kind {
     /// An internal library stage (`extensions/internal/<lib>/`): built into a sysroot that
     /// dependent recipes link against; never published.
     Library,
+    /// A placeholder image that ships no software (upstream's deprecated extensions, kept so
+    /// that existing installer configurations keep resolving).
+    Noop,
 }
 
 impl Kind {
@@ -71,6 +74,7 @@ impl Kind {
             Kind::ConfigOnly => "config-only",
             Kind::Mixed => "mixed",
             Kind::Library => "library",
+            Kind::Noop => "noop",
         }
     }
 }
@@ -91,6 +95,9 @@ pub enum VersionSpec {
     FirmwareTalos { date: String },
     /// `<commit>-<talos tag>`: drivers pinned to an upstream commit.
     CommitTalos { commit: String },
+    /// A literal version that follows no upstream release (upstream hard-codes it, e.g. the
+    /// deprecated placeholders' last version).
+    Fixed { version: String },
 }
 
 impl VersionSpec {
@@ -103,6 +110,7 @@ impl VersionSpec {
             VersionSpec::Firmware { date } => date.clone(),
             VersionSpec::FirmwareTalos { date } => format!("{date}-{talos_tag}"),
             VersionSpec::CommitTalos { commit } => format!("{commit}-{talos_tag}"),
+            VersionSpec::Fixed { version } => version.clone(),
         }
     }
 
@@ -115,13 +123,16 @@ impl VersionSpec {
             VersionSpec::Firmware { .. } => "firmware",
             VersionSpec::FirmwareTalos { .. } => "firmware-talos",
             VersionSpec::CommitTalos { .. } => "commit-talos",
+            VersionSpec::Fixed { .. } => "fixed",
         }
     }
 
     /// The non-Talos part (`""` for [`VersionSpec::Talos`]).
     pub fn upstream_part(&self) -> &str {
         match self {
-            VersionSpec::Upstream { upstream } | VersionSpec::UpstreamTalos { upstream } => upstream,
+            VersionSpec::Upstream { upstream }
+            | VersionSpec::UpstreamTalos { upstream }
+            | VersionSpec::Fixed { version: upstream } => upstream,
             VersionSpec::Talos => "",
             VersionSpec::Firmware { date } | VersionSpec::FirmwareTalos { date } => date,
             VersionSpec::CommitTalos { commit } => commit,
@@ -132,7 +143,7 @@ impl VersionSpec {
         let part = self.upstream_part();
         let ok = match self {
             VersionSpec::Talos => true,
-            VersionSpec::Upstream { .. } | VersionSpec::UpstreamTalos { .. } => {
+            VersionSpec::Upstream { .. } | VersionSpec::UpstreamTalos { .. } | VersionSpec::Fixed { .. } => {
                 !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
             }
             VersionSpec::Firmware { .. } | VersionSpec::FirmwareTalos { .. } => {
@@ -315,6 +326,14 @@ impl ExtensionMeta {
             return fail("compatibility", e.to_string());
         }
         self.version.check().map_err(|m| ("version".to_string(), m))?;
+        if self.kind == Kind::Noop {
+            if !self.sources.is_empty() {
+                return fail("sources", "a `noop` placeholder ships no software, so it pins no sources".into());
+            }
+            if self.modules.values().any(|m| !m.is_empty()) {
+                return fail("modules", "a `noop` placeholder ships no modules".into());
+            }
+        }
         for (i, s) in self.sources.iter().enumerate() {
             if s.name.is_empty() || !s.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
                 return fail(&format!("sources[{i}].name"), format!("`{}` is not a simple id", s.name));
@@ -434,6 +453,25 @@ arches = ["amd64", "arm64"]
     }
 
     #[test]
+    fn noop_placeholders_pin_nothing() {
+        let noop = |extra: &str| {
+            ExtensionMeta::from_toml_str(
+                "x",
+                &format!("{}{extra}", BASE.replace(r#"kind = "c-build""#, r#"kind = "noop""#)),
+            )
+        };
+        let m = noop(r#"version = { format = "fixed", version = "v4.6" }"#).unwrap();
+        assert_eq!((m.kind, m.version_string("v1.14.0").as_str()), (Kind::Noop, "v4.6"));
+        let src = format!(
+            "version = {{ format = \"fixed\", version = \"v4.6\" }}\n[[sources]]\nname = \"a\"\nurl = \"https://x/a.tar.gz\"\nsha256 = \"{}\"\nsha512 = \"{}\"\n",
+            "0".repeat(64),
+            "0".repeat(128)
+        );
+        let e = noop(&src).unwrap_err();
+        assert_eq!(e.field, "sources", "{e}");
+    }
+
+    #[test]
     fn renders_all_five_version_conventions() {
         let tag = "v1.14.0";
         let cases = [
@@ -443,6 +481,7 @@ arches = ["amd64", "arm64"]
             (r#"version = { format = "firmware", date = "20260810" }"#, "20260810"),
             (r#"version = { format = "firmware-talos", date = "20260810" }"#, "20260810-v1.14.0"),
             (r#"version = { format = "commit-talos", commit = "5815ee3" }"#, "5815ee3-v1.14.0"),
+            (r#"version = { format = "fixed", version = "v4.6" }"#, "v4.6"),
         ];
         for (line, want) in cases {
             assert_eq!(parse(line).unwrap().version_string(tag), want, "{line}");
