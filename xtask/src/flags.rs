@@ -424,6 +424,15 @@ pub struct ValidateCmd {
     /// The module signing certificate (PEM or DER): modules must be signed with its key.
     #[arg(long, value_name = "CERT", requires = "kernel")]
     pub module_cert: Option<PathBuf>,
+    /// The kernel's Module.symvers (e.g. from `cargo xtask toolchain symvers`): every CRC in a
+    /// module's `__versions` must equal the kernel's.
+    #[arg(long, value_name = "FILE", requires = "kernel")]
+    pub symvers: Option<PathBuf>,
+    /// What follows the release in the kernel's vermagic, e.g. `"SMP preempt mod_unload
+    /// modversions "` (Talos amd64; mind the trailing space) or `"SMP mod_unload modversions
+    /// aarch64"` (Talos arm64).
+    #[arg(long, value_name = "FLAGS", requires = "kernel")]
+    pub vermagic_flags: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -460,5 +469,21 @@ pub enum ToolchainWhat {
         /// Generate a new cached key first (instead of locking the current one).
         #[arg(long)]
         new_key: bool,
+    },
+    /// Recover a kernel's Module.symvers (every export's CRC, GPL flag and namespace) from its
+    /// published files, without rebuilding it: DIR is an unpacked kernel package or image with
+    /// `vmlinuz*` (bzImage, EFI zboot, arm64 Image; gzip, xz, lzma or zstd) and `System.map*` in it
+    /// or in `boot/`, and one `lib/modules/<release>/` or `usr/lib/modules/<release>/` (`.ko`,
+    /// `.ko.gz`, `.ko.xz`, `.ko.zst`). Needs a kernel built with CONFIG_MODVERSIONS.
+    Symvers {
+        /// The unpacked kernel.
+        dir: PathBuf,
+        /// Write Module.symvers here (default: stdout).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Compare with this Module.symvers (e.g. the one the kernel build wrote) and exit 1 on
+        /// any difference, naming each symbol.
+        #[arg(long, value_name = "FILE")]
+        compare: Option<PathBuf>,
     },
 }

@@ -48,6 +48,7 @@ use talos_ext_model::{KEYS_LOCK_PATH, PIN_PATH, Pin, TOOLCHAINS_DIR, Toolchain};
 use crate::fresh::{Key, Phases};
 use crate::stage::Stage;
 use crate::step::{Command, Jobs, clean_env};
+use talos_ext_validate::KernelExpectation;
 
 /// Settings that replace the environment's for the kernel steps of this thread.
 #[derive(Debug, Clone, Default)]
@@ -263,7 +264,39 @@ impl Stage {
         let mut signers: Vec<String> = selected.iter().filter_map(|m| m.signer.clone()).collect();
         signers.sort();
         signers.dedup();
+        // Their signer is the distribution's kernel key, not ours: no signer expectation.
+        self.expect_kernel(KernelExpectation {
+            release: tree.release.clone(),
+            arch: Some(self.arch),
+            ..Default::default()
+        })?;
         Ok(InTreeReport { toolchain: tc.name, release: tree.release, installed, signers, unresolved })
+    }
+
+    /// Records the kernel the staged modules are for; a second kernel step must agree on the
+    /// release (one extension ships modules for one kernel). Flags and exports known to either
+    /// are kept; the signer only when both steps name the same one (in-tree modules keep the
+    /// kernel build's signatures, out-of-tree ones get the toolchain key's).
+    fn expect_kernel(&self, new: KernelExpectation) -> Result<()> {
+        let mut slot = self.kernel.borrow_mut();
+        match slot.as_mut() {
+            Some(old) if old.release != new.release => bail!(
+                "{}: modules for kernel {} and {} in one extension ({})",
+                self.meta.name,
+                old.release,
+                new.release,
+                self.arch
+            ),
+            Some(old) => {
+                if old.signer_key_id != new.signer_key_id {
+                    old.signer_key_id = None;
+                }
+                old.vermagic_flags = old.vermagic_flags.take().or(new.vermagic_flags);
+                old.symvers = old.symvers.take().or(new.symvers);
+            }
+            None => *slot = Some(new),
+        }
+        Ok(())
     }
 }
 
@@ -431,6 +464,13 @@ impl KbuildModules<'_> {
                 sign_time: done.sign_time,
             });
         }
+        self.stage.expect_kernel(KernelExpectation {
+            release: tree.release.clone(),
+            signer_key_id: Some(key.key.key_id().to_string()),
+            arch: Some(s.arch),
+            vermagic_flags: tree.vermagic_flags()?,
+            symvers: tree.symvers()?.map(std::sync::Arc::new),
+        })?;
         // The tree's index files, where it has them (a fully built Talos tree does).
         for index in talos_ext_kernel::INDEX_FILES {
             let path = tree.dir.join(index);

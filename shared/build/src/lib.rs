@@ -55,6 +55,8 @@ pub use talos_ext_model::handoff::{
 };
 /// SPDX documents: every staged extension carries `rootfs/usr/local/share/spdx/<name>.spdx.json`.
 pub use talos_ext_sbom as sbom;
+/// The validator (what staging runs on every tree), for tests that re-check a changed tree.
+pub use talos_ext_validate as validate;
 pub use toolchain::{CrossToolchain, ToolchainError};
 
 /// What recipes import.

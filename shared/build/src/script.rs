@@ -222,6 +222,7 @@ pub(crate) fn stage_arch(
         fetch: ctx.fetch.clone(),
         overrides: ctx.overrides.clone(),
         overridden: Default::default(),
+        kernel: Default::default(),
         #[cfg(feature = "testing")]
         libraries: ctx.libraries.clone(),
     };
@@ -247,8 +248,10 @@ pub(crate) fn stage_arch(
         strict: true,
         pkg_name: Some(ctx.meta.name.clone()),
         talos_version: ctx.pin.talos.tag.clone(),
-        // Module checks without a known kernel: well-formed signatures, one release directory.
-        kernel: None,
+        // The kernel the recipe's kernel steps built for or took modules from (its release,
+        // signer, arch, vermagic flags and Module.symvers, as far as known); without one, the
+        // module checks fall back to what the tree implies.
+        kernel: stage.kernel.borrow().clone(),
     };
     let report = talos_ext_validate::validate_dir(&tmp, &opts)?;
     if !report.is_ok() {

@@ -28,6 +28,9 @@ pub struct Stage {
     pub(crate) overrides: Vec<crate::SourceOverride>,
     /// Names of sources taken from overrides so far.
     pub(crate) overridden: std::cell::RefCell<Vec<String>>,
+    /// The kernel the staged modules are for, once a kernel step ran: the pre-boot checks of
+    /// the staged tree's validation (release, signer, arch, vermagic flags, CRCs).
+    pub(crate) kernel: std::cell::RefCell<Option<talos_ext_validate::KernelExpectation>>,
     /// Library recipes to stage on demand (tests only; build scripts get sysroots from cargo).
     #[cfg(feature = "testing")]
     pub(crate) libraries: Vec<crate::library::TestLibrary>,

@@ -404,6 +404,7 @@ pub fn scratch_stage(arch: Arch) -> Result<(tempfile::TempDir, Stage)> {
         fetch: FetchConfig::new(default_cache_dir(&root)),
         overrides: Vec::new(),
         overridden: Default::default(),
+        kernel: Default::default(),
         libraries: Vec::new(),
     };
     Ok((tmp, stage))

@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 use talos_ext_process::Command;
 
 use talos_ext_fetch::FetchConfig;
+use talos_ext_kmod::symvers::Symvers;
 use talos_ext_kmod::{HashAlgo, SigningKey, sign_module};
 use talos_ext_model::toolchain::ToolchainSpec;
 use talos_ext_model::{Arch, KEYS_LOCK_PATH, Toolchain};
@@ -155,6 +156,67 @@ impl BuildTree {
     pub fn strip_program(&self) -> PathBuf {
         strip_program(self.llvm, self.arch)
     }
+
+    /// What follows the release in the vermagic of this tree's kernel, from its `.config` (see
+    /// [`vermagic_flags`]); `None` when the tree has no `.config` or the flags cannot be known.
+    pub fn vermagic_flags(&self) -> Result<Option<String>, KernelError> {
+        let path = self.dir.join(".config");
+        match fs::read_to_string(&path) {
+            Ok(config) => Ok(vermagic_flags(&config, self.arch)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(KernelError::io("read", &path)(e)),
+        }
+    }
+
+    /// The kernel's exports, from the tree's `Module.symvers` (a Debian headers tree ships the
+    /// real one; a Talos tree has one only when recovered or fully built); `None` without one or
+    /// when it is empty.
+    pub fn symvers(&self) -> Result<Option<Symvers>, KernelError> {
+        let path = self.dir.join("Module.symvers");
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(KernelError::io("read", &path)(e)),
+        };
+        let symvers = Symvers::parse(&text, &path).map_err(|e| KernelError::Layout {
+            toolchain: self.toolchain.clone(),
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        Ok((!symvers.exports.is_empty()).then_some(symvers))
+    }
+}
+
+/// What follows the release in a kernel's vermagic (`include/linux/vermagic.h`), from its
+/// `.config`: `SMP `, `preempt ` or `preempt_rt `, `mod_unload `, `modversions `, then the arch's
+/// part (`aarch64` on arm64, nothing on x86_64). Talos' amd64 kernel gives
+/// `SMP preempt mod_unload modversions `, its arm64 one `SMP mod_unload modversions aarch64`.
+/// `None` with `CONFIG_RANDSTRUCT_*`, whose vermagic ends in a hash of a seed the config does not
+/// hold.
+pub fn vermagic_flags(config: &str, arch: Arch) -> Option<String> {
+    let on = |option: &str| {
+        config.lines().any(|l| l.strip_prefix("CONFIG_").and_then(|r| r.strip_prefix(option)) == Some("=y"))
+    };
+    if on("RANDSTRUCT_FULL") || on("RANDSTRUCT_PERFORMANCE") {
+        return None;
+    }
+    let mut flags = String::new();
+    for (option, flag) in [("SMP", "SMP "), ("MODULE_UNLOAD", "mod_unload "), ("MODVERSIONS", "modversions ")] {
+        if option == "MODULE_UNLOAD" {
+            if on("PREEMPT_RT") {
+                flags.push_str("preempt_rt ");
+            } else if on("PREEMPT_BUILD") {
+                flags.push_str("preempt ");
+            }
+        }
+        if on(option) {
+            flags.push_str(flag);
+        }
+    }
+    if arch == Arch::Arm64 {
+        flags.push_str("aarch64");
+    }
+    Some(flags)
 }
 
 /// `llvm-strip` for LLVM builds, else the arch's binutils `strip`.
@@ -306,4 +368,26 @@ pub fn finish_module(input: &Path, output: &Path, strip: &Path, key: &SigningKey
     }
     stripped.persist(output).map_err(|e| KernelError::io("write", output)(e.error))?;
     Ok(Finished { size: signed.len() as u64, strip_time, sign_time })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vermagic_flags_of_talos_and_other_configs() {
+        // The lines that matter of the pinned Talos configs (kernel/build/config-<arch> of pkgs).
+        let amd64 = "CONFIG_SMP=y\nCONFIG_PREEMPT_BUILD=y\nCONFIG_PREEMPT_DYNAMIC=y\nCONFIG_MODULE_UNLOAD=y\n\
+                     CONFIG_MODVERSIONS=y\nCONFIG_RANDSTRUCT_NONE=y\n";
+        let arm64 = "CONFIG_SMP=y\n# CONFIG_PREEMPT_DYNAMIC is not set\nCONFIG_MODULE_UNLOAD=y\nCONFIG_MODVERSIONS=y\n";
+        assert_eq!(vermagic_flags(amd64, Arch::Amd64).as_deref(), Some("SMP preempt mod_unload modversions "));
+        assert_eq!(vermagic_flags(arm64, Arch::Arm64).as_deref(), Some("SMP mod_unload modversions aarch64"));
+        assert_eq!(
+            vermagic_flags("CONFIG_PREEMPT_RT=y\nCONFIG_PREEMPT_BUILD=y\n", Arch::Amd64).as_deref(),
+            Some("preempt_rt ")
+        );
+        // `CONFIG_SMP_X=y` is not `CONFIG_SMP=y`.
+        assert_eq!(vermagic_flags("CONFIG_SMP_X=y\n", Arch::Amd64).as_deref(), Some(""));
+        assert_eq!(vermagic_flags("CONFIG_SMP=y\nCONFIG_RANDSTRUCT_FULL=y\n", Arch::Amd64), None);
+    }
 }

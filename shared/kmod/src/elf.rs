@@ -85,6 +85,12 @@ pub enum ElfError {
     /// The file has no `.modinfo` section, so it is not a kernel module.
     #[error("no .modinfo section (not a kernel module?)")]
     NoModinfo,
+    /// The `__versions` section is not an array of `struct modversion_info`.
+    #[error("malformed __versions section: {why}")]
+    BadVersions {
+        /// What is wrong with it.
+        why: String,
+    },
 }
 
 /// The `e_machine` of an ELF64 little-endian file.
@@ -178,6 +184,36 @@ pub fn section<'a>(bytes: &'a [u8], name: &[u8]) -> Result<Option<&'a [u8]>, Elf
         Some((_, section)) => section.data(LittleEndian, bytes).map(Some).map_err(malformed),
         None => Ok(None),
     }
+}
+
+/// The size of one `struct modversion_info` of a 64-bit kernel: an `unsigned long` CRC and a
+/// 56-byte NUL-padded symbol name.
+pub const MODVERSION_ENTRY_LEN: usize = 64;
+
+/// The `__versions` section of a module built with `CONFIG_MODVERSIONS` (the basic format):
+/// each symbol it uses from outside with the CRC it was built against, in section order; `None`
+/// when the module has no such section (a MODVERSIONS kernel refuses it). A section whose size is
+/// not a whole number of entries, or an entry without a NUL-terminated name, is
+/// [`ElfError::Malformed`]-like [`ElfError::BadVersions`].
+pub fn modversions(bytes: &[u8]) -> Result<Option<Vec<(String, u32)>>, ElfError> {
+    let Some(data) = section(bytes, b"__versions")? else { return Ok(None) };
+    if data.len() % MODVERSION_ENTRY_LEN != 0 {
+        return Err(ElfError::BadVersions {
+            why: format!("{} bytes is not a whole number of {MODVERSION_ENTRY_LEN}-byte entries", data.len()),
+        });
+    }
+    let mut out = Vec::with_capacity(data.len() / MODVERSION_ENTRY_LEN);
+    for (i, entry) in data.chunks_exact(MODVERSION_ENTRY_LEN).enumerate() {
+        let crc = u64::from_le_bytes(entry[..8].try_into().expect("eight bytes"));
+        let name = &entry[8..];
+        let len = name
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or_else(|| ElfError::BadVersions { why: format!("entry {i} has no NUL-terminated name") })?;
+        let name = String::from_utf8_lossy(&name[..len]).into_owned();
+        out.push((name, crc as u32));
+    }
+    Ok(Some(out))
 }
 
 /// Whether `bytes` starts with the ELF magic.

@@ -13,6 +13,9 @@
 //!   verifying, and the `.modinfo` strings (`vermagic`, `name`, `depends`, ...) and other sections
 //!   of x86_64 and aarch64 modules, read with the `object` crate.
 //!
+//! - **Module.symvers** ([`symvers`]): modpost's format, and its recovery from a kernel's
+//!   published `vmlinuz`, `System.map` and module tree (gzip, xz, zstd, bzImage, EFI zboot).
+//!
 //! The crate never verifies RSA signatures (that needs the running kernel's keyring), never
 //! compresses modules, never spawns processes and never touches the network.
 //!
@@ -34,8 +37,12 @@ mod fsutil;
 mod key;
 mod sign;
 mod signature;
+pub mod symvers;
 
-pub use elf::{ELF_MAGIC, ELF64_HEADER_LEN, ElfError, ElfMachine, ModInfo, elf_machine, is_elf, modinfo, section};
+pub use elf::{
+    ELF_MAGIC, ELF64_HEADER_LEN, ElfError, ElfMachine, MODVERSION_ENTRY_LEN, ModInfo, elf_machine, is_elf, modinfo,
+    modversions, section,
+};
 pub use key::{CERT_VALIDITY, KeyError, KeyId, SUPPORTED_KEY_BITS, SigningKey, Subject};
 pub use sign::{
     HashAlgo, HashAlgoParseError, IfSigned, SignError, detached_signature, resign_module, sign_file_in_place,

@@ -12,7 +12,12 @@
 //!   (contract 3.4, 4.4; [`Rule::ModuleDirectory`]);
 //! - its signer (the certificate serial, modinfo's `sig_key`) is the expected one, when one is
 //!   known ([`Rule::ModuleSigner`]);
-//! - its ELF machine is the image's arch, when known ([`Rule::ModuleArch`]).
+//! - its ELF machine is the image's arch, when known ([`Rule::ModuleArch`]);
+//! - its vermagic flags (`SMP preempt mod_unload modversions `) are the kernel's, when known
+//!   ([`Rule::ModuleVermagic`]);
+//! - with modversions (the kernel's flags, or else the module's own), it has a `__versions`
+//!   section ([`Rule::ModuleVersions`]), and each CRC there equals the kernel's Module.symvers,
+//!   when known ([`Rule::ModuleCrc`]), naming module and symbol.
 //!
 //! `*.ko.xz`, `*.ko.zst` and `*.ko.gz` are [`Rule::ModuleCompressed`]: Talos kernels are built
 //! without `CONFIG_MODULE_COMPRESS` (contract 6.1). With a [`KernelExpectation`], every directory
@@ -28,7 +33,8 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-use talos_ext_kmod::{ElfMachine, KeyId, ModuleSignature, SigError, elf_machine, modinfo};
+use talos_ext_kmod::symvers::Symvers;
+use talos_ext_kmod::{ElfMachine, KeyId, ModuleSignature, SigError, elf_machine, modinfo, modversions};
 use talos_ext_model::Arch;
 use x509_cert::Certificate;
 use x509_cert::der::{Decode, DecodePem};
@@ -45,7 +51,7 @@ pub const MODULES_DIR: &str = "rootfs/usr/lib/modules";
 pub const COMPRESSED_SUFFIXES: &[&str] = &[".ko.xz", ".ko.zst", ".ko.gz"];
 
 /// The kernel an extension's modules are built for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KernelExpectation {
     /// The kernel release (`uname -r`), e.g. `6.18.45-talos`: the first word of every module's
     /// vermagic and the one directory under `/usr/lib/modules` that Talos copies.
@@ -56,6 +62,12 @@ pub struct KernelExpectation {
     pub signer_key_id: Option<String>,
     /// The image's arch: every module's ELF machine must be this one. `None` skips the check.
     pub arch: Option<Arch>,
+    /// What follows the release in the kernel's vermagic (`SMP preempt mod_unload modversions `
+    /// for Talos amd64; see `talos_ext_kernel::vermagic_flags`). `None` skips the check.
+    pub vermagic_flags: Option<String>,
+    /// The kernel's exports (its Module.symvers, recovered or built): every CRC in a module's
+    /// `__versions` must equal the kernel's for symbols the kernel exports. `None` skips it.
+    pub symvers: Option<std::sync::Arc<Symvers>>,
 }
 
 /// A certificate whose key id could not be read.
@@ -272,6 +284,11 @@ fn check_bytes(path: &str, bytes: &[u8], dir: Option<&str>, kernel: Option<&Kern
             _ => {}
         },
     }
+    if let Ok(info) = modinfo(bytes)
+        && let Some(vermagic) = info.vermagic()
+    {
+        check_versions(path, bytes, vermagic, kernel, out);
+    }
 
     if let Some(arch) = kernel.and_then(|k| k.arch) {
         let want = ElfMachine::from_e_machine(arch.elf_machine());
@@ -283,6 +300,65 @@ fn check_bytes(path: &str, bytes: &[u8], dir: Option<&str>, kernel: Option<&Kern
                 path,
                 Rule::ModuleArch,
                 format!("module {q} is built for {machine}, but the image is {arch} ({want})"),
+            );
+        }
+    }
+}
+
+/// The vermagic flags and, with modversions, the `__versions` CRCs of one module.
+fn check_versions(path: &str, bytes: &[u8], vermagic: &str, kernel: Option<&KernelExpectation>, out: &mut Findings) {
+    let q = go_quote(path);
+    // Everything after the release, trailing space included: the kernel compares whole strings.
+    let flags = vermagic.split_once(' ').map_or("", |(_, rest)| rest);
+    if let Some(want) = kernel.and_then(|k| k.vermagic_flags.as_deref())
+        && flags != want
+    {
+        out.push(
+            path,
+            Rule::ModuleVermagic,
+            format!(
+                "module {q} has vermagic flags {} where the kernel has {}: the kernel refuses it (\"version magic\")",
+                go_quote(flags),
+                go_quote(want)
+            ),
+        );
+    }
+    let kernel_has_modversions = kernel.and_then(|k| k.vermagic_flags.as_deref()).map(|f| f.contains("modversions"));
+    if !kernel_has_modversions.unwrap_or_else(|| flags.split(' ').any(|f| f == "modversions")) {
+        return;
+    }
+    let versions = match modversions(bytes) {
+        Ok(Some(v)) => v,
+        Ok(None) => {
+            out.push(
+                path,
+                Rule::ModuleVersions,
+                format!(
+                    "module {q} has no __versions section: the kernel is built with CONFIG_MODVERSIONS and refuses it (\"no versions for exported symbols\")"
+                ),
+            );
+            return;
+        }
+        Err(e) => {
+            out.push(path, Rule::ModuleVersions, format!("module {q}: {e}"));
+            return;
+        }
+    };
+    let Some(symvers) = kernel.and_then(|k| k.symvers.as_deref()) else { return };
+    for (symbol, crc) in versions {
+        if let Some(export) = symvers.exports.get(&symbol)
+            && export.crc != crc
+        {
+            out.push(
+                path,
+                Rule::ModuleCrc,
+                format!(
+                    "module {q} was built against {} with CRC {crc:#010x}, but the kernel's is {:#010x} (exported by {}): the kernel refuses it (\"disagrees about version of symbol {}\")",
+                    go_quote(&symbol),
+                    export.crc,
+                    export.owner,
+                    symbol
+                ),
             );
         }
     }

@@ -65,6 +65,12 @@ pub enum Rule {
     ModuleCompressed,
     /// Strict: a module's ELF machine is the image's arch, when it is known.
     ModuleArch,
+    /// Strict: a module built with modversions has its `__versions` section (a MODVERSIONS kernel
+    /// refuses one without).
+    ModuleVersions,
+    /// Strict: every CRC in a module's `__versions` equals the kernel's for that symbol, when the
+    /// kernel's Module.symvers is known ("disagrees about version of symbol" at load otherwise).
+    ModuleCrc,
 }
 
 impl Rule {
@@ -95,6 +101,8 @@ impl Rule {
         Rule::ModuleSigner,
         Rule::ModuleCompressed,
         Rule::ModuleArch,
+        Rule::ModuleVersions,
+        Rule::ModuleCrc,
     ];
 
     /// The stable kebab-case id.
@@ -125,6 +133,8 @@ impl Rule {
             Rule::ModuleSigner => "module-signer",
             Rule::ModuleCompressed => "module-compressed",
             Rule::ModuleArch => "module-arch",
+            Rule::ModuleVersions => "module-versions",
+            Rule::ModuleCrc => "module-crc",
         }
     }
 
@@ -147,6 +157,8 @@ impl Rule {
                 | Rule::ModuleSigner
                 | Rule::ModuleCompressed
                 | Rule::ModuleArch
+                | Rule::ModuleVersions
+                | Rule::ModuleCrc
         )
     }
 
@@ -215,7 +227,7 @@ mod tests {
             assert_eq!(Rule::from_id(rule.id()), Some(rule));
             assert!(rule.id().bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
         }
-        assert_eq!(Rule::ALL.iter().filter(|r| r.is_strict_only()).count(), 15);
+        assert_eq!(Rule::ALL.iter().filter(|r| r.is_strict_only()).count(), 17);
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! `cargo xtask toolchain`: prepare kernel toolchains (`toolchain/toolchains/*.toml`) in the cache,
 //! list them, and record their module signing keys in `toolchain/keys.lock` (`rekey`).
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use indicatif::HumanBytes;
 use talos_ext_kernel::{KernelContext, PrepareOptions, disk_usage, prepare_build_tree, prepare_module_tree};
+use talos_ext_kmod::symvers::{self, Symvers};
 use talos_ext_model::{Arch, KeysLock, Pin, Toolchain};
 use xshell::Shell;
 
@@ -14,6 +16,9 @@ use xtask::flags::{ToolchainCmd, ToolchainWhat, Verbosity};
 use xtask::list::print_table;
 
 pub fn run(sh: &Shell, cmd: ToolchainCmd, verbosity: Verbosity) -> Result<ExitCode> {
+    if let ToolchainWhat::Symvers { dir, output, compare } = cmd.what {
+        return symvers(&dir, output.as_deref(), compare.as_deref(), verbosity);
+    }
     let root = sh.current_dir();
     let ctx = KernelContext::from_env(&root)?;
     let pin = Pin::load(&root)?;
@@ -82,7 +87,59 @@ pub fn run(sh: &Shell, cmd: ToolchainCmd, verbosity: Verbosity) -> Result<ExitCo
             println!("updated {}", ctx.keys_lock.display());
             Ok(ExitCode::SUCCESS)
         }
+        ToolchainWhat::Symvers { .. } => unreachable!("handled above"),
     }
+}
+
+/// `toolchain symvers`: recover, then write and/or compare.
+fn symvers(dir: &Path, output: Option<&Path>, compare: Option<&Path>, verbosity: Verbosity) -> Result<ExitCode> {
+    let started = Instant::now();
+    let r = symvers::recover(dir)?;
+    let (kernel, modules) = r.symvers.counts();
+    if !verbosity.is_quiet() {
+        eprintln!(
+            "{}: release {}, {} ({}), {}, {} modules in {}: {kernel} kernel and {modules} module exports ({:.1?})",
+            dir.display(),
+            r.release,
+            r.kernel.display(),
+            r.kernel_format,
+            r.system_map.display(),
+            r.modules,
+            r.modules_dir.display(),
+            started.elapsed()
+        );
+    }
+    let text = r.symvers.to_text();
+    match output {
+        Some(path) => {
+            let tmp = path.with_extension("tmp");
+            std::fs::write(&tmp, &text).with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+            if !verbosity.is_quiet() {
+                eprintln!("wrote {}", path.display());
+            }
+        }
+        None if compare.is_none() => print!("{text}"),
+        None => {}
+    }
+    if let Some(path) = compare {
+        let want = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let want = Symvers::parse(&want, path)?;
+        let diffs = want.differences(&r.symvers);
+        if !diffs.is_empty() {
+            println!(
+                "{} differences between {} (first) and the recovered exports (second):",
+                diffs.len(),
+                path.display()
+            );
+            for d in &diffs {
+                println!("  {d}");
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+        println!("{}: all {} exports equal (CRC, owner, GPL flag, namespace)", path.display(), want.exports.len());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn list(ctx: &KernelContext, root: &std::path::Path) -> Result<ExitCode> {

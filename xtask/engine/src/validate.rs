@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use talos_ext_image::Layout;
+use talos_ext_kmod::symvers::Symvers;
 use talos_ext_model::Pin;
 use talos_ext_validate::{KernelExpectation, Options, Report, certificate_key_id, validate_dir, validate_tar};
 use xshell::Shell;
@@ -27,7 +28,21 @@ pub fn run(sh: &Shell, cmd: ValidateCmd, verbosity: Verbosity) -> Result<ExitCod
         }
         None => None,
     };
-    let kernel = cmd.kernel.map(|release| KernelExpectation { release, signer_key_id, arch: None });
+    let symvers = match &cmd.symvers {
+        Some(path) => {
+            let path = cwd.join(path);
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            Some(std::sync::Arc::new(Symvers::parse(&text, &path)?))
+        }
+        None => None,
+    };
+    let kernel = cmd.kernel.map(|release| KernelExpectation {
+        release,
+        signer_key_id,
+        vermagic_flags: cmd.vermagic_flags,
+        symvers,
+        ..Default::default()
+    });
     let opts = Options { strict: !cmd.talos_only, pkg_name: cmd.pkg_name, talos_version, kernel };
     let mode = if opts.strict { "strict" } else { "Talos rules only" };
     let path = cwd.join(&cmd.path);

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use talos_ext_build::Arch;
 use talos_ext_build::kernel::kmod::{self, SigningKey, Subject};
-use talos_ext_build::kernel::toolchains::{KernelContext, KeyFiles, rekey};
+use talos_ext_build::kernel::toolchains::{KernelContext, KeyFiles, PrepareOptions, prepare_build_tree, rekey};
 use talos_ext_build::kernel::{KernelOverrides, with_overrides};
 use talos_ext_build::model::Pin;
 use talos_ext_build::step::Command;
@@ -79,6 +79,57 @@ fn check_hello(arch: Arch) {
     assert_eq!(modinfo("description", &ko), "Example out-of-tree module");
     let manifest = std::fs::read_to_string(s.dir.join("manifest.yaml")).unwrap();
     assert!(manifest.contains("name: hello-module"), "{manifest}");
+    check_abi_exact(&s, &ko, &release, arch);
+}
+
+/// ABI-exact: the module's `__versions` holds a CRC for every kernel symbol it uses, each equal
+/// to the one in Debian's real Module.symvers (shipped in its linux-headers package); the
+/// pre-boot check passes on the staged tree, and fails, naming module and symbol, once one CRC
+/// is changed.
+fn check_abi_exact(s: &Staged, ko: &Path, release: &str, arch: Arch) {
+    use talos_ext_build::validate::{KernelExpectation, Options, Rule, validate_dir};
+
+    let ctx = KernelContext::from_env(&root()).unwrap();
+    let tree = prepare_build_tree(&ctx, &ctx.toolchain(TOOLCHAIN).unwrap(), arch, PrepareOptions::default()).unwrap();
+    let symvers = tree.symvers().unwrap().expect("Debian's linux-headers ship Module.symvers");
+    let bytes = std::fs::read(ko).unwrap();
+    let versions = kmod::modversions(&bytes).unwrap().expect("a __versions section");
+    assert!(versions.iter().any(|(name, _)| name == "_printk"), "{versions:?}");
+    for (name, crc) in &versions {
+        let export = symvers.exports.get(name).unwrap_or_else(|| panic!("{name} is not in Module.symvers"));
+        assert_eq!(export.crc, *crc, "{arch}: CRC of {name}");
+    }
+    let kernel = KernelExpectation {
+        release: release.to_string(),
+        arch: Some(arch),
+        vermagic_flags: tree.vermagic_flags().unwrap(),
+        symvers: Some(std::sync::Arc::new(symvers)),
+        ..Default::default()
+    };
+    let flags = kernel.vermagic_flags.clone().expect("the headers' .config");
+    assert!(modinfo("vermagic", ko).ends_with(flags.trim_end()), "{flags:?}");
+    let opts = Options { strict: true, pkg_name: None, talos_version: root_pin().talos.tag, kernel: Some(kernel) };
+    let report = validate_dir(&s.dir, &opts).unwrap();
+    assert!(report.is_ok(), "{report}");
+
+    // Plant a different CRC for the first symbol, in this test's own staged tree (the signature
+    // is checked for shape only).
+    let section = kmod::section(&bytes, b"__versions").unwrap().unwrap();
+    let at = section.as_ptr() as usize - bytes.as_ptr() as usize;
+    let mut changed = bytes.clone();
+    changed[at] ^= 0xff;
+    std::fs::write(ko, &changed).unwrap();
+    let report = validate_dir(&s.dir, &opts).unwrap();
+    let crc: Vec<_> = report.of(Rule::ModuleCrc).collect();
+    assert_eq!(crc.len(), 1, "{report}");
+    assert!(
+        crc[0].message.contains(&format!("\"{}\"", versions[0].0)) && crc[0].message.contains("hello.ko"),
+        "{report}"
+    );
+}
+
+fn root_pin() -> Pin {
+    Pin::load(&root()).unwrap()
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::{Mutex, OnceLock};
 
+use talos_ext_kmod::symvers::Symvers;
 use talos_ext_kmod::{HashAlgo, MAGIC, SigningKey, Subject, TRAILER_LEN, sign_module};
 use talos_ext_model::Arch;
 use talos_ext_validate::{
@@ -25,17 +26,34 @@ const OTHER: &str = "6.18.45-talos";
 const GOOD: &str = "rootfs/usr/lib/modules/6.12.117+deb12-amd64/extras/hello.ko";
 const GOOD_SHOWN: &str = "/usr/lib/modules/6.12.117+deb12-amd64/extras/hello.ko";
 
-/// Compiled objects by arch and release.
-type ObjectCache = Mutex<HashMap<(Arch, String), Vec<u8>>>;
+/// Compiled objects by arch, release and whether they have `__versions`.
+type ObjectCache = Mutex<HashMap<(Arch, String, bool), Vec<u8>>>;
+
+/// The `__versions` entries of the test modules, as a C initializer, and as Module.symvers has them.
+const VERSIONS: &[(&str, u32)] = &[("printk", 0x1234_5678), ("kmalloc", 0xdead_beef)];
 
 /// An unsigned relocatable object with a `.modinfo` holding `vermagic=<release> ...` and
-/// `name=hello`, compiled once per `(arch, release)`.
+/// `name=hello`, and a `__versions` section ([`VERSIONS`]), compiled once per `(arch, release)`.
 fn object(arch: Arch, release: &str) -> Vec<u8> {
+    compile(arch, release, true)
+}
+
+fn compile(arch: Arch, release: &str, versions: bool) -> Vec<u8> {
     static CACHE: OnceLock<ObjectCache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    if let Some(bytes) = cache.lock().unwrap().get(&(arch, release.to_string())) {
+    if let Some(bytes) = cache.lock().unwrap().get(&(arch, release.to_string(), versions)) {
         return bytes.clone();
     }
+    let versions_c = if versions {
+        let entries: Vec<String> = VERSIONS.iter().map(|(name, crc)| format!("{{ {crc:#x}, \"{name}\" }}")).collect();
+        format!(
+            "struct modversion_info {{ unsigned long crc; char name[56]; }};\n\
+             __attribute__((section(\"__versions\"), used)) static const struct modversion_info v[] = {{ {} }};\n",
+            entries.join(", ")
+        )
+    } else {
+        String::new()
+    };
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("hello.c");
     fs::write(
@@ -44,6 +62,7 @@ fn object(arch: Arch, release: &str) -> Vec<u8> {
             "__attribute__((section(\".modinfo\"), used, aligned(1))) static const char vm[] =\n\
              \t\"vermagic={release} SMP preempt mod_unload modversions \";\n\
              __attribute__((section(\".modinfo\"), used, aligned(1))) static const char nm[] = \"name=hello\";\n\
+             {versions_c}\
              int hello_init(void) {{ return 0; }}\n"
         ),
     )
@@ -62,7 +81,7 @@ fn object(arch: Arch, release: &str) -> Vec<u8> {
         .run()
         .unwrap_or_else(|e| panic!("{e}"));
     let bytes = fs::read(&object).unwrap();
-    cache.lock().unwrap().insert((arch, release.to_string()), bytes.clone());
+    cache.lock().unwrap().insert((arch, release.to_string(), versions), bytes.clone());
     bytes
 }
 
@@ -96,6 +115,7 @@ fn kernel() -> KernelExpectation {
         release: RELEASE.to_string(),
         signer_key_id: Some(key_a().key_id().to_string()),
         arch: Some(Arch::Amd64),
+        ..Default::default()
     }
 }
 
@@ -308,4 +328,61 @@ fn certificate_key_ids() {
     // A kbuild-style combined file: private key first, then the certificate.
     let combined = format!("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n{pem}");
     assert_eq!(certificate_key_id(combined.as_bytes()).unwrap(), want);
+}
+
+/// A Module.symvers holding the test modules' symbols, `printk`'s CRC changed by `planted`.
+fn symvers(planted: u32) -> std::sync::Arc<Symvers> {
+    let text: String = VERSIONS
+        .iter()
+        .map(|(name, crc)| {
+            let crc = if *name == "printk" { crc ^ planted } else { *crc };
+            format!("{crc:#010x}\t{name}\tvmlinux\tEXPORT_SYMBOL\t\n")
+        })
+        .collect();
+    std::sync::Arc::new(Symvers::parse(&text, std::path::Path::new("Module.symvers")).unwrap())
+}
+
+#[test]
+fn modversions_crcs_equal_to_the_kernels_pass() {
+    let files = [(GOOD, good())];
+    let kernel = KernelExpectation {
+        vermagic_flags: Some("SMP preempt mod_unload modversions ".into()),
+        symvers: Some(symvers(0)),
+        ..kernel()
+    };
+    check(&files, Some(kernel), &[]);
+}
+
+#[test]
+fn a_crc_that_differs_from_the_kernels_names_module_and_symbol() {
+    let files = [(GOOD, good())];
+    let kernel = KernelExpectation { symvers: Some(symvers(1)), ..kernel() };
+    let report = check(&files, Some(kernel), &[(Rule::ModuleCrc, GOOD_SHOWN)]);
+    let text = message(&report, Rule::ModuleCrc);
+    assert!(text.contains("\"printk\" with CRC 0x12345678") && text.contains("kernel's is 0x12345679"), "{text}");
+    assert!(text.contains("hello.ko") && text.contains("disagrees about version of symbol printk"), "{text}");
+}
+
+#[test]
+fn a_modversions_module_without_versions_is_refused() {
+    let files = [(GOOD, sign_module(&compile(Arch::Amd64, RELEASE, false), key_a(), HashAlgo::Sha512).unwrap())];
+    // Known from the module's own vermagic, and from the kernel's flags.
+    let report = check(&files, Some(kernel()), &[(Rule::ModuleVersions, GOOD_SHOWN)]);
+    assert!(message(&report, Rule::ModuleVersions).contains("no __versions section"), "{report}");
+    check(&files, None, &[(Rule::ModuleVersions, GOOD_SHOWN)]);
+}
+
+#[test]
+fn vermagic_flags_other_than_the_kernels_are_refused() {
+    let files = [(GOOD, good())];
+    let arm64_flags =
+        KernelExpectation { vermagic_flags: Some("SMP mod_unload modversions aarch64".into()), ..kernel() };
+    let report = check(&files, Some(arm64_flags), &[(Rule::ModuleVermagic, GOOD_SHOWN)]);
+    let text = message(&report, Rule::ModuleVermagic);
+    assert!(
+        text.contains(
+            "flags \"SMP preempt mod_unload modversions \" where the kernel has \"SMP mod_unload modversions aarch64\""
+        ),
+        "{text}"
+    );
 }
