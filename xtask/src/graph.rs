@@ -317,7 +317,12 @@ pub fn stamp(dot: &str) -> String {
 /// Renders `dot` as SVG with Graphviz's `dot` (through the runner) and adds [`stamp`] before
 /// the `<svg` element.
 pub fn render_svg(dot: &str) -> Result<String> {
-    let out = talos_ext_process::Command::new("dot")
+    render_svg_with("dot", dot)
+}
+
+/// [`render_svg`] with this `dot` program.
+pub fn render_svg_with(program: &str, dot: &str) -> Result<String> {
+    let out = talos_ext_process::Command::new(program)
         .arg("-Tsvg")
         .stdin_bytes(dot.as_bytes().to_vec())
         .hint("install Graphviz (`apt-get install graphviz`; ci/setup.sh installs it)")
