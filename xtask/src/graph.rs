@@ -387,8 +387,7 @@ pub fn run(sh: &Shell, cmd: GraphCmd, verbosity: Verbosity) -> Result<ExitCode> 
     }
     // Render first: without Graphviz nothing is written.
     let svg = render_svg(&dot)?;
-    let dir = root.join(DOT_PATH);
-    if let Some(parent) = dir.parent() {
+    if let Some(parent) = root.join(DOT_PATH).parent() {
         fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
     write_atomically(&root.join(DOT_PATH), dot.as_bytes())?;

@@ -145,14 +145,10 @@ pub fn run(sh: &Shell, cmd: ListCmd, verbosity: Verbosity) -> Result<ExitCode> {
         eprintln!(
             "{} extensions and {} internal libraries, Talos {tag}",
             catalog.extensions().count(),
-            libraries(&catalog)
+            catalog.libraries().count()
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn libraries(catalog: &Catalog) -> usize {
-    catalog.libraries().count()
 }
 
 fn arches(e: &Entry, sep: &str) -> String {
@@ -172,7 +168,7 @@ pub fn markdown(catalog: &Catalog, internal: bool) -> String {
     let mut out = String::new();
     let _ = write!(out, "{} extensions in {} categories", catalog.extensions().count(), by_category.len());
     if internal {
-        let _ = write!(out, " and {} internal library stages", libraries(catalog));
+        let _ = write!(out, " and {} internal library stages", catalog.libraries().count());
     }
     let _ = writeln!(
         out,
@@ -180,26 +176,30 @@ pub fn markdown(catalog: &Catalog, internal: bool) -> String {
          `{REGISTRY_PLACEHOLDER}` is the `host[:port]/prefix` given to `cargo xtask publish --registry` \
          (the workspace has no default registry)."
     );
+    // Cells every table has: a link to the crate, the description, the version and its format,
+    // the arches and the tier.
+    let common = |e: &Entry| {
+        let m = &e.meta;
+        [
+            format!("[{}]({}/)", m.name, catalog.relative_dir(e)),
+            cell(&m.description),
+            format!("`{}` ({})", m.version_string(tag), m.version.format_name()),
+            arches(e, ", "),
+            m.tier.to_string(),
+        ]
+    };
     for (category, entries) in &by_category {
         let _ = writeln!(out, "\n### {category}\n");
-        let _ = writeln!(out, "| Name | Image | Description | Version (format) | Arches | Tier | Kind | Libraries |");
-        let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- | --- |");
-        for e in entries {
-            let m = &e.meta;
-            let _ = writeln!(
-                out,
-                "| [{name}]({dir}/) | `{REGISTRY_PLACEHOLDER}/{name}` | {description} | `{version}` ({format}) | {arches} | {tier} | {kind} | {uses} |",
-                name = m.name,
-                dir = catalog.relative_dir(e),
-                description = cell(&m.description),
-                version = m.version_string(tag),
-                format = m.version.format_name(),
-                arches = arches(e, ", "),
-                tier = m.tier,
-                kind = m.kind,
-                uses = e.uses.join(", "),
-            );
-        }
+        let rows = entries.iter().map(|e| {
+            let [link, description, version, arches, tier] = common(e);
+            let image = format!("`{REGISTRY_PLACEHOLDER}/{}`", e.meta.name);
+            [link, image, description, version, arches, tier, e.meta.kind.to_string(), e.uses.join(", ")]
+        });
+        markdown_table(
+            &mut out,
+            &["Name", "Image", "Description", "Version (format)", "Arches", "Tier", "Kind", "Libraries"],
+            rows,
+        );
     }
     if internal {
         let _ = writeln!(
@@ -208,26 +208,26 @@ pub fn markdown(catalog: &Catalog, internal: bool) -> String {
              Static libraries built into a sysroot that the recipes listed under *Used by* link \
              against (`extensions/internal/`); they are never published.\n"
         );
-        let _ = writeln!(out, "| Name | Description | Version (format) | Arches | Tier | Libraries | Used by |");
-        let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |");
-        for e in catalog.libraries() {
-            let m = &e.meta;
-            let _ = writeln!(
-                out,
-                "| [{name}]({dir}/) | {description} | `{version}` ({format}) | {arches} | {tier} | {uses} | {used_by} |",
-                name = m.name,
-                dir = catalog.relative_dir(e),
-                description = cell(&m.description),
-                version = m.version_string(tag),
-                format = m.version.format_name(),
-                arches = arches(e, ", "),
-                tier = m.tier,
-                uses = e.uses.join(", "),
-                used_by = catalog.used_by(&m.name).join(", "),
-            );
-        }
+        let rows = catalog.libraries().map(|e| {
+            let [link, description, version, arches, tier] = common(e);
+            [link, description, version, arches, tier, e.uses.join(", "), catalog.used_by(&e.meta.name).join(", ")]
+        });
+        markdown_table(
+            &mut out,
+            &["Name", "Description", "Version (format)", "Arches", "Tier", "Libraries", "Used by"],
+            rows,
+        );
     }
     out
+}
+
+/// Appends a Markdown table.
+fn markdown_table<const N: usize>(out: &mut String, header: &[&str; N], rows: impl Iterator<Item = [String; N]>) {
+    let _ = writeln!(out, "| {} |", header.join(" | "));
+    let _ = writeln!(out, "|{}", " --- |".repeat(N));
+    for row in rows {
+        let _ = writeln!(out, "| {} |", row.join(" | "));
+    }
 }
 
 /// Text for a Markdown table cell: one line, `|` escaped.

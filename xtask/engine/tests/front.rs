@@ -1,6 +1,7 @@
 //! Tests of the front's library (`xtask/src`), here so that `cargo test --workspace` runs them
 //! (the front is a workspace of its own): which variables are kept from the cargo xtask runs,
-//! the remembered `cargo metadata`, and the catalog's SBOM lint.
+//! the remembered `cargo metadata`, the catalog's SBOM lint, and the generated catalog tools
+//! (`list --format`, `catalog`, `graph`).
 
 use std::fs;
 use std::path::Path;
@@ -745,7 +746,7 @@ mod generated {
         }
         // Not layered: the kmod recipes use no musl; tool-b is not in the last rank with the others.
         assert!(!dot.contains("\"toolchain/musl\" -> \"ext/drv\""), "{dot}");
-        let last_rank = dot.lines().filter(|l| l.contains("rank=same")).last().unwrap();
+        let last_rank = dot.lines().rfind(|l| l.contains("rank=same")).unwrap();
         assert!(last_rank.contains("\"ext/tool-a\"") && !last_rank.contains("\"ext/tool-b\""), "{last_rank}");
 
         // Nothing committed yet, then current, then stale.
