@@ -25,6 +25,8 @@ PKGS=(
   kmod dwarves libelf-dev qemu-user-static openssl
   # The keyring talos-ext-debian checks the Debian archive's indexes with (apt brings it).
   debian-archive-keyring
+  # Graphviz `dot`: `cargo xtask graph` renders docs/deps.svg with it.
+  graphviz
 )
 
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then

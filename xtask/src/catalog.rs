@@ -21,6 +21,8 @@ pub struct Entry {
 /// The workspace's extensions (sorted by name) and its Talos pin.
 #[derive(Debug)]
 pub struct Catalog {
+    /// The workspace root, as cargo reports it.
+    pub root: PathBuf,
     pub pin: Pin,
     pub entries: Vec<Entry>,
 }
@@ -66,12 +68,24 @@ impl Catalog {
             e.uses.retain(|d| names.contains(d));
             e.uses.sort();
         }
-        Ok(Catalog { pin, entries })
+        Ok(Catalog { root: metadata.workspace_root.clone().into_std_path_buf(), pin, entries })
     }
 
     /// The published extensions (not internal libraries).
     pub fn extensions(&self) -> impl Iterator<Item = &Entry> {
         self.entries.iter().filter(|e| !e.meta.is_internal())
+    }
+
+    /// The internal library stages.
+    pub fn libraries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(|e| e.meta.is_internal())
+    }
+
+    /// An entry's crate directory relative to the workspace root, with `/` separators
+    /// (`extensions/tools/nvme-cli`): the same in every checkout.
+    pub fn relative_dir(&self, entry: &Entry) -> String {
+        let rel = entry.dir.strip_prefix(&self.root).unwrap_or(&entry.dir);
+        rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
     }
 
     /// Names of the entries that use `name` directly.

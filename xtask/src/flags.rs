@@ -68,6 +68,13 @@ impl Verbosity {
 pub enum Command {
     /// Print the catalog: name, category, tier, version, arches, kind.
     List(ListCmd),
+    /// Write README.md's catalog section (between `<!-- catalog:begin -->` and
+    /// `<!-- catalog:end -->`) from the recipes' metadata; `--check` only compares.
+    Catalog(CatalogCmd),
+    /// Write the dependency graph of extensions, library stages, toolchains and the images they
+    /// draw from to docs/deps.dot and docs/deps.svg (Graphviz); `--format` prints it instead,
+    /// `--check` only compares.
+    Graph(GraphCmd),
     /// Build extensions for one or more arches and pack each into an OCI image layout under
     /// `_out/oci/<name>/`.
     Build(BuildCmd),
@@ -304,14 +311,70 @@ pub enum BenchWhat {
     },
 }
 
+/// Output format of `list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ListFormat {
+    /// Aligned columns for reading.
+    #[default]
+    Table,
+    /// JSON Lines: one object per extension, every field always present, in a fixed order (the
+    /// fields are described in README.md).
+    Json,
+    /// Markdown tables by category, as in README.md's catalog section.
+    Markdown,
+}
+
 #[derive(Debug, Args)]
 pub struct ListCmd {
-    /// Print JSON (one object per extension) instead of a table.
-    #[arg(long)]
+    /// How to print the catalog: `table`, `json` (one object per line) or `markdown` (tables by
+    /// category, as in README.md).
+    #[arg(long, value_enum)]
+    pub format: Option<ListFormat>,
+    /// Print JSON: the same as `--format json`.
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
     /// Also list internal library stages (never published) and what uses them.
     #[arg(long)]
     pub internal: bool,
+}
+
+impl ListCmd {
+    /// The format asked for (`--json` is `--format json`).
+    pub fn format(&self) -> ListFormat {
+        if self.json { ListFormat::Json } else { self.format.unwrap_or_default() }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CatalogCmd {
+    /// Do not write: fail (naming README.md) when its catalog section is not what the metadata
+    /// says.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// Output format of `graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT text.
+    #[default]
+    Dot,
+    /// SVG, rendered by Graphviz `dot`.
+    Svg,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphCmd {
+    /// Print the graph in this format (to stdout, or to `--output`) instead of rewriting
+    /// docs/deps.dot and docs/deps.svg.
+    #[arg(long, value_enum)]
+    pub format: Option<GraphFormat>,
+    /// Write the graph to this file instead of stdout (DOT unless `--format svg`).
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Do not write: fail when docs/deps.dot or docs/deps.svg is not what the metadata says.
+    #[arg(long, conflicts_with_all = ["format", "output"])]
+    pub check: bool,
 }
 
 /// An arch selection on the command line.

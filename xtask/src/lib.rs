@@ -18,8 +18,10 @@ pub mod catalog;
 pub mod engine;
 pub mod engine_stamp;
 pub mod flags;
+pub mod graph;
 pub mod list;
 pub mod metadata;
+pub mod readme;
 pub mod sources;
 
 use std::path::{Path, PathBuf};

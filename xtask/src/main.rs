@@ -4,11 +4,13 @@
 use std::process::ExitCode;
 
 use xtask::flags::Command;
-use xtask::{bench, build, engine, list};
+use xtask::{bench, build, engine, graph, list, readme};
 
 fn main() -> ExitCode {
     xtask::main_with(|sh, command, verbosity| match command {
         Command::List(cmd) => list::run(sh, cmd, verbosity),
+        Command::Catalog(cmd) => readme::run(sh, cmd, verbosity),
+        Command::Graph(cmd) => graph::run(sh, cmd, verbosity),
         Command::Build(cmd) => build::run(sh, cmd, verbosity, &engine::EnginePacker { sh, verbosity }),
         Command::Bench(cmd) => bench::run(sh, cmd),
         _ => engine::run(sh, &std::env::args_os().skip(1).collect::<Vec<_>>(), verbosity),

@@ -401,6 +401,16 @@ impl ExtensionMeta {
         self.kind == Kind::Library
     }
 
+    /// Whether this extension builds or selects kernel modules, by its metadata alone: its kind
+    /// is `kmod-out-of-tree` or `kmod-in-tree`, it lists in-tree `modules`, or it names a
+    /// `toolchain`. Those are the extensions a kernel toolchain applies to
+    /// ([`crate::toolchain::select`] says which one).
+    pub fn uses_kernel_toolchain(&self) -> bool {
+        matches!(self.kind, Kind::KmodOutOfTree | Kind::KmodInTree)
+            || !self.modules.is_empty()
+            || self.toolchain.is_some()
+    }
+
     /// The version string for the pinned Talos tag.
     pub fn version_string(&self, talos_tag: &str) -> String {
         self.version.render(talos_tag)
@@ -501,6 +511,17 @@ arches = ["amd64", "arm64"]
         );
         let e = parse(&src).unwrap_err();
         assert_eq!(e.field, "sources[0].sha512", "{e}");
+    }
+
+    #[test]
+    fn kernel_toolchain_applies_to_module_recipes_only() {
+        let v = r#"version = { format = "talos" }"#;
+        assert!(!parse(v).unwrap().uses_kernel_toolchain(), "c-build");
+        let kmod = ExtensionMeta::from_toml_str("x", &format!("{}{v}", BASE.replace("c-build", "kmod-out-of-tree")));
+        assert!(kmod.unwrap().uses_kernel_toolchain());
+        let modules = parse(&format!("{v}\n[modules]\namd64 = [\"kernel/a/b.ko\"]\n")).unwrap();
+        assert!(modules.uses_kernel_toolchain(), "in-tree modules listed");
+        assert!(parse(&format!("toolchain = \"debian-6.12\"\n{v}")).unwrap().uses_kernel_toolchain());
     }
 
     #[test]

@@ -27,6 +27,8 @@ fn main() -> ExitCode {
         Command::Pack(cmd) => pack::run(sh, cmd),
         // Run by the front itself; here only when the engine is started by hand.
         Command::List(cmd) => xtask::list::run(sh, cmd, verbosity),
+        Command::Catalog(cmd) => xtask::readme::run(sh, cmd, verbosity),
+        Command::Graph(cmd) => xtask::graph::run(sh, cmd, verbosity),
         Command::Build(cmd) => xtask::build::run(sh, cmd, verbosity, &pack::InProcess),
         Command::Bench(cmd) => xtask::bench::run(sh, cmd),
     })

@@ -289,3 +289,36 @@ fn build_verbose_shows_what_cargo_and_build_scripts_do() {
     assert_eq!(text(&quiet.stderr), "", "a quiet build says nothing on stderr");
     assert!(text(&quiet.stdout).contains("hello-world-service"), "the summary is the result");
 }
+
+/// The committed README catalog section and `docs/deps.{dot,svg}` are what the recipes'
+/// metadata says (`--check`, as CI runs it), and the listings agree with them.
+#[test]
+fn generated_catalog_and_graph_are_current() {
+    for command in ["catalog", "graph"] {
+        let out = xtask(&[command, "--check"]);
+        assert!(
+            out.status.success(),
+            "the committed output of `cargo xtask {command}` is stale: run it and commit the result\n{}",
+            text(&out.stderr)
+        );
+    }
+    let catalog = xtask::catalog::Catalog::load(&root()).unwrap();
+    // `list --format markdown --internal` is the README's section.
+    let md = xtask(&["list", "--format", "markdown", "--internal"]);
+    assert!(md.status.success());
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(readme.contains(&text(&md.stdout)), "README.md's catalog section differs from list --format markdown");
+    // `list --json --internal`: one object per entry, in catalog order.
+    let json = xtask(&["list", "--json", "--internal"]);
+    assert!(json.status.success());
+    let names: Vec<String> = text(&json.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["name"].as_str().unwrap().to_string())
+        .collect();
+    let want: Vec<String> = catalog.entries.iter().map(|e| e.meta.name.clone()).collect();
+    assert_eq!(names, want);
+    // `graph --format dot` is the committed DOT text.
+    let dot = xtask(&["graph", "--format", "dot"]);
+    assert!(dot.status.success());
+    assert_eq!(text(&dot.stdout), std::fs::read_to_string(root().join(xtask::graph::DOT_PATH)).unwrap());
+}

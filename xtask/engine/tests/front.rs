@@ -1,6 +1,7 @@
 //! Tests of the front's library (`xtask/src`), here so that `cargo test --workspace` runs them
 //! (the front is a workspace of its own): which variables are kept from the cargo xtask runs,
-//! the remembered `cargo metadata`, and the catalog's SBOM lint.
+//! the remembered `cargo metadata`, the catalog's SBOM lint, and the generated catalog tools
+//! (`list --format`, `catalog`, `graph`).
 
 use std::fs;
 use std::path::Path;
@@ -467,5 +468,327 @@ mod engine_stamp {
         .map(|(k, v)| (k.to_string(), v.to_string()));
         let kept: Vec<String> = build_env(env).into_iter().map(|(k, _)| k).collect();
         assert_eq!(kept, ["CARGO_HOME", "PATH", "RUSTFLAGS"]);
+    }
+}
+
+mod generated {
+    //! `cargo xtask catalog`, `graph` and `list --format`: generated from a throwaway workspace
+    //! with a library stage, two C builds (one layered on the other), an in-tree module recipe
+    //! and an example kernel module, so every kind of node and edge is there.
+
+    use std::fs;
+    use std::path::Path;
+
+    use xtask::catalog::Catalog;
+    use xtask::graph::{self, DOT_PATH, SVG_PATH};
+    use xtask::list::{Record, markdown};
+    use xtask::readme::{self, BEGIN, END};
+
+    fn recipe(root: &Path, category: &str, name: &str, body: &str, deps: &[&str]) {
+        let dir = root.join("extensions").join(category).join(name);
+        fs::create_dir_all(dir.join("src")).unwrap();
+        fs::write(dir.join("src/lib.rs"), "//! x\n").unwrap();
+        let deps: String = deps
+            .iter()
+            .map(|d| format!("{} = {{ path = \"../../{}\" }}\n", d.rsplit('/').next().unwrap(), d))
+            .collect();
+        fs::write(
+            dir.join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n\
+                 [package.metadata.talos-extension]\ncategory = \"{category}\"\nauthor = \"t\"\n\
+                 arches = [\"amd64\", \"arm64\"]\nlicense = \"MIT\"\npurl = \"pkg:generic/{name}@1\"\n{body}\n\
+                 [dependencies]\n{deps}"
+            ),
+        )
+        .unwrap();
+    }
+
+    /// The workspace; its README holds the markers around a stale section.
+    fn workspace() -> tempfile::TempDir {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let real = xtask::workspace_root();
+        fs::create_dir_all(root.join("toolchain/toolchains")).unwrap();
+        fs::copy(real.join("toolchain/pin.toml"), root.join("toolchain/pin.toml")).unwrap();
+        let pin = talos_ext_model::Pin::load(&real).unwrap();
+        for name in [pin.toolchains.default.unwrap(), pin.toolchains.examples.unwrap()] {
+            let file = format!("toolchain/toolchains/{name}.toml");
+            fs::copy(real.join(&file), root.join(&file)).unwrap();
+        }
+        fs::write(root.join("Cargo.toml"), "[workspace]\nresolver = \"3\"\nmembers = [\"extensions/*/*\"]\n").unwrap();
+        let c = "kind = \"c-build\"\ncompatibility = \">= v1.0.0\"\nversion = { format = \"upstream\", upstream = \"1.2\" }\n";
+        recipe(
+            root,
+            "internal",
+            "libz",
+            "tier = \"core\"\nkind = \"library\"\ndescription = \"zlib, static\"\nversion = { format = \"upstream\", upstream = \"1.3\" }\n",
+            &[],
+        );
+        recipe(root, "tools", "tool-a", &format!("tier = \"core\"\ndescription = \"a | b\"\n{c}"), &["internal/libz"]);
+        recipe(
+            root,
+            "tools",
+            "tool-b",
+            &format!("tier = \"extra\"\ndescription = \"layered\"\n{c}"),
+            &["tools/tool-a"],
+        );
+        recipe(
+            root,
+            "drivers",
+            "drv",
+            "tier = \"extra\"\nkind = \"kmod-in-tree\"\ndescription = \"a module\"\nversion = { format = \"talos\" }\n\
+             [package.metadata.talos-extension.modules]\namd64 = [\"kernel/drivers/x/drv.ko\"]\n",
+            &[],
+        );
+        recipe(
+            root,
+            "examples",
+            "hello-kmod",
+            "tier = \"core\"\nkind = \"kmod-out-of-tree\"\ndescription = \"hello\"\nversion = { format = \"upstream\", upstream = \"v1.0.0\" }\n",
+            &[],
+        );
+        fs::write(root.join("README.md"), format!("# Title\n\nIntro.\n\n{BEGIN}\nold table\n{END}\n\nAfter.\n"))
+            .unwrap();
+        tmp
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> =
+            fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn the_readme_section_is_written_between_the_markers_and_checked() {
+        let ws = workspace();
+        let root = ws.path();
+        let err = readme::update(root, true).unwrap_err().to_string();
+        assert!(err.starts_with("README.md: the catalog section is stale"), "{err}");
+        assert!(err.contains("found `old table`"), "{err}");
+        assert!(err.contains("hint: run `cargo xtask catalog`"), "{err}");
+        assert_eq!(fs::read_to_string(root.join("README.md")).unwrap().lines().nth(5), Some("old table"));
+
+        assert!(!readme::update(root, false).unwrap(), "rewritten");
+        let text = fs::read_to_string(root.join("README.md")).unwrap();
+        assert!(
+            text.starts_with(&format!("# Title\n\nIntro.\n\n{BEGIN}\n<!-- Generated by `cargo xtask catalog`")),
+            "{text}"
+        );
+        assert!(text.ends_with(&format!("\n{END}\n\nAfter.\n")), "{text}");
+        assert!(!text.contains("old table"));
+        // By category, sorted; the layered extension names what it uses; `|` escaped.
+        let drivers = text.find("### drivers").unwrap();
+        let tools = text.find("### tools").unwrap();
+        assert!(drivers < text.find("### examples").unwrap() && tools > drivers, "{text}");
+        assert!(
+            text.contains("| [tool-a](extensions/tools/tool-a/) | `<registry>/tool-a` | a \\| b | `1.2` (upstream) | amd64, arm64 | core | c-build | libz |"),
+            "{text}"
+        );
+        assert!(text.contains("| [tool-b](extensions/tools/tool-b/) |") && text.contains("| tool-a |"), "{text}");
+        let talos = talos_ext_model::Pin::load(root).unwrap().talos.tag;
+        assert!(text.contains(&format!("`{talos}` (talos)")), "{text}");
+        // Library stages separately, never with an image.
+        let internal = text.find("### Internal library stages").unwrap();
+        assert!(internal > tools, "{text}");
+        assert!(text[internal..].contains("| [libz](extensions/internal/libz/) | zlib, static | `1.3` (upstream) | amd64, arm64 | core |  | tool-a |"), "{text}");
+        assert!(!text.contains("<registry>/libz"), "{text}");
+        assert!(text.contains("4 extensions in 3 categories and 1 internal library stages"), "{text}");
+
+        // Current now: checking passes, updating writes nothing, no temporary file is left.
+        assert!(readme::update(root, true).unwrap());
+        assert!(readme::update(root, false).unwrap());
+        assert_eq!(names_in(root), ["Cargo.toml", "README.md", "extensions", "toolchain"]);
+
+        // A metadata change makes it stale again.
+        let manifest = root.join("extensions/tools/tool-b/Cargo.toml");
+        fs::write(&manifest, fs::read_to_string(&manifest).unwrap().replace("\"layered\"", "\"layered on a\""))
+            .unwrap();
+        let err = readme::update(root, true).unwrap_err().to_string();
+        assert!(err.contains("stale") && err.contains("layered on a"), "{err}");
+    }
+
+    #[test]
+    fn markers_that_are_missing_or_misplaced_are_errors() {
+        let section = "new\n";
+        let err = |text: &str| readme::splice("README.md", text, section).unwrap_err().to_string();
+        let hint = format!(
+            "hint: put a `{BEGIN}` line and a `{END}` line where the catalog goes, then run `cargo xtask catalog`"
+        );
+        for (text, want) in [
+            ("# t\n".to_string(), format!("README.md: no `{BEGIN}` line")),
+            (format!("{BEGIN}\nx\n"), format!("README.md: no `{END}` line")),
+            (format!("{END}\n{BEGIN}\n"), format!("README.md: `{END}` (line 1) comes before `{BEGIN}` (line 2)")),
+            (format!("{BEGIN}\n{END}\n{BEGIN}\n{END}\n"), format!("README.md: `{BEGIN}` appears 2 times (lines 1, 3)")),
+        ] {
+            let e = err(&text);
+            assert!(e.starts_with(&want) && e.ends_with(&hint), "{text:?}: {e}");
+        }
+        // The update names the README too, and leaves it alone.
+        let ws = workspace();
+        fs::write(ws.path().join("README.md"), "# no markers\n").unwrap();
+        let e = readme::update(ws.path(), false).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("README.md: no `{BEGIN}` line")), "{e}");
+        assert_eq!(fs::read_to_string(ws.path().join("README.md")).unwrap(), "# no markers\n");
+
+        // Markers with surrounding spaces, at the end of a file without a final newline.
+        assert_eq!(
+            readme::splice("R", &format!("a\n  {BEGIN}\nold\n{END}"), section).unwrap(),
+            format!("a\n  {BEGIN}\nnew\n{END}")
+        );
+        assert_eq!(readme::splice("R", &format!("{BEGIN}\n{END}\n"), "").unwrap(), format!("{BEGIN}\n{END}\n"));
+    }
+
+    #[test]
+    fn json_records_have_every_field_in_a_fixed_order() {
+        let ws = workspace();
+        let catalog = Catalog::load(ws.path()).unwrap();
+        let keys = [
+            "name",
+            "category",
+            "internal",
+            "tier",
+            "kind",
+            "description",
+            "author",
+            "version",
+            "version_format",
+            "talos",
+            "arches",
+            "compatibility",
+            "image",
+            "dir",
+            "uses",
+            "used_by",
+            "kernel_toolchain",
+            "license",
+            "cpes",
+            "purl",
+            "sbom_exempt",
+            "sources",
+            "modules",
+        ];
+        let pin = talos_ext_model::Pin::load(ws.path()).unwrap();
+        for e in &catalog.entries {
+            let line = serde_json::to_string(&Record::new(&catalog, e)).unwrap();
+            let mut at = 0;
+            for key in keys {
+                let pos =
+                    line[at..].find(&format!("\"{key}\":")).unwrap_or_else(|| panic!("{key} after {at} in {line}"));
+                at += pos + key.len();
+            }
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(v.as_object().unwrap().len(), keys.len(), "{line}");
+            let name = e.meta.name.as_str();
+            assert_eq!(v["dir"], format!("extensions/{}/{name}", e.meta.category), "relative: {line}");
+            match name {
+                "libz" => {
+                    assert_eq!(v["image"], serde_json::Value::Null);
+                    assert_eq!(v["internal"], true);
+                    assert_eq!(v["used_by"], serde_json::json!(["tool-a"]));
+                }
+                "tool-b" => {
+                    assert_eq!(v["image"], "<registry>/tool-b:1.2");
+                    assert_eq!(v["uses"], serde_json::json!(["tool-a"]));
+                    assert_eq!(v["kernel_toolchain"], serde_json::Value::Null);
+                }
+                "drv" => {
+                    assert_eq!(v["kernel_toolchain"], pin.toolchains.default.clone().unwrap());
+                    assert_eq!(v["version"], pin.talos.tag);
+                    assert_eq!(v["version_format"], "talos");
+                    assert_eq!(v["modules"]["amd64"][0], "kernel/drivers/x/drv.ko");
+                }
+                "hello-kmod" => assert_eq!(v["kernel_toolchain"], pin.toolchains.examples.clone().unwrap()),
+                _ => {}
+            }
+        }
+        // The README documents the same keys in the same order.
+        let text = fs::read_to_string(xtask::workspace_root().join("README.md")).unwrap();
+        let mut at = text.find("with these keys in this order").expect("README documents list --json");
+        for key in keys {
+            at += text[at..]
+                .find(&format!("`{key}`"))
+                .unwrap_or_else(|| panic!("README.md: `{key}` not documented in order"));
+        }
+        // Markdown without --internal leaves the library stages out.
+        let md = markdown(&catalog, false);
+        assert!(!md.contains("[libz]") && !md.contains("Internal library stages") && md.contains("| libz |"), "{md}");
+    }
+
+    #[test]
+    fn the_graph_has_every_kind_of_node_and_edge_and_is_checked() {
+        let ws = workspace();
+        let root = ws.path();
+        let catalog = Catalog::load(root).unwrap();
+        let toolchains = graph::toolchains(&catalog).unwrap();
+        let dot = graph::dot(&catalog, &toolchains);
+        assert_eq!(dot, graph::workspace_dot(root).unwrap(), "the same text every time");
+        let pin = talos_ext_model::Pin::load(root).unwrap();
+        let (talos, debian) = (pin.toolchains.default.unwrap(), pin.toolchains.examples.unwrap());
+        for needle in [
+            "subgraph \"cluster_drivers\"",
+            "subgraph \"cluster_examples\"",
+            "subgraph \"cluster_tools\"",
+            "subgraph cluster_internal",
+            "subgraph cluster_toolchains",
+            "subgraph cluster_inputs",
+            "\"lib/libz\" -> \"ext/tool-a\" [color=\"#b45309\"];",
+            "\"ext/tool-a\" -> \"ext/tool-b\" [style=bold, color=\"#1d4ed8\"];",
+            &format!("\"toolchain/{talos}\" -> \"ext/drv\" [style=dashed, color=\"#15803d\"];"),
+            &format!("\"toolchain/{debian}\" -> \"ext/hello-kmod\" [style=solid, color=\"#15803d\"];"),
+            "\"toolchain/musl\" -> \"ext/tool-a\"",
+            "\"toolchain/musl\" -> \"lib/libz\" [lhead=cluster_internal",
+            "\"image/ghcr.io/siderolabs/kernel:",
+            "label=\"signed in-tree modules\", style=dashed",
+        ] {
+            assert!(dot.contains(needle), "{needle} in:\n{dot}");
+        }
+        // Not layered: the kmod recipes use no musl; tool-b is not in the last rank with the others.
+        assert!(!dot.contains("\"toolchain/musl\" -> \"ext/drv\""), "{dot}");
+        let last_rank = dot.lines().rfind(|l| l.contains("rank=same")).unwrap();
+        assert!(last_rank.contains("\"ext/tool-a\"") && !last_rank.contains("\"ext/tool-b\""), "{last_rank}");
+
+        // Nothing committed yet, then current, then stale.
+        let stale = graph::stale(root, &dot).unwrap();
+        assert!(
+            stale.starts_with("docs/deps.dot: cannot read it") && stale.contains("run `cargo xtask graph`"),
+            "{stale}"
+        );
+        fs::create_dir_all(root.join("docs")).unwrap();
+        fs::write(root.join(DOT_PATH), &dot).unwrap();
+        let svg = format!("<?xml?>\n{}\n<svg></svg>\n", graph::stamp(&dot));
+        fs::write(root.join(SVG_PATH), &svg).unwrap();
+        assert_eq!(graph::stale(root, &dot), None);
+        // A rendering of another graph: the DOT text is current, the SVG is not.
+        fs::write(root.join(SVG_PATH), svg.replace(&graph::fingerprint(dot.as_bytes()), &graph::fingerprint(b"x")))
+            .unwrap();
+        let why = graph::stale(root, &dot).unwrap();
+        assert!(why.starts_with("docs/deps.svg was not rendered from the current docs/deps.dot"), "{why}");
+        fs::write(root.join(SVG_PATH), &svg).unwrap();
+        // A recipe changes: the committed DOT text is stale.
+        let manifest = root.join("extensions/tools/tool-b/Cargo.toml");
+        fs::write(
+            &manifest,
+            fs::read_to_string(&manifest).unwrap().replace("upstream = \"1.2\"", "upstream = \"1.3\""),
+        )
+        .unwrap();
+        let why = graph::stale(root, &graph::workspace_dot(root).unwrap()).unwrap();
+        assert!(why.starts_with("docs/deps.dot is stale") && why.contains("1.3"), "{why}");
+    }
+
+    /// Graphviz renders the DOT text (ci/setup.sh installs it); the SVG carries the stamp.
+    #[test]
+    fn graphviz_renders_the_graph_and_a_missing_dot_says_how_to_install_it() {
+        let ws = workspace();
+        let dot = graph::workspace_dot(ws.path()).unwrap();
+        let svg = graph::render_svg(&dot).unwrap();
+        assert!(svg.contains(&format!("{}\n<svg", graph::stamp(&dot))), "{svg}");
+        for title in ["<title>ext/tool&#45;b</title>", "<title>lib/libz</title>", "<title>cluster_internal</title>"] {
+            assert!(svg.contains(title), "{title} in the SVG");
+        }
+        let err = format!("{:#}", graph::render_svg_with("/nonexistent/dot", &dot).unwrap_err());
+        assert!(err.contains("rendering the dependency graph with Graphviz"), "{err}");
+        assert!(err.contains("apt-get install graphviz"), "{err}");
     }
 }
