@@ -50,7 +50,7 @@ pub enum SymversError {
     Parse { path: PathBuf, line: usize, message: String },
     #[error("{path}: {message}")]
     Input { path: PathBuf, message: String },
-    #[error("{path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         path: PathBuf,
         #[source]
