@@ -19,6 +19,7 @@
 //! printed: the library never prints.
 
 mod cache;
+pub mod config;
 mod debian;
 mod error;
 mod intree;

@@ -92,6 +92,7 @@ pub(crate) fn source_tree(
             make.run().map(drop).map_err(KernelError::process(name))
         };
         make(&["olddefconfig"])?;
+        check_config(name, &config, &dot_config)?;
         let release_file = src.join("include/config/kernel.release");
         make(&["modules_prepare"])?;
         let release = fs::read_to_string(&release_file).map_err(KernelError::io("read", &release_file))?;
@@ -108,6 +109,27 @@ pub(crate) fn source_tree(
         Ok(serde_json::json!({ "full_build": full_build }))
     })?;
     Ok((dir.join("linux"), notes))
+}
+
+/// The configuration `olddefconfig` left must be the pinned one but for the machine's toolchain
+/// probes (see [`crate::config`]); the tree is the pinned source, so every option must match.
+fn check_config(name: &str, pinned: &Path, prepared: &Path) -> Result<(), KernelError> {
+    let read = |p: &Path| fs::read_to_string(p).map_err(KernelError::io("read", p));
+    let (diffs, _allowed) =
+        crate::config::compare(&crate::config::parse(&read(pinned)?), &crate::config::parse(&read(prepared)?), None);
+    if diffs.is_empty() {
+        return Ok(());
+    }
+    Err(KernelError::Layout {
+        toolchain: name.into(),
+        path: prepared.to_path_buf(),
+        message: format!(
+            "`make olddefconfig` changed {} option(s) of the pinned config {}, so modules built here may not fit the published kernel:\n  {}",
+            diffs.len(),
+            pinned.display(),
+            diffs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  ")
+        ),
+    })
 }
 
 /// The verified kernel tarball from the fetch cache, a mirror or upstream.
