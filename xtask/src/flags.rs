@@ -93,6 +93,10 @@ pub enum Command {
     Sign(SignCmd),
     /// Verify the cosign signature of an image with a public key.
     VerifySignature(VerifySignatureCmd),
+    /// List the paths that two or more extensions ship with different contents (installed
+    /// together, one would hide the other's file on the node). Exits non-zero on a conflict the
+    /// allow-list does not explain, or on an allow-list entry that no longer matches anything.
+    Conflicts(ConflictsCmd),
     /// Internal, run by `build`: pack staged trees into image layouts, one JSON line per layout.
     #[command(hide = true)]
     Pack(PackCmd),
@@ -215,6 +219,32 @@ pub struct VerifySignatureCmd {
     pub key: PathBuf,
     #[command(flatten)]
     pub registry_args: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ConflictsCmd {
+    /// Extensions to check, by name (default: the whole catalog, unless `--layout` is given).
+    #[arg(value_name = "EXT")]
+    pub extensions: Vec<String>,
+    /// Also check these image layouts (repeatable; named by their title annotation), as built.
+    #[arg(long, value_name = "DIR")]
+    pub layout: Vec<PathBuf>,
+    /// Which arches to check (each on its own: extensions are installed for one arch).
+    #[arg(long, value_enum, default_value = "all")]
+    pub arch: ArchArg,
+    /// Where the catalog's image layouts are (`<out>/oci/<name>/`).
+    #[arg(long, default_value = "_out")]
+    pub out: PathBuf,
+    /// Read the existing layouts without running the build first.
+    #[arg(long)]
+    pub no_build: bool,
+    /// The kernel toolchain the build step uses (as `build --toolchain`).
+    #[arg(long, value_name = "NAME")]
+    pub toolchain: Option<String>,
+    /// The allow-list of intended overlaps (`[[allow]]` entries: `extensions`, `path` glob,
+    /// `reason`), relative to the workspace root.
+    #[arg(long, value_name = "FILE", default_value = "extensions/conflicts-allow.toml")]
+    pub allow: PathBuf,
 }
 
 /// Where pinned sources come from (shared by `build`, `fetch` and `mirror`).
