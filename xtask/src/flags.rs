@@ -97,6 +97,9 @@ pub enum Command {
     /// together, one would hide the other's file on the node). Exits non-zero on a conflict the
     /// allow-list does not explain, or on an allow-list entry that no longer matches anything.
     Conflicts(ConflictsCmd),
+    /// Write an extension image's contents (`manifest.yaml` + `rootfs/`) to a directory, for
+    /// inspection: from the local layout, a `--layout` or a registry (`--from`).
+    Export(ExportCmd),
     /// Internal, run by `build`: pack staged trees into image layouts, one JSON line per layout.
     #[command(hide = true)]
     Pack(PackCmd),
@@ -118,7 +121,7 @@ pub struct PackCmd {
     pub revision: String,
 }
 
-/// How to reach a registry (shared by `publish`, `find`, `sign` and `verify-signature`).
+/// How to reach a registry (shared by `publish`, `find`, `sign`, `verify-signature` and `export`).
 /// Credentials come from `TALOS_EXT_REGISTRY_USER`/`TALOS_EXT_REGISTRY_PASSWORD` or the Docker config.
 #[derive(Debug, Clone, Args)]
 pub struct RegistryArgs {
@@ -245,6 +248,53 @@ pub struct ConflictsCmd {
     /// `reason`), relative to the workspace root.
     #[arg(long, value_name = "FILE", default_value = "extensions/conflicts-allow.toml")]
     pub allow: PathBuf,
+}
+
+/// One arch, as `export` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OneArch {
+    #[default]
+    Amd64,
+    Arm64,
+}
+
+impl OneArch {
+    pub fn arch(self) -> Arch {
+        match self {
+            OneArch::Amd64 => Arch::Amd64,
+            OneArch::Arm64 => Arch::Arm64,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ExportCmd {
+    /// The extension whose layout (`<out>/oci/<EXT>/`, built first unless `--no-build`) to export.
+    #[arg(value_name = "EXT", required_unless_present_any = ["layout", "from"], conflicts_with_all = ["layout", "from"])]
+    pub extension: Option<String>,
+    /// Export this image layout directory instead.
+    #[arg(long, value_name = "DIR", conflicts_with = "from")]
+    pub layout: Option<PathBuf>,
+    /// Export this image from a registry instead: `host/repo:tag` or `host/repo@sha256:<hex>`.
+    #[arg(long, value_name = "REF")]
+    pub from: Option<String>,
+    /// Which arch's image to export.
+    #[arg(long, value_enum, default_value = "amd64")]
+    pub arch: OneArch,
+    /// The directory to write (`manifest.yaml` + `rootfs/`); it must not exist or be empty.
+    #[arg(long, value_name = "DIR")]
+    pub dest: PathBuf,
+    /// Replace a non-empty `--dest` (only once the export succeeded).
+    #[arg(long)]
+    pub force: bool,
+    /// Where image layouts are (`<out>/oci/<name>/`).
+    #[arg(long, default_value = "_out")]
+    pub out: PathBuf,
+    /// Export the existing layout without running the build first.
+    #[arg(long)]
+    pub no_build: bool,
+    #[command(flatten)]
+    pub registry_args: RegistryArgs,
 }
 
 /// Where pinned sources come from (shared by `build`, `fetch` and `mirror`).

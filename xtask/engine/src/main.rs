@@ -4,6 +4,7 @@
 //! hidden `pack` command).
 
 mod conflicts;
+mod export;
 mod fetch;
 mod pack;
 mod progress;
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
         Command::Sign(cmd) => publish::run_sign(sh, cmd, verbosity),
         Command::VerifySignature(cmd) => publish::run_verify(sh, cmd),
         Command::Conflicts(cmd) => conflicts::run(sh, cmd, verbosity),
+        Command::Export(cmd) => export::run(sh, cmd, verbosity),
         Command::Pack(cmd) => pack::run(sh, cmd),
         // Run by the front itself; here only when the engine is started by hand.
         Command::List(cmd) => xtask::list::run(sh, cmd, verbosity),

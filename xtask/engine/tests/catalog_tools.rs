@@ -1,17 +1,24 @@
-//! The catalog tools through the user's commands (`cargo xtask conflicts`), on generated
-//! extension layouts and the real catalog's cheap recipes.
+//! The catalog tools through the user's commands (`cargo xtask conflicts | export`), on
+//! generated extension layouts, the real catalog's cheap recipes, and Debian's real
+//! `docker-registry` (`TestRegistry`).
 //!
 //! Generated layouts are packed with `talos_ext_image::write_layout` exactly as `build` packs;
-//! hostile ones are written blob by blob, with tar headers the `tar` crate would refuse. Kernel
-//! modules are real ELF objects compiled by gcc with a `.modinfo` section (what `vermagic=` is
-//! read from). Commands run as `cargo xtask ...` from the workspace root, without the variables
+//! hostile ones are written blob by blob, with tar headers the `tar` crate would refuse.
+//! Commands run as `cargo xtask ...` from the workspace root, without the variables
 //! cargo sets for this test process.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use talos_ext_image::{ArchImage, Compression, PackOptions, write_layout};
+use talos_ext_image::spec::{
+    Descriptor, ImageIndex, ImageManifest, MEDIA_TYPE_CONFIG, MEDIA_TYPE_INDEX, MEDIA_TYPE_LAYER_GZIP,
+    MEDIA_TYPE_MANIFEST, Platform,
+};
+use talos_ext_image::{ArchImage, Compression, ImageTree, Layout, PackOptions, write_layout};
 use talos_ext_model::Arch;
 use talos_ext_process::{Command, Output};
+use talos_ext_registry::testing::TestRegistry;
+use talos_ext_registry::{Client, NoReporter, PushOptions};
 
 fn root() -> PathBuf {
     xtask::workspace_root()
@@ -81,6 +88,17 @@ fn pack(out: &Path, name: &str, version: &str, tree: &Path) -> PathBuf {
     let dest = out.join(name);
     write_layout(&dest, &images, &meta, &PackOptions { compression: Compression::GZIP, threads: None }).unwrap();
     dest
+}
+
+/// What is in a directory, recursively (for "nothing left behind").
+fn listing(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .into_iter()
+        .map(|e| e.unwrap().path().strip_prefix(dir).unwrap().display().to_string())
+        .collect();
+    out.sort();
+    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -204,4 +222,211 @@ fn conflicts_over_the_cheap_catalog_recipes() {
     let err = text(&result.stderr);
     assert!(result.status.success(), "{}{err}", text(&result.stdout));
     assert!(err.contains("checked 6 extension(s) for amd64,arm64"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// export
+
+/// A staged tree with what export must keep: modes of files and directories, absolute and
+/// relative links.
+fn varied_tree(dir: &Path, name: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    stage(
+        dir,
+        name,
+        "v1.0.0",
+        &[
+            ("usr/local/bin/tool", 0o755, b"#!/bin/sh\necho tool\n"),
+            ("usr/local/etc/secret.conf", 0o600, b"secret\n"),
+            ("usr/local/lib/demo/data.bin", 0o644, &[0u8, 1, 2, 3, 255]),
+        ],
+        &[("usr/local/bin/alias", "/usr/local/bin/tool"), ("usr/local/lib/demo/rel", "data.bin")],
+    );
+    std::fs::set_permissions(dir.join("rootfs/usr/local/etc"), std::fs::Permissions::from_mode(0o750)).unwrap();
+}
+
+fn assert_same_tree(staged: &Path, exported: &Path) {
+    let want = ImageTree::from_dir(staged, &|_| false).unwrap();
+    let got = ImageTree::from_dir(exported, &|_| false).unwrap();
+    assert!(!want.is_empty());
+    let diff = talos_ext_image::diff_trees(&want, &got);
+    assert!(diff.is_empty(), "{diff:#?}");
+    // Directories too (`diff_trees` counts only changed ones).
+    let dirs = |t: &ImageTree| t.entries().map(|e| (e.path.clone(), e.mode)).collect::<Vec<_>>();
+    assert_eq!(dirs(&want), dirs(&got));
+}
+
+#[test]
+fn export_round_trips_a_packed_layout_and_a_pushed_image() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    for arch in Arch::ALL {
+        varied_tree(&tree.join(arch.as_str()), "demo");
+    }
+    let layout_dir = pack(&tmp.path().join("oci"), "demo", "v1.0.0", &tree);
+
+    let dest = tmp.path().join("exported");
+    let out = xtask(&["export", "--layout", s(&layout_dir), "--arch", "arm64", "--dest", s(&dest)]);
+    assert!(out.status.success());
+    assert_same_tree(&tree.join("arm64"), &dest);
+
+    // A non-empty destination is refused, and kept, unless --force.
+    let again = xtask(&["export", "--layout", s(&layout_dir), "--dest", s(&dest)]);
+    assert!(!again.status.success());
+    assert!(text(&again.stderr).contains("is not empty") && text(&again.stderr).contains("--force"));
+    assert_same_tree(&tree.join("arm64"), &dest);
+    assert!(xtask(&["export", "--layout", s(&layout_dir), "--dest", s(&dest), "--force"]).status.success());
+    assert_same_tree(&tree.join("amd64"), &dest);
+    let top: Vec<String> = listing(tmp.path()).into_iter().filter(|p| !p.contains('/')).collect();
+    assert_eq!(top, ["exported", "oci", "tree"], "nothing else left beside the destination");
+
+    // From the real registry, after a push.
+    let registry = TestRegistry::start().unwrap();
+    let client = Client::new(registry.client_config());
+    let target = registry.reference("talos/demo:v1.0.0");
+    client.push_layout(&layout_dir, &target, &PushOptions::default(), &NoReporter).unwrap();
+    let pulled = tmp.path().join("pulled");
+    let out = xtask(&["export", "--from", &target.to_string(), "--arch", "arm64", "--dest", s(&pulled)]);
+    assert!(out.status.success());
+    assert_same_tree(&tree.join("arm64"), &pulled);
+    let missing = xtask(&[
+        "export",
+        "--from",
+        &registry.reference("talos/demo:v9").to_string(),
+        "--dest",
+        s(&tmp.path().join("x")),
+    ]);
+    assert!(!missing.status.success());
+    assert!(text(&missing.stderr).contains("not found"), "{}", text(&missing.stderr));
+    assert!(!tmp.path().join("x").exists());
+}
+
+/// The example, built by `cargo xtask build` and exported by name: the tree is the layer's.
+#[test]
+fn export_of_a_built_extension_is_its_layer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let dest = tmp.path().join("hello");
+    let exported = xtask(&["export", "hello-world-service", "--arch", "arm64", "--out", s(&out), "--dest", s(&dest)]);
+    assert!(exported.status.success());
+    let layout = Layout::open(&out.join("oci/hello-world-service")).unwrap();
+    let layer = layout.tree(Arch::Arm64, &|_| false).unwrap();
+    let got = ImageTree::from_dir(&dest, &|_| false).unwrap();
+    let entries = |t: &ImageTree| t.entries().cloned().collect::<Vec<_>>();
+    assert_eq!(entries(&layer), entries(&got));
+    assert!(got.get("rootfs/usr/local/lib/containers/hello-world/hello-world").is_some());
+}
+
+/// A layout whose single-arch layer is exactly `tar` (gzip-compressed), written blob by blob.
+fn raw_layout(dir: &Path, tar: &[u8]) -> PathBuf {
+    use talos_ext_model::Digest;
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |bytes: &[u8]| {
+        let digest = Digest::of(bytes);
+        std::fs::write(blobs.join(digest.hex().as_str()), bytes).unwrap();
+        (digest.to_string(), bytes.len() as u64)
+    };
+    let (layer_digest, layer_size) = put(&gzip(tar));
+    let config = br#"{"created":"2023-11-14T22:13:20Z","architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let (config_digest, config_size) = put(config);
+    let desc = |media_type: &str, digest: String, size: u64| Descriptor {
+        media_type: media_type.into(),
+        digest,
+        size,
+        platform: None,
+        annotations: BTreeMap::new(),
+    };
+    let manifest = ImageManifest {
+        schema_version: 2,
+        media_type: Some(MEDIA_TYPE_MANIFEST.into()),
+        config: desc(MEDIA_TYPE_CONFIG, config_digest, config_size),
+        layers: vec![desc(MEDIA_TYPE_LAYER_GZIP, layer_digest, layer_size)],
+        annotations: BTreeMap::from([("org.opencontainers.image.title".to_string(), "evil".to_string())]),
+    };
+    let (manifest_digest, manifest_size) = put(&serde_json::to_vec(&manifest).unwrap());
+    let mut top = desc(MEDIA_TYPE_MANIFEST, manifest_digest, manifest_size);
+    top.platform = Some(Platform { architecture: "amd64".into(), os: "linux".into() });
+    let index = ImageIndex {
+        schema_version: 2,
+        media_type: Some(MEDIA_TYPE_INDEX.into()),
+        manifests: vec![top],
+        annotations: BTreeMap::new(),
+    };
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    dir.to_path_buf()
+}
+
+/// `bytes` compressed by the real `gzip`.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = tmp.path().join("layer.tar");
+    std::fs::write(&plain, bytes).unwrap();
+    Command::new("gzip").args(["-n", "-k"]).arg(&plain).run().unwrap();
+    std::fs::read(tmp.path().join("layer.tar.gz")).unwrap()
+}
+
+/// A tar entry: name, type, link target.
+type RawEntry<'a> = (&'a str, tar::EntryType, &'a str);
+
+/// A tar whose entries are written header field by header field.
+fn hostile_tar(entries: &[RawEntry<'_>]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, kind, link) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(*kind);
+        header.set_mode(if *kind == tar::EntryType::Directory { 0o755 } else { 0o644 });
+        let data: &[u8] = if *kind == tar::EntryType::Regular { b"pwned\n" } else { b"" };
+        header.set_size(data.len() as u64);
+        if !link.is_empty() {
+            header.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
+        }
+        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_cksum();
+        builder.append(&header, data).unwrap();
+    }
+    builder.into_inner().unwrap()
+}
+
+#[test]
+fn export_refuses_hostile_layers_and_leaves_nothing_behind() {
+    use tar::EntryType::{Directory, Regular, Symlink};
+    let base = [("manifest.yaml", Regular, ""), ("rootfs/", Directory, "")];
+    let cases: [(&str, Vec<RawEntry<'_>>, &str); 4] = [
+        ("dotdot", vec![("../x", Regular, "")], "refused entry `../x`"),
+        ("absolute", vec![("/tmp/x", Regular, "")], "refused entry `/tmp/x`"),
+        ("escape", vec![("rootfs/up", Symlink, "../../../x")], "symlink target `../../../x` escapes the destination"),
+        (
+            "through",
+            vec![("rootfs/l", Symlink, "/usr"), ("rootfs/l/x", Regular, "")],
+            "nothing is written through symlinks",
+        ),
+    ];
+    for (name, extra, want) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let entries: Vec<_> = base.iter().cloned().chain(extra).collect();
+        let layout_dir = raw_layout(&tmp.path().join("layout"), &hostile_tar(&entries));
+        let parent = tmp.path().join("dest-parent");
+        std::fs::create_dir(&parent).unwrap();
+        let out = xtask(&["export", "--layout", s(&layout_dir), "--dest", s(&parent.join("out"))]);
+        assert!(!out.status.success(), "{name}");
+        let err = text(&out.stderr);
+        assert!(err.contains(want), "{name}: {err}");
+        assert!(listing(&parent).is_empty(), "{name}: left behind {:?}", listing(&parent));
+        assert!(!tmp.path().join("x").exists() && !Path::new("/tmp/x").exists(), "{name}");
+    }
+
+    // A blob that does not match its digest is refused before anything is unpacked.
+    let tmp = tempfile::tempdir().unwrap();
+    let layout_dir = raw_layout(&tmp.path().join("layout"), &hostile_tar(&base));
+    let layout = Layout::open(&layout_dir).unwrap();
+    let layer = layout.blob_path(&layout.manifest(Arch::Amd64).unwrap().layers[0]).unwrap();
+    let mut bytes = std::fs::read(&layer).unwrap();
+    bytes[20] ^= 0xff;
+    std::fs::write(&layer, bytes).unwrap();
+    let out = xtask(&["export", "--layout", s(&layout_dir), "--dest", s(&tmp.path().join("out"))]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("does not match its descriptor"), "{}", text(&out.stderr));
+    assert!(!tmp.path().join("out").exists());
 }
