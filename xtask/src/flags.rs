@@ -100,6 +100,9 @@ pub enum Command {
     /// Write an extension image's contents (`manifest.yaml` + `rootfs/`) to a directory, for
     /// inspection: from the local layout, a `--layout` or a registry (`--from`).
     Export(ExportCmd),
+    /// Compare two releases (index images, extension images or local layouts): extensions added
+    /// and removed, versions, digests, files, kernel module vermagic, SBOM components.
+    Diff(DiffCmd),
     /// Internal, run by `build`: pack staged trees into image layouts, one JSON line per layout.
     #[command(hide = true)]
     Pack(PackCmd),
@@ -121,7 +124,8 @@ pub struct PackCmd {
     pub revision: String,
 }
 
-/// How to reach a registry (shared by `publish`, `find`, `sign`, `verify-signature` and `export`).
+/// How to reach a registry (shared by `publish`, `find`, `sign`, `verify-signature`, `export` and
+/// `diff`).
 /// Credentials come from `TALOS_EXT_REGISTRY_USER`/`TALOS_EXT_REGISTRY_PASSWORD` or the Docker config.
 #[derive(Debug, Clone, Args)]
 pub struct RegistryArgs {
@@ -293,6 +297,24 @@ pub struct ExportCmd {
     /// Export the existing layout without running the build first.
     #[arg(long)]
     pub no_build: bool,
+    #[command(flatten)]
+    pub registry_args: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffCmd {
+    /// The old release: an index image (`host/prefix/extensions:<tag>`), an extension image
+    /// (`host/prefix/<name>:<tag>` or `@sha256:<hex>`), an image layout directory, or a directory
+    /// of layouts (such as `_out/oci`).
+    pub old: String,
+    /// The new release, in the same forms.
+    pub new: String,
+    /// Print JSON instead of Markdown.
+    #[arg(long)]
+    pub json: bool,
+    /// Which arches to compare files of.
+    #[arg(long, value_enum, default_value = "all")]
+    pub arch: ArchArg,
     #[command(flatten)]
     pub registry_args: RegistryArgs,
 }

@@ -4,6 +4,7 @@
 //! hidden `pack` command).
 
 mod conflicts;
+mod diff;
 mod export;
 mod fetch;
 mod pack;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         Command::VerifySignature(cmd) => publish::run_verify(sh, cmd),
         Command::Conflicts(cmd) => conflicts::run(sh, cmd, verbosity),
         Command::Export(cmd) => export::run(sh, cmd, verbosity),
+        Command::Diff(cmd) => diff::run(sh, cmd, verbosity),
         Command::Pack(cmd) => pack::run(sh, cmd),
         // Run by the front itself; here only when the engine is started by hand.
         Command::List(cmd) => xtask::list::run(sh, cmd, verbosity),

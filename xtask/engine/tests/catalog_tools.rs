@@ -1,10 +1,11 @@
-//! The catalog tools through the user's commands (`cargo xtask conflicts | export`), on
+//! The catalog tools through the user's commands (`cargo xtask conflicts | export | diff`), on
 //! generated extension layouts, the real catalog's cheap recipes, and Debian's real
 //! `docker-registry` (`TestRegistry`).
 //!
 //! Generated layouts are packed with `talos_ext_image::write_layout` exactly as `build` packs;
-//! hostile ones are written blob by blob, with tar headers the `tar` crate would refuse.
-//! Commands run as `cargo xtask ...` from the workspace root, without the variables
+//! hostile ones are written blob by blob, with tar headers the `tar` crate would refuse. Kernel
+//! modules are real ELF objects compiled by gcc with a `.modinfo` section (what `vermagic=` is
+//! read from). Commands run as `cargo xtask ...` from the workspace root, without the variables
 //! cargo sets for this test process.
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use talos_ext_image::spec::{
 use talos_ext_image::{ArchImage, Compression, ImageTree, Layout, PackOptions, write_layout};
 use talos_ext_model::Arch;
 use talos_ext_process::{Command, Output};
+use talos_ext_publish::{IndexEntry, IndexMeta, RegistryPrefix, publish_extension, publish_index};
 use talos_ext_registry::testing::TestRegistry;
 use talos_ext_registry::{Client, NoReporter, PushOptions};
 
@@ -429,4 +431,182 @@ fn export_refuses_hostile_layers_and_leaves_nothing_behind() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("does not match its descriptor"), "{}", text(&out.stderr));
     assert!(!tmp.path().join("out").exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// diff
+
+/// A real ELF object with a `.modinfo` section, as a module carries it (compiled by gcc).
+fn module(dir: &Path, name: &str, vermagic: &str) -> Vec<u8> {
+    let source = dir.join(format!("{name}.c"));
+    std::fs::write(
+        &source,
+        format!(
+            "__attribute__((section(\".modinfo\"), used)) static const char info[] = \"name={name}\\0vermagic={vermagic}\\0license=GPL\";\n"
+        ),
+    )
+    .unwrap();
+    let object = dir.join(format!("{name}.ko"));
+    Command::new("gcc").arg("-c").arg(&source).arg("-o").arg(&object).run().unwrap();
+    std::fs::read(object).unwrap()
+}
+
+fn spdx(name: &str, version: &str) -> Vec<u8> {
+    format!(
+        r#"{{"spdxVersion":"SPDX-2.3","name":"{name}","packages":[{{"name":"{name}","versionInfo":"{version}"}},{{"name":"libfoo","versionInfo":"1.0"}}]}}"#
+    )
+    .into_bytes()
+}
+
+/// Two releases of three generated extensions: `gamma` gets a file added, a file changed, a
+/// module rebuilt for another kernel and a component bump (version v1 → v2); `delta` is the
+/// same in both; `omega` is removed.
+struct Releases {
+    _tmp: tempfile::TempDir,
+    old: PathBuf,
+    new: PathBuf,
+}
+
+fn releases() -> Releases {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let (old, new) = (tmp.path().join("old"), tmp.path().join("new"));
+    let ko_old = module(&work, "old", "6.18.44-talos SMP mod_unload");
+    let ko_new = module(&work, "new", "6.18.45-talos SMP mod_unload");
+    let ko = "usr/lib/modules/6.18.45-talos/extras/gamma.ko";
+    let sbom = "usr/local/share/spdx/gamma.spdx.json";
+    layout(
+        &work,
+        &old,
+        "gamma",
+        "v1",
+        &[("usr/local/bin/gamma", 0o755, b"v1\n"), (ko, 0o644, &ko_old), (sbom, 0o644, &spdx("gamma", "1.0"))],
+    );
+    layout(
+        &work,
+        &new,
+        "gamma",
+        "v2",
+        &[
+            ("usr/local/bin/gamma", 0o755, b"version 2\n"),
+            ("usr/local/share/gamma/NEWS", 0o644, b"new\n"),
+            (ko, 0o644, &ko_new),
+            (sbom, 0o644, &spdx("gamma", "2.0")),
+        ],
+    );
+    for dir in [&old, &new] {
+        layout(&work, dir, "delta", "v1", &[("usr/local/bin/delta", 0o755, b"delta\n")]);
+    }
+    layout(&work, &old, "omega", "v1", &[("usr/local/bin/omega", 0o755, b"omega\n")]);
+    Releases { _tmp: tmp, old, new }
+}
+
+/// Asserts every kind of delta in a `diff --json` of the two releases.
+fn check_json(out: &Output) {
+    assert!(out.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["added"], serde_json::json!([]));
+    assert_eq!(report["removed"][0]["name"], "omega");
+    assert_eq!(report["unchanged"], serde_json::json!(["delta"]));
+    let changed = report["changed"].as_array().unwrap();
+    assert_eq!(changed.len(), 1);
+    let gamma = &changed[0];
+    assert_eq!(
+        (gamma["name"].as_str(), gamma["old_version"].as_str(), gamma["new_version"].as_str()),
+        (Some("gamma"), Some("v1"), Some("v2"))
+    );
+    assert_ne!(gamma["old_digest"], gamma["new_digest"]);
+    let arches = gamma["arches"].as_array().unwrap();
+    assert_eq!(arches.len(), 2);
+    for a in arches {
+        assert_eq!(a["status"], "changed");
+        let paths = |key: &str| -> Vec<String> {
+            a[key]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["path"].as_str().or(f["new"]["path"].as_str()).unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(paths("files_added"), ["/usr/local/share/gamma/NEWS"]);
+        assert!(paths("files_removed").is_empty());
+        let changed = paths("files_changed");
+        assert!(changed.contains(&"manifest.yaml".to_string()), "{changed:?}");
+        assert!(changed.contains(&"/usr/local/bin/gamma".to_string()), "{changed:?}");
+        let bin =
+            a["files_changed"].as_array().unwrap().iter().find(|c| c["new"]["path"] == "/usr/local/bin/gamma").unwrap();
+        assert_eq!((bin["old"]["size"].as_u64(), bin["new"]["size"].as_u64()), (Some(3), Some(10)));
+        assert_eq!(bin["new"]["mode"], "0755");
+        assert_eq!(
+            a["modules"],
+            serde_json::json!([{"path": "6.18.45-talos/extras/gamma.ko", "old_vermagic": "6.18.44-talos SMP mod_unload", "new_vermagic": "6.18.45-talos SMP mod_unload"}])
+        );
+        assert_eq!(a["components"], serde_json::json!([{"name": "gamma", "old_version": "1.0", "new_version": "2.0"}]));
+    }
+}
+
+#[test]
+fn diff_of_two_layout_directories() {
+    let r = releases();
+    check_json(&xtask(&["diff", s(&r.old), s(&r.new), "--json"]));
+    let md = xtask(&["diff", s(&r.old), s(&r.new)]);
+    assert!(md.status.success());
+    let md = text(&md.stdout);
+    for needle in [
+        "## Removed\n\n- **omega** v1",
+        "### gamma: v1 → v2",
+        "| + | `/usr/local/share/gamma/NEWS` |",
+        "| ~ | `/usr/local/bin/gamma` | file 0755 3 B",
+        "`6.18.45-talos/extras/gamma.ko`: `6.18.44-talos SMP mod_unload` → `6.18.45-talos SMP mod_unload`",
+        "- gamma: 1.0 → 2.0",
+        "Unchanged: delta",
+    ] {
+        assert!(md.contains(needle), "missing {needle:?} in:\n{md}");
+    }
+    // One layout against another, and a release against itself.
+    let same = xtask(&["diff", s(&r.old.join("delta")), s(&r.new.join("delta"))]);
+    assert!(text(&same.stdout).contains("No changes (1 extensions unchanged)"), "{}", text(&same.stdout));
+    let bad = xtask(&["diff", s(&r.old), "not a reference"]);
+    assert!(!bad.status.success());
+    assert!(text(&bad.stderr).contains("`not a reference` is neither a directory nor an image reference"));
+}
+
+/// Publishes the extension layouts in `dir` and the index image `extensions:<tag>` listing them.
+fn publish_release(client: &Client, prefix: &RegistryPrefix, dir: &Path, tag: &str) {
+    let mut entries: Vec<IndexEntry> = Vec::new();
+    let mut names: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    names.sort();
+    for layout in names {
+        entries.push(publish_extension(client, &layout, prefix, false, &NoReporter).unwrap().entry);
+    }
+    let meta = IndexMeta {
+        talos_tag: tag.into(),
+        source: "https://git.example.org/talos-ext/extensions".into(),
+        revision: "0123456789abcdef".into(),
+        source_date_epoch: 1_700_000_000,
+    };
+    let index_dir = tempfile::tempdir().unwrap();
+    publish_index(client, prefix, &entries, &meta, &index_dir.path().join("index"), &NoReporter).unwrap();
+}
+
+#[test]
+fn diff_of_two_published_catalogs() {
+    let r = releases();
+    let registry = TestRegistry::start().unwrap();
+    let client = Client::new(registry.client_config());
+    let prefix: RegistryPrefix = format!("{}/talos", registry.host()).parse().unwrap();
+    publish_release(&client, &prefix, &r.old, "v1.13.0");
+    publish_release(&client, &prefix, &r.new, "v1.14.0");
+    let (old, new) = (prefix.index_reference("v1.13.0").unwrap(), prefix.index_reference("v1.14.0").unwrap());
+    let out = xtask(&["diff", &old.to_string(), &new.to_string(), "--json"]);
+    check_json(&out);
+    // The unchanged extension was compared by digest, never pulled.
+    let err = text(&out.stderr);
+    assert!(err.contains("pulling") && !err.contains("/talos/delta"), "{err}");
+    // A registry image against a local layout.
+    let single = prefix.reference("gamma", "v1").unwrap();
+    let md = xtask(&["diff", &single.to_string(), s(&r.new.join("gamma"))]);
+    assert!(md.status.success());
+    assert!(text(&md.stdout).contains("### gamma: v1 → v2"), "{}", text(&md.stdout));
 }
