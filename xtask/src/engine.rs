@@ -1,5 +1,6 @@
 //! The engine: the `xtask-engine` binary (`xtask/engine/`) that does the heavy commands (pack,
-//! validate, fetch, mirror, toolchain, publish, find, sign, verify-signature).
+//! validate, fetch, mirror, toolchain, publish, find, sign, verify-signature, conflicts, export,
+//! diff).
 //!
 //! `cargo xtask` is `cargo run -p xtask`, and cargo checks every crate xtask links before it
 //! runs it. Kept out of xtask, the image, validation, kernel and registry crates are neither

@@ -100,6 +100,16 @@ pub enum Command {
     Sign(SignCmd),
     /// Verify the cosign signature of an image with a public key.
     VerifySignature(VerifySignatureCmd),
+    /// List the paths that two or more extensions ship with different contents (installed
+    /// together, one would hide the other's file on the node). Exits non-zero on a conflict the
+    /// allow-list does not explain, or on an allow-list entry that no longer matches anything.
+    Conflicts(ConflictsCmd),
+    /// Write an extension image's contents (`manifest.yaml` + `rootfs/`) to a directory, for
+    /// inspection: from the local layout, a `--layout` or a registry (`--from`).
+    Export(ExportCmd),
+    /// Compare two releases (index images, extension images or local layouts): extensions added
+    /// and removed, versions, digests, files, kernel module vermagic, SBOM components.
+    Diff(DiffCmd),
     /// Internal, run by `build`: pack staged trees into image layouts, one JSON line per layout.
     #[command(hide = true)]
     Pack(PackCmd),
@@ -121,7 +131,8 @@ pub struct PackCmd {
     pub revision: String,
 }
 
-/// How to reach a registry (shared by `publish`, `find`, `sign` and `verify-signature`).
+/// How to reach a registry (shared by `publish`, `find`, `sign`, `verify-signature`, `export` and
+/// `diff`).
 /// Credentials come from `TALOS_EXT_REGISTRY_USER`/`TALOS_EXT_REGISTRY_PASSWORD` or the Docker config.
 #[derive(Debug, Clone, Args)]
 pub struct RegistryArgs {
@@ -220,6 +231,97 @@ pub struct VerifySignatureCmd {
     /// The cosign public key.
     #[arg(long, value_name = "PUB")]
     pub key: PathBuf,
+    #[command(flatten)]
+    pub registry_args: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ConflictsCmd {
+    /// Extensions to check, by name (default: the whole catalog, unless `--layout` is given).
+    #[arg(value_name = "EXT")]
+    pub extensions: Vec<String>,
+    /// Also check these image layouts (repeatable; named by their title annotation), as built.
+    #[arg(long, value_name = "DIR")]
+    pub layout: Vec<PathBuf>,
+    /// Which arches to check (each on its own: extensions are installed for one arch).
+    #[arg(long, value_enum, default_value = "all")]
+    pub arch: ArchArg,
+    /// Where the catalog's image layouts are (`<out>/oci/<name>/`).
+    #[arg(long, default_value = "_out")]
+    pub out: PathBuf,
+    /// Read the existing layouts without running the build first.
+    #[arg(long)]
+    pub no_build: bool,
+    /// The kernel toolchain the build step uses (as `build --toolchain`).
+    #[arg(long, value_name = "NAME")]
+    pub toolchain: Option<String>,
+    /// The allow-list of intended overlaps (`[[allow]]` entries: `extensions`, `path` glob,
+    /// `reason`), relative to the workspace root.
+    #[arg(long, value_name = "FILE", default_value = "extensions/conflicts-allow.toml")]
+    pub allow: PathBuf,
+}
+
+/// One arch, as `export` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OneArch {
+    #[default]
+    Amd64,
+    Arm64,
+}
+
+impl OneArch {
+    pub fn arch(self) -> Arch {
+        match self {
+            OneArch::Amd64 => Arch::Amd64,
+            OneArch::Arm64 => Arch::Arm64,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ExportCmd {
+    /// The extension whose layout (`<out>/oci/<EXT>/`, built first unless `--no-build`) to export.
+    #[arg(value_name = "EXT", required_unless_present_any = ["layout", "from"], conflicts_with_all = ["layout", "from"])]
+    pub extension: Option<String>,
+    /// Export this image layout directory instead.
+    #[arg(long, value_name = "DIR", conflicts_with = "from")]
+    pub layout: Option<PathBuf>,
+    /// Export this image from a registry instead: `host/repo:tag` or `host/repo@sha256:<hex>`.
+    #[arg(long, value_name = "REF")]
+    pub from: Option<String>,
+    /// Which arch's image to export.
+    #[arg(long, value_enum, default_value = "amd64")]
+    pub arch: OneArch,
+    /// The directory to write (`manifest.yaml` + `rootfs/`); it must not exist or be empty.
+    #[arg(long, value_name = "DIR")]
+    pub dest: PathBuf,
+    /// Replace a non-empty `--dest` (only once the export succeeded).
+    #[arg(long)]
+    pub force: bool,
+    /// Where image layouts are (`<out>/oci/<name>/`).
+    #[arg(long, default_value = "_out")]
+    pub out: PathBuf,
+    /// Export the existing layout without running the build first.
+    #[arg(long)]
+    pub no_build: bool,
+    #[command(flatten)]
+    pub registry_args: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffCmd {
+    /// The old release: an index image (`host/prefix/extensions:<tag>`), an extension image
+    /// (`host/prefix/<name>:<tag>` or `@sha256:<hex>`), an image layout directory, or a directory
+    /// of layouts (such as `_out/oci`).
+    pub old: String,
+    /// The new release, in the same forms.
+    pub new: String,
+    /// Print JSON instead of Markdown.
+    #[arg(long)]
+    pub json: bool,
+    /// Which arches to compare files of.
+    #[arg(long, value_enum, default_value = "all")]
+    pub arch: ArchArg,
     #[command(flatten)]
     pub registry_args: RegistryArgs,
 }

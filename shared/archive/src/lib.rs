@@ -14,6 +14,9 @@
 //! - [`unpack_trees`] unpacks file-system trees (the data archives of Debian packages, given as
 //!   streams) into one destination with the same guards, except that an absolute symlink target
 //!   names a path inside the destination and is rewritten as a relative link.
+//! - [`unpack_layer`] unpacks an OCI image layer (`manifest.yaml` + `rootfs/`) with the same
+//!   guards, keeping permission bits and absolute symlink targets (which name paths of the
+//!   image's `rootfs/`, checked as such), for `cargo xtask export`.
 //! - [`apply_patches`] runs GNU `patch -p1` for each patch in order (see [`find_patches`]).
 //!
 //! It deliberately does not download, verify checksums or cache anything: that belongs to
@@ -48,4 +51,4 @@ pub use error::{PatchError, Refusal, UnpackError};
 pub use format::{ArchiveFormat, detect_format};
 pub use name::{EnclosedPath, NameProblem, enclosed_name};
 pub use patch::{PATCH_PROGRAM, apply_patches, find_patches};
-pub use unpack::{TreeLayer, UnpackOptions, UnpackSummary, unpack, unpack_trees};
+pub use unpack::{TreeLayer, UnpackOptions, UnpackSummary, unpack, unpack_layer, unpack_trees};

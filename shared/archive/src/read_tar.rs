@@ -1,6 +1,7 @@
 //! Walks the entries of a (decompressed) tar stream and hands each one to the [`Sink`].
 //!
-//! Only the entry type, name, link name and exec bit are taken from a header; owners, mtimes,
+//! Only the entry type, name, link name and permission bits are taken from a header (the sink
+//! decides which bits it keeps); owners, mtimes,
 //! xattrs and pax attributes other than `path`/`linkpath` are ignored. GNU long names and pax
 //! headers are merged into the following entry by the `tar` crate; a pax global header is skipped.
 
@@ -21,10 +22,9 @@ pub(crate) fn read_tar(stream: Box<dyn Read>, archive: &Path, sink: &mut Sink<'_
         let link_target = || entry.link_name_bytes().map(|t| t.into_owned()).unwrap_or_default();
         let kind = match entry.header().entry_type() {
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                let mode = entry.header().mode().map_err(read_err)?;
-                EntryKind::File { executable: mode & 0o111 != 0 }
+                EntryKind::File { mode: entry.header().mode().map_err(read_err)? & 0o7777 }
             }
-            EntryType::Directory => EntryKind::Directory,
+            EntryType::Directory => EntryKind::Directory { mode: entry.header().mode().map_err(read_err)? & 0o7777 },
             EntryType::Symlink => EntryKind::Symlink { target: link_target() },
             EntryType::Link => EntryKind::Hardlink { target: link_target() },
             EntryType::Char => EntryKind::Unsupported { kind: "character device" },

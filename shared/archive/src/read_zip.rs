@@ -2,7 +2,7 @@
 //!
 //! The entry type comes from the Unix mode in the external attributes when there is one (so
 //! symlinks, whose target is the entry's data, are recognised), and otherwise from a trailing `/`
-//! in the name. Only the exec bit of the mode is kept. Encrypted entries and compression methods
+//! in the name. The sink keeps only the exec bit of the mode. Encrypted entries and compression methods
 //! other than stored and deflate fail as unreadable.
 
 use std::fs::File;
@@ -31,9 +31,9 @@ pub(crate) fn read_zip(archive: &Path, sink: &mut Sink<'_>) -> Result<(), Unpack
                 (&mut entry).take(MAX_LINK_TARGET).read_to_end(&mut target).map_err(read_err)?;
                 EntryKind::Symlink { target }
             }
-            0o040_000 => EntryKind::Directory,
-            0 | 0o100_000 if entry.is_dir() => EntryKind::Directory,
-            0 | 0o100_000 => EntryKind::File { executable: mode & 0o111 != 0 },
+            0o040_000 => EntryKind::Directory { mode: mode & 0o7777 },
+            0 | 0o100_000 if entry.is_dir() => EntryKind::Directory { mode: mode & 0o7777 },
+            0 | 0o100_000 => EntryKind::File { mode: mode & 0o7777 },
             0o020_000 => EntryKind::Unsupported { kind: "character device" },
             0o060_000 => EntryKind::Unsupported { kind: "block device" },
             0o010_000 => EntryKind::Unsupported { kind: "fifo" },

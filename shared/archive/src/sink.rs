@@ -35,9 +35,13 @@ const MAX_SYMLINK_FOLLOWS: usize = 40;
 /// What an archive entry is, as far as unpacking cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum EntryKind {
-    Directory,
+    /// A directory and its archived permission bits.
+    Directory {
+        mode: u32,
+    },
+    /// A regular file and its archived permission bits.
     File {
-        executable: bool,
+        mode: u32,
     },
     Symlink {
         target: Vec<u8>,
@@ -61,6 +65,23 @@ struct CreatedLink {
     target: String,
 }
 
+/// What a sink does with modes and absolute symlink targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    /// Source archives: only the exec bit is kept; absolute symlink targets are refused.
+    Source,
+    /// File-system trees: as `Source`, but an absolute symlink target names a path inside the
+    /// root and is rewritten as a relative link.
+    Trees,
+    /// Image layers: permission bits are kept (`0o777`: never setuid, setgid or sticky); an
+    /// absolute symlink target names a path of the image's root file system (`<root>/rootfs/`,
+    /// where the node sees `/`), is checked as resolving inside it and kept as written.
+    Layer,
+}
+
+/// The directory of an image layer that absolute symlink targets name ([`Policy::Layer`]).
+const LAYER_ROOTFS: &str = "rootfs";
+
 /// Counts gathered while unpacking.
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
@@ -75,9 +96,11 @@ pub(crate) struct Sink<'a> {
     /// The archive being read (for messages).
     archive: PathBuf,
     strip: usize,
-    /// Absolute symlink targets name paths inside the root (file-system trees).
-    rooted: bool,
+    policy: Policy,
     links: Vec<CreatedLink>,
+    /// Directories and their archived modes, applied at the end ([`Policy::Layer`]): a directory
+    /// without write permission must still receive its entries.
+    dir_modes: Vec<(PathBuf, u32)>,
     stats: Stats,
     /// Set once two different top-level names have been seen.
     several_tops: bool,
@@ -90,8 +113,9 @@ impl<'a> Sink<'a> {
             root,
             archive: archive.to_path_buf(),
             strip,
-            rooted: false,
+            policy: Policy::Source,
             links: Vec::new(),
+            dir_modes: Vec::new(),
             stats: Stats::default(),
             several_tops: false,
         }
@@ -100,7 +124,13 @@ impl<'a> Sink<'a> {
     /// A sink for file-system trees under `root`: nothing stripped, absolute symlink targets
     /// inside the root; the archives are announced with [`Sink::next_archive`].
     pub(crate) fn trees(root: &'a Path) -> Sink<'a> {
-        Sink { rooted: true, ..Sink::new(root, Path::new(""), 0) }
+        Sink { policy: Policy::Trees, ..Sink::new(root, Path::new(""), 0) }
+    }
+
+    /// A sink for an image layer (`manifest.yaml` + `rootfs/`) under `root`: nothing stripped,
+    /// permission bits kept, absolute symlink targets naming paths of `rootfs/` (see [`Policy`]).
+    pub(crate) fn layer(root: &'a Path, archive: &Path) -> Sink<'a> {
+        Sink { policy: Policy::Layer, ..Sink::new(root, archive, 0) }
     }
 
     /// Starts reading `archive` into the same root, and returns the counts of the one before.
@@ -134,7 +164,7 @@ impl<'a> Sink<'a> {
         }
         let Some(name) = name else {
             // `./` and the like: the archive root itself.
-            return if kind == EntryKind::Directory {
+            return if matches!(kind, EntryKind::Directory { .. }) {
                 self.stats.skipped += 1;
                 Ok(())
             } else {
@@ -143,7 +173,7 @@ impl<'a> Sink<'a> {
         };
         self.note_top_level(name.first())?;
         let Some(rel) = name.strip(self.strip) else {
-            return if kind == EntryKind::Directory {
+            return if matches!(kind, EntryKind::Directory { .. }) {
                 self.stats.skipped += 1;
                 Ok(())
             } else {
@@ -151,8 +181,8 @@ impl<'a> Sink<'a> {
             };
         };
         match kind {
-            EntryKind::Directory => self.directory(&entry, &rel)?,
-            EntryKind::File { executable } => self.file(&entry, &rel, executable, data)?,
+            EntryKind::Directory { mode } => self.directory(&entry, &rel, mode)?,
+            EntryKind::File { mode } => self.file(&entry, &rel, mode, data)?,
             EntryKind::Symlink { target } => self.symlink(&entry, &rel, &target)?,
             EntryKind::Hardlink { target } => self.hardlink(&entry, &rel, &target)?,
             EntryKind::Ignored | EntryKind::Unsupported { .. } => {}
@@ -235,8 +265,11 @@ impl<'a> Sink<'a> {
         })
     }
 
-    fn directory(&mut self, entry: &str, rel: &EnclosedPath) -> Result<(), UnpackError> {
+    fn directory(&mut self, entry: &str, rel: &EnclosedPath, mode: u32) -> Result<(), UnpackError> {
         let path = self.full_path(entry, rel)?;
+        if self.policy == Policy::Layer {
+            self.dir_modes.push((path.clone(), mode & 0o777));
+        }
         match fs::symlink_metadata(&path) {
             Ok(meta) if meta.is_dir() => Ok(()),
             Ok(meta) => {
@@ -250,16 +283,14 @@ impl<'a> Sink<'a> {
         }
     }
 
-    fn file(
-        &mut self,
-        entry: &str,
-        rel: &EnclosedPath,
-        executable: bool,
-        data: &mut dyn Read,
-    ) -> Result<(), UnpackError> {
+    fn file(&mut self, entry: &str, rel: &EnclosedPath, mode: u32, data: &mut dyn Read) -> Result<(), UnpackError> {
         let path = self.full_path(entry, rel)?;
         self.clear(entry, rel, &path)?;
-        let mode = if executable { EXEC_MODE } else { FILE_MODE };
+        let mode = match self.policy {
+            Policy::Layer => mode & 0o777,
+            Policy::Source | Policy::Trees if mode & 0o111 != 0 => EXEC_MODE,
+            Policy::Source | Policy::Trees => FILE_MODE,
+        };
         self.stats.bytes += write_new_file(&path, mode, data).map_err(|e| self.extract_err(entry, &path, e))?;
         Ok(())
     }
@@ -268,26 +299,29 @@ impl<'a> Sink<'a> {
         let lossy = String::from_utf8_lossy(raw_target).into_owned();
         let target = check_characters(raw_target)
             .map_err(|problem| self.refuse(entry, Refusal::BadSymlinkTarget { target: lossy.clone(), problem }))?;
-        let rewritten;
-        let target = match target.strip_prefix('/') {
-            Some(inside) if self.rooted => {
-                rewritten = relative_to_root(rel, inside);
-                rewritten.as_str()
+        // `written` is the link's target on disk, `checked` how it resolves under the root.
+        let (written, checked) = match (target.strip_prefix('/'), self.policy) {
+            (Some(inside), Policy::Trees) => {
+                let relative = relative_to_root(rel, inside);
+                (relative.clone(), relative)
             }
-            Some(_) => return Err(self.refuse(entry, Refusal::AbsoluteSymlink { target: lossy })),
-            None => target,
+            (Some(inside), Policy::Layer) => {
+                (target.to_owned(), relative_to_root(rel, &format!("{LAYER_ROOTFS}/{inside}")))
+            }
+            (Some(_), Policy::Source) => return Err(self.refuse(entry, Refusal::AbsoluteSymlink { target: lossy })),
+            (None, _) => (target.to_owned(), target.to_owned()),
         };
-        if !self.resolves_inside(rel, target) {
+        if !self.resolves_inside(rel, &checked) {
             return Err(self.refuse(entry, Refusal::SymlinkEscape { target: lossy }));
         }
         let path = self.full_path(entry, rel)?;
         self.clear(entry, rel, &path)?;
-        std::os::unix::fs::symlink(target, &path).map_err(|e| self.extract_err(entry, &path, e))?;
+        std::os::unix::fs::symlink(&written, &path).map_err(|e| self.extract_err(entry, &path, e))?;
         self.links.push(CreatedLink {
             archive: self.archive.clone(),
             entry: entry.to_owned(),
             path: rel.clone(),
-            target: target.to_owned(),
+            target: written,
         });
         Ok(())
     }
@@ -350,10 +384,21 @@ impl<'a> Sink<'a> {
                     let Some(next) = next.to_str() else {
                         return false;
                     };
-                    if follows > MAX_SYMLINK_FOLLOWS || next.starts_with('/') {
+                    if follows > MAX_SYMLINK_FOLLOWS {
                         return false;
                     }
                     stack.pop();
+                    if let Some(inside) = next.strip_prefix('/') {
+                        // Only image layers keep absolute targets: they start at `rootfs/`.
+                        if self.policy != Policy::Layer {
+                            return false;
+                        }
+                        stack = vec![LAYER_ROOTFS.to_owned()];
+                        for part in inside.split('/').rev() {
+                            pending.push_front(part.to_owned());
+                        }
+                        continue;
+                    }
                     for part in next.split('/').rev() {
                         pending.push_front(part.to_owned());
                     }
@@ -363,9 +408,20 @@ impl<'a> Sink<'a> {
         true
     }
 
-    /// Re-checks every symlink against the finished tree and returns the counts.
-    pub(crate) fn finish(self) -> Result<Stats, UnpackError> {
+    /// Re-checks every symlink against the finished tree, gives directories their archived modes
+    /// ([`Policy::Layer`]: deepest first, so none loses write permission before its children are
+    /// done) and returns the counts.
+    pub(crate) fn finish(mut self) -> Result<Stats, UnpackError> {
         self.check_links()?;
+        self.dir_modes.sort_by(|a, b| b.0.cmp(&a.0));
+        for (path, mode) in &self.dir_modes {
+            fs::set_permissions(path, Permissions::from_mode(*mode)).map_err(|source| UnpackError::Extract {
+                archive: self.archive.clone(),
+                entry: path.strip_prefix(self.root).unwrap_or(path).display().to_string(),
+                path: path.clone(),
+                source,
+            })?;
+        }
         if self.stats.entries == 0 {
             return Err(UnpackError::EmptyArchive { archive: self.archive.clone() });
         }
@@ -393,7 +449,11 @@ impl<'a> Sink<'a> {
                 source,
             })?;
             let current = current.to_str().unwrap_or(&link.target);
-            if !self.resolves_inside(&link.path, current) {
+            let checked = match (current.strip_prefix('/'), self.policy) {
+                (Some(inside), Policy::Layer) => relative_to_root(&link.path, &format!("{LAYER_ROOTFS}/{inside}")),
+                _ => current.to_owned(),
+            };
+            if !self.resolves_inside(&link.path, &checked) {
                 return Err(UnpackError::Refused {
                     archive: link.archive.clone(),
                     entry: link.entry.clone(),

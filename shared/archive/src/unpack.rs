@@ -109,6 +109,28 @@ pub fn unpack_trees(layers: Vec<TreeLayer>, dest: &Path) -> Result<Vec<UnpackSum
     Ok(formats.into_iter().zip(stats).map(|(format, stats)| summary(format, &final_dest, stats)).collect())
 }
 
+/// Unpacks an OCI image layer (a tar stream, plain or compressed, detected by its magic bytes;
+/// `origin` names it in messages) into `dest`, which must not exist or be an empty directory.
+///
+/// The rules of [`unpack`] apply (nothing is stripped), except that what an image needs to stay
+/// what it is, is kept: permission bits (`0o777`; setuid, setgid and sticky bits are dropped) of
+/// files and directories, and absolute symlink targets, which name paths of the image's root file
+/// system (`<dest>/rootfs/`, what the node sees as `/`): such a target is kept as written, and
+/// checked as resolving inside `<dest>` from `rootfs/`. Whiteouts are not interpreted. On error
+/// nothing is left behind, as with [`unpack`].
+pub fn unpack_layer(stream: Box<dyn Read>, origin: &Path, dest: &Path) -> Result<UnpackSummary, UnpackError> {
+    let (temp, final_dest) = fresh_temp_beside(dest)?;
+    let mut sink = Sink::layer(temp.path(), origin);
+    let read_err = |source| UnpackError::Read { archive: origin.to_path_buf(), source };
+    let (format, stream) = sniff_tar_stream(stream).map_err(read_err)?;
+    let format = format.ok_or_else(|| UnpackError::UnknownFormat { archive: origin.to_path_buf() })?;
+    let stream = decompress(BufReader::new(stream), format).map_err(read_err)?;
+    read_tar(stream, origin, &mut sink)?;
+    let stats = sink.finish()?;
+    move_into_place(temp, &final_dest, dest)?;
+    Ok(summary(format, &final_dest, stats))
+}
+
 fn summary(format: ArchiveFormat, dest: &Path, stats: Stats) -> UnpackSummary {
     UnpackSummary {
         format,

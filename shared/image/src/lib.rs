@@ -4,7 +4,9 @@
 //! validator) becomes one compressed tar layer per arch ([`write_layer`]), and the layers become an
 //! OCI image layout ([`write_layout`]): per arch an image config and manifest, and an `index.json`
 //! listing one manifest descriptor per platform directly, which is what Talos' imager reads.
-//! [`Layout`] reads such a layout back, verifies its blobs and streams a layer's tar.
+//! [`Layout`] reads such a layout back, verifies its blobs and streams a layer's tar;
+//! [`ImageTree`] is what a layer (or a staged directory) holds, path by path, with the two
+//! comparisons the catalog tools make on it ([`diff_trees`], [`overlaps`]).
 //!
 //! The bytes depend only on the staged tree (paths, contents, permission bits, symlink targets)
 //! and [`ImageMeta`]: not on file mtimes, owners, creation order, the time of the build or the
@@ -53,8 +55,10 @@ mod layout;
 mod pgzip;
 mod read;
 pub mod spec;
+mod tree;
 
 pub use error::ImageError;
 pub use layer::{Compression, LayerInfo, MANIFEST_FILE, PackOptions, ROOTFS_DIR, write_layer, write_tree_layer};
 pub use layout::{ArchImage, ImageMeta, ImageSummary, LayoutSummary, write_layout, write_tree_layout};
 pub use read::Layout;
+pub use tree::{Changed, ImageTree, Keep, Overlap, TreeDiff, TreeEntry, TreeKind, diff_trees, overlaps};

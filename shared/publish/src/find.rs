@@ -68,7 +68,24 @@ pub fn read_index(
         }
         Err(e) => return Err(e.into()),
     };
-    let reference = Reference { digest: Some(index.digest.clone()), ..tagged };
+    index_from(client, &tagged, index, key)
+}
+
+/// Pulls and reads the index image at `reference` (any tag or digest, such as
+/// `<prefix>/extensions@sha256:<hex>`); with `key`, its signature is verified first.
+pub fn read_index_at(client: &Client, reference: &Reference, key: Option<&PublicKey>) -> Result<Index, PublishError> {
+    let index = client.get_manifest(reference)?;
+    index_from(client, reference, index, key)
+}
+
+/// The index image whose top manifest (or index) `reference` resolved to.
+fn index_from(
+    client: &Client,
+    reference: &Reference,
+    index: talos_ext_registry::Manifest,
+    key: Option<&PublicKey>,
+) -> Result<Index, PublishError> {
+    let reference = Reference { digest: Some(index.digest.clone()), ..reference.clone() };
     if let Some(key) = key {
         verify_reference(client, key, &reference)?;
     }

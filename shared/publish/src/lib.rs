@@ -24,7 +24,7 @@ mod publish;
 mod signing;
 
 pub use error::PublishError;
-pub use find::{Found, Index, find, read_index};
+pub use find::{Found, Index, find, read_index, read_index_at};
 pub use index::{
     DESCRIPTIONS, Description, IMAGE_DIGESTS, IndexEntry, IndexFiles, IndexMeta, MAX_INDEX_LAYER, descriptions_yaml,
     image_digests, merge_index, write_index_layout,

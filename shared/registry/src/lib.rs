@@ -24,7 +24,7 @@
 //! - [`Client::push_layout`] pushes a layout to a [`Reference`] and returns a [`PushSummary`].
 //! - [`Client::get_manifest`], [`Client::head_manifest`], [`Client::get_blob`],
 //!   [`Client::get_blob_to_file`], [`Client::blob_exists`], [`Client::list_tags`],
-//!   [`Client::ping`] read.
+//!   [`Client::ping`] read; [`Client::pull_layout`] pulls a whole image back into an OCI layout.
 //! - Credentials come from a [`CredentialStore`]: explicit, `TALOS_EXT_REGISTRY_USER`/
 //!   `TALOS_EXT_REGISTRY_PASSWORD`, or the Docker config. [`Credentials`] never shows its
 //!   password in `Debug`.
@@ -51,6 +51,7 @@ mod auth;
 mod client;
 mod error;
 mod pull;
+mod pull_layout;
 mod push;
 mod reporter;
 #[cfg(feature = "testing")]
@@ -60,6 +61,7 @@ pub use auth::{CredentialStore, Credentials, ENV_DOCKER_CONFIG, ENV_PASSWORD, EN
 pub use client::{Client, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, is_loopback};
 pub use error::RegistryError;
 pub use pull::{MANIFEST_ACCEPT, Manifest, ManifestHead};
+pub use pull_layout::PulledLayout;
 pub use push::{MAX_MANIFEST_SIZE, PushOptions, PushSummary};
 pub use reporter::{NoReporter, Reporter};
 /// The workspace's one retry policy, defined with the fetch configuration.

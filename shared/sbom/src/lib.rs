@@ -30,14 +30,18 @@
 //! assert_eq!(spdx_path("hello"), "usr/local/share/spdx/hello.spdx.json");
 //! ```
 //!
+//! [`components`] reads a document's packages back (name and `versionInfo`), for the release diff.
+//!
 //! Not done here: scanning the staged tree for what it contains (syft's job in bldr), and license
 //! expression validation beyond a character check.
 
 mod document;
 mod input;
+mod read;
 
 pub use document::{Checksum, CreationInfo, Document, ExternalRef, File, Package, Relationship, document, generate};
 pub use input::{SbomError, SbomInput};
+pub use read::{Component, ReadError, components};
 /// The lint that keeps recipes SBOM-ready (it checks metadata only, so the model owns it).
 pub use talos_ext_model::sbom_lint::{SbomFields, lint};
 

@@ -3,6 +3,9 @@
 //! `xtask::engine`), so it parses the same [`xtask::flags`]; it also packs for `build` (the
 //! hidden `pack` command).
 
+mod conflicts;
+mod diff;
+mod export;
 mod fetch;
 mod pack;
 mod progress;
@@ -24,6 +27,9 @@ fn main() -> ExitCode {
         Command::Find(cmd) => publish::run_find(sh, cmd, verbosity),
         Command::Sign(cmd) => publish::run_sign(sh, cmd, verbosity),
         Command::VerifySignature(cmd) => publish::run_verify(sh, cmd),
+        Command::Conflicts(cmd) => conflicts::run(sh, cmd, verbosity),
+        Command::Export(cmd) => export::run(sh, cmd, verbosity),
+        Command::Diff(cmd) => diff::run(sh, cmd, verbosity),
         Command::Pack(cmd) => pack::run(sh, cmd),
         // Run by the front itself; here only when the engine is started by hand.
         Command::List(cmd) => xtask::list::run(sh, cmd, verbosity),

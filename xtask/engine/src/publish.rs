@@ -23,7 +23,9 @@ use xtask::catalog::Catalog;
 use xtask::flags::{BuildCmd, FindCmd, FindFormat, PublishCmd, RegistryArgs, SignCmd, Verbosity, VerifySignatureCmd};
 use xtask::list::print_table;
 
-fn client(args: &RegistryArgs) -> Result<Client> {
+/// A registry client with the command line's `--insecure` and the environment's credentials
+/// (every command that reaches a registry uses this one).
+pub fn client(args: &RegistryArgs) -> Result<Client> {
     let config = ClientConfig::from_env().context("reading registry credentials")?;
     Ok(Client::new(ClientConfig { insecure: args.insecure, ..config }))
 }

@@ -247,6 +247,29 @@ mod flags {
         }
     }
 
+    /// `export` takes exactly one source: a name, `--layout` or `--from`; `--dest` is required.
+    #[test]
+    fn export_takes_one_source_and_a_destination() {
+        let Command::Export(e) = parse(&["export", "zfs", "--dest", "d"]).unwrap().command else {
+            panic!("not export")
+        };
+        assert_eq!((e.extension.as_deref(), e.arch.arch()), (Some("zfs"), Arch::Amd64));
+        assert!(parse(&["export", "--from", "r/x:v1", "--dest", "d", "--arch", "arm64"]).is_ok());
+        assert!(parse(&["export", "--layout", "l", "--dest", "d"]).is_ok());
+        for args in [&["export", "--dest", "d"][..], &["export", "zfs"]] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::MissingRequiredArgument, "{args:?}: {err}");
+        }
+        for args in [
+            &["export", "zfs", "--layout", "l", "--dest", "d"][..],
+            &["export", "--layout", "l", "--from", "r/x:1", "--dest", "d"],
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict, "{args:?}: {err}");
+        }
+        assert!(parse(&["export", "zfs", "--dest", "d", "--arch", "all"]).is_err(), "one arch");
+    }
+
     /// The build step of `publish` is the parsed `build <names> --out <out>`.
     #[test]
     fn the_publish_build_step_is_a_plain_build() {

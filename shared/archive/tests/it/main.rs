@@ -3,6 +3,7 @@
 
 mod formats;
 mod hostile;
+mod layers;
 mod patches;
 mod support;
 mod trees;

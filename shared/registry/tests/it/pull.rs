@@ -128,3 +128,47 @@ fn unreachable_registry_is_a_transport_error_after_retries() {
     assert!(err.to_string().contains("hint: check that the registry is up"), "{err}");
     assert_eq!(client.retries(), 4);
 }
+
+#[test]
+fn pulls_a_whole_layout_back_byte_for_byte() {
+    let registry = TestRegistry::start().unwrap();
+    let fixture = Fixture::new("pull-layout");
+    let client = Client::new(registry.client_config());
+    let target = registry.reference("ext/hello:v1");
+    client.push_layout(&fixture.dir, &target, &PushOptions::default(), &NoReporter).unwrap();
+
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("pulled");
+    let pulled = client.pull_layout(&target, &dest, &NoReporter).unwrap();
+    assert_eq!((pulled.digest.clone(), pulled.images), (fixture.index_digest(), 2));
+    let layout = talos_ext_image::Layout::open(&dest).unwrap();
+    layout.verify().unwrap();
+    assert_eq!(std::fs::read(dest.join("index.json")).unwrap(), fixture.index_bytes());
+    for (digest, path) in fixture.blobs() {
+        assert_eq!(
+            std::fs::read(dest.join("blobs/sha256").join(digest.hex().as_str())).unwrap(),
+            std::fs::read(path).unwrap()
+        );
+    }
+    // Nothing else beside it, and an existing destination is refused.
+    let names: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["pulled"]);
+    let err = client.pull_layout(&target, &dest, &NoReporter).unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
+
+    // One platform's manifest by digest: a layout of that one image.
+    let single = Reference::by_digest(target.repository.clone(), fixture.manifest_digest(Arch::Arm64));
+    let one = out.path().join("one");
+    let pulled = client.pull_layout(&single, &one, &NoReporter).unwrap();
+    assert_eq!(pulled.images, 1);
+    let layout = talos_ext_image::Layout::open(&one).unwrap();
+    layout.verify().unwrap();
+    assert_eq!(layout.platforms(), [Arch::Arm64]);
+
+    // A missing tag leaves nothing behind.
+    let err =
+        client.pull_layout(&registry.reference("ext/hello:nope"), &out.path().join("nope"), &NoReporter).unwrap_err();
+    assert!(matches!(err, RegistryError::NotFound { .. }), "{err:?}");
+    let names: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
