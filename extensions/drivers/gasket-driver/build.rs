@@ -5,7 +5,7 @@
 //! pkgs carries two patches for recent kernels (`no-llseek.patch`, `module-import-ns.patch`);
 //! their text is not in this repository, so the same two changes are applied as fix-ups:
 //! `no_llseek` was removed in Linux 6.12 (`noop_llseek` is the replacement; checked by building
-//! against Debian 6.12, shared/env-notes.md 1), and since 6.13 `MODULE_IMPORT_NS` takes a string.
+//! against Debian's 6.12 headers), and since 6.13 `MODULE_IMPORT_NS` takes a string.
 
 use talos_ext_build::prelude::*;
 
