@@ -27,36 +27,70 @@ pub struct Catalog {
     pub entries: Vec<Entry>,
 }
 
+/// A workspace package that declares `[package.metadata.talos-extension]`, its table not yet
+/// checked (what `cargo xtask lint` reads, so that it can report every problem of every recipe).
+#[derive(Debug, Clone)]
+pub struct Declared {
+    /// The package name (the extension name).
+    pub name: String,
+    /// Its `Cargo.toml`.
+    pub manifest: PathBuf,
+    /// The metadata table, as cargo read it.
+    pub table: serde_json::Value,
+    pub package_id: PackageId,
+    /// The names of the package's direct dependencies.
+    pub dependencies: Vec<String>,
+}
+
+/// Every workspace package that declares extension metadata, sorted by name (from
+/// `cargo metadata --no-deps`, like [`Catalog::load`]).
+pub fn declared(root: &std::path::Path) -> Result<Vec<Declared>> {
+    let metadata = crate::metadata::workspace(root)?;
+    let mut out: Vec<Declared> = metadata
+        .workspace_packages()
+        .into_iter()
+        .filter_map(|pkg| {
+            let table = pkg.metadata.get(METADATA_KEY)?;
+            Some(Declared {
+                name: pkg.name.to_string(),
+                manifest: pkg.manifest_path.as_std_path().to_path_buf(),
+                table: table.clone(),
+                package_id: pkg.id.clone(),
+                dependencies: pkg.dependencies.iter().map(|d| d.name.clone()).collect(),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
 impl Catalog {
     /// Reads the catalog with `cargo metadata --no-deps` (offline, no resolution needed;
     /// remembered while the manifests do not change, see [`crate::metadata`]).
     pub fn load(root: &std::path::Path) -> Result<Catalog> {
-        let metadata = crate::metadata::workspace(root)?;
         let pin = Pin::load(root)?;
         let mut entries = Vec::new();
         let mut errors = Vec::new();
-        for pkg in metadata.workspace_packages() {
-            let Some(table) = pkg.metadata.get(METADATA_KEY) else { continue };
-            let dir = pkg.manifest_path.parent().map(|p| p.as_std_path().to_path_buf()).unwrap_or_default();
-            match ExtensionMeta::from_json(&pkg.name, table) {
+        for pkg in declared(root)? {
+            let dir = pkg.manifest.parent().map(PathBuf::from).unwrap_or_default();
+            let manifest = pkg.manifest.display();
+            match ExtensionMeta::from_json(&pkg.name, &pkg.table) {
                 Ok(meta) => {
                     let category_dir =
                         dir.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned());
                     if category_dir.as_deref() != Some(meta.category.as_str()) {
                         errors.push(format!(
-                            "{}: category `{}` does not match its directory extensions/{}/",
-                            pkg.manifest_path,
+                            "{manifest}: category `{}` does not match its directory extensions/{}/",
                             meta.category,
                             category_dir.unwrap_or_default()
                         ));
                     }
                     for problem in sbom_lint::lint(&sbom_lint::SbomFields::from_meta(&meta)) {
-                        errors.push(format!("{}: sbom metadata: {problem}", pkg.manifest_path));
+                        errors.push(format!("{manifest}: sbom metadata: {problem}"));
                     }
-                    let deps = pkg.dependencies.iter().map(|d| d.name.clone()).collect();
-                    entries.push(Entry { meta, package_id: pkg.id.clone(), dir, uses: deps });
+                    entries.push(Entry { meta, package_id: pkg.package_id, dir, uses: pkg.dependencies });
                 }
-                Err(e) => errors.push(format!("{}: {e}", pkg.manifest_path)),
+                Err(e) => errors.push(format!("{manifest}: {e}")),
             }
         }
         if !errors.is_empty() {

@@ -110,9 +110,101 @@ pub enum Command {
     /// Compare two releases (index images, extension images or local layouts): extensions added
     /// and removed, versions, digests, files, kernel module vermagic, SBOM components.
     Diff(DiffCmd),
+    /// Check every recipe's metadata (pins, placeholders, SBOM fields, version format, description,
+    /// arches, the table's normal form, comments pointing outside the repository). Prints each
+    /// finding as `<file>: <field>: <problem>`; exits non-zero on any.
+    Lint(LintCmd),
+    /// Scaffold a recipe crate `extensions/<category>/<name>/` of a kind (metadata, build.rs, a
+    /// test), optionally with facts from a reference catalog; `cargo xtask lint` then lists the
+    /// placeholders to fill in.
+    New(NewCmd),
     /// Internal, run by `build`: pack staged trees into image layouts, one JSON line per layout.
     #[command(hide = true)]
     Pack(PackCmd),
+}
+
+#[derive(Debug, Args)]
+pub struct LintCmd {
+    /// First rewrite each recipe's `[package.metadata.talos-extension]` table into the normal form
+    /// (key order, `version` inline, `modules` and `sources` as tables; comments kept), then
+    /// report what is left. Without it, lint never writes.
+    #[arg(long)]
+    pub fix: bool,
+}
+
+/// What `cargo xtask new` scaffolds: a metadata kind, and for C builds the build system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NewKind {
+    /// In-tree kernel modules of the pinned kernel (the default recipe; needs `--module` or a
+    /// reference with modules).
+    KmodInTree,
+    /// A kernel module built out of tree from a pinned source.
+    KmodOutOfTree,
+    /// Firmware files (not yet supported by talos-ext-build: the scaffold says so when staged).
+    Firmware,
+    /// Upstream C built with autotools (`configure && make`).
+    Autotools,
+    /// Upstream C built with meson.
+    Meson,
+    /// Upstream C built with cmake.
+    Cmake,
+    /// Upstream C built with a plain Makefile.
+    Make,
+    /// Go code (not yet supported by talos-ext-build: the scaffold says so when staged).
+    GoBuild,
+    /// Prebuilt upstream release files (not yet supported by talos-ext-build: the scaffold says
+    /// so when staged).
+    #[value(alias = "prebuilt")]
+    Tarball,
+    /// An internal library stage (`extensions/internal/<name>`), built with autotools into a sysroot.
+    Library,
+    /// A placeholder image that ships nothing (the default recipe).
+    Noop,
+}
+
+impl NewKind {
+    /// The command-line spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NewKind::KmodInTree => "kmod-in-tree",
+            NewKind::KmodOutOfTree => "kmod-out-of-tree",
+            NewKind::Firmware => "firmware",
+            NewKind::Autotools => "autotools",
+            NewKind::Meson => "meson",
+            NewKind::Cmake => "cmake",
+            NewKind::Make => "make",
+            NewKind::GoBuild => "go-build",
+            NewKind::Tarball => "tarball",
+            NewKind::Library => "library",
+            NewKind::Noop => "noop",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct NewCmd {
+    /// Where the crate goes: `<category>/<name>` makes `extensions/<category>/<name>/`, package
+    /// `<name>` (lowercase letters, digits and `-`).
+    #[arg(value_name = "CATEGORY/NAME")]
+    pub path: String,
+    /// What the recipe builds.
+    #[arg(long, value_enum)]
+    pub kind: NewKind,
+    /// Fill in pins, modules, firmware paths, version, author, description, license, CPE/purl,
+    /// arches and compatibility from this entry of the `--reference` catalog.
+    #[arg(long, value_name = "NAME", requires = "reference")]
+    pub from_reference: Option<String>,
+    /// A reference catalog in the upstream catalog format (`[[extension]]` and `[[internal]]`
+    /// tables), for `--from-reference`. There is no default.
+    #[arg(long, value_name = "FILE")]
+    pub reference: Option<PathBuf>,
+    /// The support tier (default: the reference entry's, else `contrib`).
+    #[arg(long, value_parser = ["core", "extra", "contrib", "deprecated"])]
+    pub tier: Option<String>,
+    /// An in-tree module to ship, relative to the kernel's module directory
+    /// (`kernel/drivers/input/misc/uinput.ko`; repeatable; for `--kind kmod-in-tree`, for every arch).
+    #[arg(long = "module", value_name = "PATH")]
+    pub modules: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,7 +1,7 @@
 //! `xtask-engine`: the commands of `cargo xtask` that need the image, validation, kernel, fetch
 //! and registry crates. `cargo xtask` builds and runs it with the user's command line (see
 //! `xtask::engine`), so it parses the same [`xtask::flags`]; it also packs for `build` (the
-//! hidden `pack` command).
+//! hidden `pack` command). `lint` and `new` live in the library half (`lib.rs`).
 
 mod conflicts;
 mod diff;
@@ -16,6 +16,7 @@ mod validate;
 use std::process::ExitCode;
 
 use xtask::flags::Command;
+use xtask_engine::{lint, new};
 
 fn main() -> ExitCode {
     xtask::main_with(|sh, command, verbosity| match command {
@@ -30,6 +31,8 @@ fn main() -> ExitCode {
         Command::Conflicts(cmd) => conflicts::run(sh, cmd, verbosity),
         Command::Export(cmd) => export::run(sh, cmd, verbosity),
         Command::Diff(cmd) => diff::run(sh, cmd, verbosity),
+        Command::Lint(cmd) => lint::run(sh, cmd, verbosity),
+        Command::New(cmd) => new::run(sh, cmd, verbosity),
         Command::Pack(cmd) => pack::run(sh, cmd),
         // Run by the front itself; here only when the engine is started by hand.
         Command::List(cmd) => xtask::list::run(sh, cmd, verbosity),

@@ -1,6 +1,7 @@
 //! Workspace rules checked by `cargo test`, so they never depend on review: module docs on
-//! every Rust file, one recipe shape for every extension crate, the dependency directions, and
-//! every external program started through the runner (`talos_ext_process`).
+//! every Rust file, one recipe shape for every extension crate, the catalog's metadata rules
+//! (`cargo xtask lint`), the dependency directions, and every external program started through
+//! the runner (`talos_ext_process`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -83,6 +84,17 @@ fn extension_crates_have_the_recipe_shape() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// `cargo xtask lint` over the whole catalog finds nothing: pins, placeholders, SBOM fields,
+/// version formats, descriptions, arches, the metadata table's normal form, and comments that
+/// point outside the repository.
+#[test]
+fn the_catalog_lints_clean() {
+    let root = xtask::workspace_root();
+    let findings = xtask_engine::lint::lint_workspace(&root).expect("lint runs");
+    let lines: Vec<String> = findings.iter().map(|f| f.to_string()).collect();
+    assert!(lines.is_empty(), "`cargo xtask lint` finds (`--fix` rewrites the table's form):\n{}", lines.join("\n"));
 }
 
 fn read_toml(path: &Path) -> toml::Table {
