@@ -8,10 +8,9 @@
 //! `target/scaffold-test/target/` (stable paths, so the shared crates compile once, not per
 //! run; the copy keeps the files' mtimes, so cargo sees them unchanged). The first run compiles
 //! the shared crates there (measured: 15 min wall, 7 min CPU, on 2 cores shared with three other
-//! builds); later runs rebuild only the scaffolds (13 s). Every kind is built and tested but
-//! `kmod-in-tree`, which stages Debian's kernel modules (its first run downloads Debian's kernel
-//! packages into the cache; the catalog's in-tree recipes run the same shared test): it runs
-//! with `TALOS_EXT_TEST_TIER=full`.
+//! builds); later runs rebuild only the scaffolds and test all kinds in 45 s. Since any subset
+//! pays the same first compile, every kind is built and tested: `kmod-in-tree` stages Debian's
+//! kernel modules through the workspace's cache, as the catalog's in-tree recipes' tests do.
 
 use std::path::{Path, PathBuf};
 
@@ -19,9 +18,6 @@ use talos_ext_process::Command;
 use xtask::flags::NewKind;
 use xtask_engine::lint::{Finding, lint_workspace};
 use xtask_engine::new::{Request, scaffold};
-
-/// Builds every kind when set to `full`.
-const TIER_VAR: &str = "TALOS_EXT_TEST_TIER";
 
 /// A reference catalog in the upstream format, small and made up (the sums are not those of
 /// any real file: the tests that fetch run offline and only check the pins are named).
@@ -113,8 +109,6 @@ struct Case {
     path: &'static str,
     kind: NewKind,
     reference: Option<&'static str>,
-    /// Built and tested without `TALOS_EXT_TEST_TIER=full`.
-    default_tier: bool,
     /// `(test name, "ok" | "ignored")`.
     tests: &'static [(&'static str, &'static str)],
 }
@@ -132,50 +126,34 @@ const CASES: &[Case] = &[
         path: "storage/demo-noop",
         kind: NewKind::Noop,
         reference: None,
-        default_tier: true,
         tests: &[("stages_an_empty_placeholder_for_every_arch", "ok")],
     },
-    Case {
-        path: "tools/demo-tool",
-        kind: NewKind::Autotools,
-        reference: Some("demo-tool"),
-        default_tier: true,
-        tests: STAGED,
-    },
-    Case {
-        path: "tools/demo-go",
-        kind: NewKind::GoBuild,
-        reference: Some("demo-go"),
-        default_tier: true,
-        tests: UNSUPPORTED,
-    },
-    Case { path: "drivers/demo-oot", kind: NewKind::KmodOutOfTree, reference: None, default_tier: true, tests: STAGED },
-    Case { path: "internal/demo-lib", kind: NewKind::Library, reference: None, default_tier: true, tests: STAGED },
+    Case { path: "tools/demo-tool", kind: NewKind::Autotools, reference: Some("demo-tool"), tests: STAGED },
+    Case { path: "tools/demo-go", kind: NewKind::GoBuild, reference: Some("demo-go"), tests: UNSUPPORTED },
+    Case { path: "drivers/demo-oot", kind: NewKind::KmodOutOfTree, reference: None, tests: STAGED },
+    Case { path: "internal/demo-lib", kind: NewKind::Library, reference: None, tests: STAGED },
     Case {
         path: "drivers/demo-uinput",
         kind: NewKind::KmodInTree,
         reference: Some("demo-uinput"),
-        default_tier: false,
         tests: &[
             ("debian_toolchain_installs_the_listed_signed_modules", "ok"),
             ("talos_toolchain_fails_fast_naming_the_kernel_image", "ok"),
         ],
     },
-    Case { path: "tools/demo-meson", kind: NewKind::Meson, reference: None, default_tier: true, tests: STAGED },
-    Case { path: "tools/demo-cmake", kind: NewKind::Cmake, reference: None, default_tier: true, tests: STAGED },
-    Case { path: "tools/demo-make", kind: NewKind::Make, reference: None, default_tier: true, tests: STAGED },
+    Case { path: "tools/demo-meson", kind: NewKind::Meson, reference: None, tests: STAGED },
+    Case { path: "tools/demo-cmake", kind: NewKind::Cmake, reference: None, tests: STAGED },
+    Case { path: "tools/demo-make", kind: NewKind::Make, reference: None, tests: STAGED },
     Case {
         path: "container-runtime/demo-prebuilt",
         kind: NewKind::Tarball,
         reference: Some("demo-prebuilt"),
-        default_tier: true,
         tests: UNSUPPORTED,
     },
     Case {
         path: "firmware/demo-firmware",
         kind: NewKind::Firmware,
         reference: Some("demo-firmware"),
-        default_tier: true,
         tests: UNSUPPORTED,
     },
 ];
@@ -273,7 +251,6 @@ fn every_kind_scaffolds_lints_builds_and_tests() {
     let (_lock, ws, target) = scratch(&root);
     let reference = ws.join("reference.toml");
     std::fs::write(&reference, REFERENCE).unwrap();
-    let full = std::env::var(TIER_VAR).is_ok_and(|t| t == "full");
     for case in CASES {
         let done = scaffold(&ws, &request(case.path, case.kind, case.reference.map(|r| (reference.as_path(), r))))
             .unwrap_or_else(|e| panic!("{}: {e:#}", case.path));
@@ -314,15 +291,20 @@ fn every_kind_scaffolds_lints_builds_and_tests() {
     assert!(uinput.contains("amd64 = [\"kernel/drivers/input/misc/uinput.ko\"]"), "{uinput}");
     let firmware = std::fs::read_to_string(ws.join("extensions/firmware/demo-firmware/build.rs")).unwrap();
     assert!(firmware.contains("&[\"/usr/lib/firmware/demo\"]"), "{firmware}");
+    let firmware = std::fs::read_to_string(ws.join("extensions/firmware/demo-firmware/Cargo.toml")).unwrap();
+    for fact in
+        ["version = { format = \"firmware\", date = \"20260810\" }", "purl = \"pkg:generic/linux-firmware@20260810\""]
+    {
+        assert!(firmware.contains(fact), "{fact}:\n{firmware}");
+    }
 
-    let selected: Vec<&Case> = CASES.iter().filter(|c| full || c.default_tier).collect();
     let mut build = vec!["test", "--offline", "--no-run"];
-    let names: Vec<&str> = selected.iter().map(|c| c.path.split_once('/').unwrap().1).collect();
+    let names: Vec<&str> = CASES.iter().map(|c| c.path.split_once('/').unwrap().1).collect();
     for name in &names {
         build.extend(["-p", name]);
     }
     assert!(cargo(&root, &ws, &target, &build).status.success(), "the scaffolds do not build");
-    for (case, name) in selected.iter().zip(&names) {
+    for (case, name) in CASES.iter().zip(&names) {
         let out = cargo(&root, &ws, &target, &["test", "--offline", "-p", name]);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "cargo test -p {name} failed");

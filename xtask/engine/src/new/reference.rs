@@ -123,7 +123,13 @@ fn extension_facts(e: &toml::Table) -> Result<Facts> {
         facts.license = Some(licenses.iter().map(|l| spdx_id(l)).collect::<Vec<_>>().join(" AND "));
     }
     facts.cpes = strings(e, "cpes");
-    facts.purl = purl(&facts, &name, facts.version.as_ref().map(|v| v.upstream_part().to_string()));
+    facts.purl = match &facts.version {
+        // Firmware comes from linux-firmware; its release date is the version.
+        Some(VersionSpec::Firmware { date } | VersionSpec::FirmwareTalos { date }) if facts.sources.is_empty() => {
+            Some(format!("pkg:generic/linux-firmware@{date}"))
+        }
+        version => purl(&facts, &name, version.as_ref().map(|v| v.upstream_part().to_string())),
+    };
     Ok(facts)
 }
 
