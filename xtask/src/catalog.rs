@@ -45,7 +45,10 @@ pub struct Declared {
 /// Every workspace package that declares extension metadata, sorted by name (from
 /// `cargo metadata --no-deps`, like [`Catalog::load`]).
 pub fn declared(root: &std::path::Path) -> Result<Vec<Declared>> {
-    let metadata = crate::metadata::workspace(root)?;
+    Ok(declared_in(&crate::metadata::workspace(root)?))
+}
+
+fn declared_in(metadata: &cargo_metadata::Metadata) -> Vec<Declared> {
     let mut out: Vec<Declared> = metadata
         .workspace_packages()
         .into_iter()
@@ -61,17 +64,18 @@ pub fn declared(root: &std::path::Path) -> Result<Vec<Declared>> {
         })
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
+    out
 }
 
 impl Catalog {
     /// Reads the catalog with `cargo metadata --no-deps` (offline, no resolution needed;
     /// remembered while the manifests do not change, see [`crate::metadata`]).
     pub fn load(root: &std::path::Path) -> Result<Catalog> {
+        let metadata = crate::metadata::workspace(root)?;
         let pin = Pin::load(root)?;
         let mut entries = Vec::new();
         let mut errors = Vec::new();
-        for pkg in declared(root)? {
+        for pkg in declared_in(&metadata) {
             let dir = pkg.manifest.parent().map(PathBuf::from).unwrap_or_default();
             let manifest = pkg.manifest.display();
             match ExtensionMeta::from_json(&pkg.name, &pkg.table) {
