@@ -252,14 +252,24 @@ fn version_key(v: &VersionSpec) -> &'static str {
     }
 }
 
-/// A purl's or CPE's version names the upstream version the recipe declares: equal up to a
-/// leading `v`, or a release tag ending in it (`openssl-3.5.7`), or the same commit.
+/// A purl's or CPE's version names the upstream version: it is the version up to a leading
+/// `v`, or a release tag holding it as a whole (`openssl-3.5.7`, `release-2.1.13-stable`, not
+/// `3.5.70`), or the same commit.
 fn names_version(declared: &str, upstream: &str, commit: bool) -> bool {
-    let d = declared.strip_prefix('v').unwrap_or(declared);
     let u = upstream.strip_prefix('v').unwrap_or(upstream);
-    d == u
-        || [format!("-{u}"), format!("-v{u}"), format!("_{u}")].iter().any(|s| declared.ends_with(s.as_str()))
-        || (commit && (declared.starts_with(upstream) || upstream.starts_with(declared)) && declared.len() >= 7)
+    if u.is_empty() {
+        return false;
+    }
+    let part = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '.');
+    let whole = declared.match_indices(u).any(|(at, _)| {
+        let mut before = declared[..at].chars().rev();
+        let before = match before.next() {
+            Some('v') => before.next(),
+            other => other,
+        };
+        !part(before) && !part(declared[at + u.len()..].chars().next())
+    });
+    whole || (commit && (declared.starts_with(upstream) || upstream.starts_with(declared)) && declared.len() >= 7)
 }
 
 /// The purl's and each CPE's version equal the upstream version, for formats that have one.
@@ -501,6 +511,9 @@ mod tests {
         assert!(names_version("1.0.0", "v1.0.0", false));
         assert!(names_version("openssl-3.5.7", "3.5.7", false));
         assert!(names_version("microcode-20260812", "20260812", false));
+        assert!(names_version("release-2.1.13-stable", "2.1.13", false));
+        assert!(!names_version("1.0.22", "1.0", false));
+        assert!(!names_version("x2.1.13", "2.1.13", false));
         assert!(names_version("5815ee3908a46a415aac616ac7b9aedcb98a504c", "5815ee3", true));
         assert!(!names_version("2.1.12", "v0.2.0", false));
         assert!(!names_version("3.5.70", "3.5.7", false));

@@ -228,6 +228,6 @@ mod tests {
         assert_eq!(spdx_id("BSD-2-Clause-Patent"), "BSD-2-Clause-Patent");
         assert_eq!(spdx_id("MIT"), "MIT");
         assert_eq!(edit_distance("demo-tol", "demo-tool"), 1);
-        assert_eq!(edit_distance("crun", "youki"), 5);
+        assert_eq!(edit_distance("crun", "youki"), 4);
     }
 }
