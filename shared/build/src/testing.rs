@@ -144,6 +144,26 @@ pub fn target_command(arch: Arch, program: &Path) -> crate::step::Command {
     }
 }
 
+/// Fails unless `program` is a statically linked binary for `arch` that runs on Talos (no
+/// interpreter, no shared libraries, no glibc; see [`crate::elf::ElfInfo::check_talos_userland`]).
+pub fn check_static_program(arch: Arch, program: &Path) -> Result<()> {
+    let elf = crate::elf::ElfInfo::read(program)?;
+    elf.check_talos_userland(arch.elf_machine()).with_context(|| format!("{}", program.display()))?;
+    if let Some(interp) = &elf.interpreter {
+        anyhow::bail!("{} is dynamically linked (interpreter {interp})", program.display());
+    }
+    if !elf.needed.is_empty() {
+        anyhow::bail!("{} needs shared libraries: {:?}", program.display(), elf.needed);
+    }
+    Ok(())
+}
+
+/// The permission bits (and setuid/setgid/sticky) of `path`, not following a symlink.
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o7777
+}
+
 /// Fixed `SOURCE_DATE_EPOCH` for tests.
 pub const TEST_EPOCH: u64 = 1_700_000_000;
 

@@ -12,11 +12,11 @@ mod build;
 #[allow(dead_code)]
 mod libevent;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use talos_ext_build::elf::ElfInfo;
-use talos_ext_build::testing::{Staged, TestOptions, debian_orig, meta, stage_with, target_command};
+use talos_ext_build::testing::{
+    Staged, TestOptions, check_static_program, debian_orig, meta, mode, stage_with, target_command,
+};
 use talos_ext_build::{Arch, SourceOverride, TestLibrary};
 
 const CONTAINER: &str = "usr/local/lib/containers/lldpd";
@@ -43,10 +43,6 @@ fn staged(arch: Arch, tmp: &Path) -> Staged {
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"))
 }
 
-fn mode(path: &Path) -> u32 {
-    std::fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
-}
-
 fn check(arch: Arch) {
     let tmp = tempfile::tempdir().unwrap();
     let s = staged(arch, tmp.path());
@@ -57,10 +53,7 @@ fn check(arch: Arch) {
     for program in PROGRAMS {
         let rel = format!("{CONTAINER}/usr/local/sbin/{program}");
         assert_eq!(mode(&s.rootfs(&rel)), 0o755, "{program}");
-        let elf = ElfInfo::read(&s.rootfs(&rel)).unwrap();
-        elf.check_talos_userland(arch.elf_machine()).unwrap_or_else(|e| panic!("{program}: {e:#}"));
-        assert_eq!(elf.interpreter, None, "{program} is statically linked");
-        assert!(elf.needed.is_empty(), "{program} needs {:?}", elf.needed);
+        check_static_program(arch, &s.rootfs(&rel)).unwrap_or_else(|e| panic!("{e:#}"));
         s.check_no_build_paths(&rel).unwrap();
         let out = target_command(arch, &s.rootfs(&rel)).arg("-v").read().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(out.trim(), "1.0.18", "{program} -v");
