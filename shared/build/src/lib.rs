@@ -40,7 +40,7 @@ mod toolchain;
 
 #[cfg(feature = "testing")]
 pub use library::TestLibrary;
-pub use library::{SYSROOT_OVERRIDES, SYSROOT_STAMP, dep_var, library_script};
+pub use library::{SYSROOT_COMPONENTS, SYSROOT_OVERRIDES, SYSROOT_STAMP, dep_var, library_script};
 pub use script::{RECIPE_INPUTS, SBOM_NAMESPACE_BASE, build_script, default_build_script, default_recipe};
 pub use stage::Stage;
 /// Where sources come from (cache, mirrors, offline mode): what tests put in

@@ -48,10 +48,21 @@ pub fn library_script(recipe: Recipe) {
 /// marked as built from overridden sources too.
 pub const SYSROOT_OVERRIDES: &str = ".talos-ext-overridden";
 
-/// Finishes a library stage: records its overridden sources, stamps its sysroot and returns it.
+/// The directory of a sysroot holding one SBOM component (`<links>.json`,
+/// [`talos_ext_sbom::Component`]) per library merged into it, the library's own and those of
+/// the libraries it links: the extension that links them lists each in its SBOM.
+pub const SYSROOT_COMPONENTS: &str = ".talos-ext-sbom";
+
+/// Finishes a library stage: records its SBOM component and overridden sources, stamps its
+/// sysroot and returns it.
 pub(crate) fn finish_library(stage: &Stage) -> Result<PathBuf> {
     let sysroot = stage.work.join("sysroot");
-    fs::create_dir_all(&sysroot).with_context(|| format!("creating {}", sysroot.display()))?;
+    let components = sysroot.join(SYSROOT_COMPONENTS);
+    fs::create_dir_all(&components).with_context(|| format!("creating {}", components.display()))?;
+    let component = talos_ext_sbom::Component::from_meta(&stage.meta, &stage.pin.talos.tag, stage.arch);
+    let path = components.join(format!("{}.json", stage.meta.name));
+    let json = serde_json::to_vec_pretty(&component).context("serialising an SBOM component")?;
+    fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
     let overridden: Vec<String> = stage
         .overridden
         .borrow()
@@ -67,6 +78,24 @@ pub(crate) fn finish_library(stage: &Stage) -> Result<PathBuf> {
         fs::write(&stamp_path, digest).with_context(|| format!("writing {}", stamp_path.display()))?;
     }
     Ok(sysroot)
+}
+
+/// The SBOM components of the libraries merged into `sysroot`, sorted by name.
+pub(crate) fn sysroot_components(sysroot: &Path) -> Result<Vec<talos_ext_sbom::Component>> {
+    let dir = sysroot.join(SYSROOT_COMPONENTS);
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for entry in talos_ext_fs::sorted_entries(&dir)? {
+        let path = entry.path();
+        let text = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let component: talos_ext_sbom::Component =
+            serde_json::from_slice(&text).with_context(|| format!("parsing the SBOM component {}", path.display()))?;
+        out.push(component);
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
 }
 
 /// Empties a stage's sysroot at the start of a run, keeping a library's [`SYSROOT_STAMP`].

@@ -235,7 +235,8 @@ pub(crate) fn stage_arch(
 
     // A placeholder ships no software, so it has no SBOM either (upstream's image is empty).
     if ctx.meta.kind != Kind::Noop {
-        write_sbom(ctx, arch, &rootfs)?;
+        let components = crate::library::sysroot_components(&stage.work.join("sysroot"))?;
+        write_sbom(ctx, arch, &rootfs, components)?;
     }
 
     let manifest = tmp.join("manifest.yaml");
@@ -267,15 +268,17 @@ pub(crate) fn stage_arch(
 pub const SBOM_NAMESPACE_BASE: &str = env!("CARGO_PKG_REPOSITORY");
 
 /// Writes the extension's SPDX document to `rootfs/usr/local/share/spdx/<name>.spdx.json` (file
-/// 0644, directories 0755), from its metadata and the arch's pinned sources.
-fn write_sbom(ctx: &StageContext, arch: Arch, rootfs: &Path) -> Result<()> {
-    let input = talos_ext_sbom::SbomInput::from_meta(
+/// 0644, directories 0755), from its metadata and the arch's pinned sources, plus one package
+/// per internal library built into it (`components`).
+fn write_sbom(ctx: &StageContext, arch: Arch, rootfs: &Path, components: Vec<talos_ext_sbom::Component>) -> Result<()> {
+    let mut input = talos_ext_sbom::SbomInput::from_meta(
         &ctx.meta,
         &ctx.pin.talos.tag,
         Some(arch),
         ctx.source_date_epoch,
         SBOM_NAMESPACE_BASE,
     );
+    input.components = components;
     let bytes =
         talos_ext_sbom::generate(&input).with_context(|| format!("generating the SBOM of `{}`", ctx.meta.name))?;
     let path = rootfs.join(talos_ext_sbom::spdx_path(&ctx.meta.name));

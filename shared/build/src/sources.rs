@@ -8,7 +8,8 @@
 //!
 //! Unpacked trees are kept in `<work>/src/<source>` with a stamp of what produced them (the
 //! archive's sha256 and the patches' contents), so a re-run with the same inputs does not unpack
-//! again.
+//! again. Every file of an unpacked tree gets one mtime (`SOURCE_DATE_EPOCH`) before the patches
+//! are applied, so build systems see nothing as stale that upstream did not change.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -85,6 +86,12 @@ impl Stage {
             unpack(&file, &dest, &UnpackOptions { strip_components: 1 })
                 .with_context(|| format!("unpacking source `{name}` of `{}`", self.meta.name))?;
         }
+        // Unpacking and copying drop mtimes, so files would be as new as their extraction order
+        // makes them, and an autotools Makefile would then try to regenerate `aclocal.m4` or
+        // `configure` (with autotools versions the machine may not have). One time for the
+        // whole tree says "nothing is stale"; files the patches change are newer, as they are.
+        let epoch = std::time::UNIX_EPOCH + std::time::Duration::from_secs(self.source_date_epoch);
+        talos_ext_fs::set_file_mtimes(&dest, epoch)?;
         apply_patches(&dest, &patches).with_context(|| format!("patching source `{name}` of `{}`", self.meta.name))?;
         fs::write(&stamp_path, stamp).with_context(|| format!("writing {}", stamp_path.display()))?;
         Ok(dest)
@@ -94,6 +101,8 @@ impl Stage {
     /// modification time) and the patches' contents.
     fn unpack_stamp(&self, name: &str, file: &Path, patches: &[PathBuf]) -> Result<String> {
         let mut h = Sha256::new();
+        // How trees are prepared (one mtime for every file, then the patches).
+        h.update("unpack v2: one mtime\n");
         if self.override_for(name)?.is_some() {
             // Overrides are working trees that change under us: always re-copy a directory.
             if file.is_dir() {

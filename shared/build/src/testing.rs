@@ -31,6 +31,9 @@ pub struct Staged {
     pub dir: PathBuf,
     /// Sources that came from overrides.
     pub overridden_sources: Vec<String>,
+    /// Paths of the build machine that must not appear in staged files (see
+    /// [`Staged::check_no_build_paths`]).
+    build_paths: Vec<PathBuf>,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -92,6 +95,21 @@ impl Staged {
         self.dir.join("rootfs").join(rel)
     }
 
+    /// Fails if the rootfs file `rel` holds a path of the build machine: the staging directory
+    /// (work dirs, unpacked sources), the workspace, or the source and library-stage caches.
+    /// Compiled code must have them mapped away (`-ffile-prefix-map`, see `step`).
+    pub fn check_no_build_paths(&self, rel: &str) -> Result<()> {
+        let path = self.rootfs(rel);
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        for build_path in &self.build_paths {
+            let needle = build_path.as_os_str().as_encoded_bytes();
+            if !needle.is_empty() && bytes.windows(needle.len()).any(|w| w == needle) {
+                anyhow::bail!("{rel} holds the build path {}", build_path.display());
+            }
+        }
+        Ok(())
+    }
+
     /// Everything below the rootfs but directories (files, links, ...), relative, sorted.
     pub fn rootfs_files(&self) -> Vec<String> {
         let root = self.dir.join("rootfs");
@@ -124,6 +142,26 @@ pub fn target_command(arch: Arch, program: &Path) -> crate::step::Command {
             .hint("install qemu-user-static (ci/setup.sh does)")
             .arg(program),
     }
+}
+
+/// Fails unless `program` is a statically linked binary for `arch` that runs on Talos (no
+/// interpreter, no shared libraries, no glibc; see [`crate::elf::ElfInfo::check_talos_userland`]).
+pub fn check_static_program(arch: Arch, program: &Path) -> Result<()> {
+    let elf = crate::elf::ElfInfo::read(program)?;
+    elf.check_talos_userland(arch.elf_machine()).with_context(|| format!("{}", program.display()))?;
+    if let Some(interp) = &elf.interpreter {
+        anyhow::bail!("{} is dynamically linked (interpreter {interp})", program.display());
+    }
+    if !elf.needed.is_empty() {
+        anyhow::bail!("{} needs shared libraries: {:?}", program.display(), elf.needed);
+    }
+    Ok(())
+}
+
+/// The permission bits (and setuid/setgid/sticky) of `path`, not following a symlink.
+pub fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o7777
 }
 
 /// Fixed `SOURCE_DATE_EPOCH` for tests.
@@ -175,7 +213,7 @@ fn stage_listed(
             talos_ext_fs::copy_tree(sysroot, &dest)?;
             Ok(overridden.to_vec())
         })?;
-        return Ok(Staged { dir: dest, overridden_sources: overridden, _tmp: tmp });
+        return Ok(Staged { dir: dest, overridden_sources: overridden, build_paths: Vec::new(), _tmp: tmp });
     }
     let ctx = StageContext {
         meta,
@@ -188,7 +226,10 @@ fn stage_listed(
         libraries: opts.libraries.clone(),
     };
     let (dir, overridden_sources) = stage_arch(&ctx, arch, recipe, &out_dir.join("staged").join(arch.as_str()))?;
-    Ok(Staged { dir, overridden_sources, _tmp: tmp })
+    let mut build_paths = vec![out_dir, root.to_path_buf(), opts.fetch.cache_dir.clone(), default_cache_dir(root)];
+    build_paths.sort();
+    build_paths.dedup();
+    Ok(Staged { dir, overridden_sources, build_paths, _tmp: tmp })
 }
 
 /// The list of recipe tests that build other bytes than their pin (source overrides), with what
@@ -588,6 +629,25 @@ macro_rules! in_tree_recipe_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn build_paths_in_staged_files_are_found() {
+        let tmp = tempfile::tempdir().unwrap();
+        let work = tmp.path().join("work");
+        std::fs::create_dir_all(tmp.path().join("rootfs/bin")).unwrap();
+        let leaky = format!("\0main.c\0{}/src/main.c\0", work.display());
+        std::fs::write(tmp.path().join("rootfs/bin/leaky"), leaky).unwrap();
+        std::fs::write(tmp.path().join("rootfs/bin/clean"), "\0/build/src/main.c\0").unwrap();
+        let s = Staged {
+            dir: tmp.path().to_path_buf(),
+            overridden_sources: Vec::new(),
+            build_paths: vec![work.clone()],
+            _tmp: None,
+        };
+        s.check_no_build_paths("bin/clean").unwrap();
+        let err = s.check_no_build_paths("bin/leaky").unwrap_err().to_string();
+        assert!(err.contains("bin/leaky") && err.contains(&work.display().to_string()), "{err}");
+    }
 
     #[test]
     fn offline_mirror_holds_the_files_under_their_pins_and_refuses_others() {

@@ -68,6 +68,23 @@ pub fn sorted_entries(dir: &Path) -> Result<Vec<fs::DirEntry>, FsError> {
     Ok(entries)
 }
 
+/// Gives every regular file below `dir` (at any depth; symlinks are not followed) the
+/// modification time `time`.
+pub fn set_file_mtimes(dir: &Path, time: std::time::SystemTime) -> Result<(), FsError> {
+    for entry in sorted_entries(dir)? {
+        let path = entry.path();
+        let kind = entry.file_type().map_err(fs_err("inspect", &path))?;
+        if kind.is_dir() {
+            set_file_mtimes(&path, time)?;
+        } else if kind.is_file() {
+            // Setting times needs ownership, not write access: read-only files work too.
+            let file = File::open(&path).map_err(fs_err("open", &path))?;
+            file.set_modified(time).map_err(fs_err("set the modification time of", &path))?;
+        }
+    }
+    Ok(())
+}
+
 /// Copies the tree `from` to `to`, which must not exist yet (see the crate docs for what is kept).
 pub fn copy_tree(from: &Path, to: &Path) -> Result<(), FsError> {
     if fs::symlink_metadata(to).is_ok() {
@@ -133,6 +150,22 @@ mod tests {
         fs::set_permissions(root.join("a/b/file"), fs::Permissions::from_mode(0o750)).unwrap();
         std::os::unix::fs::symlink("b/file", root.join("a/link")).unwrap();
         fs::write(root.join("skip.me"), "no").unwrap();
+    }
+
+    #[test]
+    fn set_file_mtimes_reaches_every_file_and_no_link() {
+        let tmp = tempfile::tempdir().unwrap();
+        tree(tmp.path());
+        fs::set_permissions(tmp.path().join("skip.me"), fs::Permissions::from_mode(0o444)).unwrap();
+        let link_before = fs::symlink_metadata(tmp.path().join("a/link")).unwrap().modified().unwrap();
+        let time = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        set_file_mtimes(tmp.path(), time).unwrap();
+        for file in ["a/b/file", "skip.me"] {
+            assert_eq!(fs::metadata(tmp.path().join(file)).unwrap().modified().unwrap(), time, "{file}");
+        }
+        assert_eq!(fs::symlink_metadata(tmp.path().join("a/link")).unwrap().modified().unwrap(), link_before);
+        let err = set_file_mtimes(&tmp.path().join("missing"), time).unwrap_err();
+        assert!(err.to_string().contains("missing"), "{err}");
     }
 
     #[test]

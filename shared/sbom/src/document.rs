@@ -120,17 +120,26 @@ fn checksums(source: &talos_ext_model::Source) -> Vec<Checksum> {
     ]
 }
 
-/// The document for `input`.
-pub fn document(input: &SbomInput) -> Result<Document, SbomError> {
-    input.check()?;
-    let package_id = format!("SPDXRef-Package-{}", id_part(&input.name));
-    let mut files = Vec::new();
-    let mut relationships = vec![Relationship {
-        spdx_element_id: "SPDXRef-DOCUMENT".into(),
-        related_spdx_element: package_id.clone(),
-        relationship_type: "DESCRIBES",
-    }];
-    for source in &input.sources {
+/// What one package of the document is made of: the extension itself or a component.
+struct PackageParts<'a> {
+    name: &'a str,
+    version: &'a str,
+    license: Option<&'a str>,
+    cpes: &'a [String],
+    purl: Option<&'a str>,
+    sources: &'a [talos_ext_model::Source],
+}
+
+/// Adds one package: its `files[]` entries (one per source, with `GENERATED_FROM`
+/// relationships) and the package itself; returns its SPDX id.
+fn add_package(
+    parts: &PackageParts,
+    packages: &mut Vec<Package>,
+    files: &mut Vec<File>,
+    relationships: &mut Vec<Relationship>,
+) -> String {
+    let package_id = format!("SPDXRef-Package-{}", id_part(parts.name));
+    for source in parts.sources {
         let arch = source.arch.map(|a| a.to_string());
         let digest = &source.sha256.as_str()[..12];
         let mut id = format!("SPDXRef-File-{}-{}", id_part(&source.name), digest);
@@ -163,11 +172,11 @@ pub fn document(input: &SbomInput) -> Result<Document, SbomError> {
         });
     }
     // A single source is the package's download; with several, no one URL is.
-    let (download_location, package_checksums) = match input.sources.as_slice() {
+    let (download_location, package_checksums) = match parts.sources {
         [only] => (only.url.clone(), checksums(only)),
         _ => (NOASSERTION.to_string(), Vec::new()),
     };
-    let mut external_refs: Vec<ExternalRef> = input
+    let mut external_refs: Vec<ExternalRef> = parts
         .cpes
         .iter()
         .map(|cpe| ExternalRef {
@@ -176,17 +185,71 @@ pub fn document(input: &SbomInput) -> Result<Document, SbomError> {
             reference_locator: cpe.clone(),
         })
         .collect();
-    if let Some(purl) = &input.purl {
+    if let Some(purl) = parts.purl {
         external_refs.push(ExternalRef {
             reference_category: "PACKAGE-MANAGER",
             reference_type: "purl",
-            reference_locator: purl.clone(),
+            reference_locator: purl.to_string(),
         });
     }
-    let license_declared = match input.license.as_deref().map(str::trim) {
+    let license_declared = match parts.license.map(str::trim) {
         Some(l) if !l.is_empty() => l.to_string(),
         _ => NOASSERTION.to_string(),
     };
+    packages.push(Package {
+        name: parts.name.to_string(),
+        spdx_id: package_id.clone(),
+        version_info: parts.version.to_string(),
+        supplier: NOASSERTION,
+        download_location,
+        files_analyzed: false,
+        checksums: package_checksums,
+        license_concluded: NOASSERTION,
+        license_declared,
+        copyright_text: NOASSERTION,
+        external_refs,
+    });
+    package_id
+}
+
+/// The document for `input`: the extension's package, then one per component (in the given
+/// order), each `CONTAINS`-related from the extension's package.
+pub fn document(input: &SbomInput) -> Result<Document, SbomError> {
+    input.check()?;
+    let (mut packages, mut files, mut relationships) = (Vec::new(), Vec::new(), Vec::new());
+    let own = PackageParts {
+        name: &input.name,
+        version: &input.upstream_version,
+        license: input.license.as_deref(),
+        cpes: &input.cpes,
+        purl: input.purl.as_deref(),
+        sources: &input.sources,
+    };
+    let package_id = add_package(&own, &mut packages, &mut files, &mut relationships);
+    relationships.insert(
+        0,
+        Relationship {
+            spdx_element_id: "SPDXRef-DOCUMENT".into(),
+            related_spdx_element: package_id.clone(),
+            relationship_type: "DESCRIBES",
+        },
+    );
+    for c in &input.components {
+        let parts = PackageParts {
+            name: &c.name,
+            version: &c.version,
+            license: c.license.as_deref(),
+            cpes: &c.cpes,
+            purl: c.purl.as_deref(),
+            sources: &c.sources,
+        };
+        let id = add_package(&parts, &mut packages, &mut files, &mut relationships);
+        relationships.push(Relationship {
+            spdx_element_id: package_id.clone(),
+            related_spdx_element: id,
+            relationship_type: "CONTAINS",
+        });
+    }
     Ok(Document {
         spdx_version: "SPDX-2.3",
         data_license: "CC0-1.0",
@@ -197,19 +260,7 @@ pub fn document(input: &SbomInput) -> Result<Document, SbomError> {
             creators: vec![format!("Tool: {}", crate::TOOL)],
             created: rfc3339_utc(input.source_date_epoch),
         },
-        packages: vec![Package {
-            name: input.name.clone(),
-            spdx_id: package_id,
-            version_info: input.upstream_version.clone(),
-            supplier: NOASSERTION,
-            download_location,
-            files_analyzed: false,
-            checksums: package_checksums,
-            license_concluded: NOASSERTION,
-            license_declared,
-            copyright_text: NOASSERTION,
-            external_refs,
-        }],
+        packages,
         files,
         relationships,
     })

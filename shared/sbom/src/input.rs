@@ -1,7 +1,7 @@
 //! What an SBOM is generated from ([`SbomInput`]): plain values, so this crate does not care how
 //! recipe metadata is parsed, plus the conversion from the extension model.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use talos_ext_model::{Arch, ExtensionMeta, Source};
 
 /// Input that cannot make a valid document.
@@ -34,6 +34,46 @@ pub struct SbomInput {
     /// Where the project lives, e.g. `https://git.example.org/talos-ext/extensions`; the document
     /// namespace is `<namespace_base>/spdxdocs/<name>-<version>-<uuid>`.
     pub namespace_base: String,
+    /// Upstream components built into the extension besides its own sources (the internal
+    /// library stages it links), each a package of its own, sorted by name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<Component>,
+}
+
+/// An upstream component an extension contains besides its own sources: an internal library
+/// stage (libcrypto, libevent, ...), described by that library's own metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Component {
+    /// The library's name (package `name`).
+    pub name: String,
+    /// Its upstream version (`versionInfo`).
+    pub version: String,
+    /// SPDX license expression; `None` writes `NOASSERTION`.
+    #[serde(default)]
+    pub license: Option<String>,
+    #[serde(default)]
+    pub cpes: Vec<String>,
+    #[serde(default)]
+    pub purl: Option<String>,
+    /// The pinned sources it was built from, for one arch.
+    pub sources: Vec<Source>,
+}
+
+impl Component {
+    /// The component an internal library stage's metadata describes (rendered for `talos_tag`),
+    /// with the sources of `arch`.
+    pub fn from_meta(meta: &ExtensionMeta, talos_tag: &str, arch: Arch) -> Component {
+        let upstream = meta.version.upstream_part();
+        Component {
+            name: meta.name.clone(),
+            version: if upstream.is_empty() { meta.version_string(talos_tag) } else { upstream.to_string() },
+            license: meta.license.clone(),
+            cpes: meta.cpes.clone(),
+            purl: meta.purl.clone(),
+            sources: meta.sources_for(arch).cloned().collect(),
+        }
+    }
 }
 
 impl SbomInput {
@@ -63,6 +103,7 @@ impl SbomInput {
             sources,
             source_date_epoch,
             namespace_base: namespace_base.to_string(),
+            components: Vec::new(),
         }
     }
 
@@ -76,6 +117,14 @@ impl SbomInput {
         }
         if self.upstream_version.trim().is_empty() {
             return fail("upstream_version", "must not be empty");
+        }
+        for c in &self.components {
+            if c.name.trim().is_empty() || c.version.trim().is_empty() {
+                return fail("components", "every component needs a name and a version");
+            }
+            if c.name == self.name || self.components.iter().filter(|o| o.name == c.name).count() > 1 {
+                return fail("components", "component names must be unique and differ from the extension's");
+            }
         }
         let base = &self.namespace_base;
         let scheme_ok = base.split_once("://").is_some_and(|(s, rest)| {

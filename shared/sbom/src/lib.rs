@@ -8,6 +8,8 @@
 //! document per extension, shaped like bldr's (syft's `spdxjson` encoder): one package for the
 //! extension, one `files[]` entry per pinned source with its SHA-256 and SHA-512, a
 //! `DESCRIBES` relationship from the document and `GENERATED_FROM` from the package to each source.
+//! Each internal library stage built into the extension ([`Component`]) is one more package with
+//! its own sources, which the extension's package `CONTAINS`.
 //!
 //! The bytes depend only on [`SbomInput`]: keys in a fixed order, `created` is
 //! `SOURCE_DATE_EPOCH`, and the `documentNamespace` ends in a UUIDv5 of the input.
@@ -24,6 +26,7 @@
 //!     sources: vec![],
 //!     source_date_epoch: 0,
 //!     namespace_base: "https://git.example.org/talos-ext/extensions".into(),
+//!     components: vec![],
 //! };
 //! let json = String::from_utf8(generate(&input).unwrap()).unwrap();
 //! assert!(json.contains(r#""licenseDeclared": "MIT""#));
@@ -40,8 +43,8 @@ mod input;
 mod read;
 
 pub use document::{Checksum, CreationInfo, Document, ExternalRef, File, Package, Relationship, document, generate};
-pub use input::{SbomError, SbomInput};
-pub use read::{Component, ReadError, components};
+pub use input::{Component, SbomError, SbomInput};
+pub use read::{PackageVersion, ReadError, components};
 /// The lint that keeps recipes SBOM-ready (it checks metadata only, so the model owns it).
 pub use talos_ext_model::sbom_lint::{SbomFields, lint};
 

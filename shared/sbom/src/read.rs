@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 /// One `packages[]` entry of an SPDX document.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-pub struct Component {
+pub struct PackageVersion {
     pub name: String,
     /// `versionInfo` (empty when the document has none).
     #[serde(rename = "versionInfo", default)]
@@ -27,10 +27,10 @@ pub struct ReadError {
 /// let components = talos_ext_sbom::components(doc).unwrap();
 /// assert_eq!((components[0].name.as_str(), components[0].version.as_str()), ("zfs", "2.3.4"));
 /// ```
-pub fn components(document: &[u8]) -> Result<Vec<Component>, ReadError> {
+pub fn components(document: &[u8]) -> Result<Vec<PackageVersion>, ReadError> {
     #[derive(Deserialize)]
     struct Doc {
-        packages: Vec<Component>,
+        packages: Vec<PackageVersion>,
     }
     let doc: Doc = serde_json::from_slice(document).map_err(|e| ReadError { message: e.to_string() })?;
     let mut packages = doc.packages;

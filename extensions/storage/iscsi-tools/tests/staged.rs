@@ -2,7 +2,8 @@
 //! pinned 2.1.12 archive is not reachable here) for both arches, with its internal libraries:
 //! libkmod from Debian's kmod 34.2 (override), util-linux-libs and libcrypto from their exact
 //! pins through an offline directory mirror. Checks the tree (validated strictly by staging),
-//! the service spec, the binaries' machine and libc, and runs `iscsiadm`.
+//! the service spec, the SBOM (one package per library stage), the binaries' machine and libc, and
+//! runs `iscsiadm`.
 
 #[path = "../build.rs"]
 #[allow(dead_code)]
@@ -18,11 +19,11 @@ mod libkmod;
 #[allow(dead_code)]
 mod util_linux_libs;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use talos_ext_build::elf::ElfInfo;
-use talos_ext_build::testing::{Staged, TestOptions, debian_orig, stage_with, target_command};
+use talos_ext_build::testing::{
+    Staged, TestOptions, check_static_program, debian_orig, mode, stage_with, target_command,
+};
 use talos_ext_build::{Arch, SourceOverride, TestLibrary};
 
 /// The static programs (the rest of `sbin` is upstream's shell helpers).
@@ -68,10 +69,6 @@ fn staged(arch: Arch, tmp: &Path) -> Staged {
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"))
 }
 
-fn mode(path: &Path) -> u32 {
-    std::fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
-}
-
 fn check(arch: Arch) {
     let tmp = tempfile::tempdir().unwrap();
     let s = staged(arch, tmp.path());
@@ -83,10 +80,8 @@ fn check(arch: Arch) {
     for program in PROGRAMS {
         let path = s.rootfs(&format!("usr/local/sbin/{program}"));
         assert_eq!(mode(&path), 0o755, "{program}");
-        let elf = ElfInfo::read(&path).unwrap();
-        elf.check_talos_userland(arch.elf_machine()).unwrap_or_else(|e| panic!("{program}: {e:#}"));
-        assert_eq!(elf.interpreter, None, "{program} is statically linked");
-        assert!(elf.needed.is_empty(), "{program} needs {:?}", elf.needed);
+        check_static_program(arch, &path).unwrap_or_else(|e| panic!("{e:#}"));
+        s.check_no_build_paths(&format!("usr/local/sbin/{program}")).unwrap();
     }
     let text = target_command(arch, &s.rootfs("usr/local/sbin/iscsiadm")).arg("--version").read();
     let text = text.unwrap_or_else(|e| panic!("{e}"));
@@ -112,6 +107,12 @@ fn check(arch: Arch) {
     let share: Vec<_> =
         std::fs::read_dir(s.rootfs("usr/local/share")).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(share, ["spdx"], "only the SBOM under share/");
+    // The SBOM lists open-iscsi and each library stage linked into it (by their pins).
+    let sbom = std::fs::read_to_string(s.rootfs(&talos_ext_build::sbom::spdx_path("iscsi-tools"))).unwrap();
+    for package in ["iscsi-tools", "libcrypto", "libkmod", "util-linux-libs"] {
+        assert!(sbom.contains(&format!("\"name\": \"{package}\",")), "no package {package}:\n{sbom}");
+    }
+    assert!(sbom.contains("\"relatedSpdxElement\": \"SPDXRef-Package-libcrypto\""), "{sbom}");
     assert!(!s.rootfs("usr/local/etc/iscsi/initiatorname.iscsi").exists(), "the name is made per node");
 }
 

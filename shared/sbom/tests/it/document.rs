@@ -210,3 +210,48 @@ fn assert_strict(doc: &Value) {
     let shape: String = created.chars().map(|c| if c.is_ascii_digit() { '0' } else { c }).collect();
     assert_eq!(shape, "0000-00-00T00:00:00Z", "{created}");
 }
+
+/// An internal library built into the extension is a package of its own, with its sources, that
+/// the extension's package contains; Talos lists every package as an SBOM item.
+#[test]
+fn components_are_contained_packages_with_their_sources() {
+    let z = "c".repeat(64);
+    let f = "d".repeat(128);
+    let libevent = talos_ext_sbom::Component {
+        name: "libevent".into(),
+        version: "2.1.13".into(),
+        license: Some("BSD-3-Clause".into()),
+        cpes: vec!["cpe:2.3:a:libevent_project:libevent:2.1.13:*:*:*:*:*:*:*".into()],
+        purl: None,
+        sources: vec![source("libevent", "https://x/libevent-2.1.13-stable.tar.gz", &z, &f, None)],
+    };
+    let input = SbomInput { components: vec![libevent.clone()], ..crun() };
+    let doc = assert_valid(&generate(&input).unwrap());
+    assert_strict(&doc);
+    let packages = doc["packages"].as_array().unwrap();
+    assert_eq!(packages.len(), 2);
+    assert_eq!(packages[1]["name"], "libevent");
+    assert_eq!(packages[1]["versionInfo"], "2.1.13");
+    assert_eq!(packages[1]["licenseDeclared"], "BSD-3-Clause");
+    assert_eq!(packages[1]["downloadLocation"], "https://x/libevent-2.1.13-stable.tar.gz");
+    assert_eq!(packages[1]["externalRefs"][0]["referenceLocator"], libevent.cpes[0].as_str());
+    assert_eq!(doc["files"].as_array().unwrap().len(), 3, "crun's two sources and libevent's");
+    let rels = doc["relationships"].as_array().unwrap();
+    assert_eq!(rels[0]["relationshipType"], "DESCRIBES", "the document describes the extension only");
+    let contains: Vec<_> = rels.iter().filter(|r| r["relationshipType"] == "CONTAINS").collect();
+    assert_eq!(contains.len(), 1);
+    assert_eq!(contains[0]["spdxElementId"], "SPDXRef-Package-crun");
+    assert_eq!(contains[0]["relatedSpdxElement"], "SPDXRef-Package-libevent");
+    // A component changes the document's namespace; no components leaves it as it was.
+    let ns = |i: &SbomInput| assert_valid(&generate(i).unwrap())["documentNamespace"].clone();
+    assert_ne!(ns(&input), ns(&crun()));
+
+    let bad = [
+        SbomInput { components: vec![talos_ext_sbom::Component { version: " ".into(), ..libevent.clone() }], ..crun() },
+        SbomInput { components: vec![libevent.clone(), libevent.clone()], ..crun() },
+        SbomInput { components: vec![talos_ext_sbom::Component { name: "crun".into(), ..libevent }], ..crun() },
+    ];
+    for input in bad {
+        assert_eq!(generate(&input).unwrap_err().field, "components");
+    }
+}

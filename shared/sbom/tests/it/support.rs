@@ -44,6 +44,7 @@ pub fn crun() -> SbomInput {
         ],
         source_date_epoch: 1_700_000_000,
         namespace_base: "https://git.example.org/talos-ext/extensions".into(),
+        components: vec![],
     }
 }
 

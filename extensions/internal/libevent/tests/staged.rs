@@ -1,0 +1,49 @@
+//! Stages the `libevent` library for both arches from its exact pin, offline, through a directory
+//! mirror holding Debian's byte-identical `.orig`, and checks the sysroot: headers, `libevent.pc`
+//! and static archives of objects for the right machine only.
+
+#[path = "../build.rs"]
+#[allow(dead_code)]
+mod build;
+
+use talos_ext_build::Arch;
+use talos_ext_build::elf::archive_machines;
+use talos_ext_build::testing::{TestOptions, debian_orig, meta, stage_with};
+
+fn check(arch: Arch) {
+    let meta = meta(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let pinned = meta.source("libevent", arch).expect("the pinned libevent").sha256.to_string();
+    let orig = debian_orig("libevent=2.1.13-stable-1").unwrap_or_else(|e| panic!("{e:#}"));
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = TestOptions::offline_mirror(tmp.path(), &[(&orig, &pinned)]).unwrap();
+    let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
+        .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
+    assert!(s.overridden_sources.is_empty(), "built from the pin");
+    let sysroot = &s.dir;
+    for header in ["event2/event.h", "event2/bufferevent.h", "event2/event-config.h", "event.h"] {
+        assert!(sysroot.join("usr/include").join(header).is_file(), "{arch}: no {header}");
+    }
+    let pc = std::fs::read_to_string(sysroot.join("usr/lib/pkgconfig/libevent.pc")).unwrap();
+    assert!(pc.contains("Version: 2.1.13"), "{pc}");
+    for lib in ["libevent.a", "libevent_core.a", "libevent_extra.a", "libevent_pthreads.a"] {
+        let bytes = std::fs::read(sysroot.join("usr/lib").join(lib)).unwrap_or_else(|e| panic!("{arch}: {lib}: {e}"));
+        let machines = archive_machines(&bytes).unwrap_or_else(|e| panic!("{arch}: {lib}: {e:#}"));
+        assert!(!machines.is_empty(), "{arch}: {lib} has no objects");
+        for (member, machine) in machines {
+            assert_eq!(machine, arch.elf_machine(), "{arch}: {lib}: {member}");
+        }
+    }
+    for shared in ["libevent.so", "libevent_openssl.a", "libevent_openssl.pc"] {
+        assert!(!sysroot.join("usr/lib").join(shared).exists(), "{arch}: {shared} is not built");
+    }
+}
+
+#[test]
+fn amd64_static_libevent_from_pin() {
+    check(Arch::Amd64);
+}
+
+#[test]
+fn arm64_static_libevent_from_pin() {
+    check(Arch::Arm64);
+}
