@@ -4,7 +4,6 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use talos_ext_kmod::{ModuleSignature, modinfo};
@@ -74,10 +73,7 @@ impl ModuleTree {
         let bytes = if plain.is_file() {
             fs::read(&plain).map_err(KernelError::io("read", &plain))?
         } else if xz.is_file() {
-            let file = fs::File::open(&xz).map_err(KernelError::io("open", &xz))?;
-            let mut out = Vec::new();
-            liblzma::read::XzDecoder::new(file).read_to_end(&mut out).map_err(KernelError::io("decompress", &xz))?;
-            out
+            talos_ext_kmod::symvers::read_module(&xz).map_err(KernelError::io("read", &xz))?
         } else {
             return Err(KernelError::NoSuchModule {
                 toolchain: self.toolchain.clone(),

@@ -22,6 +22,16 @@ use std::path::PathBuf;
 pub use image::{Compression, KernelImage};
 pub use recover::{Recovery, recover};
 
+/// A module file's ELF bytes: read, and decompressed when it is a `.ko.gz`, `.ko.xz` or
+/// `.ko.zst` (told by its magic bytes, not its name).
+pub fn read_module(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    let bytes = std::fs::read(path)?;
+    match Compression::detect(&bytes).filter(|c| *c != Compression::Lzma) {
+        Some(c) => c.decompress(&bytes, 1 << 30),
+        None => Ok(bytes),
+    }
+}
+
 /// The owner modpost writes for the kernel's own exports.
 pub const VMLINUX: &str = "vmlinux";
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget};
 
-use super::{Compression, Export, KernelImage, Symvers, SymversError, VMLINUX, input_err, io_err};
+use super::{Export, KernelImage, Symvers, SymversError, VMLINUX, input_err, io_err};
 
 /// The size of a `struct kernel_symbol` with PC-relative offsets: value, name, namespace.
 const ENTRY: u64 = 12;
@@ -54,7 +54,7 @@ pub fn recover(dir: &Path) -> Result<Recovery, SymversError> {
     let mut modules = 0;
     for (path, owner) in module_files(&modules_dir)? {
         modules += 1;
-        let bytes = read_module(&path)?;
+        let bytes = super::read_module(&path).map_err(io_err(&path))?;
         for (name, export) in module_exports(&bytes, &owner).map_err(|m| input_err(&path, m))? {
             if let Some(first) = exports.get(&name) {
                 return Err(input_err(&path, format!("exports `{name}`, which {} exports too", first.owner)));
@@ -240,14 +240,6 @@ fn module_files(dir: &Path) -> Result<Vec<(PathBuf, String)>, SymversError> {
     }
     out.sort();
     Ok(out)
-}
-
-fn read_module(path: &Path) -> Result<Vec<u8>, SymversError> {
-    let bytes = std::fs::read(path).map_err(io_err(path))?;
-    match Compression::detect(&bytes).filter(|c| *c != Compression::Lzma) {
-        Some(c) => c.decompress(&bytes, 1 << 30).map_err(io_err(path)),
-        None => Ok(bytes),
-    }
 }
 
 /// A module's exports, from its unrelocated `__ksymtab*` (names and namespaces through the
