@@ -27,6 +27,8 @@ PKGS=(
   debian-archive-keyring
   # Graphviz `dot`: `cargo xtask graph` renders docs/deps.svg with it.
   graphviz
+  # The compiler cache TALOS_EXT_CC_WRAPPER can name; its test builds twice through it.
+  ccache
 )
 
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then

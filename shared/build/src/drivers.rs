@@ -702,6 +702,9 @@ impl CMake<'_> {
         if self.common.linkage == Linkage::Static {
             out.push_str("set(CMAKE_FIND_LIBRARY_SUFFIXES \".a\")\n");
         }
+        if let Some(launcher) = &tc.launcher {
+            out.push_str(&format!("set(CMAKE_C_COMPILER_LAUNCHER {})\n", p(launcher)));
+        }
         out
     }
 

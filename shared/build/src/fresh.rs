@@ -10,7 +10,8 @@
 //!   other directory), the cross toolchain (its settings and the compiler's version) and the
 //!   contents of the sysroot it builds against (the libraries and earlier installs);
 //! - each **phase key** chains the previous key with the phase's command line, working directory,
-//!   environment (without `MAKEFLAGS`, whose jobserver descriptors change every run) and any file
+//!   environment (without `MAKEFLAGS`, whose jobserver descriptors change every run, and the
+//!   compiler launcher's `CCACHE_*`/`SCCACHE_*` settings) and any file
 //!   the phase reads that the driver generated (a meson cross file, a cmake toolchain file).
 //!
 //! A phase whose key is recorded is skipped; the first phase whose key differs, and every phase
@@ -160,11 +161,17 @@ impl Key {
         self.bytes(label, text.as_bytes())
     }
 
-    /// A command: program, arguments, directory and environment (without `MAKEFLAGS`).
+    /// A command: program, arguments, directory and environment (without `MAKEFLAGS`, and
+    /// without the compiler launcher's own settings, `CCACHE_*`/`SCCACHE_*`, which never change
+    /// what is built).
     pub(crate) fn command(&mut self, command: &Command) -> &mut Key {
         self.text("command", &command.command_line());
         self.text("dir", &command.get_dir().map(|d| d.display().to_string()).unwrap_or_default());
-        for (name, value) in command.get_env().iter().filter(|(name, _)| *name != "MAKEFLAGS") {
+        let keyed = |name: &str| {
+            name != "MAKEFLAGS"
+                && !talos_ext_model::handoff::CC_WRAPPER_ENV_PREFIXES.iter().any(|p| name.starts_with(p))
+        };
+        for (name, value) in command.get_env().iter().filter(|(name, _)| keyed(name)) {
             self.bytes(name, value.as_encoded_bytes());
         }
         self

@@ -57,7 +57,7 @@ pub use talos_ext_model::handoff::{
 pub use talos_ext_sbom as sbom;
 /// The validator (what staging runs on every tree), for tests that re-check a changed tree.
 pub use talos_ext_validate as validate;
-pub use toolchain::{CrossToolchain, ToolchainError};
+pub use toolchain::{CrossToolchain, ToolchainError, with_cc_wrapper};
 
 /// What recipes import.
 pub mod prelude {

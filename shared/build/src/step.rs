@@ -39,6 +39,8 @@ pub use talos_ext_process::{
     shell_quote,
 };
 
+use talos_ext_model::handoff::CC_WRAPPER_ENV_PREFIXES;
+
 use crate::stage::Stage;
 use crate::toolchain::{CrossToolchain, ToolchainError};
 
@@ -120,11 +122,11 @@ impl BuildSetup {
         Ok(setup)
     }
 
-    /// The compiler as a command: the gcc driver and musl's specs flags.
+    /// The compiler as a command: the launcher
+    /// ([`ENV_CC_WRAPPER`](talos_ext_model::handoff::ENV_CC_WRAPPER)) if any, the gcc driver and
+    /// musl's specs flags.
     pub fn cc(&self) -> Vec<String> {
-        let mut cc = vec![self.toolchain.cc.display().to_string()];
-        cc.extend(self.toolchain.cc_musl_flags.iter().cloned());
-        cc
+        self.toolchain.cc_command()
     }
 
     /// `CFLAGS`: optimisation/target flags and the work-dir prefix map.
@@ -174,7 +176,31 @@ impl BuildSetup {
             .set("PKG_CONFIG_LIBDIR", self.pkg_config_libdir())
             .set("PKG_CONFIG_SYSROOT_DIR", &self.sysroot)
             .set("PKG_CONFIG_PATH", "");
+        if self.toolchain.launcher.is_some() {
+            self.wrapper_env(&mut env);
+        }
         env
+    }
+
+    /// The launcher's own settings from the build script's environment (`CCACHE_*`,
+    /// `SCCACHE_*`), and two ccache defaults unless set, so that a clean build in another
+    /// directory (a new `OUT_DIR`, a fresh clone) hits what an earlier one cached:
+    /// `CCACHE_BASEDIR` = the work directory (paths below it are hashed relative to the
+    /// compile's directory) and `CCACHE_NOHASHDIR` (the directory is not hashed into compiles
+    /// with debug info: ours are `-g0` and map the work directory to `/build` anyway).
+    fn wrapper_env(&self, env: &mut Env) {
+        for (name, value) in std::env::vars_os() {
+            let Some(name) = name.to_str() else { continue };
+            if CC_WRAPPER_ENV_PREFIXES.iter().any(|p| name.starts_with(p)) {
+                env.set(name, value);
+            }
+        }
+        if env.get("CCACHE_BASEDIR").is_none() {
+            env.set("CCACHE_BASEDIR", &self.work);
+        }
+        if env.get("CCACHE_NOHASHDIR").is_none() && env.get("CCACHE_HASHDIR").is_none() {
+            env.set("CCACHE_NOHASHDIR", "1");
+        }
     }
 
     /// [`BuildSetup::base_env`] plus the cross toolchain ([`TOOLCHAIN_VARS`]): what autotools

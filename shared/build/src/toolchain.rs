@@ -12,6 +12,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use talos_ext_model::Arch;
+use talos_ext_model::handoff::ENV_CC_WRAPPER;
+use talos_ext_process::DEFAULT_PATH;
 
 /// A toolchain that is not installed.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +24,10 @@ pub enum ToolchainError {
     Missing { arch: Arch, path: PathBuf, packages: &'static str },
     #[error("creating the {arch} Linux uapi header links in {dir}: {cause}")]
     Uapi { arch: Arch, dir: PathBuf, cause: io::Error },
+    #[error(
+        "{ENV_CC_WRAPPER}=`{value}`: {why}\nhint: install it (Debian: `apt-get install ccache`), name it by its path, or unset {ENV_CC_WRAPPER}"
+    )]
+    Wrapper { value: String, why: String },
 }
 
 /// Directories of `/usr/include` (from `linux-libc-dev`) that make up the Linux uapi headers,
@@ -40,23 +46,41 @@ pub struct CrossToolchain {
     pub strip: PathBuf,
     /// Optimisation and target flags (`CFLAGS`), without the musl and prefix-map flags.
     pub cflags: Vec<String>,
+    /// The compiler launcher of [`ENV_CC_WRAPPER`] (ccache, sccache), resolved to a path. Not
+    /// part of [`CrossToolchain::identity`]: it never changes what is compiled.
+    pub launcher: Option<PathBuf>,
 }
 
 impl CrossToolchain {
     /// What identifies this toolchain for build stamps (see `fresh`): its settings, the
     /// compiler's version, musl's specs file and the size of the musl `libc.a` it links.
     pub fn identity(&self) -> Result<String, crate::step::ProcessError> {
+        let settings = CrossToolchain { launcher: None, ..self.clone() };
         let version = crate::step::Command::new(&self.cc).arg("--version").read()?;
         let libc =
             crate::step::Command::new(&self.cc).args(&self.cc_musl_flags).arg("-print-file-name=libc.a").read()?;
         let libc = libc.trim();
         let libc_size = fs::metadata(libc).map(|m| m.len()).unwrap_or(0);
         let specs = self.cc_musl_flags.get(1).and_then(|p| fs::read_to_string(p).ok()).unwrap_or_default();
-        Ok(format!("{self:?}\n{}\nspecs {specs}\nlibc {libc} {libc_size}", version.lines().next().unwrap_or_default()))
+        Ok(format!(
+            "{settings:?}\n{}\nspecs {specs}\nlibc {libc} {libc_size}",
+            version.lines().next().unwrap_or_default()
+        ))
     }
 
-    /// The toolchain for an arch, checked to be installed.
+    /// The toolchain for an arch, checked to be installed, with the launcher that
+    /// [`ENV_CC_WRAPPER`] names (if it is set and not empty).
     pub fn for_arch(arch: Arch) -> Result<CrossToolchain, ToolchainError> {
+        let wrapper = WRAPPER_OVERRIDE.with(|o| o.borrow().clone()).unwrap_or_else(|| std::env::var_os(ENV_CC_WRAPPER));
+        let launcher = match wrapper {
+            Some(value) if !value.is_empty() => Some(resolve_launcher(&value.to_string_lossy())?),
+            _ => None,
+        };
+        Ok(CrossToolchain { launcher, ..CrossToolchain::installed(arch)? })
+    }
+
+    /// The toolchain for an arch without a launcher, checked to be installed.
+    pub fn installed(arch: Arch) -> Result<CrossToolchain, ToolchainError> {
         let (prefix, packages, cflags): (&str, &str, &[&str]) = match arch {
             Arch::Amd64 => ("x86_64-linux-gnu", "musl-tools", &["-O2", "-g0", "-march=x86-64-v2", "-mtune=generic"]),
             Arch::Arm64 => ("aarch64-linux-gnu", "gcc-aarch64-linux-gnu musl-dev:arm64", &["-O2", "-g0"]),
@@ -70,6 +94,7 @@ impl CrossToolchain {
             ar: bin("ar"),
             strip: bin("strip"),
             cflags: cflags.iter().map(|s| s.to_string()).collect(),
+            launcher: None,
         };
         for path in [&tc.cc, &specs, &tc.ar, &tc.strip] {
             if !path.exists() {
@@ -77,6 +102,14 @@ impl CrossToolchain {
             }
         }
         Ok(tc)
+    }
+
+    /// The compiler as a command: the launcher (if any), the gcc driver and musl's specs flags.
+    pub fn cc_command(&self) -> Vec<String> {
+        let mut cc: Vec<String> = self.launcher.iter().map(|l| l.display().to_string()).collect();
+        cc.push(self.cc.display().to_string());
+        cc.extend(self.cc_musl_flags.iter().cloned());
+        cc
     }
 
     /// `-ffile-prefix-map` flags so build paths do not leak into binaries.
@@ -110,7 +143,7 @@ impl CrossToolchain {
 
     /// Environment for build systems driven by this toolchain (`CC`, `AR`, `STRIP`, `CFLAGS`).
     pub fn env(&self) -> Vec<(&'static str, OsString)> {
-        let cc = format!("{} {}", self.cc.display(), self.cc_musl_flags.join(" "));
+        let cc = self.cc_command().join(" ");
         vec![
             ("CC", cc.into()),
             ("AR", self.ar.clone().into()),
@@ -181,5 +214,42 @@ impl CrossToolchain {
         std::os::unix::fs::symlink(&asm, tmp.join("asm")).map_err(err)?;
         fs::rename(&tmp, &dir).map_err(err)?;
         Ok(dir)
+    }
+}
+
+thread_local! {
+    static WRAPPER_OVERRIDE: std::cell::RefCell<Option<Option<OsString>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `wrapper` instead of [`ENV_CC_WRAPPER`] for the toolchains made on this thread
+/// (`None`: no launcher), restored afterwards. For tests, which cannot change the environment.
+pub fn with_cc_wrapper<T>(wrapper: Option<OsString>, f: impl FnOnce() -> T) -> T {
+    let old = WRAPPER_OVERRIDE.with(|o| o.replace(Some(wrapper)));
+    let out = f();
+    WRAPPER_OVERRIDE.with(|o| *o.borrow_mut() = old);
+    out
+}
+
+/// The launcher [`ENV_CC_WRAPPER`] names: a path, or a program on the steps' `PATH`
+/// ([`DEFAULT_PATH`], which is what the compile steps search).
+fn resolve_launcher(value: &str) -> Result<PathBuf, ToolchainError> {
+    let err = |why: String| ToolchainError::Wrapper { value: value.to_string(), why };
+    if value.contains(char::is_whitespace) {
+        return Err(err("must be one program (a name or a path), without arguments".into()));
+    }
+    let candidates: Vec<PathBuf> = if value.contains('/') {
+        vec![PathBuf::from(value)]
+    } else {
+        DEFAULT_PATH.split(':').map(|dir| Path::new(dir).join(value)).collect()
+    };
+    let executable = |p: &Path| {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    match candidates.into_iter().find(|p| executable(p)) {
+        Some(path) if path.is_absolute() => Ok(path),
+        Some(path) => std::path::absolute(&path).map_err(|e| err(format!("{}: {e}", path.display()))),
+        None if value.contains('/') => Err(err("no such executable file".into())),
+        None => Err(err(format!("not found on PATH ({DEFAULT_PATH})"))),
     }
 }

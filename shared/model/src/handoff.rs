@@ -29,6 +29,17 @@ pub const ENV_SOURCE_DATE_EPOCH: &str = "TALOS_EXT_SOURCE_DATE_EPOCH";
 /// `;`-separated `ext[/source]=<absolute path>` overrides for build scripts.
 pub const ENV_SOURCE_OVERRIDES: &str = "TALOS_EXT_SOURCE_OVERRIDES";
 
+/// A compiler launcher (`ccache`, `sccache`, or a path to one) that userland C compiles run
+/// through: autotools and make get `CC="<wrapper> <gcc> ..."`, meson the wrapper as the first
+/// word of its cross file's `c`, cmake `CMAKE_C_COMPILER_LAUNCHER`. The user's own environment,
+/// not something `cargo xtask build` sets; cargo passes it to build scripts. It never changes
+/// what is built, so it is not a freshness input of the toolchain (only of the command lines).
+pub const ENV_CC_WRAPPER: &str = "TALOS_EXT_CC_WRAPPER";
+
+/// Prefixes of the wrapper's own settings (`CCACHE_DIR`, `SCCACHE_BUCKET`, ...), passed from the
+/// build script's environment to the compile steps when [`ENV_CC_WRAPPER`] is set.
+pub const CC_WRAPPER_ENV_PREFIXES: &[&str] = &["CCACHE_", "SCCACHE_"];
+
 /// Directory under `OUT_DIR` holding the staged trees.
 pub const STAGE_DIR: &str = "talos-ext";
 /// File in [`STAGE_DIR`] describing what was staged.
