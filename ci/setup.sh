@@ -4,7 +4,8 @@
 # What it does, and says so as it goes:
 #   - adds the arm64 dpkg architecture (package lists only; nothing arm64 runs on the host),
 #   - runs `apt-get update` once,
-#   - installs the Debian packages the builds and tests need, only those that are missing.
+#   - installs the Debian packages the builds and tests need, only those that are missing,
+#   - installs the exact compiler release each kernel toolchain pins (clang-22 22.1.8 for Talos).
 # It changes nothing else on the system. Re-running it is cheap: it installs nothing when all is there.
 set -euo pipefail
 
@@ -47,6 +48,7 @@ done
 if [ ${#missing[@]} -gt 0 ] || [ -n "${NEED_UPDATE:-}" ]; then
   say "apt-get update"
   apt-get update -qq
+  UPDATED=1
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${#missing[@]} missing Debian packages: ${missing[*]}"
@@ -55,3 +57,33 @@ if [ ${#missing[@]} -gt 0 ]; then
 else
   say "all ${#PKGS[@]} Debian packages already installed"
 fi
+
+# The exact compilers the kernel toolchains pin ([compiler.debian] of toolchain/toolchains/*.toml:
+# Debian packages at one version, e.g. clang-22/lld-22/llvm-22 1:22.1.8-1~deb12u1 for the Talos
+# kernel). Installed at exactly that version; when the archive no longer has it, say so and fail.
+compilers=$(awk '
+  FNR == 1 { if (pkgs != "") print FILENAME_PREV, version, pkgs; pkgs = ""; version = ""; sect = 0; FILENAME_PREV = FILENAME }
+  /^\[/ { sect = ($0 == "[compiler.debian]") }
+  sect && /^packages *=/ { s = $0; sub(/^[^[]*\[/, "", s); sub(/\].*$/, "", s); gsub(/[" ,]+/, " ", s); pkgs = s }
+  sect && /^version *=/ { s = $0; sub(/^[^"]*"/, "", s); sub(/".*$/, "", s); version = s }
+  END { if (pkgs != "") print FILENAME_PREV, version, pkgs }
+' "$(dirname "$0")"/../toolchain/toolchains/*.toml)
+while read -r file version pkgs; do
+  [ -n "${file:-}" ] || continue
+  wanted=()
+  for p in $pkgs; do
+    have=$(dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$p" 2>/dev/null || true)
+    [ "$have" = "installed $version" ] || wanted+=("$p=$version")
+  done
+  [ ${#wanted[@]} -gt 0 ] || { say "pinned compiler of $(basename "$file") already installed ($pkgs $version)"; continue; }
+  [ -n "${UPDATED:-}" ] || { say "apt-get update"; apt-get update -qq; UPDATED=1; }
+  for w in "${wanted[@]}"; do
+    if ! apt-cache madison "${w%%=*}" | awk -F'|' '{gsub(/ /, "", $2); print $2}' | grep -qxF "$version"; then
+      say "the Debian archive no longer has ${w%%=*} at version $version, which $(basename "$file") pins: update [compiler.debian] (and compiler.version) there"
+      exit 1
+    fi
+  done
+  say "installing the compiler $(basename "$file") pins: ${wanted[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${wanted[@]}" >/dev/null
+  say "installed"
+done <<< "$compilers"

@@ -132,8 +132,9 @@ pub struct BuildTree {
     pub release: String,
     /// The `make -C` directory.
     pub dir: PathBuf,
-    /// `LLVM=1` builds.
-    pub llvm: bool,
+    /// kbuild's `LLVM=` value for LLVM builds (`1`, or the programs' suffix `-22`); `None`:
+    /// gcc and binutils.
+    pub llvm: Option<String>,
     /// The cache directory of this toolchain, inputs and arch.
     pub cache_dir: PathBuf,
     /// Things the user should know (ABI fallback, compiler differences, ...).
@@ -142,11 +143,11 @@ pub struct BuildTree {
 
 impl BuildTree {
     /// `make` variables of every external module build with this tree: `ARCH`, and
-    /// `CROSS_COMPILE` or `LLVM=1`.
+    /// `CROSS_COMPILE` or `LLVM=1` (`LLVM=-22` for suffixed programs).
     pub fn make_vars(&self) -> Vec<String> {
         let mut vars = vec![format!("ARCH={}", self.arch.kernel_arch())];
-        if self.llvm {
-            vars.push("LLVM=1".into());
+        if let Some(llvm) = &self.llvm {
+            vars.push(format!("LLVM={llvm}"));
         } else if self.arch == Arch::Arm64 {
             vars.push("CROSS_COMPILE=aarch64-linux-gnu-".into());
         }
@@ -155,7 +156,7 @@ impl BuildTree {
 
     /// The `strip` of this tree's arch and compiler.
     pub fn strip_program(&self) -> PathBuf {
-        strip_program(self.llvm, self.arch)
+        strip_program(self.llvm.as_deref(), self.arch)
     }
 
     /// What follows the release in the vermagic of this tree's kernel, from its `.config` (see
@@ -220,12 +221,13 @@ pub fn vermagic_flags(config: &str, arch: Arch) -> Option<String> {
     Some(flags)
 }
 
-/// `llvm-strip` for LLVM builds, else the arch's binutils `strip`.
-pub fn strip_program(llvm: bool, arch: Arch) -> PathBuf {
-    if llvm {
-        PathBuf::from("llvm-strip")
-    } else {
-        PathBuf::from(format!("/usr/bin/{}-linux-gnu-strip", arch.gnu_machine()))
+/// `llvm-strip` (`llvm-strip-22` for kbuild's `LLVM=-22`) for LLVM builds, else the arch's
+/// binutils `strip`.
+pub fn strip_program(llvm: Option<&str>, arch: Arch) -> PathBuf {
+    match llvm {
+        Some(suffix) if suffix.starts_with('-') => PathBuf::from(format!("llvm-strip{suffix}")),
+        Some(_) => PathBuf::from("llvm-strip"),
+        None => PathBuf::from(format!("/usr/bin/{}-linux-gnu-strip", arch.gnu_machine())),
     }
 }
 
@@ -256,7 +258,7 @@ pub fn prepare_build_tree(
                 arch,
                 release: d.debian.release_for(&abi, arch),
                 dir,
-                llvm: d.compiler.llvm,
+                llvm: d.compiler.llvm_make_value(),
                 cache_dir: slot.dir,
                 notes,
             })
@@ -270,7 +272,7 @@ pub fn prepare_build_tree(
                 arch,
                 release: t.kernel.release.clone(),
                 dir,
-                llvm: true,
+                llvm: t.compiler.llvm_make_value(),
                 cache_dir: slot.dir,
                 notes,
             })

@@ -23,10 +23,21 @@ use crate::cache::Slot;
 use crate::error::{KernelError, MissingSource};
 use talos_ext_process::{Command, Jobs, Log};
 
-const LLVM_HINT: &str = "install clang, lld and llvm (`apt-get install clang lld llvm`); Talos builds with clang/LLVM";
-
-/// Programs `LLVM=1` needs.
+/// Programs `LLVM=1` needs (with the compiler's suffix, `clang-22`, for `LLVM=-22`).
 const LLVM_TOOLS: [&str; 6] = ["clang", "ld.lld", "llvm-ar", "llvm-nm", "llvm-objcopy", "llvm-strip"];
+
+/// How to get the pinned compiler.
+fn llvm_hint(t: &TalosToolchain) -> String {
+    match &t.compiler.debian {
+        Some(d) => format!(
+            "run `ci/setup.sh` as root: it installs {} at Debian version {} (from {})",
+            d.packages.join(", "),
+            d.version,
+            d.suite
+        ),
+        None => format!("install clang, lld and llvm {}; Talos builds with clang/LLVM", t.compiler.version),
+    }
+}
 
 /// The configured kernel source tree of one arch; returns it (the `make -C` target) and notes.
 pub(crate) fn source_tree(
@@ -45,30 +56,14 @@ pub(crate) fn source_tree(
     // Everything that can fail fast, first: the pinned inputs, then the compiler.
     let tarball = kernel_tarball(name, t, arch, fetch)?;
     let config = config_file(name, t, arch, fetch)?;
-    for tool in LLVM_TOOLS {
-        if Command::new(tool).arg("--version").output().is_err() {
-            return Err(KernelError::MissingTool {
-                toolchain: name.to_string(),
-                program: tool.to_string(),
-                why: "the Talos kernel and its modules are built with LLVM=1".into(),
-                hint: LLVM_HINT.into(),
-            });
-        }
-    }
-    let version = Command::new("clang").arg("--version").hint(LLVM_HINT).read().map_err(KernelError::process(name))?;
-    if !version.contains(&format!("version {}", t.compiler.version)) {
-        notes.push(format!(
-            "toolchain `{name}`: the kernel was built with clang {}, this machine has `{}`; modules may differ from pkgs' (CONFIG_CC_VERSION_TEXT is checked by kbuild)",
-            t.compiler.version,
-            version.lines().next().unwrap_or("?").trim()
-        ));
-    }
+    check_compiler(name, t)?;
     if !full_build {
         notes.push(format!(
             "toolchain `{name}`: prepared with `modules_prepare` only: no Module.symvers, so modules get no modversions CRCs and will not load on the Talos kernel; prepare with a full build for that"
         ));
     }
     let karch = arch.kernel_arch();
+    let llvm = t.compiler.llvm_make_value().unwrap_or_else(|| "1".into());
     let dir = slot.ensure("src", |partial, _| {
         let src = partial.join("linux");
         talos_ext_archive::unpack(&tarball, &src, &talos_ext_archive::UnpackOptions { strip_components: 1 }).map_err(
@@ -83,11 +78,11 @@ pub(crate) fn source_tree(
                 .name(&format!("kernel-{}", targets.join("-")))
                 .args(jobs.make_args())
                 .arg(format!("ARCH={karch}"))
-                .arg("LLVM=1")
+                .arg(format!("LLVM={llvm}"))
                 .args(targets)
                 .dir(&src)
                 .log(Log::File(log.clone()))
-                .hint(LLVM_HINT);
+                .hint(&llvm_hint(t));
             jobs.apply(make.env_mut());
             make.run().map(drop).map_err(KernelError::process(name))
         };
@@ -109,6 +104,45 @@ pub(crate) fn source_tree(
         Ok(serde_json::json!({ "full_build": full_build }))
     })?;
     Ok((dir.join("linux"), notes))
+}
+
+/// The LLVM programs kbuild will call exist, and clang is exactly the pinned release: the
+/// kernel's `CONFIG_CC_VERSION_TEXT`, and with it every module's compile, depends on it.
+fn check_compiler(name: &str, t: &TalosToolchain) -> Result<(), KernelError> {
+    for tool in LLVM_TOOLS.map(|tool| t.compiler.llvm_program(tool)) {
+        if Command::new(&tool).arg("--version").output().is_err() {
+            return Err(KernelError::MissingTool {
+                toolchain: name.to_string(),
+                program: tool,
+                why: format!("the Talos kernel and its modules are built with clang/LLVM {}", t.compiler.version),
+                hint: llvm_hint(t),
+            });
+        }
+    }
+    let clang = t.compiler.llvm_program("clang");
+    let text = Command::new(&clang).arg("--version").hint(&llvm_hint(t)).read().map_err(KernelError::process(name))?;
+    let found = clang_release(&text);
+    if found.as_deref() != Some(t.compiler.version.as_str()) {
+        return Err(KernelError::MissingTool {
+            toolchain: name.to_string(),
+            program: clang,
+            why: format!(
+                "it is clang {}, the toolchain pins clang {} (the release the Talos kernel was built with)",
+                found.as_deref().unwrap_or("of an unknown release"),
+                t.compiler.version
+            ),
+            hint: llvm_hint(t),
+        });
+    }
+    Ok(())
+}
+
+/// The release in `clang --version`'s first line (`Debian clang version 22.1.8 (1~deb12u1)`).
+fn clang_release(version_text: &str) -> Option<String> {
+    let line = version_text.lines().next()?;
+    let rest = &line[line.find("clang version ")? + "clang version ".len()..];
+    let release: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    (!release.is_empty()).then_some(release)
 }
 
 /// The configuration `olddefconfig` left must be the pinned one but for the machine's toolchain
@@ -183,4 +217,17 @@ fn config_file(name: &str, t: &TalosToolchain, arch: Arch, fetch: &FetchConfig) 
 
 fn display(p: &Path) -> String {
     p.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clang_release;
+
+    #[test]
+    fn the_clang_release_is_read_from_version_lines() {
+        assert_eq!(clang_release("Debian clang version 22.1.8 (1~deb12u1)\nTarget: x86_64").as_deref(), Some("22.1.8"));
+        assert_eq!(clang_release("clang version 22.1.8-rc1\n").as_deref(), Some("22.1.8"));
+        assert_eq!(clang_release("Ubuntu clang version 14.0.0-1ubuntu1").as_deref(), Some("14.0.0"));
+        assert_eq!(clang_release("gcc (Debian 12.2.0-14) 12.2.0"), None);
+    }
 }

@@ -158,6 +158,37 @@ pub struct Compiler {
     /// The image providing the compiler, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// The suffix of the LLVM programs (`-22`: `clang-22`, `ld.lld-22`, ...), passed to kbuild
+    /// as `LLVM=-22`; without it, `LLVM=1` and the unsuffixed programs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suffix: Option<String>,
+    /// The Debian packages that provide this exact compiler, installed by `ci/setup.sh`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debian: Option<CompilerPackages>,
+}
+
+/// `[compiler.debian]`: Debian packages of one exact version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompilerPackages {
+    /// Package names (`clang-22`, `lld-22`, `llvm-22`).
+    pub packages: Vec<String>,
+    /// The Debian version all of them have (`1:22.1.8-1~deb12u1`).
+    pub version: String,
+    /// The suite that carries that version (`bookworm-security`), for messages.
+    pub suite: String,
+}
+
+impl Compiler {
+    /// The `LLVM=` value of kbuild (`-22` or `1`), `None` for gcc builds.
+    pub fn llvm_make_value(&self) -> Option<String> {
+        self.llvm.then(|| self.suffix.clone().unwrap_or_else(|| "1".into()))
+    }
+
+    /// An LLVM program's name with this compiler's suffix (`clang` -> `clang-22`).
+    pub fn llvm_program(&self, name: &str) -> String {
+        format!("{name}{}", self.suffix.as_deref().unwrap_or(""))
+    }
 }
 
 /// A toolchain file that cannot be read, parsed or used.
@@ -252,6 +283,19 @@ impl Toolchain {
                 if !t.compiler.llvm {
                     return invalid("compiler.llvm", "Talos kernels are built with LLVM=1".into());
                 }
+                if let Some(suffix) = &t.compiler.suffix
+                    && !(suffix.starts_with('-') && suffix.len() > 1 && suffix[1..].bytes().all(|b| b.is_ascii_digit()))
+                {
+                    return invalid("compiler.suffix", format!("`{suffix}` is not `-<major>` (e.g. `-22`)"));
+                }
+                if let Some(d) = &t.compiler.debian
+                    && !d.version.contains(&t.compiler.version)
+                {
+                    return invalid(
+                        "compiler.debian.version",
+                        format!("`{}` is not a packaging of compiler.version `{}`", d.version, t.compiler.version),
+                    );
+                }
             }
             ToolchainSpec::Debian(d) => {
                 let k = &d.debian;
@@ -290,11 +334,16 @@ impl Toolchain {
         }
     }
 
-    /// Whether modules are built with `LLVM=1`.
+    /// Whether modules are built with LLVM (`LLVM=1` or `LLVM=-<major>`).
     pub fn llvm(&self) -> bool {
+        self.compiler().llvm
+    }
+
+    /// The `[compiler]` table.
+    pub fn compiler(&self) -> &Compiler {
         match &self.spec {
-            ToolchainSpec::Talos(t) => t.compiler.llvm,
-            ToolchainSpec::Debian(d) => d.compiler.llvm,
+            ToolchainSpec::Talos(t) => &t.compiler,
+            ToolchainSpec::Debian(d) => &d.compiler,
         }
     }
 
@@ -482,6 +531,10 @@ mod tests {
         let talos = Toolchain::load(&root, "talos-v1.14.0-beta.1").unwrap();
         assert_eq!(talos.kernel_release(Arch::Amd64), "6.18.45-talos");
         assert!(talos.llvm());
+        assert_eq!(talos.compiler().llvm_make_value().as_deref(), Some("-22"));
+        assert_eq!(talos.compiler().llvm_program("llvm-strip"), "llvm-strip-22");
+        let packages = talos.compiler().debian.as_ref().expect("the Talos compiler is pinned to Debian packages");
+        assert_eq!(packages.version, "1:22.1.8-1~deb12u1");
         let debian = Toolchain::load(&root, "debian-6.12").unwrap();
         assert!(!debian.llvm());
         let ToolchainSpec::Debian(d) = &debian.spec else { panic!("kind") };
@@ -510,6 +563,15 @@ mod tests {
         let bad = text.replace("abi = \"6.12.117+deb12\"", "abi = \"6.1.0-56\"");
         let e = Toolchain::from_toml_str(Path::new("d.toml"), &bad).unwrap_err().to_string();
         assert!(e.contains("debian.abi"), "{e}");
+        let talos = std::fs::read_to_string(root().join(TOOLCHAINS_DIR).join("talos-v1.14.0-beta.1.toml")).unwrap();
+        for (from, to, field) in [
+            ("suffix = \"-22\"", "suffix = \"22\"", "compiler.suffix"),
+            ("version = \"1:22.1.8-1~deb12u1\"", "version = \"1:21.1.8-1\"", "compiler.debian.version"),
+        ] {
+            assert!(talos.contains(from), "{from}");
+            let e = Toolchain::from_toml_str(Path::new("t.toml"), &talos.replace(from, to)).unwrap_err().to_string();
+            assert!(e.contains("t.toml") && e.contains(field), "{e}");
+        }
     }
 
     #[test]

@@ -151,7 +151,10 @@ fn list(ctx: &KernelContext, root: &std::path::Path) -> Result<ExitCode> {
             name.clone(),
             tc.kind().to_string(),
             Arch::ALL.iter().map(|a| tc.kernel_release(*a)).collect::<Vec<_>>().join(" "),
-            if tc.llvm() { "LLVM=1".into() } else { "gcc".into() },
+            match tc.compiler().llvm_make_value() {
+                Some(llvm) => format!("clang {} (LLVM={llvm})", tc.compiler().version),
+                None => format!("gcc {}", tc.compiler().version),
+            },
             lock.keys.get(&name).map_or_else(|| "-".into(), |f| short_fingerprint(f)),
         ]);
     }
