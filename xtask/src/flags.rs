@@ -716,6 +716,12 @@ pub enum ToolchainWhat {
         /// Talos: build vmlinux and all modules too, for Module.symvers (hours on 2 cores).
         #[arg(long)]
         full: bool,
+        /// Talos: `linux=<archive>`, a stand-in kernel source (another Linux release, e.g.
+        /// Debian's linux_6.18.15.orig.tar.xz) instead of the pinned tarball, for offline work.
+        /// The tree gets that source's real release (6.18.15-talos, never the pinned one), the
+        /// config check allows options that source does not define, and it is cached apart.
+        #[arg(long, value_name = "linux=ARCHIVE")]
+        source: Option<String>,
     },
     /// Record the fingerprint of the key builds will use in toolchain/keys.lock (deliberately:
     /// kernels built to trust the old key will reject modules signed with the new one).

@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result, bail};
 use talos_ext_fetch::{ENV_CACHE, ENV_MIRRORS, ENV_OFFLINE, FetchConfig, Mirror};
-use talos_ext_model::handoff::{ENV_SOURCE_OVERRIDES, SourceOverride, default_cache_dir};
+use talos_ext_model::handoff::{ENV_SOURCE_OVERRIDES, KERNEL_SOURCE_OVERRIDE, SourceOverride, default_cache_dir};
 use xshell::Shell;
 
 use crate::catalog::Catalog;
@@ -42,6 +42,14 @@ pub fn overrides(texts: &[String], catalog: &Catalog) -> Result<Vec<SourceOverri
     let mut out = Vec::new();
     for text in texts {
         let o = SourceOverride::parse(text, &cwd)?;
+        if o.extension == KERNEL_SOURCE_OVERRIDE && o.source.is_none() {
+            // The Talos toolchain's kernel source, for every kbuild step (a stand-in release).
+            if !o.path.is_file() {
+                bail!("--source {text}: the stand-in kernel source must be an archive (linux_<version>.orig.tar.xz)");
+            }
+            out.push(o);
+            continue;
+        }
         let entry = catalog.select(std::slice::from_ref(&o.extension))?[0];
         if let Some(src) = &o.source
             && !entry.meta.sources.iter().any(|s| &s.name == src)

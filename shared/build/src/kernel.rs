@@ -389,8 +389,19 @@ impl KbuildModules<'_> {
                 tc.name
             ));
         }
-        let tree = prepare_build_tree(&ctx, &tc, s.arch, PrepareOptions::default())?;
+        let stand_in_source = s.kernel_source_override();
+        let tree = prepare_build_tree(&ctx, &tc, s.arch, PrepareOptions { stand_in_source, ..Default::default() })?;
         tree.notes.iter().for_each(|n| warn(n));
+        let symvers = tree.dir.join("Module.symvers");
+        if !symvers.is_file() {
+            bail!(
+                "kbuild `{name}`: the {} build tree of toolchain `{}` has no Module.symvers ({}), so modpost cannot resolve the kernel's symbols nor record their CRCs\nhint: recover it from the kernel's published files with `cargo xtask toolchain symvers <unpacked kernel> -o {}` (or prepare with `--full`)",
+                s.arch,
+                tc.name,
+                symvers.display(),
+                symvers.display()
+            );
+        }
 
         let build = s.work.join("kbuild").join(name);
         // A rerun with the same sources, fix-ups and tree keeps the built objects (see `fresh`).

@@ -120,6 +120,16 @@ impl Stage {
         Ok(hex::encode(h.finalize()))
     }
 
+    /// The stand-in kernel source of `--source linux=<archive>`
+    /// ([`KERNEL_SOURCE_OVERRIDE`](talos_ext_model::handoff::KERNEL_SOURCE_OVERRIDE)), marked
+    /// on the image like any overridden source.
+    pub(crate) fn kernel_source_override(&self) -> Option<PathBuf> {
+        let name = talos_ext_model::handoff::KERNEL_SOURCE_OVERRIDE;
+        let o = self.overrides.iter().find(|o| o.extension == name && o.source.is_none())?;
+        self.note_override(name, &o.path);
+        Some(o.path.clone())
+    }
+
     fn note_override(&self, name: &str, path: &Path) {
         let mut seen = self.overridden.borrow_mut();
         if !seen.iter().any(|s| s == name) {

@@ -4,10 +4,13 @@
 //!
 //! Allowed to differ: what Kconfig computes by probing the compiler, assembler, linker and
 //! pahole of the machine ([`is_toolchain_probe`]: `CC_VERSION_TEXT`, `CLANG_VERSION`, ...,
-//! `PAHOLE_VERSION`, `CC_CAN_LINK`); and, for a stand-in source of another kernel version, options
-//! that exist on one side only because that source's Kconfig does not define them (`defined`).
-//! Anything else, above all a changed value of an option both define, is a [`ConfigDiff`] naming
-//! the option and both values.
+//! `PAHOLE_VERSION`, `CC_CAN_LINK`); and, for a stand-in source of another kernel version
+//! ([`KconfigSymbols`] of that source): options that exist on one side only because that
+//! source's Kconfig does not define them, and options without a prompt there whose value that
+//! source derives differently (an arch that `select`s a symbol only from a later stable release
+//! on: 6.18.15's x86 does not select `HAVE_UNWIND_USER_FP`, 6.18.45's does). Both kinds are
+//! listed in [`Allowed`]. Anything else, above all a changed value of an option a user can set,
+//! is a [`ConfigDiff`] naming the option and both values.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -74,12 +77,23 @@ pub struct Allowed {
     pub probes: Vec<String>,
     /// Options on one side only that the source's Kconfig does not define.
     pub undefined: Vec<String>,
+    /// Options without a prompt in the stand-in source whose value it derives differently.
+    pub derived: Vec<ConfigDiff>,
 }
 
-/// Compares a prepared `.config` with the pinned one. `defined` is the set of options the
-/// source's Kconfig defines, for a stand-in source of another version (`None` for the pinned
-/// source itself: then every option must match).
-pub fn compare(pinned: &Options, prepared: &Options, defined: Option<&BTreeSet<String>>) -> (Vec<ConfigDiff>, Allowed) {
+/// The symbols a kernel source's Kconfig files define, and which of them have a prompt (a
+/// value a configuration chooses, not one Kconfig derives).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KconfigSymbols {
+    pub defined: BTreeSet<String>,
+    pub prompted: BTreeSet<String>,
+}
+
+/// Compares a prepared `.config` with the pinned one. `stand_in` is the Kconfig of a stand-in
+/// source of another version (`None` for the pinned source itself: then every option must
+/// match).
+pub fn compare(pinned: &Options, prepared: &Options, stand_in: Option<&KconfigSymbols>) -> (Vec<ConfigDiff>, Allowed) {
+    let defined = stand_in.map(|k| &k.defined);
     let mut diffs = Vec::new();
     let mut allowed = Allowed::default();
     let names: BTreeSet<&String> = pinned.keys().chain(prepared.keys()).collect();
@@ -102,15 +116,22 @@ pub fn compare(pinned: &Options, prepared: &Options, defined: Option<&BTreeSet<S
         if one_sided && a.or(b).is_some_and(|v| v == "n") {
             continue; // "is not set" and absent mean the same
         }
-        diffs.push(ConfigDiff { option: name.clone(), pinned: a.cloned(), prepared: b.cloned() });
+        let diff = ConfigDiff { option: name.clone(), pinned: a.cloned(), prepared: b.cloned() };
+        if stand_in.is_some_and(|k| !k.prompted.contains(name)) {
+            allowed.derived.push(diff);
+            continue;
+        }
+        diffs.push(diff);
     }
     (diffs, allowed)
 }
 
-/// The options a kernel source's Kconfig files define (`config X` and `menuconfig X` lines in
-/// every `Kconfig*` file below `src`).
-pub fn defined_options(src: &Path) -> std::io::Result<BTreeSet<String>> {
-    let mut out = BTreeSet::new();
+/// The symbols of every `Kconfig*` file below `src`: `config X` and `menuconfig X` define `X`;
+/// a type with a prompt (`bool "..."`, `tristate "..."`, ...) or a `prompt` line in its block
+/// (before its `help`) makes it prompted. A symbol defined several times is prompted when any
+/// definition has a prompt.
+pub fn kconfig_symbols(src: &Path) -> std::io::Result<KconfigSymbols> {
+    let mut out = KconfigSymbols::default();
     let mut todo = vec![src.to_path_buf()];
     while let Some(dir) = todo.pop() {
         for entry in std::fs::read_dir(&dir)? {
@@ -122,16 +143,38 @@ pub fn defined_options(src: &Path) -> std::io::Result<BTreeSet<String>> {
                     todo.push(path);
                 }
             } else if kind.is_file() && entry.file_name().to_string_lossy().starts_with("Kconfig") {
-                for line in std::fs::read_to_string(&path)?.lines() {
-                    let mut words = line.split_whitespace();
-                    if let (Some("config" | "menuconfig"), Some(name)) = (words.next(), words.next()) {
-                        out.insert(name.to_string());
-                    }
-                }
+                read_kconfig(&std::fs::read_to_string(&path)?, &mut out);
             }
         }
     }
     Ok(out)
+}
+
+fn read_kconfig(text: &str, out: &mut KconfigSymbols) {
+    const TYPES: [&str; 6] = ["bool", "tristate", "string", "int", "hex", "prompt"];
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("config" | "menuconfig"), Some(name)) => {
+                out.defined.insert(name.to_string());
+                current = Some(name.to_string());
+            }
+            (
+                Some(
+                    "help" | "---help---" | "endmenu" | "menu" | "choice" | "endchoice" | "if" | "endif" | "source"
+                    | "comment",
+                ),
+                _,
+            ) => current = None,
+            (Some(word), Some(rest)) if TYPES.contains(&word) && rest.starts_with('"') => {
+                if let Some(name) = &current {
+                    out.prompted.insert(name.clone());
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 #[cfg(test)]
@@ -168,8 +211,11 @@ mod tests {
     #[test]
     fn a_stand_in_source_may_lack_options_it_does_not_define_but_not_change_others() {
         let prepared = PINNED.replace("CONFIG_NEW_IN_6_18_45=y\n", "CONFIG_OLD_ONLY=y\n");
-        let defined: BTreeSet<String> =
-            ["SMP", "NR_CPUS", "MODVERSIONS", "DEBUG_INFO", "OLD_ONLY"].iter().map(|s| s.to_string()).collect();
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<BTreeSet<String>>();
+        let defined = KconfigSymbols {
+            defined: names(&["SMP", "NR_CPUS", "MODVERSIONS", "DEBUG_INFO", "OLD_ONLY"]),
+            prompted: names(&["SMP", "NR_CPUS", "MODVERSIONS", "DEBUG_INFO", "OLD_ONLY"]),
+        };
         let (diffs, allowed) = compare(&parse(PINNED), &parse(&prepared), Some(&defined));
         // OLD_ONLY is defined by the stand-in, so olddefconfig setting it is a real difference.
         assert_eq!(diffs.len(), 1, "{diffs:?}");
@@ -180,15 +226,32 @@ mod tests {
         // A changed value of an option both define stays an error with a stand-in.
         let changed = PINNED.replace("NR_CPUS=512", "NR_CPUS=64");
         assert_eq!(compare(&parse(PINNED), &parse(&changed), Some(&defined)).0[0].option, "NR_CPUS");
+        // Unless the stand-in derives it (no prompt): then it is allowed and listed.
+        let derived = KconfigSymbols { prompted: names(&["SMP", "MODVERSIONS", "DEBUG_INFO", "OLD_ONLY"]), ..defined };
+        let (diffs, allowed) = compare(&parse(PINNED), &parse(&changed), Some(&derived));
+        assert!(diffs.is_empty(), "{diffs:?}");
+        assert_eq!(
+            allowed.derived.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["CONFIG_NR_CPUS: pinned 512, prepared 64"]
+        );
     }
 
     #[test]
-    fn defined_options_come_from_every_kconfig() {
+    fn symbols_and_prompts_come_from_every_kconfig() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("drivers/x")).unwrap();
-        std::fs::write(dir.path().join("Kconfig"), "config SMP\n\tbool \"SMP\"\nmenuconfig MODULES\n").unwrap();
+        std::fs::write(
+            dir.path().join("Kconfig"),
+            "config SMP\n\tbool \"SMP\"\nmenuconfig MODULES\n\ttristate\n\tprompt \"Modules\"\n\
+             config HAVE_UNWIND_USER_FP\n\tbool\n\tselect UNWIND_USER\nconfig UNWIND_USER\n\tbool\n\thelp\n\t  bool \"not a prompt\"\n",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("drivers/x/Kconfig.debug"), "  config X_DEBUG\n# config NOT_ME\n").unwrap();
-        let got = defined_options(dir.path()).unwrap();
-        assert_eq!(got.into_iter().collect::<Vec<_>>(), ["MODULES", "SMP", "X_DEBUG"]);
+        let got = kconfig_symbols(dir.path()).unwrap();
+        assert_eq!(
+            got.defined.into_iter().collect::<Vec<_>>(),
+            ["HAVE_UNWIND_USER_FP", "MODULES", "SMP", "UNWIND_USER", "X_DEBUG"]
+        );
+        assert_eq!(got.prompted.into_iter().collect::<Vec<_>>(), ["MODULES", "SMP"]);
     }
 }

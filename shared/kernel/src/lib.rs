@@ -117,10 +117,16 @@ impl KernelContext {
 }
 
 /// Options of [`prepare_build_tree`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PrepareOptions {
     /// Talos: build `vmlinux` and all modules too, for `Module.symvers` (hours on 2 cores).
     pub full_build: bool,
+    /// Talos: a **stand-in** kernel source archive (another release of Linux, e.g. Debian's
+    /// `linux_6.18.15.orig.tar.xz`) instead of the pinned tarball, for offline work. The tree
+    /// gets that source's real release (`6.18.15-talos`, never the pinned one), its config
+    /// check allows the options that source's Kconfig does not define, and it is kept apart in
+    /// the cache. Modules built against it do not load on the pinned Talos kernel.
+    pub stand_in_source: Option<PathBuf>,
 }
 
 /// A prepared build tree for one arch.
@@ -139,6 +145,8 @@ pub struct BuildTree {
     pub cache_dir: PathBuf,
     /// Things the user should know (ABI fallback, compiler differences, ...).
     pub notes: Vec<String>,
+    /// Prepared from a stand-in source ([`PrepareOptions::stand_in_source`]): what it was.
+    pub stand_in: Option<String>,
 }
 
 impl BuildTree {
@@ -261,20 +269,28 @@ pub fn prepare_build_tree(
                 llvm: d.compiler.llvm_make_value(),
                 cache_dir: slot.dir,
                 notes,
+                stand_in: None,
             })
         }
         ToolchainSpec::Talos(t) => {
-            let inputs = serde_json::json!({ "toolchain": tc.name, "talos": t, "full_build": opts.full_build });
+            let stand_in =
+                opts.stand_in_source.as_deref().map(|p| talos::StandIn::identify(&tc.name, p)).transpose()?;
+            let mut inputs = serde_json::json!({ "toolchain": tc.name, "talos": t, "full_build": opts.full_build });
+            if let Some(s) = &stand_in {
+                inputs["stand_in_source_sha256"] = s.sha256.clone().into();
+            }
             let slot = cache::Slot::new(&kernel_dir, &tc.name, inputs, arch);
-            let (dir, notes) = talos::source_tree(&tc.name, t, arch, &ctx.fetch, opts.full_build, ctx.jobs, &slot)?;
+            let prepared =
+                talos::source_tree(&tc.name, t, arch, &ctx.fetch, &opts, stand_in.as_ref(), ctx.jobs, &slot)?;
             Ok(BuildTree {
                 toolchain: tc.name.clone(),
                 arch,
-                release: t.kernel.release.clone(),
-                dir,
+                release: prepared.release,
+                dir: prepared.dir,
                 llvm: t.compiler.llvm_make_value(),
                 cache_dir: slot.dir,
-                notes,
+                notes: prepared.notes,
+                stand_in: stand_in.map(|s| s.describe()),
             })
         }
     }

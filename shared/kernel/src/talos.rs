@@ -39,22 +39,71 @@ fn llvm_hint(t: &TalosToolchain) -> String {
     }
 }
 
-/// The configured kernel source tree of one arch; returns it (the `make -C` target) and notes.
+/// A stand-in kernel source archive (see `PrepareOptions::stand_in_source`).
+#[derive(Debug, Clone)]
+pub(crate) struct StandIn {
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+impl StandIn {
+    /// Checks the archive exists and hashes it (the cache keeps stand-in trees apart by it).
+    pub fn identify(toolchain: &str, path: &Path) -> Result<StandIn, KernelError> {
+        if !path.is_file() {
+            return Err(KernelError::Layout {
+                toolchain: toolchain.into(),
+                path: path.to_path_buf(),
+                message: "the stand-in kernel source must be an archive of a Linux source tree (`linux_6.18.15.orig.tar.xz`), and this is not a file".into(),
+            });
+        }
+        let mut file = fs::File::open(path).map_err(KernelError::io("open", path))?;
+        let mut hash = Sha256::new();
+        std::io::copy(&mut file, &mut hash).map_err(KernelError::io("read", path))?;
+        Ok(StandIn { path: path.to_path_buf(), sha256: hex::encode(hash.finalize()) })
+    }
+
+    pub fn describe(&self) -> String {
+        format!("stand-in kernel source {} (sha256 {})", self.path.display(), self.sha256)
+    }
+}
+
+/// A prepared tree: the `make -C` directory, the release kbuild gave it, notes.
+pub(crate) struct Prepared {
+    pub dir: PathBuf,
+    pub release: String,
+    pub notes: Vec<String>,
+}
+
+/// The configured kernel source tree of one arch: the pinned source (or a stand-in), the pinned
+/// config, `olddefconfig`, the config check, `modules_prepare`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn source_tree(
     name: &str,
     t: &TalosToolchain,
     arch: Arch,
     fetch: &FetchConfig,
-    full_build: bool,
+    opts: &crate::PrepareOptions,
+    stand_in: Option<&StandIn>,
     jobs: usize,
     slot: &Slot,
-) -> Result<(PathBuf, Vec<String>), KernelError> {
+) -> Result<Prepared, KernelError> {
+    let full_build = opts.full_build;
     let mut notes = Vec::new();
+    if let Some(s) = stand_in {
+        notes.push(format!(
+            "toolchain `{name}`: prepared from a {}, not the pinned linux-{}: modules built against it are for its own release and do not load on the Talos kernel",
+            s.describe(),
+            t.kernel.version
+        ));
+    }
     if slot.is_ready("src") {
-        return Ok((slot.part("src"), notes));
+        return finish(name, &slot.part("src"), stand_in.is_some(), notes);
     }
     // Everything that can fail fast, first: the pinned inputs, then the compiler.
-    let tarball = kernel_tarball(name, t, arch, fetch)?;
+    let tarball = match stand_in {
+        Some(s) => s.path.clone(),
+        None => kernel_tarball(name, t, arch, fetch)?,
+    };
     let config = config_file(name, t, arch, fetch)?;
     check_compiler(name, t)?;
     if !full_build {
@@ -87,23 +136,59 @@ pub(crate) fn source_tree(
             make.run().map(drop).map_err(KernelError::process(name))
         };
         make(&["olddefconfig"])?;
-        check_config(name, &config, &dot_config)?;
+        let defined = match stand_in {
+            Some(_) => Some(crate::config::kconfig_symbols(&src).map_err(KernelError::io("read the Kconfig files of", &src))?),
+            None => None,
+        };
+        let allowed = check_config(name, &config, &dot_config, defined.as_ref())?;
+        write_config_report(partial, &allowed)?;
         let release_file = src.join("include/config/kernel.release");
         make(&["modules_prepare"])?;
-        let release = fs::read_to_string(&release_file).map_err(KernelError::io("read", &release_file))?;
-        if release.trim() != t.kernel.release {
-            return Err(KernelError::Layout {
-                toolchain: name.into(),
-                path: release_file,
-                message: format!("kernel release is `{}`, the toolchain pins `{}`", release.trim(), t.kernel.release),
-            });
+        let release = fs::read_to_string(&release_file).map_err(KernelError::io("read", &release_file))?.trim().to_string();
+        let pinned_version = release.strip_prefix(&t.kernel.version).is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_digit()));
+        match stand_in {
+            None if release != t.kernel.release => {
+                return Err(KernelError::Layout {
+                    toolchain: name.into(),
+                    path: release_file,
+                    message: format!("kernel release is `{release}`, the toolchain pins `{}`", t.kernel.release),
+                });
+            }
+            Some(s) if pinned_version => {
+                return Err(KernelError::Layout {
+                    toolchain: name.into(),
+                    path: s.path.clone(),
+                    message: format!("this stand-in is the pinned release itself (`{release}`): fetch it as the pinned source instead, so it is checked against its sha256"),
+                });
+            }
+            _ => {}
         }
         if full_build {
             make(&["vmlinux", "modules"])?;
         }
-        Ok(serde_json::json!({ "full_build": full_build }))
+        Ok(serde_json::json!({ "full_build": full_build, "stand_in": stand_in.map(StandIn::describe) }))
     })?;
-    Ok((dir.join("linux"), notes))
+    finish(name, &dir, stand_in.is_some(), notes)
+}
+
+/// The prepared tree in a slot part (`<part>/linux`), its release, and for a stand-in the
+/// config check's allowances as a note.
+fn finish(name: &str, part: &Path, stand_in: bool, mut notes: Vec<String>) -> Result<Prepared, KernelError> {
+    let report = part.join(CONFIG_REPORT);
+    if stand_in
+        && let Ok(text) = fs::read_to_string(&report)
+        && !text.is_empty()
+    {
+        notes.push(format!(
+            "toolchain `{name}`: the config check allowed ({}):\n{}",
+            report.display(),
+            text.trim_end()
+        ));
+    }
+    let dir = part.join("linux");
+    let file = dir.join("include/config/kernel.release");
+    let release = fs::read_to_string(&file).map_err(KernelError::io("read", &file))?.trim().to_string();
+    Ok(Prepared { release, dir, notes })
 }
 
 /// The LLVM programs kbuild will call exist, and clang is exactly the pinned release: the
@@ -146,13 +231,20 @@ fn clang_release(version_text: &str) -> Option<String> {
 }
 
 /// The configuration `olddefconfig` left must be the pinned one but for the machine's toolchain
-/// probes (see [`crate::config`]); the tree is the pinned source, so every option must match.
-fn check_config(name: &str, pinned: &Path, prepared: &Path) -> Result<(), KernelError> {
+/// probes (see [`crate::config`]); from the pinned source every option must match, from a
+/// stand-in (`defined`: the options its Kconfig defines) options it does not define may be
+/// missing or new, but a changed value of an option both define is an error.
+fn check_config(
+    name: &str,
+    pinned: &Path,
+    prepared: &Path,
+    defined: Option<&crate::config::KconfigSymbols>,
+) -> Result<crate::config::Allowed, KernelError> {
     let read = |p: &Path| fs::read_to_string(p).map_err(KernelError::io("read", p));
-    let (diffs, _allowed) =
-        crate::config::compare(&crate::config::parse(&read(pinned)?), &crate::config::parse(&read(prepared)?), None);
+    let (diffs, allowed) =
+        crate::config::compare(&crate::config::parse(&read(pinned)?), &crate::config::parse(&read(prepared)?), defined);
     if diffs.is_empty() {
-        return Ok(());
+        return Ok(allowed);
     }
     Err(KernelError::Layout {
         toolchain: name.into(),
@@ -164,6 +256,33 @@ fn check_config(name: &str, pinned: &Path, prepared: &Path) -> Result<(), Kernel
             diffs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  ")
         ),
     })
+}
+
+/// Where a prepared tree records what its config check allowed (`config-check.txt` beside
+/// `linux/`), and reads it back for the notes of later runs.
+const CONFIG_REPORT: &str = "config-check.txt";
+
+fn write_config_report(dir: &Path, allowed: &crate::config::Allowed) -> Result<(), KernelError> {
+    let mut text = String::new();
+    let mut section = |title: &str, lines: Vec<String>| {
+        if !lines.is_empty() {
+            text.push_str(&format!("{title} ({}):\n", lines.len()));
+            for l in lines {
+                text.push_str(&format!("  {l}\n"));
+            }
+        }
+    };
+    section("toolchain probes that differ", allowed.probes.iter().map(|o| format!("CONFIG_{o}")).collect());
+    section(
+        "options the stand-in source does not define",
+        allowed.undefined.iter().map(|o| format!("CONFIG_{o}")).collect(),
+    );
+    section(
+        "options without a prompt that the stand-in source derives differently",
+        allowed.derived.iter().map(ToString::to_string).collect(),
+    );
+    let path = dir.join(CONFIG_REPORT);
+    fs::write(&path, text).map_err(KernelError::io("write", &path))
 }
 
 /// The verified kernel tarball from the fetch cache, a mirror or upstream.

@@ -26,6 +26,11 @@ pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
 /// back to `SOURCE_DATE_EPOCH`, then 0.
 pub const ENV_SOURCE_DATE_EPOCH: &str = "TALOS_EXT_SOURCE_DATE_EPOCH";
 
+/// The name a source override uses for the kernel source of a Talos toolchain
+/// (`--source linux=<archive>`): a stand-in Linux release instead of the pinned tarball, for
+/// every kbuild step of the build. It is not an extension's name.
+pub const KERNEL_SOURCE_OVERRIDE: &str = "linux";
+
 /// `;`-separated `ext[/source]=<absolute path>` overrides for build scripts.
 pub const ENV_SOURCE_OVERRIDES: &str = "TALOS_EXT_SOURCE_OVERRIDES";
 

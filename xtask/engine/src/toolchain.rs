@@ -28,8 +28,22 @@ pub fn run(sh: &Shell, cmd: ToolchainCmd, verbosity: Verbosity) -> Result<ExitCo
     };
     match cmd.what {
         ToolchainWhat::List => list(&ctx, &root),
-        ToolchainWhat::Prepare { toolchain, arch, in_tree, full } => {
+        ToolchainWhat::Prepare { toolchain, arch, in_tree, full, source } => {
             let tc = ctx.toolchain(&name_or_default(toolchain)?)?;
+            let stand_in_source = match source.as_deref().map(|s| s.split_once('=')) {
+                None => None,
+                Some(Some((talos_ext_model::handoff::KERNEL_SOURCE_OVERRIDE, path))) if !path.is_empty() => {
+                    Some(root.join(path))
+                }
+                Some(_) => anyhow::bail!("--source `{}`: expected `linux=<archive>`", source.unwrap_or_default()),
+            };
+            if stand_in_source.is_some() && !matches!(tc.spec, talos_ext_model::toolchain::ToolchainSpec::Talos(_)) {
+                anyhow::bail!(
+                    "--source: toolchain `{}` is a {} toolchain; stand-in sources are for Talos toolchains",
+                    tc.name,
+                    tc.kind()
+                );
+            }
             let key = ctx.module_key(&tc.name)?;
             println!("signing key: sha256 {} ({})", key.fingerprint, key.origin);
             if key.locked.is_none() && !verbosity.is_quiet() {
@@ -41,14 +55,16 @@ pub fn run(sh: &Shell, cmd: ToolchainCmd, verbosity: Verbosity) -> Result<ExitCo
             }
             for arch in arch.arches() {
                 let started = Instant::now();
-                let tree = prepare_build_tree(&ctx, &tc, arch, PrepareOptions { full_build: full })?;
+                let options = PrepareOptions { full_build: full, stand_in_source: stand_in_source.clone() };
+                let tree = prepare_build_tree(&ctx, &tc, arch, options)?;
                 for note in tree.notes.iter().filter(|_| !verbosity.is_quiet()) {
                     eprintln!("note: {note}");
                 }
                 println!(
-                    "{} {arch}: release {}, build tree {} ({:.1?})",
+                    "{} {arch}: release {}{}, build tree {} ({:.1?})",
                     tc.name,
                     tree.release,
+                    if tree.stand_in.is_some() { " (STAND-IN source)" } else { "" },
                     tree.dir.display(),
                     started.elapsed()
                 );
