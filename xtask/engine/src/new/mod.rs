@@ -264,6 +264,7 @@ fn metadata(root: &Path, req: &Request, notes: &mut Vec<String>) -> Result<(Exte
         cpes,
         purl,
         sbom_exempt,
+        payloads: Vec::new(),
     };
     Ok((meta, firmware))
 }
