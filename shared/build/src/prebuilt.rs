@@ -18,6 +18,9 @@ use talos_ext_model::{Arch, Payload, Sha256};
 use crate::elf::ElfInfo;
 use crate::stage::Stage;
 
+/// Where Talos reads containerd CRI configuration parts, relative to the rootfs.
+pub const CRI_PART_DIR: &str = "etc/cri/conf.d";
+
 /// The name of an ELF `e_machine` value, for errors.
 pub fn machine_name(machine: u16) -> String {
     match machine {
@@ -94,6 +97,14 @@ impl Stage {
         component.binary = Some(talos_ext_sbom::Binary { path: payload.node_path(), sha256 });
         self.binaries.borrow_mut().push(component);
         Ok(())
+    }
+
+    /// Installs the recipe's containerd CRI configuration part `files/<name>` (TOML, e.g.
+    /// `10-crun.part`) into `etc/cri/conf.d/<name>` (0644), where Talos merges it into containerd's
+    /// CRI configuration; the strict validator's `cri-part` rule checks it when the tree is staged.
+    pub fn install_cri_part(&self, name: &str) -> Result<()> {
+        let src = self.input(&format!("files/{name}"))?;
+        self.install(&src, &format!("{CRI_PART_DIR}/{name}"), 0o644)
     }
 
     /// `member` of the archive `file` (source `name`), unpacked once per archive into the scratch

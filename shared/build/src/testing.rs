@@ -10,6 +10,9 @@
 //! unchanged inputs cheap), under a file lock, and its sysroot is copied out while the lock is
 //! held, so tests in parallel threads or processes never see a half-staged library.
 
+#[path = "testing_prebuilt.rs"]
+pub mod prebuilt;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
