@@ -55,10 +55,9 @@ pub fn check_payload_elf(what: &str, bytes: &[u8], arch: Arch, loader: Option<&s
              it must be statically linked, or declare the loader it needs"
         ),
         (Some(want), Some(interp)) if want == interp => {}
-        (Some(want), got) => bail!(
-            "{what} declares loader {want} but its interpreter is {}",
-            got.unwrap_or("none (statically linked)")
-        ),
+        (Some(want), got) => {
+            bail!("{what} declares loader {want} but its interpreter is {}", got.unwrap_or("none (statically linked)"))
+        }
     }
     Ok(info)
 }
@@ -69,7 +68,11 @@ impl Stage {
     pub fn install_payloads(&self) -> Result<Vec<String>> {
         let payloads: Vec<Payload> = self.meta.payloads_for(self.arch).cloned().collect();
         if payloads.is_empty() {
-            bail!("recipe `{}` declares no payloads for {} (`[[payloads]]` in its Cargo.toml)", self.meta.name, self.arch);
+            bail!(
+                "recipe `{}` declares no payloads for {} (`[[payloads]]` in its Cargo.toml)",
+                self.meta.name,
+                self.arch
+            );
         }
         payloads.iter().map(|p| self.install_payload(p).map(|()| p.dest.clone())).collect()
     }

@@ -115,7 +115,9 @@ fn sbom_binary(staged: &Staged, meta: &ExtensionMeta, path: &str) -> Result<(Opt
     let text = std::fs::read(&doc_path).with_context(|| format!("reading {}", doc_path.display()))?;
     let doc: serde_json::Value = serde_json::from_slice(&text).with_context(|| format!("{}", doc_path.display()))?;
     let sha = doc["files"].as_array().into_iter().flatten().find(|f| f["fileName"] == path).and_then(|f| {
-        f["checksums"].as_array()?.iter().find(|c| c["algorithm"] == "SHA256")?["checksumValue"].as_str().map(String::from)
+        f["checksums"].as_array()?.iter().find(|c| c["algorithm"] == "SHA256")?["checksumValue"]
+            .as_str()
+            .map(String::from)
     });
     let application = doc["packages"]
         .as_array()

@@ -440,16 +440,19 @@ impl ExtensionMeta {
                     return fail(i, "source", format!("no source `{}` is pinned for {arch}", p.source));
                 }
             }
-            let plain = |path: &str| {
-                !path.is_empty() && path.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
-            };
+            let plain =
+                |path: &str| !path.is_empty() && path.split('/').all(|c| !c.is_empty() && c != "." && c != "..");
             if let Some(m) = &p.member
                 && !plain(m)
             {
                 return fail(i, "member", format!("`{m}` is not a relative path inside the archive (no `./`, `..`)"));
             }
             if !plain(&p.dest) {
-                return fail(i, "dest", format!("`{}` is not a relative path inside the rootfs (like `usr/local/bin/x`)", p.dest));
+                return fail(
+                    i,
+                    "dest",
+                    format!("`{}` is not a relative path inside the rootfs (like `usr/local/bin/x`)", p.dest),
+                );
             }
             if p.mode > 0o7777 {
                 return fail(i, "mode", format!("{:o} is not a file mode (write it as `0o755`)", p.mode));
@@ -694,8 +697,9 @@ arches = ["amd64", "arm64"]
         assert!(e.message.contains("`nope`"), "{e}");
         let e = prebuilt("[[payloads]]\nsource = \"bin\"\ndest = \"/usr/local/bin/a\"\nmode = 0o755\n").unwrap_err();
         assert_eq!(e.field, "payloads[0].dest", "{e}");
-        let e = prebuilt("[[payloads]]\nsource = \"bin\"\nmember = \"./a\"\ndest = \"usr/local/bin/a\"\nmode = 0o755\n")
-            .unwrap_err();
+        let e =
+            prebuilt("[[payloads]]\nsource = \"bin\"\nmember = \"./a\"\ndest = \"usr/local/bin/a\"\nmode = 0o755\n")
+                .unwrap_err();
         assert_eq!(e.field, "payloads[0].member", "{e}");
         let e = prebuilt("[[payloads]]\nsource = \"bin\"\ndest = \"usr/local/bin/a\"\nmode = 0o17777\n").unwrap_err();
         assert_eq!(e.field, "payloads[0].mode", "{e}");

@@ -88,7 +88,9 @@ fn check_runtimes(name: &str, text: &str, plugin: &str, config: &Value, out: &mu
             continue;
         };
         match spec.get("runtime_type") {
-            None => out.push(format!("{name}: line {line}: `{key}` has no `runtime_type` (e.g. `io.containerd.runc.v2`)")),
+            None => {
+                out.push(format!("{name}: line {line}: `{key}` has no `runtime_type` (e.g. `io.containerd.runc.v2`)"))
+            }
             Some(Value::String(t)) if is_runtime_type(t) => {}
             Some(other) => out.push(format!(
                 "{name}: line {}: `{key}.runtime_type` = {other} is not a shim name like `io.containerd.runc.v2`",
@@ -159,7 +161,9 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(
             found[0].contains("line 2:")
-                && found[0].contains("`plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.crun` has no `runtime_type`"),
+                && found[0].contains(
+                    "`plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.crun` has no `runtime_type`"
+                ),
             "{found:?}"
         );
 

@@ -306,7 +306,8 @@ fn every_kind_scaffolds_lints_builds_and_tests() {
     let uinput = std::fs::read_to_string(ws.join("extensions/drivers/demo-uinput/Cargo.toml")).unwrap();
     assert!(uinput.contains("amd64 = [\"kernel/drivers/input/misc/uinput.ko\"]"), "{uinput}");
     let shim = std::fs::read_to_string(ws.join("extensions/container-runtime/demo-shim/Cargo.toml")).unwrap();
-    let payload = "[[package.metadata.talos-extension.payloads]]\nsource = \"rt\"\ndest = \"usr/local/bin/rt\"\nmode = 0o755\n";
+    let payload =
+        "[[package.metadata.talos-extension.payloads]]\nsource = \"rt\"\ndest = \"usr/local/bin/rt\"\nmode = 0o755\n";
     assert!(shim.contains("kind = \"prebuilt\"") && shim.contains(payload), "{shim}");
     let listed = std::fs::read_to_string(ws.join("extensions/test-overrides.toml")).unwrap();
     assert!(listed.contains("recipe = \"demo-shim\"\nsource = \"rt\"\ntested = \"a STAND-IN"), "{listed}");

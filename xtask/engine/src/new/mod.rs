@@ -459,7 +459,9 @@ fn files(req: &Request, meta: &ExtensionMeta, firmware: &[String]) -> Result<Vec
                 ],
             )?,
         ),
-        NewKind::Prebuilt => (fill(PREBUILT_RS, &[("name", name)])?, "stand_ins.rs", fill(PREBUILT_TEST, &[("name", name)])?),
+        NewKind::Prebuilt => {
+            (fill(PREBUILT_RS, &[("name", name)])?, "stand_ins.rs", fill(PREBUILT_TEST, &[("name", name)])?)
+        }
         NewKind::GoBuild | NewKind::Tarball | NewKind::Firmware => {
             let support = match req.kind {
                 NewKind::GoBuild => "Go driver",
