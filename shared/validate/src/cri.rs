@@ -97,13 +97,13 @@ fn check_runtimes(name: &str, text: &str, plugin: &str, config: &Value, out: &mu
                 line_of(text, "runtime_type")
             )),
         }
-        if let Some(binary) = spec.get("options").and_then(|o| o.get("BinaryName")) {
-            if !binary.as_str().is_some_and(|b| b.starts_with('/')) {
-                out.push(format!(
-                    "{name}: line {}: `{key}.options.BinaryName` = {binary} is not an absolute path",
-                    line_of(text, "BinaryName")
-                ));
-            }
+        if let Some(binary) = spec.get("options").and_then(|o| o.get("BinaryName"))
+            && !binary.as_str().is_some_and(|b| b.starts_with('/'))
+        {
+            out.push(format!(
+                "{name}: line {}: `{key}.options.BinaryName` = {binary} is not an absolute path",
+                line_of(text, "BinaryName")
+            ));
         }
     }
 }
