@@ -16,11 +16,14 @@ use talos_ext_model::{Arch, ExtensionMeta};
 use super::{Repin, Staged, TestOptions, check_static_program, stage_with, target_command};
 use crate::script::{Recipe, load_meta};
 
+/// The stand-ins' program bytes by payload destination.
+type Programs = BTreeMap<String, Vec<u8>>;
+
 /// The stand-in files of one arch: (source name, file served for it), and each payload's
 /// program bytes by its rootfs destination.
 struct StandIns {
     files: Vec<(String, PathBuf)>,
-    programs: BTreeMap<String, Vec<u8>>,
+    programs: Programs,
 }
 
 /// What the line a stand-in prints says for the program `name`.
@@ -92,7 +95,7 @@ fn stage_stand_ins(
     arch: Arch,
     program_arch: Arch,
     tmp: &Path,
-) -> Result<(Result<Staged>, BTreeMap<String, Vec<u8>>)> {
+) -> Result<(Result<Staged>, Programs)> {
     let meta = load_meta(Path::new(manifest_dir))?;
     let made = stand_ins(&meta, arch, program_arch, tmp)?;
     let mut repins = Vec::new();
