@@ -172,7 +172,7 @@ pub fn verbose_env(verbosity: Verbosity) -> Option<(&'static str, String)> {
     verbosity.is_verbose().then(|| (talos_ext_process::ENV_VERBOSE, "1".to_string()))
 }
 
-/// The arguments of the `cargo build` that stages `packages`: `-vv` with `--verbose` (cargo shows
+/// The arguments of the `cargo build` that stages `packages` (names or package id specs): `-vv` with `--verbose` (cargo shows
 /// what build scripts print while they run), `--quiet` with `--quiet`.
 pub fn cargo_build_args(packages: &[&str], release: bool, verbosity: Verbosity) -> Vec<String> {
     let mut args: Vec<String> = vec!["build".into(), "--message-format=json-render-diagnostics".into()];
@@ -215,7 +215,9 @@ fn cargo_build(
     verbosity: Verbosity,
     env: &[(&'static str, String)],
 ) -> Result<BTreeMap<String, (StagedInfo, PathBuf)>> {
-    let packages: Vec<&str> = selected.iter().map(|e| e.meta.name.as_str()).collect();
+    // Package id specs, not names: an extension may share its name with a crate of the
+    // dependency graph (`spin`, the spinlock crate), which makes `-p <name>` ambiguous.
+    let packages: Vec<&str> = selected.iter().map(|e| e.package_id.repr.as_str()).collect();
     let args = cargo_build_args(&packages, release, verbosity);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     // stdout carries cargo's JSON messages; stderr (progress, diagnostics, a failed build

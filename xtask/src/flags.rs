@@ -152,10 +152,12 @@ pub enum NewKind {
     Make,
     /// Go code (not yet supported by talos-ext-build: the scaffold says so when staged).
     GoBuild,
-    /// Prebuilt upstream release files (not yet supported by talos-ext-build: the scaffold says
-    /// so when staged).
-    #[value(alias = "prebuilt")]
+    /// Upstream release files unpacked by a recipe of its own (not yet supported by
+    /// talos-ext-build: the scaffold says so when staged).
     Tarball,
+    /// Vendor-built binaries installed as pinned (`[[payloads]]`: per-arch file or archive
+    /// member, mode), their ELF machine checked, tested from generated stand-ins.
+    Prebuilt,
     /// An internal library stage (`extensions/internal/<name>`), built with autotools into a sysroot.
     Library,
     /// A placeholder image that ships nothing (the default recipe).
@@ -175,6 +177,7 @@ impl NewKind {
             NewKind::Make => "make",
             NewKind::GoBuild => "go-build",
             NewKind::Tarball => "tarball",
+            NewKind::Prebuilt => "prebuilt",
             NewKind::Library => "library",
             NewKind::Noop => "noop",
         }

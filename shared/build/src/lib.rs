@@ -30,6 +30,7 @@ mod fresh;
 pub mod kernel;
 mod library;
 pub mod microcode;
+pub mod prebuilt;
 mod script;
 mod sources;
 mod stage;

@@ -223,6 +223,7 @@ pub(crate) fn stage_arch(
         overrides: ctx.overrides.clone(),
         overridden: Default::default(),
         kernel: Default::default(),
+        binaries: Default::default(),
         #[cfg(feature = "testing")]
         libraries: ctx.libraries.clone(),
     };
@@ -235,7 +236,9 @@ pub(crate) fn stage_arch(
 
     // A placeholder ships no software, so it has no SBOM either (upstream's image is empty).
     if ctx.meta.kind != Kind::Noop {
-        let components = crate::library::sysroot_components(&stage.work.join("sysroot"))?;
+        let mut components = crate::library::sysroot_components(&stage.work.join("sysroot"))?;
+        components.extend(stage.binaries.borrow().iter().cloned());
+        components.sort_by(|a, b| a.name.cmp(&b.name));
         write_sbom(ctx, arch, &rootfs, components)?;
     }
 

@@ -31,6 +31,8 @@ pub struct Stage {
     /// The kernel the staged modules are for, once a kernel step ran: the pre-boot checks of
     /// the staged tree's validation (release, signer, arch, vermagic flags, CRCs).
     pub(crate) kernel: std::cell::RefCell<Option<talos_ext_validate::KernelExpectation>>,
+    /// The prebuilt payloads installed so far, as SBOM binary components.
+    pub(crate) binaries: std::cell::RefCell<Vec<talos_ext_sbom::Component>>,
     /// Library recipes to stage on demand (tests only; build scripts get sysroots from cargo).
     #[cfg(feature = "testing")]
     pub(crate) libraries: Vec<crate::library::TestLibrary>,

@@ -10,6 +10,9 @@
 //! unchanged inputs cheap), under a file lock, and its sysroot is copied out while the lock is
 //! held, so tests in parallel threads or processes never see a half-staged library.
 
+#[path = "testing_prebuilt.rs"]
+pub mod prebuilt;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -47,6 +50,34 @@ pub struct TestOptions {
     /// Stage into this directory, kept between stagings (work dirs, stamps), instead of a new
     /// temporary one: what a build script's `OUT_DIR` is to reruns.
     pub work_dir: Option<PathBuf>,
+    /// Sources pinned by the test to its own stand-in bytes instead of the recipe's pin (each
+    /// listed in [`TEST_OVERRIDES`]): fetched and verified like the pin, through the mirrors.
+    pub repins: Vec<Repin>,
+}
+
+/// A test's own pin for one source of the recipe under test: a generated stand-in file (the
+/// vendor's bytes are not reachable), served through a mirror under its own sha256 and verified
+/// like the real pin. The URL (and so the file name) stays the recipe's.
+#[derive(Debug, Clone)]
+pub struct Repin {
+    pub source: String,
+    pub arch: Arch,
+    pub sha256: talos_ext_model::Sha256,
+    pub sha512: talos_ext_model::Sha512,
+}
+
+impl Repin {
+    /// Pins `source` for `arch` to the bytes of `file`.
+    pub fn of_file(source: &str, arch: Arch, file: &Path) -> Result<Repin> {
+        use sha2::Digest as _;
+        let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+        Ok(Repin {
+            source: source.to_string(),
+            arch,
+            sha256: talos_ext_model::Sha256::parse(&hex::encode(sha2::Sha256::digest(&bytes)))?,
+            sha512: talos_ext_model::Sha512::parse(&hex::encode(sha2::Sha512::digest(&bytes)))?,
+        })
+    }
 }
 
 impl TestOptions {
@@ -60,6 +91,7 @@ impl TestOptions {
             overrides: Vec::new(),
             libraries: Vec::new(),
             work_dir: None,
+            repins: Vec::new(),
         })
     }
 }
@@ -85,7 +117,7 @@ impl TestOptions {
         let mut fetch = FetchConfig::new(dir.join("cache"));
         fetch.mirrors = vec![talos_ext_fetch::Mirror::Dir(mirror)];
         fetch.offline = true;
-        Ok(TestOptions { fetch, overrides: Vec::new(), libraries: Vec::new(), work_dir: None })
+        Ok(TestOptions { fetch, overrides: Vec::new(), libraries: Vec::new(), work_dir: None, repins: Vec::new() })
     }
 }
 
@@ -164,6 +196,33 @@ pub fn mode(path: &Path) -> u32 {
     std::fs::symlink_metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o7777
 }
 
+/// A stand-in for a vendor's binary: a small static musl program for `arch`, built with the
+/// workspace's cross toolchain into `dir/<name>`, that prints `stand-in <name>, not the vendor
+/// bytes` and exits 0. Tests of prebuilt recipes serve it (or an archive of it) through a mirror
+/// under its own pin ([`Repin`]), because the vendor's bytes are not reachable offline.
+pub fn stand_in_program(arch: Arch, dir: &Path, name: &str) -> Result<PathBuf> {
+    let tc = crate::CrossToolchain::for_arch(arch)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let c = dir.join(format!("{name}.stand-in.c"));
+    let text = format!(
+        "#include <stdio.h>\nint main(void) {{ puts(\"stand-in {}, not the vendor bytes\"); return 0; }}\n",
+        name.replace(['"', '\\'], "")
+    );
+    std::fs::write(&c, text).with_context(|| format!("writing {}", c.display()))?;
+    let program = dir.join(name);
+    crate::step::Command::new(&tc.cc)
+        .name(&format!("{name}-stand-in"))
+        .args(&tc.cc_musl_flags)
+        .args(&tc.cflags)
+        .args(["-static", "-s", "-o"])
+        .arg(&program)
+        .arg(&c)
+        .dir(dir)
+        .run()
+        .with_context(|| format!("building the {arch} stand-in {name}"))?;
+    Ok(program)
+}
+
 /// Fixed `SOURCE_DATE_EPOCH` for tests.
 pub const TEST_EPOCH: u64 = 1_700_000_000;
 
@@ -181,9 +240,10 @@ pub fn stage_with(manifest_dir: &str, recipe: Recipe, arch: Arch, opts: &TestOpt
     let root = Pin::find_workspace_root(manifest_dir)
         .with_context(|| format!("no {PIN_PATH} above {}", manifest_dir.display()))?;
     check_overrides_listed(&root, &opts.overrides)?;
-    let meta = load_meta(manifest_dir)?;
+    let mut meta = load_meta(manifest_dir)?;
+    let repinned = apply_repins(&root, &mut meta, arch, &opts.repins)?;
     let staged = stage_listed(&root, &meta, manifest_dir, recipe, arch, opts)?;
-    report_built_from(&meta, arch, &staged.overridden_sources);
+    report_built_from(&meta, arch, &staged.overridden_sources, &repinned);
     Ok(staged)
 }
 
@@ -291,11 +351,44 @@ fn check_overrides_listed(root: &Path, overrides: &[SourceOverride]) -> Result<(
     Ok(())
 }
 
-/// Says on stderr what a staging was built from: each pinned source's sha256, or the override.
-fn report_built_from(meta: &ExtensionMeta, arch: Arch, overridden: &[String]) {
+/// Replaces the pins of `repins` (for `arch`) in `meta`, each listed in [`TEST_OVERRIDES`];
+/// returns the names of the re-pinned sources.
+fn apply_repins(root: &Path, meta: &mut ExtensionMeta, arch: Arch, repins: &[Repin]) -> Result<Vec<String>> {
+    let listed = listed_overrides(root)?;
+    let mut names = Vec::new();
+    for r in repins.iter().filter(|r| r.arch == arch) {
+        if !listed.iter().any(|l| l.recipe == meta.name && l.source.as_deref() == Some(r.source.as_str())) {
+            anyhow::bail!(
+                "the test re-pins source `{}/{}` to its own stand-in, which {TEST_OVERRIDES} does not list\n\
+                 hint: a test that builds other bytes than the pin must say so: add an [[override]] entry \
+                 (recipe, source, tested, reason)",
+                meta.name,
+                r.source
+            );
+        }
+        let Some(source) = meta.sources.iter_mut().find(|s| s.name == r.source && s.arch.is_none_or(|a| a == arch))
+        else {
+            anyhow::bail!("the test re-pins source `{}`, which `{}` does not pin for {arch}", r.source, meta.name);
+        };
+        source.sha256 = r.sha256.clone();
+        source.sha512 = r.sha512.clone();
+        names.push(r.source.clone());
+    }
+    Ok(names)
+}
+
+/// Says on stderr what a staging was built from: each pinned source's sha256, the override, or
+/// the test's stand-in.
+fn report_built_from(meta: &ExtensionMeta, arch: Arch, overridden: &[String], repinned: &[String]) {
     for source in meta.sources_for(arch) {
         let own = format!("{}/{}", meta.name, source.name);
-        let from = if overridden.iter().any(|o| o == &source.name || o == &own) {
+        let from = if repinned.contains(&source.name) {
+            format!(
+                "a STAND-IN generated by the test, re-pinned to sha256 {} (see extensions/test-overrides.toml), \
+                 not the vendor's bytes",
+                source.sha256
+            )
+        } else if overridden.iter().any(|o| o == &source.name || o == &own) {
             "a source override (see extensions/test-overrides.toml), not the pin".to_string()
         } else {
             format!("the exact pin, sha256 {}", source.sha256)
@@ -446,6 +539,7 @@ pub fn scratch_stage(arch: Arch) -> Result<(tempfile::TempDir, Stage)> {
         overrides: Vec::new(),
         overridden: Default::default(),
         kernel: Default::default(),
+        binaries: Default::default(),
         libraries: Vec::new(),
     };
     Ok((tmp, stage))
@@ -484,6 +578,7 @@ pub(crate) fn use_shared_library(
         overrides: dependent.overrides.clone(),
         libraries: dependent.libraries.clone(),
         work_dir: None,
+        repins: Vec::new(),
     };
     with_shared_library(lib, dependent.arch, &root, &opts, merge)
 }

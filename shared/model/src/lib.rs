@@ -53,7 +53,7 @@ pub mod yaml_keys;
 pub use arch::{Arch, ArchParseError};
 pub use digest::{Digest, DigestParseError, Sha256, Sha512};
 pub use manifest::{Compatibility, MANIFEST_VERSION, Manifest, ManifestError, Metadata, TalosCompatibility};
-pub use meta::{ExtensionMeta, INTERNAL_CATEGORY, Kind, METADATA_KEY, MetaError, Source, Tier, VersionSpec};
+pub use meta::{ExtensionMeta, INTERNAL_CATEGORY, Kind, METADATA_KEY, MetaError, Payload, Source, Tier, VersionSpec};
 pub use pin::{PIN_PATH, Pin, PinError, ToolchainDefaults};
 pub use reference::{Reference, ReferenceError, Repository};
 pub use time::rfc3339_utc;

@@ -50,6 +50,9 @@ pub enum Kind {
     Firmware,
     /// Prebuilt upstream release archives.
     Tarball,
+    /// Vendor-built binaries installed as pinned ([`Payload`]): a per-arch file or archive member,
+    /// its ELF machine checked, recorded in the SBOM as a binary component.
+    Prebuilt,
     /// Configuration only (CRI parts, udev rules, ...).
     ConfigOnly,
     /// Several of the above.
@@ -71,6 +74,7 @@ impl Kind {
             Kind::KmodInTree => "kmod-in-tree",
             Kind::Firmware => "firmware",
             Kind::Tarball => "tarball",
+            Kind::Prebuilt => "prebuilt",
             Kind::ConfigOnly => "config-only",
             Kind::Mixed => "mixed",
             Kind::Library => "library",
@@ -188,6 +192,38 @@ impl Source {
     }
 }
 
+/// One vendor-built file a `prebuilt` recipe installs (`[[payloads]]`): a pinned source (per arch
+/// through the sources' `arch`), either the whole downloaded file or one member of the archive,
+/// installed at `dest` with `mode`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Payload {
+    /// The name of the pinned source (`sources[].name`) it comes from, for each arch it applies to.
+    pub source: String,
+    /// The path of the file inside the source's tar or zip archive (as listed, without a leading
+    /// `./`); unset: the downloaded file itself is the payload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+    /// Where it goes, relative to the rootfs (`usr/local/bin/crun`).
+    pub dest: String,
+    /// Its permission bits (`0o755`).
+    pub mode: u32,
+    /// Only for this arch; `None` means every arch of the extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<Arch>,
+    /// The ELF interpreter the binary is linked against, when it is dynamically linked (the
+    /// vendor's build); unset: it must be statically linked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loader: Option<String>,
+}
+
+impl Payload {
+    /// `dest` as an absolute path on the node (`/usr/local/bin/crun`).
+    pub fn node_path(&self) -> String {
+        format!("/{}", self.dest)
+    }
+}
+
 /// `[package.metadata.talos-extension]` of an extension crate, checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -232,6 +268,9 @@ pub struct ExtensionMeta {
     /// the SBOM lint ([`crate::sbom_lint::lint`]), which otherwise requires both.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sbom_exempt: Option<String>,
+    /// The vendor-built files of a `prebuilt` recipe (only that kind has them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payloads: Vec<Payload>,
 }
 
 /// Extension metadata that is missing or wrong, naming the package and field.
@@ -370,6 +409,7 @@ impl ExtensionMeta {
                 }
             }
         }
+        self.check_payloads()?;
         if let Some(name) = &self.toolchain
             && (name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
         {
@@ -379,6 +419,62 @@ impl ExtensionMeta {
             );
         }
         Ok(())
+    }
+
+    fn check_payloads(&self) -> Result<(), (String, String)> {
+        let fail = |i: usize, field: &str, message: String| Err((format!("payloads[{i}].{field}"), message));
+        if self.kind == Kind::Prebuilt && self.payloads.is_empty() {
+            return Err(("payloads".into(), "a `prebuilt` recipe declares the files it installs here".into()));
+        }
+        if self.kind != Kind::Prebuilt && !self.payloads.is_empty() {
+            return Err(("payloads".into(), format!("only kind `prebuilt` installs payloads (kind `{}`)", self.kind)));
+        }
+        for (i, p) in self.payloads.iter().enumerate() {
+            if let Some(a) = p.arch
+                && !self.arches.contains(&a)
+            {
+                return fail(i, "arch", format!("`{a}` is not one of the extension's arches"));
+            }
+            for arch in self.arches.iter().filter(|a| p.arch.is_none_or(|pa| pa == **a)) {
+                if self.source(&p.source, *arch).is_none() {
+                    return fail(i, "source", format!("no source `{}` is pinned for {arch}", p.source));
+                }
+            }
+            let plain =
+                |path: &str| !path.is_empty() && path.split('/').all(|c| !c.is_empty() && c != "." && c != "..");
+            if let Some(m) = &p.member
+                && !plain(m)
+            {
+                return fail(i, "member", format!("`{m}` is not a relative path inside the archive (no `./`, `..`)"));
+            }
+            if !plain(&p.dest) {
+                return fail(
+                    i,
+                    "dest",
+                    format!("`{}` is not a relative path inside the rootfs (like `usr/local/bin/x`)", p.dest),
+                );
+            }
+            if p.mode > 0o7777 {
+                return fail(i, "mode", format!("{:o} is not a file mode (write it as `0o755`)", p.mode));
+            }
+            if let Some(l) = &p.loader
+                && !l.starts_with('/')
+            {
+                return fail(i, "loader", format!("`{l}` is not an absolute path"));
+            }
+            let clash = self.payloads[..i]
+                .iter()
+                .any(|o| o.dest == p.dest && (o.arch.is_none() || p.arch.is_none() || o.arch == p.arch));
+            if clash {
+                return fail(i, "dest", format!("`{}` is installed twice for the same arch", p.dest));
+            }
+        }
+        Ok(())
+    }
+
+    /// The payloads that apply to one arch, in declaration order.
+    pub fn payloads_for(&self, arch: Arch) -> impl Iterator<Item = &Payload> {
+        self.payloads.iter().filter(move |p| p.arch.is_none_or(|a| a == arch))
     }
 
     /// The in-tree modules to select for one arch (empty when none are declared).
@@ -574,5 +670,43 @@ arches = ["amd64", "arm64"]
         assert_eq!(m.source("fw", Arch::Arm64).unwrap().url, "https://x/b");
         let dup = src.replace("arch = \"arm64\"", "");
         assert_eq!(parse(&dup).unwrap_err().field, "sources[1].name");
+    }
+
+    #[test]
+    fn prebuilt_payloads() {
+        let z = "0".repeat(64);
+        let f = "f".repeat(128);
+        let prebuilt = |extra: &str| {
+            ExtensionMeta::from_toml_str(
+                "x",
+                &format!(
+                    "{}version = {{ format = \"upstream\", upstream = \"1.0\" }}\n\
+                     [[sources]]\nname = \"bin\"\nurl = \"https://x/a-amd64\"\nsha256 = \"{z}\"\nsha512 = \"{f}\"\narch = \"amd64\"\n\
+                     [[sources]]\nname = \"bin\"\nurl = \"https://x/a-arm64.tar.gz\"\nsha256 = \"{z}\"\nsha512 = \"{f}\"\narch = \"arm64\"\n{extra}",
+                    BASE.replace("c-build", "prebuilt")
+                ),
+            )
+        };
+        let m = prebuilt("[[payloads]]\nsource = \"bin\"\ndest = \"usr/local/bin/a\"\nmode = 0o755\n").unwrap();
+        assert_eq!(m.kind, Kind::Prebuilt);
+        let p = m.payloads_for(Arch::Arm64).next().unwrap();
+        assert_eq!((p.mode, p.member.as_deref(), p.node_path().as_str()), (0o755, None, "/usr/local/bin/a"));
+        assert_eq!(prebuilt("").unwrap_err().field, "payloads");
+        let e = prebuilt("[[payloads]]\nsource = \"nope\"\ndest = \"usr/local/bin/a\"\nmode = 0o755\n").unwrap_err();
+        assert_eq!(e.field, "payloads[0].source", "{e}");
+        assert!(e.message.contains("`nope`"), "{e}");
+        let e = prebuilt("[[payloads]]\nsource = \"bin\"\ndest = \"/usr/local/bin/a\"\nmode = 0o755\n").unwrap_err();
+        assert_eq!(e.field, "payloads[0].dest", "{e}");
+        let e =
+            prebuilt("[[payloads]]\nsource = \"bin\"\nmember = \"./a\"\ndest = \"usr/local/bin/a\"\nmode = 0o755\n")
+                .unwrap_err();
+        assert_eq!(e.field, "payloads[0].member", "{e}");
+        let e = prebuilt("[[payloads]]\nsource = \"bin\"\ndest = \"usr/local/bin/a\"\nmode = 0o17777\n").unwrap_err();
+        assert_eq!(e.field, "payloads[0].mode", "{e}");
+        let e = parse(
+            "version = { format = \"talos\" }\n[[payloads]]\nsource = \"bin\"\ndest = \"usr/local/bin/a\"\nmode = 0o755\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "payloads", "only prebuilt: {e}");
     }
 }

@@ -61,6 +61,9 @@ pub struct Package {
     pub copyright_text: &'static str,
     #[serde(rename = "externalRefs", skip_serializing_if = "Vec::is_empty")]
     pub external_refs: Vec<ExternalRef>,
+    /// `APPLICATION` for a prebuilt binary (clause 7.24); unset otherwise.
+    #[serde(rename = "primaryPackagePurpose", skip_serializing_if = "Option::is_none")]
+    pub primary_package_purpose: Option<&'static str>,
 }
 
 /// A checksum (`algorithm` is `SHA256` or `SHA512`).
@@ -128,6 +131,7 @@ struct PackageParts<'a> {
     cpes: &'a [String],
     purl: Option<&'a str>,
     sources: &'a [talos_ext_model::Source],
+    binary: Option<&'a crate::input::Binary>,
 }
 
 /// Adds one package: its `files[]` entries (one per source, with `GENERATED_FROM`
@@ -208,7 +212,24 @@ fn add_package(
         license_declared,
         copyright_text: NOASSERTION,
         external_refs,
+        primary_package_purpose: parts.binary.map(|_| "APPLICATION"),
     });
+    if let Some(binary) = parts.binary {
+        let id = format!("SPDXRef-File-{}-{}", id_part(&binary.path), &binary.sha256.as_str()[..12]);
+        relationships.push(Relationship {
+            spdx_element_id: package_id.clone(),
+            related_spdx_element: id.clone(),
+            relationship_type: "CONTAINS",
+        });
+        files.push(File {
+            file_name: binary.path.clone(),
+            spdx_id: id,
+            checksums: vec![Checksum { algorithm: "SHA256", checksum_value: binary.sha256.to_string() }],
+            license_concluded: NOASSERTION,
+            copyright_text: NOASSERTION,
+            comment: "prebuilt binary as installed".into(),
+        });
+    }
     package_id
 }
 
@@ -224,6 +245,7 @@ pub fn document(input: &SbomInput) -> Result<Document, SbomError> {
         cpes: &input.cpes,
         purl: input.purl.as_deref(),
         sources: &input.sources,
+        binary: None,
     };
     let package_id = add_package(&own, &mut packages, &mut files, &mut relationships);
     relationships.insert(
@@ -242,6 +264,7 @@ pub fn document(input: &SbomInput) -> Result<Document, SbomError> {
             cpes: &c.cpes,
             purl: c.purl.as_deref(),
             sources: &c.sources,
+            binary: c.binary.as_ref(),
         };
         let id = add_package(&parts, &mut packages, &mut files, &mut relationships);
         relationships.push(Relationship {

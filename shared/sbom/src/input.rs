@@ -2,7 +2,7 @@
 //! recipe metadata is parsed, plus the conversion from the extension model.
 
 use serde::{Deserialize, Serialize};
-use talos_ext_model::{Arch, ExtensionMeta, Source};
+use talos_ext_model::{Arch, ExtensionMeta, Sha256, Source};
 
 /// Input that cannot make a valid document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,7 +41,8 @@ pub struct SbomInput {
 }
 
 /// An upstream component an extension contains besides its own sources: an internal library
-/// stage (libcrypto, libevent, ...), described by that library's own metadata.
+/// stage (libcrypto, libevent, ...), described by that library's own metadata, or a prebuilt
+/// payload (a vendor-built binary, [`Binary`]) described by the extension's metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Component {
@@ -58,6 +59,20 @@ pub struct Component {
     pub purl: Option<String>,
     /// The pinned sources it was built from, for one arch.
     pub sources: Vec<Source>,
+    /// Set for a prebuilt payload: the vendor's binary as installed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary: Option<Binary>,
+}
+
+/// A vendor-built binary an extension installs as it was downloaded (or taken out of the
+/// vendor's archive): a package of purpose `APPLICATION` that `CONTAINS` the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Binary {
+    /// Its path on the node (`/usr/local/bin/crun`).
+    pub path: String,
+    /// The sha256 of the installed bytes.
+    pub sha256: Sha256,
 }
 
 impl Component {
@@ -72,6 +87,7 @@ impl Component {
             cpes: meta.cpes.clone(),
             purl: meta.purl.clone(),
             sources: meta.sources_for(arch).cloned().collect(),
+            binary: None,
         }
     }
 }

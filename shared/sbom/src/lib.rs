@@ -9,7 +9,9 @@
 //! extension, one `files[]` entry per pinned source with its SHA-256 and SHA-512, a
 //! `DESCRIBES` relationship from the document and `GENERATED_FROM` from the package to each source.
 //! Each internal library stage built into the extension ([`Component`]) is one more package with
-//! its own sources, which the extension's package `CONTAINS`.
+//! its own sources, which the extension's package `CONTAINS`; so is each prebuilt payload (a
+//! vendor's binary, [`Binary`]: purpose `APPLICATION`, named by its path on the node, with a
+//! `files[]` entry of the installed bytes that it `CONTAINS`).
 //!
 //! The bytes depend only on [`SbomInput`]: keys in a fixed order, `created` is
 //! `SOURCE_DATE_EPOCH`, and the `documentNamespace` ends in a UUIDv5 of the input.
@@ -43,7 +45,7 @@ mod input;
 mod read;
 
 pub use document::{Checksum, CreationInfo, Document, ExternalRef, File, Package, Relationship, document, generate};
-pub use input::{Component, SbomError, SbomInput};
+pub use input::{Binary, Component, SbomError, SbomInput};
 pub use read::{PackageVersion, ReadError, components};
 /// The lint that keeps recipes SBOM-ready (it checks metadata only, so the model owns it).
 pub use talos_ext_model::sbom_lint::{SbomFields, lint};

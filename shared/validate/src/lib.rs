@@ -13,7 +13,8 @@
 //!   symlinks escaping the rootfs or pointing outside the allowed paths, setuid/setgid files,
 //!   duplicate tar entries, keys outside Talos' schemas of `manifest.yaml` and the service specs
 //!   (which Talos silently ignores; [`talos_ext_model::yaml_keys`]); and kernel-module checks
-//!   ([`modules`]): signatures, vermagic, release directory, signer, compression, arch.
+//!   ([`modules`]): signatures, vermagic, release directory, signer, compression, arch; and
+//!   containerd CRI configuration parts ([`cri`]): TOML setting containerd keys.
 //!
 //! This crate reads the tree it is given and nothing else: no processes, no network.
 //! [`validate_dir`] reads only what the rules need: listings, the manifest and service specs,
@@ -36,6 +37,7 @@
 //! assert_eq!(report.findings[0].path, "/usr/localx");
 //! ```
 
+pub mod cri;
 pub mod modules;
 pub mod report;
 pub mod rules;

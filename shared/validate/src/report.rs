@@ -71,6 +71,10 @@ pub enum Rule {
     /// Strict: every CRC in a module's `__versions` equals the kernel's for that symbol, when the
     /// kernel's Module.symvers is known ("disagrees about version of symbol" at load otherwise).
     ModuleCrc,
+    /// Strict: every containerd CRI configuration part in `/etc/cri/conf.d/` is a `*.part` file
+    /// of TOML that sets containerd plugin keys, each runtime it declares with a `runtime_type`
+    /// (and an absolute `options.BinaryName` when it names one); see [`crate::cri`].
+    CriPart,
 }
 
 impl Rule {
@@ -103,6 +107,7 @@ impl Rule {
         Rule::ModuleArch,
         Rule::ModuleVersions,
         Rule::ModuleCrc,
+        Rule::CriPart,
     ];
 
     /// The stable kebab-case id.
@@ -135,6 +140,7 @@ impl Rule {
             Rule::ModuleArch => "module-arch",
             Rule::ModuleVersions => "module-versions",
             Rule::ModuleCrc => "module-crc",
+            Rule::CriPart => "cri-part",
         }
     }
 
@@ -159,6 +165,7 @@ impl Rule {
                 | Rule::ModuleArch
                 | Rule::ModuleVersions
                 | Rule::ModuleCrc
+                | Rule::CriPart
         )
     }
 
@@ -227,7 +234,7 @@ mod tests {
             assert_eq!(Rule::from_id(rule.id()), Some(rule));
             assert!(rule.id().bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
         }
-        assert_eq!(Rule::ALL.iter().filter(|r| r.is_strict_only()).count(), 17);
+        assert_eq!(Rule::ALL.iter().filter(|r| r.is_strict_only()).count(), 18);
     }
 
     #[test]

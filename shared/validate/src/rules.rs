@@ -94,6 +94,7 @@ fn validate_with<E>(
                 format!("duplicate tar entry {}: only the first one is kept when layers are flattened", go_quote(path)),
             );
         }
+        check_cri_parts(tree, &mut out);
         modules::check(tree, opts.kernel.as_ref(), read, &mut out)?;
     }
     Ok(Report { findings: out.0 })
@@ -308,6 +309,22 @@ fn check_service_specs(tree: &Tree, strict: bool, out: &mut Findings) {
                     check_keys(&path, text, &service::SCHEMA, out);
                 }
             }
+        }
+    }
+}
+
+/// Strict: the containerd CRI configuration parts ([`crate::cri`]), one finding per problem.
+fn check_cri_parts(tree: &Tree, out: &mut Findings) {
+    for entry in tree.entries().iter().filter(|e| crate::cri::is_cri_part_path(&e.path)) {
+        let path = display_path(&entry.path);
+        let name = entry.path.rsplit('/').next().unwrap_or_default();
+        let problems = match (&entry.kind, entry.contents.as_deref()) {
+            (EntryKind::Dir, _) => continue,
+            (_, Some(bytes)) => crate::cri::check(name, bytes),
+            (kind, None) => vec![format!("{name}: a CRI part must be a regular file, not {kind:?}")],
+        };
+        for problem in problems {
+            out.push(&path, Rule::CriPart, problem);
         }
     }
 }

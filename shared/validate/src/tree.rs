@@ -87,9 +87,10 @@ pub enum Error {
     TarEntry { name: String, message: String },
 }
 
-/// The paths whose contents every tree keeps: `manifest.yaml` and the service specs.
+/// The paths whose contents every tree keeps: `manifest.yaml`, the service specs and the CRI
+/// configuration parts.
 pub fn wants_contents(path: &str) -> bool {
-    path == "manifest.yaml" || is_service_spec_path(path)
+    path == "manifest.yaml" || is_service_spec_path(path) || crate::cri::is_cri_part_path(path)
 }
 
 /// `rootfs/usr/local/etc/containers/*.yaml`: only that directory level, only the `.yaml` suffix

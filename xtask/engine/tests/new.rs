@@ -151,6 +151,15 @@ const CASES: &[Case] = &[
         tests: UNSUPPORTED,
     },
     Case {
+        path: "container-runtime/demo-shim",
+        kind: NewKind::Prebuilt,
+        reference: Some("demo-prebuilt"),
+        tests: &[
+            ("stand_in_payloads_install_run_and_are_in_the_sbom_not_the_vendor_bytes", "ok"),
+            ("a_stand_in_for_the_wrong_arch_is_refused_naming_both_machines", "ok"),
+        ],
+    },
+    Case {
         path: "firmware/demo-firmware",
         kind: NewKind::Firmware,
         reference: Some("demo-firmware"),
@@ -296,6 +305,12 @@ fn every_kind_scaffolds_lints_builds_and_tests() {
     }
     let uinput = std::fs::read_to_string(ws.join("extensions/drivers/demo-uinput/Cargo.toml")).unwrap();
     assert!(uinput.contains("amd64 = [\"kernel/drivers/input/misc/uinput.ko\"]"), "{uinput}");
+    let shim = std::fs::read_to_string(ws.join("extensions/container-runtime/demo-shim/Cargo.toml")).unwrap();
+    let payload =
+        "[[package.metadata.talos-extension.payloads]]\nsource = \"rt\"\ndest = \"usr/local/bin/rt\"\nmode = 0o755\n";
+    assert!(shim.contains("kind = \"prebuilt\"") && shim.contains(payload), "{shim}");
+    let listed = std::fs::read_to_string(ws.join("extensions/test-overrides.toml")).unwrap();
+    assert!(listed.contains("recipe = \"demo-shim\"\nsource = \"rt\"\ntested = \"a STAND-IN"), "{listed}");
     let firmware = std::fs::read_to_string(ws.join("extensions/firmware/demo-firmware/build.rs")).unwrap();
     assert!(firmware.contains("&[\"/usr/lib/firmware/demo\"]"), "{firmware}");
     let firmware = std::fs::read_to_string(ws.join("extensions/firmware/demo-firmware/Cargo.toml")).unwrap();
@@ -398,5 +413,5 @@ fn unknown_kinds_are_refused_by_the_command_line() {
     assert!(text.contains("invalid value 'rust-build' for '--kind <KIND>'"), "{text}");
     assert!(text.contains("autotools") && text.contains("go-build"), "{text}");
     let ok = xtask::flags::Xtask::try_parse_from(["cargo xtask", "new", "tools/x", "--kind", "prebuilt"]).unwrap();
-    assert!(matches!(ok.command, xtask::flags::Command::New(ref n) if n.kind == NewKind::Tarball));
+    assert!(matches!(ok.command, xtask::flags::Command::New(ref n) if n.kind == NewKind::Prebuilt));
 }

@@ -224,6 +224,7 @@ fn components_are_contained_packages_with_their_sources() {
         cpes: vec!["cpe:2.3:a:libevent_project:libevent:2.1.13:*:*:*:*:*:*:*".into()],
         purl: None,
         sources: vec![source("libevent", "https://x/libevent-2.1.13-stable.tar.gz", &z, &f, None)],
+        binary: None,
     };
     let input = SbomInput { components: vec![libevent.clone()], ..crun() };
     let doc = assert_valid(&generate(&input).unwrap());
@@ -254,4 +255,42 @@ fn components_are_contained_packages_with_their_sources() {
     for input in bad {
         assert_eq!(generate(&input).unwrap_err().field, "components");
     }
+}
+
+/// A prebuilt payload is a package of purpose `APPLICATION`, named by its path on the node, that
+/// the extension's package contains and that itself contains the installed file with its sha256.
+#[test]
+fn prebuilt_binaries_are_application_packages_containing_their_file() {
+    let z = "c".repeat(64);
+    let f = "d".repeat(128);
+    let installed = "e".repeat(64);
+    let binary = talos_ext_sbom::Component {
+        name: "/usr/local/bin/crun".into(),
+        version: "1.29".into(),
+        license: Some("GPL-2.0-or-later".into()),
+        cpes: vec![],
+        purl: None,
+        sources: vec![source("crun", "https://x/crun-1.29-linux-amd64", &z, &f, Some(Arch::Amd64))],
+        binary: Some(talos_ext_sbom::Binary {
+            path: "/usr/local/bin/crun".into(),
+            sha256: talos_ext_model::Sha256::parse(&installed).unwrap(),
+        }),
+    };
+    let doc = assert_valid(&generate(&SbomInput { components: vec![binary], ..crun() }).unwrap());
+    assert_strict(&doc);
+    let packages = doc["packages"].as_array().unwrap();
+    assert_eq!(packages[1]["name"], "/usr/local/bin/crun");
+    assert_eq!(packages[1]["primaryPackagePurpose"], "APPLICATION");
+    assert!(packages[0].get("primaryPackagePurpose").is_none(), "the extension itself has no purpose set");
+    let files = doc["files"].as_array().unwrap();
+    let file = files.iter().find(|f| f["fileName"] == "/usr/local/bin/crun").expect("the installed file");
+    assert_eq!(file["checksums"][0]["checksumValue"], installed.as_str());
+    let rels = doc["relationships"].as_array().unwrap();
+    let id = packages[1]["SPDXID"].as_str().unwrap();
+    assert!(
+        rels.iter().any(|r| r["spdxElementId"] == id
+            && r["relatedSpdxElement"] == file["SPDXID"]
+            && r["relationshipType"] == "CONTAINS"),
+        "{rels:?}"
+    );
 }

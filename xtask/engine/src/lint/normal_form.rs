@@ -1,7 +1,8 @@
 //! The normal form of `[package.metadata.talos-extension]`: keys in the model's order, `version`
 //! an inline table with `format` first, `modules` a `[...talos-extension.modules]` table with
 //! the arches in order, each source a `[[...talos-extension.sources]]` table with its keys in
-//! order, and those sub-tables right below the table. Comments and blank lines before a key or
+//! order (then each payload's `[[...talos-extension.payloads]]`, its keys in order), and those
+//! sub-tables right below the table. Comments and blank lines before a key or
 //! a table header stay with it; nothing outside the table changes.
 //!
 //! Edited with `toml_edit`, which keeps a document's formatting and comments (the `toml` crate
@@ -27,10 +28,14 @@ pub const KEY_ORDER: &[&str] = &[
     "toolchain",
     "modules",
     "sources",
+    "payloads",
 ];
 
 /// The keys of one source, in their normal order.
 pub const SOURCE_KEY_ORDER: &[&str] = &["name", "url", "sha256", "sha512", "arch"];
+
+/// The keys of one payload (`prebuilt`), in their normal order.
+pub const PAYLOAD_KEY_ORDER: &[&str] = &["source", "member", "dest", "mode", "arch", "loader"];
 
 fn rank(order: &[&str], key: &str) -> usize {
     order.iter().position(|k| *k == key).unwrap_or(order.len())
@@ -104,7 +109,10 @@ pub fn check(text: &str) -> Result<Vec<(String, String)>, toml_edit::TomlError> 
         None => {}
     }
     if problems.is_empty() && !sub_tables_follow(&doc) {
-        problems.push((String::new(), "its sub-tables belong right below it: `modules`, then the `sources`".into()));
+        problems.push((
+            String::new(),
+            "its sub-tables belong right below it: `modules`, then the `sources`, then the `payloads`".into(),
+        ));
     }
     if problems.is_empty() && normalise_text(text)?.is_some_and(|n| n != text) {
         problems.push((String::new(), "not in the normal form".into()));
@@ -144,10 +152,14 @@ fn sub_tables_follow(doc: &DocumentMut) -> bool {
                 Item::Table(sub) => walk(sub, &p, out),
                 Item::ArrayOfTables(a) => {
                     for sub in a.iter() {
-                        let source =
-                            p.len() == 4 && p[..3] == ["package", "metadata", METADATA_KEY] && key == "sources";
+                        let ours = p.len() == 4 && p[..3] == ["package", "metadata", METADATA_KEY];
+                        let kind = match key {
+                            "sources" if ours => 3,
+                            "payloads" if ours => 4,
+                            _ => 0,
+                        };
                         if let Some(pos) = sub.position() {
-                            out.push((pos, if source { 3 } else { 0 }));
+                            out.push((pos, kind));
                         }
                     }
                 }
@@ -182,7 +194,8 @@ pub fn normalise(doc: &mut DocumentMut) -> bool {
         let (key, item) = match key.get() {
             "version" => (key, normal_version(item)),
             "modules" => (Key::new("modules"), Item::Table(normal_modules(item, pos))),
-            "sources" => (Key::new("sources"), normal_sources(item, pos)),
+            "sources" => (Key::new("sources"), normal_sources(item, pos, SOURCE_KEY_ORDER)),
+            "payloads" => (Key::new("payloads"), normal_sources(item, pos, PAYLOAD_KEY_ORDER)),
             _ => (key, item),
         };
         t.insert_formatted(&key, item);
@@ -243,10 +256,10 @@ fn normal_modules(item: Item, pos: isize) -> Table {
 
 /// One source table with its keys in order; `inline`: it was an inline table, so its keys and
 /// values get the spacing of a table's lines (a table's keep theirs, comments included).
-fn normal_source(mut t: Table, pos: isize, inline: bool) -> Table {
+fn normal_source(mut t: Table, pos: isize, inline: bool, order: &[&str]) -> Table {
     let keys: Vec<String> = t.iter().map(|(k, _)| k.to_string()).collect();
     let mut entries: Vec<(Key, Item)> = keys.iter().filter_map(|k| t.remove_entry(k)).collect();
-    entries.sort_by_key(|(k, _)| rank(SOURCE_KEY_ORDER, k.get()));
+    entries.sort_by_key(|(k, _)| rank(order, k.get()));
     for (key, mut item) in entries {
         let key = if inline {
             if let Some(value) = item.as_value_mut() {
@@ -262,18 +275,19 @@ fn normal_source(mut t: Table, pos: isize, inline: bool) -> Table {
     placed(t, pos)
 }
 
-fn normal_sources(item: Item, pos: isize) -> Item {
+/// An array of sub-tables (`sources`, `payloads`), each with its keys in `order`.
+fn normal_sources(item: Item, pos: isize, order: &[&str]) -> Item {
     let mut out = ArrayOfTables::new();
     match item {
         Item::ArrayOfTables(a) => {
             for t in a.into_iter() {
-                out.push(normal_source(t, pos, false));
+                out.push(normal_source(t, pos, false, order));
             }
         }
         Item::Value(Value::Array(a)) => {
             for v in a.into_iter() {
                 if let Value::InlineTable(t) = v {
-                    out.push(normal_source(t.into_table(), pos, true));
+                    out.push(normal_source(t.into_table(), pos, true, order));
                 }
             }
         }

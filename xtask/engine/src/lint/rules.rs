@@ -189,7 +189,7 @@ pub fn formats_for(kind: Kind) -> Option<&'static [&'static str]> {
         Kind::KmodOutOfTree => &["upstream-talos", "commit-talos"],
         Kind::Firmware => &["firmware", "firmware-talos"],
         Kind::Noop => &["fixed"],
-        Kind::CBuild | Kind::GoBuild | Kind::Tarball | Kind::ConfigOnly => &["upstream", "fixed"],
+        Kind::CBuild | Kind::GoBuild | Kind::Tarball | Kind::Prebuilt | Kind::ConfigOnly => &["upstream", "fixed"],
         Kind::Mixed | Kind::Library => return None,
     })
 }

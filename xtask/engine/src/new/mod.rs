@@ -39,6 +39,8 @@ const LIBRARY_RS: &str = include_str!("templates/library.build.rs.in");
 const STAGED_TEST: &str = include_str!("templates/staged.test.rs.in");
 const UNSUPPORTED_RS: &str = include_str!("templates/unsupported.build.rs.in");
 const UNSUPPORTED_TEST: &str = include_str!("templates/unsupported.test.rs.in");
+const PREBUILT_RS: &str = include_str!("templates/prebuilt.build.rs.in");
+const PREBUILT_TEST: &str = include_str!("templates/prebuilt.test.rs.in");
 
 /// What to scaffold.
 #[derive(Debug, Clone)]
@@ -108,6 +110,7 @@ fn meta_kind(kind: NewKind) -> Kind {
         NewKind::Autotools | NewKind::Meson | NewKind::Cmake | NewKind::Make => Kind::CBuild,
         NewKind::GoBuild => Kind::GoBuild,
         NewKind::Tarball => Kind::Tarball,
+        NewKind::Prebuilt => Kind::Prebuilt,
         NewKind::Library => Kind::Library,
         NewKind::Noop => Kind::Noop,
     }
@@ -243,6 +246,7 @@ fn metadata(root: &Path, req: &Request, notes: &mut Vec<String>) -> Result<(Exte
         from("firmware paths", notes);
     }
     let pin = Pin::load(root)?;
+    let payloads = if req.kind == NewKind::Prebuilt { placeholder_payloads(&sources) } else { Vec::new() };
     let meta = ExtensionMeta {
         name: req.name.clone(),
         category: req.category.clone(),
@@ -264,8 +268,34 @@ fn metadata(root: &Path, req: &Request, notes: &mut Vec<String>) -> Result<(Exte
         cpes,
         purl,
         sbom_exempt,
+        payloads,
     };
     Ok((meta, firmware))
+}
+
+/// One payload per source of a `prebuilt` scaffold: installed as `usr/local/bin/<source>`, 0755;
+/// from an archive (by the URL's file name), its member `<source>` (a guess to check).
+fn placeholder_payloads(sources: &[Source]) -> Vec<talos_ext_model::Payload> {
+    let mut names: Vec<&Source> = Vec::new();
+    for s in sources {
+        if !names.iter().any(|n| n.name == s.name) {
+            names.push(s);
+        }
+    }
+    let archive = |file: &str| {
+        [".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tar.zst", ".tar", ".zip"].iter().any(|e| file.ends_with(e))
+    };
+    names
+        .into_iter()
+        .map(|s| talos_ext_model::Payload {
+            source: s.name.clone(),
+            member: archive(s.file_name()).then(|| s.name.clone()),
+            dest: format!("usr/local/bin/{}", s.name),
+            mode: 0o755,
+            arch: None,
+            loader: None,
+        })
+        .collect()
 }
 
 /// Fills `{{key}}` in a template; every key must be given and used.
@@ -315,7 +345,12 @@ fn cargo_toml(req: &Request, meta: &ExtensionMeta) -> Result<String> {
         target.insert(key, item.clone());
     }
     normal_form::normalise(&mut doc);
-    Ok(doc.to_string())
+    let mut text = doc.to_string();
+    // toml writes integers in decimal; a file mode reads as octal.
+    for p in &meta.payloads {
+        text = text.replacen(&format!("mode = {}\n", p.mode), &format!("mode = 0o{:o}\n", p.mode), 1);
+    }
+    Ok(text)
 }
 
 fn toml_escape(s: &str) -> String {
@@ -323,7 +358,7 @@ fn toml_escape(s: &str) -> String {
 }
 
 fn uses_tempfile(kind: NewKind) -> bool {
-    has_sources(kind) && !matches!(kind, NewKind::GoBuild | NewKind::Tarball)
+    has_sources(kind) && !matches!(kind, NewKind::GoBuild | NewKind::Tarball | NewKind::Prebuilt)
 }
 
 /// What the library doc says the crate is.
@@ -338,6 +373,7 @@ fn kind_phrase(kind: NewKind) -> &'static str {
         NewKind::Make => "a Talos extension of upstream C built with make",
         NewKind::GoBuild => "a Talos extension of Go programs",
         NewKind::Tarball => "a Talos extension of prebuilt upstream release files",
+        NewKind::Prebuilt => "a Talos extension of vendor-built binaries, installed as pinned per arch",
         NewKind::Library => "an internal library stage (never published), static, in a sysroot for dependents",
         NewKind::Noop => "a placeholder Talos extension that ships nothing",
     }
@@ -423,6 +459,9 @@ fn files(req: &Request, meta: &ExtensionMeta, firmware: &[String]) -> Result<Vec
                 ],
             )?,
         ),
+        NewKind::Prebuilt => {
+            (fill(PREBUILT_RS, &[("name", name)])?, "stand_ins.rs", fill(PREBUILT_TEST, &[("name", name)])?)
+        }
         NewKind::GoBuild | NewKind::Tarball | NewKind::Firmware => {
             let support = match req.kind {
                 NewKind::GoBuild => "Go driver",
@@ -520,8 +559,41 @@ pub fn scaffold(root: &Path, req: &Request) -> Result<Scaffolded> {
         let _ = fs::remove_dir(&parent);
     }
     written?;
+    if req.kind == NewKind::Prebuilt {
+        list_stand_ins(root, &meta).with_context(|| format!("{rel} was written, but"))?;
+        notes.push(format!("{TEST_OVERRIDES}: listed the stand-ins its tests pin (one entry per source)"));
+    }
     let files = files.into_iter().map(|(p, _)| p).collect();
     Ok(Scaffolded { dir, files, notes })
+}
+
+/// The list of recipe tests that build other bytes than their pin.
+const TEST_OVERRIDES: &str = "extensions/test-overrides.toml";
+
+/// Appends to [`TEST_OVERRIDES`] one entry per source of a `prebuilt` scaffold: its tests stage
+/// from generated stand-ins under their own pins, which staging refuses unless listed. Written
+/// to a temporary file and renamed over the list.
+fn list_stand_ins(root: &Path, meta: &ExtensionMeta) -> Result<()> {
+    let path = root.join(TEST_OVERRIDES);
+    let mut text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut names: Vec<&str> = meta.payloads.iter().map(|p| p.source.as_str()).collect();
+    names.dedup();
+    for source in names {
+        if !text.ends_with("\n\n") {
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "[[override]]\nrecipe = \"{}\"\nsource = \"{source}\"\n\
+             tested = \"a STAND-IN per arch: a small static musl program the test builds (in a .tar.gz under the pinned \
+             file name for an archive member), served through an offline directory mirror under the test's own pin \
+             (testing::Repin); not the vendor bytes\"\n\
+             reason = \"the vendor's release files are not reachable offline\"\n",
+            meta.name
+        ));
+    }
+    let tmp = path.with_extension("toml.new");
+    fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    fs::rename(&tmp, &path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
 }
 
 /// Writes the files into a temporary directory in `parent`, formats the Rust ones with rustfmt

@@ -1,0 +1,211 @@
+//! Strict: containerd CRI configuration parts (`/etc/cri/conf.d/*.part`), which Talos merges
+//! into containerd's CRI configuration on the node (a broken part breaks the container runtime,
+//! not the image, so it is found here instead).
+//!
+//! A part must be TOML (the parser's message gives the line and column), set only keys under
+//! `plugins."io.containerd.*"`, and every runtime it declares under
+//! `plugins."io.containerd.cri.v1.runtime".containerd.runtimes.<name>` (or the containerd 1.x
+//! `plugins."io.containerd.grpc.v1.cri".containerd.runtimes.<name>`) must be a table with a
+//! `runtime_type` like `io.containerd.runc.v2` and, when it names one, an absolute
+//! `options.BinaryName`. Findings name the file, the line and the key.
+
+use toml::{Table, Value};
+
+/// The directory Talos reads CRI configuration parts from, relative to the tree.
+pub const CRI_PART_DIR: &str = "rootfs/etc/cri/conf.d/";
+
+/// The plugin tables that hold containerd's runtimes (containerd 2, then containerd 1.x).
+pub const RUNTIME_PLUGINS: &[&str] = &["io.containerd.cri.v1.runtime", "io.containerd.grpc.v1.cri"];
+
+/// A file directly in [`CRI_PART_DIR`].
+pub fn is_cri_part_path(path: &str) -> bool {
+    path.strip_prefix(CRI_PART_DIR).is_some_and(|name| !name.is_empty() && !name.contains('/'))
+}
+
+/// The problems of one part (`name` is its file name, for messages), each with its line when
+/// known.
+pub fn check(name: &str, bytes: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    if !name.ends_with(".part") {
+        out.push(format!("{name}: Talos merges only `*.part` files of /etc/cri/conf.d, so this one is ignored"));
+    }
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        out.push(format!("{name}: not UTF-8 text, so not TOML"));
+        return out;
+    };
+    let table: Table = match toml::from_str(text) {
+        Ok(t) => t,
+        Err(e) => {
+            let line = e.span().map(|s| format!("line {}: ", line_at(text, s.start))).unwrap_or_default();
+            out.push(format!("{name}: {line}not valid TOML: {}", e.message()));
+            return out;
+        }
+    };
+    if table.is_empty() {
+        out.push(format!("{name}: sets no containerd keys"));
+    }
+    for (key, value) in &table {
+        if key != "plugins" {
+            out.push(format!(
+                "{name}: line {}: top-level key `{key}`: a CRI part sets containerd plugin keys (`plugins.\"io.containerd.…\"`)",
+                line_of(text, key)
+            ));
+            continue;
+        }
+        let Some(plugins) = value.as_table() else {
+            out.push(format!("{name}: line {}: `plugins` is not a table", line_of(text, "plugins")));
+            continue;
+        };
+        for (plugin, config) in plugins {
+            if !plugin.starts_with("io.containerd.") {
+                out.push(format!(
+                    "{name}: line {}: `plugins.\"{plugin}\"` is not a containerd plugin id (`io.containerd.<type>.<version>.<name>`)",
+                    line_of(text, plugin)
+                ));
+                continue;
+            }
+            if RUNTIME_PLUGINS.contains(&plugin.as_str()) {
+                check_runtimes(name, text, plugin, config, &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// `plugins."<plugin>".containerd.runtimes.*` of one runtime plugin table.
+fn check_runtimes(name: &str, text: &str, plugin: &str, config: &Value, out: &mut Vec<String>) {
+    let Some(runtimes) = config.get("containerd").and_then(|c| c.get("runtimes")) else { return };
+    let prefix = format!("plugins.\"{plugin}\".containerd.runtimes");
+    let Some(runtimes) = runtimes.as_table() else {
+        out.push(format!("{name}: line {}: `{prefix}` is not a table", line_of(text, "runtimes")));
+        return;
+    };
+    for (runtime, spec) in runtimes {
+        let key = format!("{prefix}.{runtime}");
+        let line = line_of(text, &format!("runtimes.{runtime}"));
+        let Some(spec) = spec.as_table() else {
+            out.push(format!("{name}: line {line}: `{key}` is not a table"));
+            continue;
+        };
+        match spec.get("runtime_type") {
+            None => {
+                out.push(format!("{name}: line {line}: `{key}` has no `runtime_type` (e.g. `io.containerd.runc.v2`)"))
+            }
+            Some(Value::String(t)) if is_runtime_type(t) => {}
+            Some(other) => out.push(format!(
+                "{name}: line {}: `{key}.runtime_type` = {other} is not a shim name like `io.containerd.runc.v2`",
+                line_of(text, "runtime_type")
+            )),
+        }
+        if let Some(binary) = spec.get("options").and_then(|o| o.get("BinaryName"))
+            && !binary.as_str().is_some_and(|b| b.starts_with('/'))
+        {
+            out.push(format!(
+                "{name}: line {}: `{key}.options.BinaryName` = {binary} is not an absolute path",
+                line_of(text, "BinaryName")
+            ));
+        }
+    }
+}
+
+/// `io.containerd.<name>.v<N>`: how containerd names a shim (`containerd-shim-<name>-v<N>`).
+fn is_runtime_type(t: &str) -> bool {
+    let Some(rest) = t.strip_prefix("io.containerd.") else { return false };
+    let Some((shim, version)) = rest.rsplit_once(".v") else { return false };
+    !shim.is_empty()
+        && shim.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && !version.is_empty()
+        && version.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The 1-based line of byte offset `at`.
+fn line_at(text: &str, at: usize) -> usize {
+    text[..at.min(text.len())].matches('\n').count() + 1
+}
+
+/// The 1-based line where `needle` first appears (the line of its key), or 1.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.find(needle).map(|at| line_at(text, at)).unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CRUN: &str = "[plugins]\n  [plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.crun]\n    runtime_type = \"io.containerd.runc.v2\"\n    [plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.crun.options]\n      BinaryName = \"/usr/local/bin/crun\"\n";
+
+    #[test]
+    fn cri_part_paths() {
+        assert!(is_cri_part_path("rootfs/etc/cri/conf.d/10-crun.part"));
+        assert!(!is_cri_part_path("rootfs/etc/cri/conf.d/sub/10-crun.part"));
+        assert!(!is_cri_part_path("rootfs/etc/cri/conf.d/"));
+        assert!(!is_cri_part_path("rootfs/usr/local/etc/cri/conf.d/x.part"));
+    }
+
+    #[test]
+    fn a_runtime_part_passes() {
+        assert_eq!(check("10-crun.part", CRUN.as_bytes()), Vec::<String>::new());
+        let v1 = "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.spin]\nruntime_type = \"io.containerd.spin.v2\"\n";
+        assert_eq!(check("10-spin.part", v1.as_bytes()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn broken_parts_are_named_with_line_and_key() {
+        let broken = CRUN.replace("runtime_type = \"io.containerd.runc.v2\"", "runtime_type = \"io.containerd.runc.v2");
+        let found = check("10-crun.part", broken.as_bytes());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("10-crun.part: line 3: not valid TOML"), "{found:?}");
+
+        let no_type = CRUN.replace("runtime_type", "runtime_typ");
+        let found = check("10-crun.part", no_type.as_bytes());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains("line 2:")
+                && found[0].contains(
+                    "`plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.crun` has no `runtime_type`"
+                ),
+            "{found:?}"
+        );
+
+        let bad = CRUN.replace("io.containerd.runc.v2", "runc").replace("/usr/local/bin/crun", "crun");
+        let found = check("10-crun.part", bad.as_bytes());
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].contains("line 3:") && found[0].contains("\"runc\" is not a shim name"), "{found:?}");
+        assert!(found[1].contains("line 5:") && found[1].contains("BinaryName` = \"crun\" is not an absolute path"));
+
+        let found = check("crun.toml", b"version = 3\n[debug]\nlevel = \"info\"\n");
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[0].contains("only `*.part`"), "{found:?}");
+        assert!(found[1].contains("line 2: top-level key `debug`"), "{found:?}");
+        assert!(found[2].contains("line 1: top-level key `version`"), "{found:?}");
+
+        let found = check("x.part", b"[plugins.cri]\nfoo = 1\n");
+        assert!(found[0].contains("`plugins.\"cri\"` is not a containerd plugin id"), "{found:?}");
+        assert_eq!(check("x.part", b""), ["x.part: sets no containerd keys"]);
+    }
+
+    #[test]
+    fn the_strict_validator_reports_a_broken_part_with_its_file() {
+        use crate::{Entry, Options, Rule, Tree, validate};
+        let manifest = "version: v1alpha1\nmetadata:\n  name: crun\n  version: 1.29\n  author: a\n  description: d\n";
+        let tree = |part: &str| {
+            Tree::from_entries(vec![
+                Entry::file("manifest.yaml", 0o644, manifest.as_bytes()),
+                Entry::dir("rootfs", 0o755),
+                Entry::dir("rootfs/etc", 0o755),
+                Entry::dir("rootfs/etc/cri", 0o755),
+                Entry::dir("rootfs/etc/cri/conf.d", 0o755),
+                Entry::file("rootfs/etc/cri/conf.d/10-crun.part", 0o644, part.as_bytes()),
+            ])
+        };
+        let opts = |strict| Options { strict, pkg_name: None, talos_version: "v1.14.0".into(), kernel: None };
+        assert!(validate(&tree(CRUN), &opts(true)).is_ok(), "{}", validate(&tree(CRUN), &opts(true)));
+        let broken = tree("[plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.crun\n");
+        assert!(validate(&broken, &opts(false)).is_ok(), "Talos' own rules do not read CRI parts");
+        let report = validate(&broken, &opts(true));
+        assert_eq!(report.findings.len(), 1, "{report}");
+        let f = &report.findings[0];
+        assert_eq!((f.rule, f.path.as_str()), (Rule::CriPart, "/etc/cri/conf.d/10-crun.part"));
+        assert!(f.message.starts_with("10-crun.part: line 1: not valid TOML"), "{}", f.message);
+    }
+}
