@@ -26,6 +26,7 @@
 
 pub mod drivers;
 pub mod elf;
+pub mod go;
 mod fresh;
 pub mod kernel;
 mod library;

@@ -47,6 +47,9 @@ pub struct TestOptions {
     /// Stage into this directory, kept between stagings (work dirs, stamps), instead of a new
     /// temporary one: what a build script's `OUT_DIR` is to reruns.
     pub work_dir: Option<PathBuf>,
+    /// The Go build cache of [`crate::Stage::go_build`]; `None` is the shared `<cache>/go/build`
+    /// (a fresh directory here makes a build compile everything, as on a new machine).
+    pub go_cache: Option<PathBuf>,
 }
 
 impl TestOptions {
@@ -60,6 +63,7 @@ impl TestOptions {
             overrides: Vec::new(),
             libraries: Vec::new(),
             work_dir: None,
+            go_cache: None,
         })
     }
 }
@@ -85,7 +89,7 @@ impl TestOptions {
         let mut fetch = FetchConfig::new(dir.join("cache"));
         fetch.mirrors = vec![talos_ext_fetch::Mirror::Dir(mirror)];
         fetch.offline = true;
-        Ok(TestOptions { fetch, overrides: Vec::new(), libraries: Vec::new(), work_dir: None })
+        Ok(TestOptions { fetch, overrides: Vec::new(), libraries: Vec::new(), work_dir: None, go_cache: None })
     }
 }
 
@@ -224,6 +228,7 @@ fn stage_listed(
         fetch: opts.fetch.clone(),
         overrides: opts.overrides.clone(),
         libraries: opts.libraries.clone(),
+        go_cache: opts.go_cache.clone(),
     };
     let (dir, overridden_sources) = stage_arch(&ctx, arch, recipe, &out_dir.join("staged").join(arch.as_str()))?;
     let mut build_paths = vec![out_dir, root.to_path_buf(), opts.fetch.cache_dir.clone(), default_cache_dir(root)];
@@ -346,6 +351,7 @@ fn with_shared_library<T>(
         fetch: opts.fetch.clone(),
         overrides: opts.overrides.clone(),
         libraries: opts.libraries.clone(),
+        go_cache: opts.go_cache.clone(),
     };
     let (sysroot, overridden) = stage_arch(&ctx, arch, lib.recipe, &dir.join(arch.as_str()))
         .with_context(|| format!("staging internal library `{}` for {arch}", lib.links))?;
@@ -447,6 +453,8 @@ pub fn scratch_stage(arch: Arch) -> Result<(tempfile::TempDir, Stage)> {
         overridden: Default::default(),
         kernel: Default::default(),
         libraries: Vec::new(),
+        components: Default::default(),
+        go_cache: None,
     };
     Ok((tmp, stage))
 }
@@ -484,6 +492,7 @@ pub(crate) fn use_shared_library(
         overrides: dependent.overrides.clone(),
         libraries: dependent.libraries.clone(),
         work_dir: None,
+        go_cache: None,
     };
     with_shared_library(lib, dependent.arch, &root, &opts, merge)
 }
