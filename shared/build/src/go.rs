@@ -58,11 +58,18 @@ impl GoTool {
         let tc = GoToolchain::load(root)?;
         let host = GoToolchain::host_key().context("Go builds run on linux amd64 or arm64 hosts only")?;
         let source = tc.source(host).with_context(|| {
-            format!("{}: no [hosts.{host}] entry: the Go toolchain is not pinned for this host", root.join(talos_ext_model::GO_TOOLCHAIN_PATH).display())
+            format!(
+                "{}: no [hosts.{host}] entry: the Go toolchain is not pinned for this host",
+                root.join(talos_ext_model::GO_TOOLCHAIN_PATH).display()
+            )
         })?;
         let zip = talos_ext_fetch::fetch(fetch, "go-toolchain", &source, reporter)
             .with_context(|| format!("fetching the Go toolchain {} for {host}", tc.version))?;
-        let dir = fetch.cache_dir.join("go/toolchain").join(format!("{}.{host}-{}", tc.version, &source.sha256.as_str()[..16]));
+        let dir = fetch.cache_dir.join("go/toolchain").join(format!(
+            "{}.{host}-{}",
+            tc.version,
+            &source.sha256.as_str()[..16]
+        ));
         let go = dir.join("bin/go");
         if !go.is_file() {
             let _lock = talos_ext_fs::lock_file(&fetch.cache_dir.join("locks/go-toolchain.lock"))?;
@@ -121,7 +128,8 @@ impl GoTool {
             .set("GOENV", "off")
             .set("GOWORK", "off")
             .set("GOTELEMETRY", "off")
-            .set("GOFLAGS", "-mod=readonly -trimpath -buildvcs=false")
+            // -modcacherw: the cache stays removable (go makes module trees read-only otherwise).
+            .set("GOFLAGS", "-mod=readonly -modcacherw -trimpath -buildvcs=false")
             .set("GOPROXY", "off")
             .set("GOSUMDB", "off")
             .set("GONOSUMDB", "*")
@@ -208,7 +216,7 @@ pub fn wrapper_dir(manifest_dir: &Path) -> Result<PathBuf> {
     }
     let gomod = dir.join("go.mod");
     let text = fs::read_to_string(&gomod).with_context(|| format!("reading {}", gomod.display()))?;
-    Ok(check_wrapper(&gomod, &text).map(|()| dir)?)
+    check_wrapper(&gomod, &text).map(|()| dir)
 }
 
 /// The wrapper's `go.mod` names no other module than upstream's at the pinned version.
@@ -221,9 +229,10 @@ fn check_wrapper(gomod: &Path, text: &str) -> Result<()> {
 
 fn check_requires(gomod: &Path, text: &str, go: &GoBuild) -> Result<()> {
     let want = format!("{} {}", go.module, go.version);
-    let found = text.lines().map(|l| l.split("//").next().unwrap_or("").trim()).any(|l| {
-        l == want || l.strip_prefix("require ").map(str::trim) == Some(want.as_str())
-    });
+    let found = text
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or("").trim())
+        .any(|l| l == want || l.strip_prefix("require ").map(str::trim) == Some(want.as_str()));
     if !found {
         bail!(
             "{}: does not require `{want}` (package.metadata.talos-extension.go.module/version): the wrapper module \
@@ -392,8 +401,15 @@ impl Stage {
         let tool = GoTool::prepare(&root, &self.fetch, &talos_ext_fetch::NoReporter)?;
         let logs = self.work.join("logs");
         // The graph of every arch the recipe declares: the pinned hash covers them all.
-        let graph =
-            resolve(&tool, &self.meta, &self.manifest_dir, &self.meta.arches, &goproxy(&self.fetch), false, Some(&logs))?;
+        let graph = resolve(
+            &tool,
+            &self.meta,
+            &self.manifest_dir,
+            &self.meta.arches,
+            &goproxy(&self.fetch),
+            false,
+            Some(&logs),
+        )?;
         let dir = wrapper_dir(&self.manifest_dir)?;
         let out = self.work.join("go-bin");
         talos_ext_fs::remove_dir_if_exists(&out)?;
@@ -441,7 +457,10 @@ impl Stage {
             version: version.clone(),
             license: Some("BSD-3-Clause".into()),
             cpes: vec![format!("cpe:2.3:a:golang:go:{version}:*:*:*:*:*:*:*")],
-            purl: Some(format!("pkg:golang/golang.org/toolchain@{}", tool.source.url.rsplit('/').next().unwrap_or("").trim_end_matches(".zip"))),
+            purl: Some(format!(
+                "pkg:golang/golang.org/toolchain@{}",
+                tool.source.url.rsplit('/').next().unwrap_or("").trim_end_matches(".zip")
+            )),
             sources: vec![tool.source.clone()],
         }];
         for m in &graph.modules {

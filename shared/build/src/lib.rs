@@ -26,8 +26,8 @@
 
 pub mod drivers;
 pub mod elf;
-pub mod go;
 mod fresh;
+pub mod go;
 pub mod kernel;
 mod library;
 pub mod microcode;

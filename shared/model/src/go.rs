@@ -147,8 +147,8 @@ impl GoToolchain {
     /// Parses the file's text; the error names the field.
     pub fn from_toml_str(text: &str) -> Result<GoToolchain, String> {
         let de = toml::Deserializer::parse(text).map_err(|e| e.to_string())?;
-        let tc: GoToolchain = serde_path_to_error::deserialize(de)
-            .map_err(|e| format!("{}: {}", e.path(), e.inner().message()))?;
+        let tc: GoToolchain =
+            serde_path_to_error::deserialize(de).map_err(|e| format!("{}: {}", e.path(), e.inner().message()))?;
         let v = tc.version.strip_prefix("go").unwrap_or("");
         if v.is_empty() || !v.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
             return Err(format!("version: `{}` is not a Go release like `go1.26.8`", tc.version));

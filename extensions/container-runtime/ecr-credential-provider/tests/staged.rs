@@ -57,3 +57,49 @@ fn the_kubelet_configuration_names_the_plugin() {
     assert_eq!(doc["providers"][0]["name"], "ecr-credential-provider");
     assert_eq!(doc["providers"][0]["apiVersion"], "credentialprovider.kubelet.k8s.io/v1");
 }
+
+/// Air-gapped: the toolchain and modules written to a directory mirror (as `cargo xtask mirror`
+/// writes them) serve a machine with an empty cache and no network: the toolchain comes from
+/// `<mirror>/sha256/`, the modules through `GOPROXY=file://<mirror>/go`, and the graph hashes to
+/// the pin.
+#[test]
+fn an_empty_offline_cache_resolves_the_pinned_graph_from_a_mirror() {
+    use talos_ext_build::fetch::{FetchConfig, Mirror, NoReporter};
+    use talos_ext_build::go::{GoTool, goproxy, mirror_modules, resolve};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let meta = talos_ext_build::testing::meta(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let root = talos_ext_build::model::Pin::find_workspace_root(dir).unwrap();
+    let online = FetchConfig::from_env(talos_ext_build::default_cache_dir(&root)).unwrap();
+    let tool = GoTool::prepare(&root, &online, &NoReporter).unwrap();
+    resolve(&tool, &meta, dir, &meta.arches, &goproxy(&online), false, None).unwrap();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let mirror = tmp.path().join("mirror");
+    talos_ext_build::fetch::mirror_into(&mirror, &tool.source, &online.cache_path(&tool.source.sha256)).unwrap();
+    assert!(mirror_modules(&tool, &mirror).unwrap() > 0);
+    let escaped = mirror.join("go/k8s.io/cloud-provider-aws/@v");
+    for file in ["v1.36.1.mod", "v1.36.1.zip", "v1.36.1.info"] {
+        assert!(escaped.join(file).is_file(), "{file} in the proxy layout");
+    }
+
+    let mut offline = FetchConfig::new(tmp.path().join("cache"));
+    offline.mirrors = vec![Mirror::Dir(mirror.clone())];
+    offline.offline = true;
+    assert_eq!(goproxy(&offline), format!("file://{}", mirror.join("go").display()));
+    let air_gapped = GoTool::prepare(&root, &offline, &NoReporter).unwrap();
+    assert_eq!(air_gapped.version, "go1.26.8");
+    let graph = resolve(&air_gapped, &meta, dir, &meta.arches, &goproxy(&offline), false, None).unwrap();
+    assert_eq!(graph.hash, meta.go.as_ref().unwrap().graph_hash.as_str());
+    assert!(graph.modules.iter().any(|m| m.path == "k8s.io/cloud-provider-aws" && m.version == "v1.36.1"));
+    // Without the mirror nothing is there: the error says to fetch first.
+    let mut bare = FetchConfig::new(tmp.path().join("cache"));
+    bare.offline = true;
+    assert_eq!(goproxy(&bare), "off");
+    let empty = tmp.path().join("empty");
+    let mut fresh = bare.clone();
+    fresh.cache_dir = empty;
+    fresh.mirrors = vec![Mirror::Dir(mirror)];
+    let tool = GoTool::prepare(&root, &fresh, &NoReporter).unwrap();
+    let err = resolve(&tool, &meta, dir, &meta.arches, "off", false, None).expect_err("no modules, no proxy");
+    assert!(format!("{err:#}").contains("run `cargo xtask fetch` first"), "{err:#}");
+}

@@ -113,5 +113,8 @@ fn a_wrong_graph_hash_fails_before_anything_is_built() {
         .expect_err("a wrong graph hash");
     let msg = format!("{err:#}");
     assert!(msg.contains(&format!("{dir}/Cargo.toml")), "{msg}");
-    assert!(msg.contains(&format!("graph_hash is {wrong}, but the module graph of `tailscale` hashes to {pinned}")), "{msg}");
+    assert!(
+        msg.contains(&format!("graph_hash is {wrong}, but the module graph of `tailscale` hashes to {pinned}")),
+        "{msg}"
+    );
 }

@@ -290,7 +290,11 @@ fn go_version(report: &mut Report, meta: &ExtensionMeta) {
     if go.version.strip_prefix('v') != Some(upstream.strip_prefix('v').unwrap_or(upstream)) {
         report.field(
             "go.version",
-            format!("`{}` is not the upstream version `{upstream}` (version.{})", go.version, version_key(&meta.version)),
+            format!(
+                "`{}` is not the upstream version `{upstream}` (version.{})",
+                go.version,
+                version_key(&meta.version)
+            ),
         );
     }
 }
