@@ -2,19 +2,26 @@
 //! v1.36.1 from the module proxy, or the cache after `cargo xtask fetch`) for both arches: the
 //! program is static for the arch, holds no build path, reports the stamped version (arm64 under
 //! qemu), the SBOM lists the module and the Go toolchain, and the kubelet configuration the crate
-//! documents names the shipped plugin.
+//! documents names the shipped plugin. The amd64 build is done twice, the second time in other
+//! directories with an empty Go build cache: the programs are byte-identical. An empty offline
+//! cache resolves the pinned module graph from a mirror (the air-gapped path).
 
 #[path = "../build.rs"]
 #[allow(dead_code)]
 mod build;
 
 use talos_ext_build::Arch;
-use talos_ext_build::testing::{check_static_program, mode, stage, target_command};
+use talos_ext_build::testing::{Staged, TestOptions, check_static_program, mode, stage_with, target_command};
 
-fn check(arch: Arch) {
+fn staged(arch: Arch, opts: &TestOptions) -> Staged {
     let started = std::time::Instant::now();
-    let s = stage(env!("CARGO_MANIFEST_DIR"), build::recipe, arch).unwrap_or_else(|e| panic!("{arch}: {e:#}"));
+    let s =
+        stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, opts).unwrap_or_else(|e| panic!("{arch}: {e:#}"));
     eprintln!("ecr-credential-provider {arch}: built from the exact pin v1.36.1 in {:.0?}", started.elapsed());
+    s
+}
+
+fn check(arch: Arch, s: &Staged) {
     let rel = format!("{}/ecr-credential-provider", build::PLUGIN_DIR);
     let program = s.rootfs(&rel);
     assert_eq!(mode(&program), 0o755);
@@ -39,13 +46,27 @@ fn check(arch: Arch) {
 }
 
 #[test]
-fn amd64_exact_pin() {
-    check(Arch::Amd64);
+fn amd64_exact_pin_built_twice_in_different_directories_is_byte_identical() {
+    let opts = TestOptions::from_env().unwrap();
+    let first = staged(Arch::Amd64, &opts);
+    check(Arch::Amd64, &first);
+    // Again, in another work directory and with an empty Go build cache (only the module cache
+    // is shared): everything is compiled anew.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut again = opts.clone();
+    again.work_dir = Some(tmp.path().join("elsewhere/out"));
+    again.go_cache = Some(tmp.path().join("gocache"));
+    let second = staged(Arch::Amd64, &again);
+    assert_ne!(first.dir, second.dir);
+    let rel = format!("{}/ecr-credential-provider", build::PLUGIN_DIR);
+    let (a, b) = (std::fs::read(first.rootfs(&rel)).unwrap(), std::fs::read(second.rootfs(&rel)).unwrap());
+    assert!(a == b, "the two builds differ ({} and {} bytes)", a.len(), b.len());
 }
 
 #[test]
 fn arm64_exact_pin_under_qemu() {
-    check(Arch::Arm64);
+    let s = staged(Arch::Arm64, &TestOptions::from_env().unwrap());
+    check(Arch::Arm64, &s);
 }
 
 #[test]
