@@ -81,9 +81,11 @@ pub enum Command {
     /// Validate an extension tree (a directory holding `manifest.yaml` and `rootfs/`) or an OCI
     /// image layout, with Talos' rules plus strict checks. Exits non-zero on any finding.
     Validate(ValidateCmd),
-    /// Download and verify the pinned sources of extensions into the shared cache.
+    /// Download and verify the pinned sources of extensions into the shared cache; for Go
+    /// recipes also the Go toolchain and their modules, checking the module graph hash.
     Fetch(FetchCmd),
-    /// Fill a directory mirror (`<dir>/sha256/<hex>`) with the pinned sources of extensions, for
+    /// Fill a directory mirror (`<dir>/sha256/<hex>`) with the pinned sources of extensions, and
+    /// the Go toolchain and modules of Go recipes (`<dir>/go/`, the module proxy's layout), for
     /// air-gapped builds (`--mirror <dir>`).
     Mirror(MirrorCmd),
     /// Run a benchmark (release build).
@@ -150,7 +152,7 @@ pub enum NewKind {
     Cmake,
     /// Upstream C built with a plain Makefile.
     Make,
-    /// Go code (not yet supported by talos-ext-build: the scaffold says so when staged).
+    /// Go programs built from a pinned module (a `[go]` table and the wrapper module `go/`).
     GoBuild,
     /// Upstream release files unpacked by a recipe of its own (not yet supported by
     /// talos-ext-build: the scaffold says so when staged).
@@ -424,8 +426,9 @@ pub struct DiffCmd {
 /// Where pinned sources come from (shared by `build`, `fetch` and `mirror`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct SourceArgs {
-    /// A directory or URL prefix laid out as `<mirror>/sha256/<hex>`, tried before upstream URLs
-    /// (repeatable; tried in order, before those of `TALOS_EXT_MIRRORS`).
+    /// A directory or URL prefix laid out as `<mirror>/sha256/<hex>` (and `<mirror>/go/` for Go
+    /// modules), tried before upstream URLs and the module proxy (repeatable; tried in order,
+    /// before those of `TALOS_EXT_MIRRORS`).
     #[arg(long, value_name = "DIR|URL")]
     pub mirror: Vec<String>,
     /// Use only the cache and mirrors; a missing source is an error naming it.

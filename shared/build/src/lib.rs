@@ -27,6 +27,7 @@
 pub mod drivers;
 pub mod elf;
 mod fresh;
+pub mod go;
 pub mod kernel;
 mod library;
 pub mod microcode;

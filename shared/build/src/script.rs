@@ -34,7 +34,7 @@ pub type Recipe = fn(&mut Stage) -> Result<()>;
 /// the sysroot stamps of the libraries it links and its `TALOS_EXT_*` variables. A recipe crate
 /// holds nothing else (tidy checks), so no input goes unwatched; a new input directory is seen
 /// once `build.rs` or `Cargo.toml` changes with it.
-pub const RECIPE_INPUTS: &[&str] = &["Cargo.toml", "build.rs", "native", "files", "patches"];
+pub const RECIPE_INPUTS: &[&str] = &["Cargo.toml", "build.rs", "native", "files", "patches", "go"];
 
 /// Everything staging needs besides the arch.
 pub(crate) struct StageContext {
@@ -47,6 +47,8 @@ pub(crate) struct StageContext {
     pub overrides: Vec<SourceOverride>,
     #[cfg(feature = "testing")]
     pub libraries: Vec<TestLibrary>,
+    /// The Go build cache; `None` is the shared `<cache>/go/build`.
+    pub go_cache: Option<PathBuf>,
 }
 
 /// The `main` of an extension's `build.rs`. Errors are printed with their causes and the build
@@ -130,6 +132,7 @@ fn run(recipe: Recipe, library: bool) -> Result<()> {
         overrides: SourceOverride::from_env(&std::env::var(ENV_SOURCE_OVERRIDES).unwrap_or_default())?,
         #[cfg(feature = "testing")]
         libraries: Vec::new(),
+        go_cache: None,
     };
     if ctx.meta.is_internal() != library {
         let (want, call) =
@@ -226,6 +229,8 @@ pub(crate) fn stage_arch(
         binaries: Default::default(),
         #[cfg(feature = "testing")]
         libraries: ctx.libraries.clone(),
+        components: Default::default(),
+        go_cache: ctx.go_cache.clone(),
     };
     recipe(&mut stage).with_context(|| format!("recipe `{}` failed for {arch}", ctx.meta.name))?;
     if ctx.meta.is_internal() {
@@ -238,6 +243,7 @@ pub(crate) fn stage_arch(
     if ctx.meta.kind != Kind::Noop {
         let mut components = crate::library::sysroot_components(&stage.work.join("sysroot"))?;
         components.extend(stage.binaries.borrow().iter().cloned());
+        components.extend(stage.components.take());
         components.sort_by(|a, b| a.name.cmp(&b.name));
         write_sbom(ctx, arch, &rootfs, components)?;
     }

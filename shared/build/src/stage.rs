@@ -36,6 +36,11 @@ pub struct Stage {
     /// Library recipes to stage on demand (tests only; build scripts get sysroots from cargo).
     #[cfg(feature = "testing")]
     pub(crate) libraries: Vec<crate::library::TestLibrary>,
+    /// SBOM components the recipe's steps built in besides the libraries (the Go toolchain and
+    /// modules of [`Stage::go_build`]).
+    pub(crate) components: std::cell::RefCell<Vec<talos_ext_sbom::Component>>,
+    /// The Go build cache of this stage; `None` is the shared `<cache>/go/build`.
+    pub(crate) go_cache: Option<PathBuf>,
 }
 
 impl Stage {

@@ -53,6 +53,9 @@ pub struct TestOptions {
     /// Sources pinned by the test to its own stand-in bytes instead of the recipe's pin (each
     /// listed in [`TEST_OVERRIDES`]): fetched and verified like the pin, through the mirrors.
     pub repins: Vec<Repin>,
+    /// The Go build cache of [`crate::Stage::go_build`]; `None` is the shared `<cache>/go/build`
+    /// (a fresh directory here makes a build compile everything, as on a new machine).
+    pub go_cache: Option<PathBuf>,
 }
 
 /// A test's own pin for one source of the recipe under test: a generated stand-in file (the
@@ -92,6 +95,7 @@ impl TestOptions {
             libraries: Vec::new(),
             work_dir: None,
             repins: Vec::new(),
+            go_cache: None,
         })
     }
 }
@@ -117,7 +121,14 @@ impl TestOptions {
         let mut fetch = FetchConfig::new(dir.join("cache"));
         fetch.mirrors = vec![talos_ext_fetch::Mirror::Dir(mirror)];
         fetch.offline = true;
-        Ok(TestOptions { fetch, overrides: Vec::new(), libraries: Vec::new(), work_dir: None, repins: Vec::new() })
+        Ok(TestOptions {
+            fetch,
+            overrides: Vec::new(),
+            libraries: Vec::new(),
+            work_dir: None,
+            repins: Vec::new(),
+            go_cache: None,
+        })
     }
 }
 
@@ -284,6 +295,7 @@ fn stage_listed(
         fetch: opts.fetch.clone(),
         overrides: opts.overrides.clone(),
         libraries: opts.libraries.clone(),
+        go_cache: opts.go_cache.clone(),
     };
     let (dir, overridden_sources) = stage_arch(&ctx, arch, recipe, &out_dir.join("staged").join(arch.as_str()))?;
     let mut build_paths = vec![out_dir, root.to_path_buf(), opts.fetch.cache_dir.clone(), default_cache_dir(root)];
@@ -439,6 +451,7 @@ fn with_shared_library<T>(
         fetch: opts.fetch.clone(),
         overrides: opts.overrides.clone(),
         libraries: opts.libraries.clone(),
+        go_cache: opts.go_cache.clone(),
     };
     let (sysroot, overridden) = stage_arch(&ctx, arch, lib.recipe, &dir.join(arch.as_str()))
         .with_context(|| format!("staging internal library `{}` for {arch}", lib.links))?;
@@ -541,6 +554,8 @@ pub fn scratch_stage(arch: Arch) -> Result<(tempfile::TempDir, Stage)> {
         kernel: Default::default(),
         binaries: Default::default(),
         libraries: Vec::new(),
+        components: Default::default(),
+        go_cache: None,
     };
     Ok((tmp, stage))
 }
@@ -579,6 +594,7 @@ pub(crate) fn use_shared_library(
         libraries: dependent.libraries.clone(),
         work_dir: None,
         repins: Vec::new(),
+        go_cache: None,
     };
     with_shared_library(lib, dependent.arch, &root, &opts, merge)
 }

@@ -43,6 +43,27 @@ enum AttemptError {
     Local(FetchError),
 }
 
+/// The machine's CA bundle: `SSL_CERT_FILE`, else Debian's `/etc/ssl/certs/ca-certificates.crt`;
+/// `None` when neither exists or holds a certificate. Read once per process.
+pub fn system_roots() -> Option<&'static ureq::tls::RootCerts> {
+    static ROOTS: std::sync::OnceLock<Option<ureq::tls::RootCerts>> = std::sync::OnceLock::new();
+    ROOTS
+        .get_or_init(|| {
+            let path = std::env::var_os("SSL_CERT_FILE")
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "/etc/ssl/certs/ca-certificates.crt".into());
+            let pem = std::fs::read(path).ok()?;
+            let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            (!certs.is_empty()).then(|| ureq::tls::RootCerts::new_with_certs(&certs))
+        })
+        .as_ref()
+}
+
 /// An agent configured from `cfg` (see [`agent_config`]).
 pub(crate) fn agent(cfg: &FetchConfig) -> Agent {
     let user_agent = concat!("talos-ext-fetch/", env!("CARGO_PKG_VERSION"));
@@ -54,9 +75,15 @@ pub(crate) fn agent(cfg: &FetchConfig) -> Agent {
 /// 10 redirects, `Accept-Encoding: identity` (content is hashed as sent), and `connect` as the
 /// limit on resolving and connecting, `read` on waiting for a response and on each single read
 /// or write, so a stalled transfer fails (and is retried) instead of hanging. A caller adds what
-/// is its own before `build()`.
+/// is its own before `build()`. TLS trusts the machine's CA bundle ([`system_roots`]) when it
+/// has one, as curl, apt and the go command do, else the bundled Mozilla roots.
 pub fn agent_config(user_agent: &str, connect: Duration, read: Duration) -> ConfigBuilder<AgentScope> {
+    let tls = match system_roots() {
+        Some(roots) => ureq::tls::TlsConfig::builder().root_certs(roots.clone()).build(),
+        None => ureq::tls::TlsConfig::default(),
+    };
     Agent::config_builder()
+        .tls_config(tls)
         .http_status_as_error(false)
         .max_redirects(10)
         .accept_encoding("identity")

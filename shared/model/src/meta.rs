@@ -271,6 +271,10 @@ pub struct ExtensionMeta {
     /// The vendor-built files of a `prebuilt` recipe (only that kind has them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub payloads: Vec<Payload>,
+    /// The Go build of a `go-build` recipe (module, packages, stamps, module graph hash); only
+    /// that kind has one, and it must.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go: Option<crate::go::GoBuild>,
 }
 
 /// Extension metadata that is missing or wrong, naming the package and field.
@@ -410,6 +414,14 @@ impl ExtensionMeta {
             }
         }
         self.check_payloads()?;
+        match (&self.go, self.kind) {
+            (Some(go), Kind::GoBuild) => go.check()?,
+            (None, Kind::GoBuild) => {
+                return fail("go", "a `go-build` recipe declares its Go build in a `[go]` table".into());
+            }
+            (Some(_), other) => return fail("go", format!("only a `go-build` recipe has a Go build (kind `{other}`)")),
+            (None, _) => {}
+        }
         if let Some(name) = &self.toolchain
             && (name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
         {

@@ -58,7 +58,7 @@ fn write(job: &PackJob<'_>, facts: &SourceFacts, compression: CompressionArg) ->
         revision: facts.revision.clone(),
         description: e.meta.description.clone(),
         source_date_epoch: facts.source_date_epoch,
-        annotations: overridden_annotation(info),
+        annotations: annotations(e, info)?,
     };
     let opts = PackOptions {
         compression: match compression {
@@ -75,6 +75,23 @@ fn write(job: &PackJob<'_>, facts: &SourceFacts, compression: CompressionArg) ->
         size: summary.total_bytes,
     })
 }
+
+/// Annotations beyond the writer's own: the overridden sources (see [`overridden_annotation`])
+/// and, for a Go recipe, the Go release it was built with ([`ANNOTATION_GO_TOOLCHAIN`], the
+/// version `toolchain/go.toml` pins; the build fails when the toolchain reports another).
+fn annotations(e: &xtask::catalog::Entry, info: &StagedInfo) -> Result<BTreeMap<String, String>> {
+    let mut out = overridden_annotation(info);
+    if e.meta.kind == talos_ext_model::Kind::GoBuild {
+        let root = talos_ext_model::Pin::find_workspace_root(&e.dir)
+            .with_context(|| format!("no workspace root above {}", e.dir.display()))?;
+        let go = talos_ext_model::GoToolchain::load(&root)?;
+        out.insert(ANNOTATION_GO_TOOLCHAIN.to_string(), go.version);
+    }
+    Ok(out)
+}
+
+/// The annotation naming the Go release a `go-build` image was built with (`go1.26.8`).
+pub const ANNOTATION_GO_TOOLCHAIN: &str = "dev.talos-ext.go-toolchain";
 
 /// The annotation marking an image built from `--source` overrides (`publish` refuses such
 /// images unless told otherwise).

@@ -55,6 +55,7 @@ pub fn lint(root: &Path, recipes: &[Declared]) -> Result<Vec<Finding>> {
                 sbom(&mut report, &meta);
                 version(&mut report, &meta, &tag);
                 declared_versions(&mut report, &meta);
+                go_version(&mut report, &meta);
                 description(&mut report, &meta);
                 arches_and_modules(&mut report, root, &meta);
                 for (i, s) in meta.sources.iter().enumerate() {
@@ -123,6 +124,10 @@ fn placeholders(report: &mut Report, value: &serde_json::Value, path: &str) {
                 report.field(path, format!("placeholder `{word}`: fill in"));
             } else if (key == "sha256" || key == "sha512") && is_placeholder_sum(s) {
                 report.field(path, "placeholder pin (one digit repeated): fill in the real checksum");
+            } else if key == "graph_hash" && is_placeholder_sum(s) {
+                report.field(path, "placeholder graph hash: pin the hash `cargo xtask fetch` reports");
+            } else if (key == "module" || path.starts_with("go.packages")) && is_example_url(&format!("https://{s}")) {
+                report.field(path, format!("placeholder module `{s}` (a reserved example domain): name the real one"));
             } else if key == "url" && is_example_url(s) {
                 report.field(path, format!("placeholder URL `{s}` (a reserved example domain): pin the real download"));
             }
@@ -270,6 +275,28 @@ fn names_version(declared: &str, upstream: &str, commit: bool) -> bool {
         !part(before) && !part(declared[at + u.len()..].chars().next())
     });
     whole || (commit && (declared.starts_with(upstream) || upstream.starts_with(declared)) && declared.len() >= 7)
+}
+
+/// A Go build's module version names the upstream version (`v1.102.2` for `1.102.2`).
+fn go_version(report: &mut Report, meta: &ExtensionMeta) {
+    let Some(go) = &meta.go else { return };
+    let upstream = meta.version.upstream_part();
+    if is_placeholder_version(upstream) || is_placeholder_version(&go.version) {
+        if is_placeholder_version(&go.version) {
+            report.field("go.version", format!("placeholder version `{}`: pin the module's release", go.version));
+        }
+        return;
+    }
+    if go.version.strip_prefix('v') != Some(upstream.strip_prefix('v').unwrap_or(upstream)) {
+        report.field(
+            "go.version",
+            format!(
+                "`{}` is not the upstream version `{upstream}` (version.{})",
+                go.version,
+                version_key(&meta.version)
+            ),
+        );
+    }
 }
 
 /// The purl's and each CPE's version equal the upstream version, for formats that have one.

@@ -5,8 +5,9 @@
 //! The templates are `templates/*.in` (one place: the manifest and library doc common to every
 //! kind; a build script and a test per kind). The metadata table is written from
 //! [`ExtensionMeta`] and put into lint's normal form ([`crate::lint::normal_form`]), then checked
-//! by the model like any recipe's. Kinds that talos-ext-build cannot stage yet (`go-build`,
-//! `tarball`, `firmware`) get a recipe that fails with "not implemented" when staged and tests
+//! by the model like any recipe's. A `go-build` scaffold also gets its wrapper module (`go/go.mod`
+//! requiring the placeholder pin, an empty `go/go.sum`). Kinds that talos-ext-build cannot stage
+//! yet (`tarball`, `firmware`) get a recipe that fails with "not implemented" when staged and tests
 //! that check the metadata and that failure, the staging test ignored until the recipe exists.
 //!
 //! The crate is written into a temporary directory next to its place and renamed into place;
@@ -41,6 +42,8 @@ const UNSUPPORTED_RS: &str = include_str!("templates/unsupported.build.rs.in");
 const UNSUPPORTED_TEST: &str = include_str!("templates/unsupported.test.rs.in");
 const PREBUILT_RS: &str = include_str!("templates/prebuilt.build.rs.in");
 const PREBUILT_TEST: &str = include_str!("templates/prebuilt.test.rs.in");
+const GO_BUILD_RS: &str = include_str!("templates/go_build.build.rs.in");
+const GO_BUILD_TEST: &str = include_str!("templates/go_build.test.rs.in");
 
 /// What to scaffold.
 #[derive(Debug, Clone)]
@@ -118,7 +121,7 @@ fn meta_kind(kind: NewKind) -> Kind {
 
 /// Kinds whose recipe fetches a pinned source.
 fn has_sources(kind: NewKind) -> bool {
-    !matches!(kind, NewKind::KmodInTree | NewKind::Noop | NewKind::Firmware)
+    !matches!(kind, NewKind::KmodInTree | NewKind::Noop | NewKind::Firmware | NewKind::GoBuild)
 }
 
 /// The version a kind starts with: a placeholder (all zeros) where it has an upstream part.
@@ -269,6 +272,7 @@ fn metadata(root: &Path, req: &Request, notes: &mut Vec<String>) -> Result<(Exte
         purl,
         sbom_exempt,
         payloads,
+        go: (req.kind == NewKind::GoBuild).then(|| placeholder_go(&req.name)).transpose()?,
     };
     Ok((meta, firmware))
 }
@@ -296,6 +300,31 @@ fn placeholder_payloads(sources: &[Source]) -> Vec<talos_ext_model::Payload> {
             loader: None,
         })
         .collect()
+}
+
+/// The `[go]` table of a `go-build` scaffold: placeholders `cargo xtask lint` reports.
+fn placeholder_go(name: &str) -> Result<talos_ext_model::GoBuild> {
+    Ok(talos_ext_model::GoBuild {
+        module: format!("example.com/{name}"),
+        version: "v0.0.0".into(),
+        packages: vec![format!("example.com/{name}/cmd/{name}")],
+        ldflags: Vec::new(),
+        tags: Vec::new(),
+        cgo: false,
+        graph_hash: Sha256::parse(&"0".repeat(64)).context("the placeholder graph hash")?,
+    })
+}
+
+/// `go/go.mod` of a `go-build` scaffold: the wrapper module requiring the placeholder pin.
+fn wrapper_go_mod(name: &str, go: &talos_ext_model::GoBuild) -> String {
+    format!(
+        "// The wrapper module `go build` runs in (scaffold: require the real module, repeat upstream's\n\
+         // `replace` lines, then `go mod tidy` with the pinned toolchain).\n\
+         module talos-extensions.local/{name}\n\ngo 1.26\n\ntool {}\n\nrequire {} {}\n",
+        go.packages.first().map_or("", String::as_str),
+        go.module,
+        go.version
+    )
 }
 
 /// Fills `{{key}}` in a template; every key must be given and used.
@@ -462,9 +491,14 @@ fn files(req: &Request, meta: &ExtensionMeta, firmware: &[String]) -> Result<Vec
         NewKind::Prebuilt => {
             (fill(PREBUILT_RS, &[("name", name)])?, "stand_ins.rs", fill(PREBUILT_TEST, &[("name", name)])?)
         }
-        NewKind::GoBuild | NewKind::Tarball | NewKind::Firmware => {
+        NewKind::GoBuild => {
+            let go = meta.go.as_ref().context("internal error: a go-build scaffold without [go]")?;
+            out.push(("go/go.mod".to_string(), wrapper_go_mod(name, go)));
+            out.push(("go/go.sum".to_string(), String::new()));
+            (fill(GO_BUILD_RS, &[("name", name)])?, "go_build.rs", fill(GO_BUILD_TEST, &[("name", name)])?)
+        }
+        NewKind::Tarball | NewKind::Firmware => {
             let support = match req.kind {
-                NewKind::GoBuild => "Go driver",
                 NewKind::Tarball => "driver for prebuilt release files",
                 _ => "driver for linux-firmware files",
             };

@@ -1,0 +1,512 @@
+//! Go builds done the cargo way: the pinned toolchain, the module graph, and the hermetic build.
+//!
+//! - **Toolchain** ([`GoTool::prepare`]): the release `toolchain/go.toml` pins, as the go command
+//!   itself fetches it for `GOTOOLCHAIN` (the module zip `golang.org/toolchain@v0.0.1-<version>.
+//!   <host>`), through the fetch client (cache, mirrors, offline, sha256 + sha512), unpacked once
+//!   into `<cache>/go/toolchain/<version>.<host>/`. A `go` on the machine is never used.
+//! - **Modules** ([`resolve`]): in the recipe's wrapper module (`go/go.mod` + `go/go.sum`), `go
+//!   list -deps` of the packages for every arch, with `GOPROXY` set to the mirrors' `go/`
+//!   directories and then the module proxy (or `off` when offline without mirrors), downloads
+//!   what the build needs into the private `GOMODCACHE` (`<cache>/go/mod`), go checking every
+//!   module against `go.sum`. The **graph hash** is the sha256 of the sorted `<path> <version>
+//!   <h1:...>` lines of the modules whose packages are built; it must equal the pinned
+//!   `go.graph_hash`, or nothing is built.
+//! - **Build** ([`Stage::go_build`]): `go build` with `GOPROXY=off` (the network is never
+//!   touched), `GOFLAGS=-mod=readonly -trimpath -buildvcs=false`, `CGO_ENABLED=0` unless the
+//!   recipe declares cgo, `GOOS=linux GOARCH=<arch>`, `GOTOOLCHAIN=local`, the private module and
+//!   build caches (`<cache>/go/build`), and `-ldflags "-s -w -buildid= <stamps>"`, so the same
+//!   recipe built anywhere gives the same bytes.
+//! - **Mirror** ([`mirror_modules`]): the module cache's download tree is the module proxy's
+//!   layout (`<escaped path>/@v/<version>.{info,mod,zip}` and `list`), so copying it to
+//!   `<mirror>/go/` makes any directory or HTTP mirror a `GOPROXY` for air-gapped builds.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::Read as _;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256, Sha512};
+use talos_ext_fetch::{FetchConfig, Mirror, Reporter};
+use talos_ext_model::go::GO_PROXY;
+use talos_ext_model::{Arch, ExtensionMeta, GO_WRAPPER_DIR, GoBuild, GoToolchain, Pin, Source};
+
+use crate::stage::Stage;
+use crate::step::{Command, Env};
+
+/// The directory of a mirror (and of the module cache's download tree) that serves Go modules.
+pub const MIRROR_GO_DIR: &str = "go";
+
+/// The pinned Go toolchain, unpacked and checked.
+#[derive(Debug, Clone)]
+pub struct GoTool {
+    /// `go1.26.8`.
+    pub version: String,
+    /// The `go` binary.
+    pub go: PathBuf,
+    /// The toolchain zip it was unpacked from (for the SBOM).
+    pub source: Source,
+    /// The cache root (`<cache>/go/...` lives below it).
+    cache_dir: PathBuf,
+}
+
+impl GoTool {
+    /// Fetches (or finds in the cache) and unpacks the toolchain `toolchain/go.toml` pins for
+    /// this host, then checks that the unpacked `go` reports that version.
+    pub fn prepare(root: &Path, fetch: &FetchConfig, reporter: &dyn Reporter) -> Result<GoTool> {
+        let tc = GoToolchain::load(root)?;
+        let host = GoToolchain::host_key().context("Go builds run on linux amd64 or arm64 hosts only")?;
+        let source = tc.source(host).with_context(|| {
+            format!(
+                "{}: no [hosts.{host}] entry: the Go toolchain is not pinned for this host",
+                root.join(talos_ext_model::GO_TOOLCHAIN_PATH).display()
+            )
+        })?;
+        let zip = talos_ext_fetch::fetch(fetch, "go-toolchain", &source, reporter)
+            .with_context(|| format!("fetching the Go toolchain {} for {host}", tc.version))?;
+        let dir = fetch.cache_dir.join("go/toolchain").join(format!(
+            "{}.{host}-{}",
+            tc.version,
+            &source.sha256.as_str()[..16]
+        ));
+        let go = dir.join("bin/go");
+        if !go.is_file() {
+            let _lock = talos_ext_fs::lock_file(&fetch.cache_dir.join("locks/go-toolchain.lock"))?;
+            if !go.is_file() {
+                talos_ext_fs::remove_dir_if_exists(&dir)?;
+                // `golang.org/toolchain@v0.0.1-go1.26.8.linux-amd64/...`: two components.
+                talos_ext_archive::unpack(&zip, &dir, &talos_ext_archive::UnpackOptions { strip_components: 2 })
+                    .with_context(|| format!("unpacking the Go toolchain {} into {}", tc.version, dir.display()))?;
+                // Module zips need not carry modes; the go command makes these executable too.
+                for sub in ["bin", &format!("pkg/tool/{}", host.replace('-', "_"))] {
+                    for entry in talos_ext_fs::sorted_entries(&dir.join(sub))? {
+                        let path = entry.path();
+                        if path.is_file() {
+                            fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
+                                .with_context(|| format!("setting mode 755 on {}", path.display()))?;
+                        }
+                    }
+                }
+            }
+        }
+        let tool = GoTool { version: tc.version.clone(), go, source, cache_dir: fetch.cache_dir.clone() };
+        let reported = tool.command("go-version", &dir).args(["env", "GOVERSION"]).read()?;
+        if reported.trim() != tc.version {
+            bail!(
+                "{} reports Go {}, but toolchain/go.toml pins {}: remove {} and retry",
+                tool.go.display(),
+                reported.trim(),
+                tc.version,
+                dir.display()
+            );
+        }
+        Ok(tool)
+    }
+
+    /// The private module cache: `<cache>/go/mod`.
+    pub fn mod_cache(&self) -> PathBuf {
+        self.cache_dir.join("go/mod")
+    }
+
+    /// The shared build cache: `<cache>/go/build` (content-addressed by the go command; safe to
+    /// share between builds, recipes and arches).
+    pub fn build_cache(&self) -> PathBuf {
+        self.cache_dir.join("go/build")
+    }
+
+    /// A `go` command with the hermetic environment (no proxy, read-only modules, private
+    /// caches, this toolchain only); callers add `GOPROXY`, `GOOS`/`GOARCH` and the like.
+    pub fn command(&self, name: &str, dir: &Path) -> Command {
+        let mut env = Env::base();
+        let home = self.cache_dir.join("go/home");
+        env.set("HOME", &home)
+            .set("GOPATH", self.cache_dir.join("go/path"))
+            .set("GOMODCACHE", self.mod_cache())
+            .set("GOCACHE", self.build_cache())
+            .set("GOTOOLCHAIN", "local")
+            .set("GOENV", "off")
+            .set("GOWORK", "off")
+            .set("GOTELEMETRY", "off")
+            // -modcacherw: the cache stays removable (go makes module trees read-only otherwise).
+            .set("GOFLAGS", "-mod=readonly -modcacherw -trimpath -buildvcs=false")
+            .set("GOPROXY", "off")
+            .set("GOSUMDB", "off")
+            .set("GONOSUMDB", "*")
+            .set("GOPRIVATE", "")
+            .set("CGO_ENABLED", "0")
+            .set("GOAMD64", "v1")
+            .set("GOARM64", "v8.0");
+        Command::new(&self.go).name(name).dir(dir).envs(env)
+    }
+}
+
+/// `GOPROXY` for fetching: each mirror's `go/` directory, then the module proxy unless offline;
+/// `off` when offline without mirrors (the module cache alone).
+pub fn goproxy(fetch: &FetchConfig) -> String {
+    let mut list: Vec<String> = fetch
+        .mirrors
+        .iter()
+        .map(|m| match m {
+            Mirror::Dir(dir) => format!("file://{}", dir.join(MIRROR_GO_DIR).display()),
+            Mirror::Http(url) => format!("{url}/{MIRROR_GO_DIR}"),
+        })
+        .collect();
+    if !fetch.offline {
+        list.push(GO_PROXY.to_string());
+    }
+    if list.is_empty() { "off".to_string() } else { list.join(",") }
+}
+
+/// One module of the graph, as go verified it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Module {
+    pub path: String,
+    pub version: String,
+    /// `h1:...`, the hash of the module's zip (what `go.sum` pins).
+    pub h1: String,
+}
+
+/// The modules a recipe's packages are built from and their graph hash.
+#[derive(Debug, Clone)]
+pub struct ModuleGraph {
+    /// Sorted by path and version.
+    pub modules: Vec<Module>,
+    /// sha256 (hex) of the sorted `<path> <version> <h1>\n` lines.
+    pub hash: String,
+}
+
+/// The hash of a module list: sha256 of the sorted, deduplicated `<path> <version> <h1>\n` lines.
+pub fn graph_hash(modules: &[Module]) -> String {
+    let lines: BTreeSet<String> = modules.iter().map(|m| format!("{} {} {}\n", m.path, m.version, m.h1)).collect();
+    let mut h = Sha256::new();
+    for line in lines {
+        h.update(line.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// The module proxy's escaping of a path (`github.com/BurntSushi/toml` ->
+/// `github.com/!burnt!sushi/toml`), as the module cache and proxies lay it out.
+pub fn escape_module_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('!');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The wrapper module directory of a recipe crate, checked to hold `go.mod` and `go.sum`.
+pub fn wrapper_dir(manifest_dir: &Path) -> Result<PathBuf> {
+    let dir = manifest_dir.join(GO_WRAPPER_DIR);
+    for file in ["go.mod", "go.sum"] {
+        let path = dir.join(file);
+        if !path.is_file() {
+            bail!(
+                "{} does not exist: a go-build recipe carries a wrapper module ({GO_WRAPPER_DIR}/go.mod requiring the \
+                 upstream module, and its go.sum)",
+                path.display()
+            );
+        }
+    }
+    let gomod = dir.join("go.mod");
+    let text = fs::read_to_string(&gomod).with_context(|| format!("reading {}", gomod.display()))?;
+    check_wrapper(&gomod, &text).map(|()| dir)
+}
+
+/// The wrapper's `go.mod` names no other module than upstream's at the pinned version.
+fn check_wrapper(gomod: &Path, text: &str) -> Result<()> {
+    if !text.lines().any(|l| l.trim_start().starts_with("module ")) {
+        bail!("{}: no `module` line", gomod.display());
+    }
+    Ok(())
+}
+
+fn check_requires(gomod: &Path, text: &str, go: &GoBuild) -> Result<()> {
+    let want = format!("{} {}", go.module, go.version);
+    let found = text
+        .lines()
+        .map(|l| l.split("//").next().unwrap_or("").trim())
+        .any(|l| l == want || l.strip_prefix("require ").map(str::trim) == Some(want.as_str()));
+    if !found {
+        bail!(
+            "{}: does not require `{want}` (package.metadata.talos-extension.go.module/version): the wrapper module \
+             must require the module and version the metadata pins",
+            gomod.display()
+        );
+    }
+    Ok(())
+}
+
+/// Resolves (and, unless `GOPROXY` is `off`, downloads) the modules the recipe's packages are
+/// built from for `arches`, reads each one's `h1:` hash from the module cache, and checks the
+/// graph hash against `go.graph_hash`: a difference is an error naming both hashes and the
+/// crate's `Cargo.toml`, before anything is built.
+pub fn resolve(
+    tool: &GoTool,
+    meta: &ExtensionMeta,
+    manifest_dir: &Path,
+    arches: &[Arch],
+    goproxy: &str,
+    progress: bool,
+    log_dir: Option<&Path>,
+) -> Result<ModuleGraph> {
+    let go = meta.go.as_ref().with_context(|| format!("`{}` declares no [go] build", meta.name))?;
+    let dir = wrapper_dir(manifest_dir)?;
+    let gomod = dir.join("go.mod");
+    check_requires(&gomod, &fs::read_to_string(&gomod).with_context(|| format!("reading {}", gomod.display()))?, go)?;
+    let mut used = BTreeSet::new();
+    for &arch in arches {
+        let mut cmd = tool
+            .command(&format!("go-list-{arch}"), &dir)
+            .env("GOPROXY", goproxy)
+            .env("GOOS", "linux")
+            .env("GOARCH", GoToolchain::goarch(arch))
+            .env("CGO_ENABLED", if go.cgo { "1" } else { "0" })
+            .args(["list", "-deps", "-f", "{{with .Module}}{{if not .Main}}{{with .Replace}}{{.Path}} {{.Version}}{{else}}{{.Path}} {{.Version}}{{end}}{{end}}{{end}}"]);
+        if !go.tags.is_empty() {
+            cmd = cmd.arg(format!("-tags={}", go.tags.join(",")));
+        }
+        cmd = cmd.args(&go.packages).stream_output(progress);
+        if let Some(logs) = log_dir {
+            cmd = cmd.log_dir(logs);
+        }
+        let out = cmd.read().with_context(|| {
+            format!(
+                "resolving the Go modules of `{}` for {arch} (GOPROXY={goproxy}){}",
+                meta.name,
+                if goproxy == "off" { "; run `cargo xtask fetch` first, or pass a --mirror" } else { "" }
+            )
+        })?;
+        for line in out.lines().filter(|l| !l.trim().is_empty()) {
+            used.insert(line.trim().to_string());
+        }
+    }
+    let mut modules = Vec::new();
+    for line in used {
+        let (path, version) = line.split_once(' ').with_context(|| format!("unexpected `go list` line `{line}`"))?;
+        if version.is_empty() {
+            bail!("module `{path}` has no version: a local replacement is not allowed in a go-build recipe");
+        }
+        let ziphash = tool
+            .mod_cache()
+            .join("cache/download")
+            .join(escape_module_path(path))
+            .join("@v")
+            .join(format!("{version}.ziphash"));
+        let h1 = fs::read_to_string(&ziphash).with_context(|| format!("reading {}", ziphash.display()))?;
+        modules.push(Module { path: path.to_string(), version: version.to_string(), h1: h1.trim().to_string() });
+    }
+    let hash = graph_hash(&modules);
+    if hash != go.graph_hash.as_str() {
+        bail!(
+            "{}: package.metadata.talos-extension.go.graph_hash is {}, but the module graph of `{}` hashes to {hash} \
+             ({} modules): a dependency changed; if that is intended, pin the new hash",
+            manifest_dir.join("Cargo.toml").display(),
+            go.graph_hash,
+            meta.name,
+            modules.len()
+        );
+    }
+    Ok(ModuleGraph { modules, hash })
+}
+
+/// Copies the module cache's download tree into `<mirror>/go/` (the module proxy's layout),
+/// leaving files already there; lock, partial and temporary files and the checksum database
+/// cache are skipped. Returns the number of files copied.
+pub fn mirror_modules(tool: &GoTool, mirror: &Path) -> Result<usize> {
+    let from = tool.mod_cache().join("cache/download");
+    let to = mirror.join(MIRROR_GO_DIR);
+    fn walk(from: &Path, to: &Path, copied: &mut usize) -> Result<()> {
+        for entry in talos_ext_fs::sorted_entries(from)? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if path.is_dir() {
+                if name != "sumdb" {
+                    walk(&path, &to.join(&name), copied)?;
+                }
+                continue;
+            }
+            if name == "lock" || name.ends_with(".lock") || name.ends_with(".partial") || name.contains(".tmp") {
+                continue;
+            }
+            let dest = to.join(&name);
+            if dest.is_file() {
+                continue;
+            }
+            fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+            let tmp = to.join(format!(".{name}.tmp"));
+            fs::copy(&path, &tmp).with_context(|| format!("copying {} to {}", path.display(), tmp.display()))?;
+            fs::set_permissions(&tmp, fs::Permissions::from_mode(0o644))
+                .with_context(|| format!("setting mode 644 on {}", tmp.display()))?;
+            fs::rename(&tmp, &dest).with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))?;
+            *copied += 1;
+        }
+        Ok(())
+    }
+    let mut copied = 0;
+    if from.is_dir() {
+        walk(&from, &to, &mut copied)?;
+    }
+    Ok(copied)
+}
+
+/// The `Cargo.toml`'s metadata of the recipe in `manifest_dir`, its workspace root, and the
+/// toolchain: what `cargo xtask fetch` needs to fetch a Go recipe's modules.
+pub fn fetch_recipe(
+    meta: &ExtensionMeta,
+    manifest_dir: &Path,
+    fetch: &FetchConfig,
+    reporter: &dyn Reporter,
+    progress: bool,
+) -> Result<(GoTool, ModuleGraph)> {
+    let root = Pin::find_workspace_root(manifest_dir)
+        .with_context(|| format!("no {} above {}", talos_ext_model::PIN_PATH, manifest_dir.display()))?;
+    let tool = GoTool::prepare(&root, fetch, reporter)?;
+    let graph = resolve(&tool, meta, manifest_dir, &meta.arches, &goproxy(fetch), progress, None)?;
+    Ok((tool, graph))
+}
+
+/// sha256 and sha512 of a file, streamed.
+fn file_sums(path: &Path) -> Result<(String, String)> {
+    let mut file = fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let (mut a, mut b) = (Sha256::new(), Sha512::new());
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf).with_context(|| format!("reading {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        a.update(&buf[..n]);
+        b.update(&buf[..n]);
+    }
+    Ok((hex::encode(a.finalize()), hex::encode(b.finalize())))
+}
+
+impl Stage {
+    /// Builds the recipe's Go packages (its `[go]` table) for this arch and returns the
+    /// programs, by name, in the scratch directory: the toolchain and the modules are fetched
+    /// first (the graph hash checked), then `go build` runs without network (see the module
+    /// docs). The Go toolchain and every module built in are added to the SBOM.
+    pub fn go_build(&self) -> Result<Vec<(String, PathBuf)>> {
+        let go = self.meta.go.clone().with_context(|| format!("`{}` declares no [go] build", self.meta.name))?;
+        let root = Pin::find_workspace_root(&self.manifest_dir)
+            .with_context(|| format!("no {} above {}", talos_ext_model::PIN_PATH, self.manifest_dir.display()))?;
+        println!("cargo:rerun-if-changed={}", root.join(talos_ext_model::GO_TOOLCHAIN_PATH).display());
+        let tool = GoTool::prepare(&root, &self.fetch, &talos_ext_fetch::NoReporter)?;
+        let logs = self.work.join("logs");
+        // The graph of every arch the recipe declares: the pinned hash covers them all.
+        let graph = resolve(
+            &tool,
+            &self.meta,
+            &self.manifest_dir,
+            &self.meta.arches,
+            &goproxy(&self.fetch),
+            false,
+            Some(&logs),
+        )?;
+        let dir = wrapper_dir(&self.manifest_dir)?;
+        let out = self.work.join("go-bin");
+        talos_ext_fs::remove_dir_if_exists(&out)?;
+        fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+        let mut ldflags = vec!["-s".to_string(), "-w".to_string(), "-buildid=".to_string()];
+        ldflags.extend(go.ldflags.iter().cloned());
+        let mut cmd = tool
+            .command(&format!("go-build-{}", self.arch), &dir)
+            .env("GOOS", "linux")
+            .env("GOARCH", GoToolchain::goarch(self.arch))
+            .env("CGO_ENABLED", if go.cgo { "1" } else { "0" })
+            .env("GOCACHE", self.go_cache.clone().unwrap_or_else(|| tool.build_cache()))
+            .env("SOURCE_DATE_EPOCH", self.source_date_epoch.to_string())
+            .args(["build", "-o"])
+            .arg(format!("{}/", out.display()))
+            .arg(format!("-ldflags={}", ldflags.join(" ")));
+        if !go.tags.is_empty() {
+            cmd = cmd.arg(format!("-tags={}", go.tags.join(",")));
+        }
+        cmd.args(&go.packages)
+            .log_dir(&logs)
+            .run()
+            .with_context(|| format!("building the Go packages of `{}` for {}", self.meta.name, self.arch))?;
+        let mut programs = Vec::new();
+        for name in go.programs() {
+            let path = out.join(name);
+            if !path.is_file() {
+                bail!("go build did not write {}", path.display());
+            }
+            programs.push((name.to_string(), path));
+        }
+        self.record_go_components(&tool, &graph)?;
+        Ok(programs)
+    }
+
+    /// The Go toolchain and the modules built in, for the SBOM.
+    fn record_go_components(&self, tool: &GoTool, graph: &ModuleGraph) -> Result<()> {
+        let (sha256, sha512) = file_sums(&talos_ext_fetch::FetchConfig::cache_path(&self.fetch, &tool.source.sha256))?;
+        if sha256 != tool.source.sha256.as_str() || sha512 != tool.source.sha512.as_str() {
+            bail!("the cached Go toolchain zip does not match its pin");
+        }
+        let version = tool.version.trim_start_matches("go").to_string();
+        let mut components = vec![talos_ext_sbom::Component {
+            name: "go".into(),
+            version: version.clone(),
+            license: Some("BSD-3-Clause".into()),
+            cpes: vec![format!("cpe:2.3:a:golang:go:{version}:*:*:*:*:*:*:*")],
+            purl: Some(format!(
+                "pkg:golang/golang.org/toolchain@{}",
+                tool.source.url.rsplit('/').next().unwrap_or("").trim_end_matches(".zip")
+            )),
+            sources: vec![tool.source.clone()],
+            binary: None,
+        }];
+        for m in &graph.modules {
+            components.push(talos_ext_sbom::Component {
+                name: m.path.clone(),
+                version: m.version.clone(),
+                license: None,
+                cpes: Vec::new(),
+                purl: Some(format!("pkg:golang/{}@{}", m.path, m.version)),
+                sources: Vec::new(),
+                binary: None,
+            });
+        }
+        self.components.borrow_mut().extend(components);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_and_hash() {
+        assert_eq!(escape_module_path("github.com/BurntSushi/toml"), "github.com/!burnt!sushi/toml");
+        let a = Module { path: "b.io/x".into(), version: "v1.0.0".into(), h1: "h1:x=".into() };
+        let b = Module { path: "a.io/y".into(), version: "v0.1.0".into(), h1: "h1:y=".into() };
+        // Order and duplicates do not matter; the lines are hashed sorted.
+        assert_eq!(graph_hash(&[a.clone(), b.clone()]), graph_hash(&[b.clone(), a.clone(), b.clone()]));
+        let mut expect = Sha256::new();
+        expect.update(b"a.io/y v0.1.0 h1:y=\nb.io/x v1.0.0 h1:x=\n");
+        assert_eq!(graph_hash(&[a, b]), hex::encode(expect.finalize()));
+    }
+
+    #[test]
+    fn wrapper_must_require_the_pin() {
+        let go: GoBuild = toml::from_str(&format!(
+            "module = \"tailscale.com\"\nversion = \"v1.102.2\"\npackages = [\"tailscale.com/cmd/tailscale\"]\ngraph_hash = \"{}\"",
+            "0".repeat(64)
+        ))
+        .unwrap();
+        let p = Path::new("go/go.mod");
+        check_requires(p, "module x\n\nrequire tailscale.com v1.102.2\n", &go).unwrap();
+        check_requires(p, "module x\nrequire (\n\ttailscale.com v1.102.2 // indirect\n)\n", &go).unwrap();
+        let e = check_requires(p, "module x\nrequire tailscale.com v1.102.5\n", &go).unwrap_err();
+        assert!(e.to_string().contains("go/go.mod: does not require `tailscale.com v1.102.2`"), "{e}");
+    }
+}

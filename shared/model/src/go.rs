@@ -1,0 +1,247 @@
+//! Go builds in the model: the `[go]` table of a `go-build` recipe's metadata ([`GoBuild`]) and
+//! the pinned Go toolchain, `toolchain/go.toml` ([`GoToolchain`]).
+//!
+//! A recipe names the upstream module and version it builds, the packages, the linker stamps,
+//! build tags, whether it needs cgo, and the **module graph hash**: one sha256 over the sorted
+//! `<module path> <version> <h1:zip hash>` lines of every module whose packages the build compiles
+//! (Nix's `vendorHash`, in Go's own terms), so a changed dependency is a pin change. The crate
+//! carries a small wrapper module (`go/go.mod` + `go/go.sum`) that requires the upstream module
+//! (and repeats upstream's `replace` lines), in which `go build <package>` runs.
+//!
+//! The toolchain is the official Go release as the go command itself fetches it for
+//! `GOTOOLCHAIN`: the module `golang.org/toolchain@v0.0.1-<version>.<os>-<arch>` from the module
+//! proxy, pinned by sha256 and sha512 per host.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Arch, Sha256, Sha512, Source};
+
+/// Where the Go toolchain pin lives, relative to the workspace root.
+pub const GO_TOOLCHAIN_PATH: &str = "toolchain/go.toml";
+
+/// The wrapper module's directory in a `go-build` recipe crate.
+pub const GO_WRAPPER_DIR: &str = "go";
+
+/// The module proxy the toolchain and modules come from when no mirror has them.
+pub const GO_PROXY: &str = "https://proxy.golang.org";
+
+/// `[package.metadata.talos-extension.go]`: what a `go-build` recipe builds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoBuild {
+    /// The upstream module path (`tailscale.com`, `k8s.io/cloud-provider-aws`).
+    pub module: String,
+    /// The module version the wrapper module requires (`v1.102.5`).
+    pub version: String,
+    /// Packages to build, as import paths (`tailscale.com/cmd/tailscaled`); each gives one
+    /// program named after the package's last element.
+    pub packages: Vec<String>,
+    /// `-X` stamps and other linker flags, added after `-s -w -buildid=`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ldflags: Vec<String>,
+    /// Build tags (`-tags`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Whether the build needs cgo (`CGO_ENABLED=1`); off by default.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cgo: bool,
+    /// sha256 over the sorted `<path> <version> <h1:...>` lines of the modules the build uses.
+    pub graph_hash: Sha256,
+}
+
+impl GoBuild {
+    /// Checks the table; errors are `(field below go., message)`.
+    pub(crate) fn check(&self) -> Result<(), (String, String)> {
+        let fail = |field: &str, message: String| Err((format!("go.{field}"), message));
+        if !is_module_path(&self.module) {
+            return fail("module", format!("`{}` is not a module path like `tailscale.com`", self.module));
+        }
+        if !is_semver(&self.version) {
+            return fail("version", format!("`{}` is not a module version like `v1.2.3`", self.version));
+        }
+        if self.packages.is_empty() {
+            return fail("packages", "must name at least one package to build".into());
+        }
+        for (i, p) in self.packages.iter().enumerate() {
+            if !(p == &self.module || p.starts_with(&format!("{}/", self.module))) || !is_module_path(p) {
+                return fail(
+                    &format!("packages[{i}]"),
+                    format!("`{p}` is not a package of module `{}` (an import path below it)", self.module),
+                );
+            }
+        }
+        for (i, f) in self.ldflags.iter().enumerate() {
+            if f.trim().is_empty() || f.chars().any(char::is_whitespace) {
+                return fail(&format!("ldflags[{i}]"), format!("`{f}` must be one flag without spaces"));
+            }
+            if ["-s", "-w"].contains(&f.as_str()) || f.starts_with("-buildid") {
+                return fail(&format!("ldflags[{i}]"), format!("`{f}` is always set by the build; leave it out"));
+            }
+        }
+        for (i, t) in self.tags.iter().enumerate() {
+            if t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+                return fail(&format!("tags[{i}]"), format!("`{t}` is not a build tag"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The program names: the last element of each package path.
+    pub fn programs(&self) -> Vec<&str> {
+        self.packages.iter().map(|p| p.rsplit('/').next().unwrap_or(p)).collect()
+    }
+}
+
+fn is_module_path(p: &str) -> bool {
+    !p.is_empty()
+        && p.split('/').all(|e| !e.is_empty() && e != "." && e != "..")
+        && p.chars().all(|c| c.is_ascii_alphanumeric() || "-._~/".contains(c))
+}
+
+fn is_semver(v: &str) -> bool {
+    let Some(rest) = v.strip_prefix('v') else { return false };
+    let core = rest.split(['-', '+']).next().unwrap_or("");
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `toolchain/go.toml`: the Go release every Go build uses.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoToolchain {
+    /// `go1.26.8`.
+    pub version: String,
+    /// The toolchain module zip per host (`linux-amd64`, `linux-arm64`).
+    pub hosts: BTreeMap<String, GoToolchainHost>,
+}
+
+/// One host's toolchain zip, pinned.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoToolchainHost {
+    pub sha256: Sha256,
+    pub sha512: Sha512,
+}
+
+/// `toolchain/go.toml` that cannot be read, parsed, or has no entry for this host.
+#[derive(Debug, thiserror::Error)]
+pub enum GoToolchainError {
+    #[error("cannot read {path}: {cause}")]
+    Read { path: PathBuf, cause: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+}
+
+impl GoToolchain {
+    /// Reads `<root>/toolchain/go.toml`.
+    pub fn load(root: &Path) -> Result<GoToolchain, GoToolchainError> {
+        let path = root.join(GO_TOOLCHAIN_PATH);
+        let text =
+            std::fs::read_to_string(&path).map_err(|cause| GoToolchainError::Read { path: path.clone(), cause })?;
+        Self::from_toml_str(&text).map_err(|message| GoToolchainError::Parse { path, message })
+    }
+
+    /// Parses the file's text; the error names the field.
+    pub fn from_toml_str(text: &str) -> Result<GoToolchain, String> {
+        let de = toml::Deserializer::parse(text).map_err(|e| e.to_string())?;
+        let tc: GoToolchain =
+            serde_path_to_error::deserialize(de).map_err(|e| format!("{}: {}", e.path(), e.inner().message()))?;
+        let v = tc.version.strip_prefix("go").unwrap_or("");
+        if v.is_empty() || !v.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(format!("version: `{}` is not a Go release like `go1.26.8`", tc.version));
+        }
+        for host in tc.hosts.keys() {
+            if !["linux-amd64", "linux-arm64"].contains(&host.as_str()) {
+                return Err(format!("hosts.{host}: not one of `linux-amd64`, `linux-arm64`"));
+            }
+        }
+        Ok(tc)
+    }
+
+    /// The host key of the machine this runs on (`linux-amd64`), if it is one Go builds run on.
+    pub fn host_key() -> Option<&'static str> {
+        match (std::env::consts::OS, std::env::consts::ARCH) {
+            ("linux", "x86_64") => Some("linux-amd64"),
+            ("linux", "aarch64") => Some("linux-arm64"),
+            _ => None,
+        }
+    }
+
+    /// The toolchain module's version: `v0.0.1-go1.26.8.linux-amd64`.
+    pub fn module_version(&self, host: &str) -> String {
+        format!("v0.0.1-{}.{host}", self.version)
+    }
+
+    /// The pinned toolchain zip of `host` as a source (the module proxy's URL).
+    pub fn source(&self, host: &str) -> Option<Source> {
+        let h = self.hosts.get(host)?;
+        Some(Source {
+            name: format!("go-toolchain-{host}"),
+            url: format!("{GO_PROXY}/golang.org/toolchain/@v/{}.zip", self.module_version(host)),
+            sha256: h.sha256.clone(),
+            sha512: h.sha512.clone(),
+            arch: None,
+        })
+    }
+
+    /// The `GOARCH` of a target arch.
+    pub fn goarch(arch: Arch) -> &'static str {
+        match arch {
+            Arch::Amd64 => "amd64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(extra: &str) -> Result<GoBuild, (String, String)> {
+        let text = format!(
+            "module = \"tailscale.com\"\nversion = \"v1.102.5\"\npackages = [\"tailscale.com/cmd/tailscaled\"]\ngraph_hash = \"{}\"\n{extra}",
+            "0".repeat(64)
+        );
+        let b: GoBuild = toml::from_str(&text).map_err(|e| ("parse".to_string(), e.to_string()))?;
+        b.check()?;
+        Ok(b)
+    }
+
+    #[test]
+    fn checks_name_the_field() {
+        let ok = build("ldflags = [\"-X=tailscale.com/version.longStamp=1.102.5\"]\ntags = [\"ts_omit_aws\"]").unwrap();
+        assert_eq!(ok.programs(), ["tailscaled"]);
+        assert!(!ok.cgo);
+        assert_eq!(build("ldflags = [\"-s\"]").unwrap_err().0, "go.ldflags[0]");
+        assert_eq!(build("ldflags = [\"-X a=b c\"]").unwrap_err().0, "go.ldflags[0]");
+        assert_eq!(build("tags = [\"a b\"]").unwrap_err().0, "go.tags[0]");
+        let other = build("").map(|mut b| {
+            b.packages = vec!["example.com/x".into()];
+            b.check()
+        });
+        assert_eq!(other.unwrap().unwrap_err().0, "go.packages[0]");
+        let mut b = build("").unwrap();
+        b.version = "1.102.5".into();
+        assert_eq!(b.check().unwrap_err().0, "go.version");
+    }
+
+    #[test]
+    fn toolchain_file() {
+        let text = format!(
+            "version = \"go1.26.8\"\n[hosts.linux-amd64]\nsha256 = \"{}\"\nsha512 = \"{}\"\n",
+            "a".repeat(64),
+            "b".repeat(128)
+        );
+        let tc = GoToolchain::from_toml_str(&text).unwrap();
+        let src = tc.source("linux-amd64").unwrap();
+        assert_eq!(src.url, "https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-go1.26.8.linux-amd64.zip");
+        assert!(tc.source("linux-arm64").is_none());
+        let e = GoToolchain::from_toml_str(&text.replace("go1.26.8", "1.26")).unwrap_err();
+        assert!(e.starts_with("version:"), "{e}");
+        let e = GoToolchain::from_toml_str(&text.replace("linux-amd64", "darwin-amd64")).unwrap_err();
+        assert!(e.starts_with("hosts.darwin-amd64"), "{e}");
+    }
+}
