@@ -3,11 +3,14 @@
 //!
 //! A "clean clone" is a snapshot of this working tree (every file git tracks or would track,
 //! uncommitted edits included) committed into a fresh git repository at
-//! `target/test-snapshot/`. Its compiled Rust crates (`target/test-snapshot/target/`) are kept
-//! between runs to spare a full compile of the workspace's tools; everything of the recipes is
-//! removed before each run (their stages in that target directory, `_out/`, `.cache/`), so no
-//! cached stage can stand in for a build. `verify` keeps its own clone the same way
-//! (`--work-dir`), and cleans the recipes' stages itself.
+//! `target/test-verify/src/`, with its own cargo target directory `target/test-verify/target/`.
+//! The compiled Rust crates there are kept between runs to spare a full compile of the
+//! workspace's tools (twice: a compile costs more than 20 minutes on a loaded 2-core machine);
+//! everything of the recipes is removed before each run (their stages in that target directory,
+//! `_out/`, `.cache/`), so no cached stage can stand in for a build. The same directory is
+//! `verify`'s `--work-dir` (`src/` is the clone it fetches into and checks out, `target/` its
+//! target directory): `verify` `cargo clean`s the recipes' stages itself, so the rebuild runs
+//! every recipe from scratch while the tools are compiled once.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -31,14 +34,22 @@ fn root() -> PathBuf {
     xtask::workspace_root()
 }
 
-/// `cargo xtask <args>` in the workspace at `dir`, as a user runs it.
+/// The work directory of `verify` and the snapshot (see the module docs).
+fn work() -> PathBuf {
+    root().join("target").join("test-verify")
+}
+
+/// `cargo xtask <args>` in the workspace at `dir`, as a user runs it (the snapshot with its own
+/// target directory).
 fn xtask_in(dir: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO")).arg("xtask").args(args).dir(dir).inherit_env();
     for name in xtask::cargo_run_vars() {
         cmd = cmd.env_remove(name.to_str().expect("cargo's variables have UTF-8 names"));
     }
-    // The snapshot has its own target directory, as a fresh clone would.
-    cmd = cmd.env_remove("CARGO_TARGET_DIR");
+    cmd = match dir.starts_with(work()) {
+        true => cmd.env("CARGO_TARGET_DIR", work().join("target")),
+        false => cmd.env_remove("CARGO_TARGET_DIR"),
+    };
     let started = std::time::Instant::now();
     let out = cmd.output_unchecked().expect("running cargo xtask");
     eprintln!(
@@ -80,19 +91,9 @@ fn snapshot() -> (MutexGuard<'static, ()>, &'static Path) {
     let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let dir = DIR.get_or_init(|| {
         let root = root();
-        let dir = root.join("target").join("test-snapshot");
+        let dir = work().join("src");
+        let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
-        for entry in fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.file_name().is_some_and(|n| n == "target") {
-                continue;
-            }
-            if path.is_dir() && !path.is_symlink() {
-                fs::remove_dir_all(&path).unwrap();
-            } else {
-                fs::remove_file(&path).unwrap();
-            }
-        }
         let files = git(&root, &["ls-files", "-z", "--cached", "--others", "--exclude-standard"]);
         for rel in files.split('\0').filter(|f| !f.is_empty()) {
             let from = root.join(rel);
@@ -114,7 +115,7 @@ fn snapshot() -> (MutexGuard<'static, ()>, &'static Path) {
         dir
     });
     // No stage of the recipe from an earlier run.
-    let build = dir.join("target/debug/build");
+    let build = work().join("target/debug/build");
     if let Ok(entries) = fs::read_dir(&build) {
         for entry in entries {
             let path = entry.unwrap().path();
@@ -131,8 +132,8 @@ fn snapshot() -> (MutexGuard<'static, ()>, &'static Path) {
 
 /// The recipe's build-script directories in `workspace`'s target directory (cargo makes one for
 /// compiling the script and one for running it: `OUT_DIR`).
-fn recipe_runs(workspace: &Path) -> Vec<String> {
-    let build = workspace.join("target/debug/build");
+fn recipe_runs(target: &Path) -> Vec<String> {
+    let build = target.join("debug/build");
     let mut out: Vec<String> = fs::read_dir(&build)
         .map(|entries| {
             entries
@@ -178,12 +179,16 @@ fn a_clean_clone_pulls_from_the_cache_and_a_changed_input_builds_again() {
 
     // The clean clone pulls it: no recipe runs.
     let (_guard, clone) = snapshot();
-    assert!(recipe_runs(clone).is_empty());
+    assert!(recipe_runs(&work().join("target")).is_empty());
     let hit = xtask_in(clone, &["build", EXT, "--cache-from", &cache, "--cache-key", s(&public)]);
     assert!(hit.status.success());
     assert!(text(&hit.stderr).contains(&format!("cache hit: {EXT}: ")), "{}", text(&hit.stderr));
     assert!(!text(&hit.stderr).contains("cache miss"));
-    assert!(recipe_runs(clone).is_empty(), "no build script of {EXT} ran: {:?}", recipe_runs(clone));
+    assert!(
+        recipe_runs(&work().join("target")).is_empty(),
+        "no build script of {EXT} ran: {:?}",
+        recipe_runs(&work().join("target"))
+    );
     let pulled = clone.join("_out/oci").join(EXT);
     assert_eq!(layout_facts(&pulled), (pushed_digest.clone(), hash.clone()), "the pulled image is the pushed one");
     assert!(text(&hit.stdout).contains(&pushed_digest), "{}", text(&hit.stdout));
@@ -196,7 +201,7 @@ fn a_clean_clone_pulls_from_the_cache_and_a_changed_input_builds_again() {
     fs::write(&file, &original).unwrap();
     assert!(miss.status.success());
     assert!(text(&miss.stderr).contains(&format!("cache miss: {EXT}")), "{}", text(&miss.stderr));
-    assert_eq!(recipe_runs(clone).len(), 1, "the recipe ran once");
+    assert_eq!(recipe_runs(&work().join("target")).len(), 1, "the recipe ran once");
     let (digest, changed_hash) = layout_facts(&pulled);
     assert_ne!(changed_hash, hash);
     assert_ne!(digest, pushed_digest);
@@ -249,7 +254,7 @@ fn verify_rebuilds_equal_and_names_a_changed_file() {
     let registry = TestRegistry::start().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let (_guard, clone) = snapshot();
-    let work = root().join("target").join("test-verify-work");
+    let work = work();
     let tag = "v1.14.0-test";
 
     let good = format!("{}/good", registry.host());
@@ -266,7 +271,11 @@ fn verify_rebuilds_equal_and_names_a_changed_file() {
     let bad = format!("{}/bad", registry.host());
     let client = Client::new(registry.client_config());
     let dest = tmp.path().join("tampered");
-    tampered(&clone.join("_out/oci").join(EXT), &tmp.path().join("trees"), &dest);
+    let good_layout = tmp.path().join("published");
+    let index = talos_ext_publish::read_index(&client, &good.parse().unwrap(), tag, None).unwrap();
+    let line: talos_ext_registry::Reference = index.files.lines[0].parse().unwrap();
+    client.pull_layout(&line, &good_layout, &NoReporter).unwrap();
+    tampered(&good_layout, &tmp.path().join("trees"), &dest);
     let prefix: RegistryPrefix = bad.parse().unwrap();
     let pushed = publish_extension(&client, &dest, &prefix, false, &NoReporter).unwrap();
     let layout = Layout::open(&dest).unwrap();
