@@ -57,6 +57,8 @@ pub struct SourceFacts {
     pub source_date_epoch: u64,
     pub revision: String,
     pub source: String,
+    /// The `--toolchain` override of the build, keyed into the images' input hash.
+    pub toolchain: Option<String>,
 }
 
 impl SourceFacts {
@@ -73,7 +75,12 @@ impl SourceFacts {
             .trim()
             .parse()
             .with_context(|| format!("{SOURCE_DATE_EPOCH}=`{epoch_text}` is not a number of seconds"))?;
-        Ok(SourceFacts { source_date_epoch, revision: revision.to_string(), source: Self::repository().to_string() })
+        Ok(SourceFacts {
+            source_date_epoch,
+            revision: revision.to_string(),
+            source: Self::repository().to_string(),
+            toolchain: None,
+        })
     }
 
     /// The workspace's repository URL (the `source` annotation).
@@ -116,7 +123,7 @@ pub fn run(sh: &Shell, cmd: BuildCmd, verbosity: Verbosity, packer: &dyn Packer)
         talos_ext_model::Toolchain::load(&sh.current_dir(), name)?;
         env.push((talos_ext_model::toolchain::ENV_TOOLCHAIN, name.clone()));
     }
-    let facts = SourceFacts::read(sh)?;
+    let facts = SourceFacts { toolchain: cmd.toolchain.clone(), ..SourceFacts::read(sh)? };
     env.extend(staging_env(&requested, &facts));
     env.extend(verbose_env(verbosity));
     let staged = cargo_build(sh, &selected, cmd.release, verbosity, &env)?;
@@ -274,15 +281,22 @@ struct PackStamp {
     compression: String,
     source_date_epoch: u64,
     revision: String,
+    #[serde(default)]
+    toolchain: Option<String>,
     digest: String,
     size: u64,
 }
 
 impl PackStamp {
     fn same_inputs(&self, other: &PackStamp) -> bool {
-        (&self.stamps, &self.compression, self.source_date_epoch, &self.revision)
-            == (&other.stamps, &other.compression, other.source_date_epoch, &other.revision)
+        (&self.stamps, &self.compression, self.source_date_epoch, &self.revision, &self.toolchain)
+            == (&other.stamps, &other.compression, other.source_date_epoch, &other.revision, &other.toolchain)
     }
+}
+
+/// Where `build` remembers what it packed an extension's layout from: `<out>/oci/.<name>.stamp.json`.
+pub fn pack_stamp_path(out: &Path, name: &str) -> PathBuf {
+    out.join("oci").join(format!(".{name}.stamp.json"))
 }
 
 /// Packs the extensions whose stage or packing options changed since their last pack (in one
@@ -302,12 +316,13 @@ fn pack_changed(
     for (i, e) in selected.iter().enumerate() {
         let (info, staged_info) = &staged[&e.meta.name];
         let layout_dir = out.join("oci").join(&e.meta.name);
-        let stamp_path = out.join("oci").join(format!(".{}.stamp.json", e.meta.name));
+        let stamp_path = pack_stamp_path(out, &e.meta.name);
         let stamp = PackStamp {
             stamps: info.arches.iter().map(|a| (a.arch, a.stamp.clone())).collect(),
             compression: format!("{compression:?}"),
             source_date_epoch: facts.source_date_epoch,
             revision: facts.revision.clone(),
+            toolchain: facts.toolchain.clone(),
             digest: String::new(),
             size: 0,
         };

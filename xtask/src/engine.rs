@@ -133,6 +133,9 @@ impl Packer for EnginePacker<'_> {
         command.args(self.verbosity.flag()).arg("pack").args(["--compression", compression.as_str()]);
         command.arg("--source-date-epoch").arg(facts.source_date_epoch.to_string());
         command.arg("--revision").arg(&facts.revision);
+        if let Some(toolchain) = &facts.toolchain {
+            command.arg("--toolchain").arg(toolchain);
+        }
         for job in jobs {
             command.arg("--staged").arg(&job.staged_info).arg("--layout").arg(&job.layout_dir);
         }

@@ -109,6 +109,10 @@ pub enum Command {
     /// Write an extension image's contents (`manifest.yaml` + `rootfs/`) to a directory, for
     /// inspection: from the local layout, a `--layout` or a registry (`--from`).
     Export(ExportCmd),
+    /// Rebuild published extensions from scratch in a temporary clone of this repository (at the
+    /// revision their images name) and compare the image digests; on a difference, print the
+    /// first differing file. Exits non-zero on any mismatch.
+    Verify(VerifyCmd),
     /// Compare two releases (index images, extension images or local layouts): extensions added
     /// and removed, versions, digests, files, kernel module vermagic, SBOM components.
     Diff(DiffCmd),
@@ -226,12 +230,15 @@ pub struct PackCmd {
     pub source_date_epoch: u64,
     #[arg(long)]
     pub revision: String,
+    /// The `--toolchain` override of the build (part of the images' input hash).
+    #[arg(long)]
+    pub toolchain: Option<String>,
 }
 
 /// How to reach a registry (shared by `publish`, `find`, `sign`, `verify-signature`, `export` and
 /// `diff`).
 /// Credentials come from `TALOS_EXT_REGISTRY_USER`/`TALOS_EXT_REGISTRY_PASSWORD` or the Docker config.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct RegistryArgs {
     /// Use plain HTTP for every registry (loopback registries always use it).
     #[arg(long)]
@@ -646,6 +653,73 @@ pub struct BuildCmd {
     /// or selects modules with, instead of its own or the pin's default (`TALOS_EXT_TOOLCHAIN`).
     #[arg(long, value_name = "NAME")]
     pub toolchain: Option<String>,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// The registry as a build cache (`build --cache-from/--cache-to`), keyed by each image's input
+/// hash (see `talos_ext_publish::cache`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct CacheArgs {
+    /// Before building, look each extension up in this cache (`host[:port]/prefix`) under
+    /// `<prefix>/<name>:cache-<input hash>` and pull it into `<out>/oci/<name>/` instead of
+    /// building it when it is there.
+    #[arg(long, value_name = "HOST[:PORT]/PREFIX")]
+    pub cache_from: Option<String>,
+    /// After building, push what was built to this cache (`host[:port]/prefix`) as
+    /// `<prefix>/<name>:cache-<input hash>`.
+    #[arg(long, value_name = "HOST[:PORT]/PREFIX")]
+    pub cache_to: Option<String>,
+    /// Take a cached image only when its cosign signature verifies with this public key (an
+    /// unsigned or badly signed one is built instead, with a warning).
+    #[arg(long, value_name = "PUB", requires = "cache_from")]
+    pub cache_key: Option<PathBuf>,
+    /// Sign what `--cache-to` pushes with this cosign private key (password from `COSIGN_PASSWORD`).
+    #[arg(long, value_name = "KEY", requires = "cache_to")]
+    pub cache_sign_key: Option<PathBuf>,
+    /// Use plain HTTP for the cache registries (loopback registries always use it).
+    #[arg(long = "cache-insecure")]
+    pub insecure: bool,
+}
+
+impl CacheArgs {
+    /// Whether the build uses the cache at all.
+    pub fn is_used(&self) -> bool {
+        self.cache_from.is_some() || self.cache_to.is_some()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyCmd {
+    /// Extensions to verify, by name (or `--all`).
+    #[arg(value_name = "EXT", required_unless_present = "all")]
+    pub extensions: Vec<String>,
+    /// Verify every extension of the catalog that the index image lists, with a summary table.
+    #[arg(long, conflicts_with = "extensions")]
+    pub all: bool,
+    /// Where the published images are: `host[:port]/prefix` (their references come from the index
+    /// image `<prefix>/extensions:<tag>`).
+    #[arg(long, value_name = "HOST[:PORT]/PREFIX")]
+    pub registry: String,
+    /// The Talos tag of the index image (default: the pinned tag).
+    #[arg(long, value_name = "TALOS_TAG")]
+    pub tag: Option<String>,
+    /// Clone and build in this directory instead of a temporary one, and keep it: a later verify
+    /// with the same directory reuses the clone's compiled Rust crates (the workspace's tools),
+    /// but never a recipe's stage (each selected extension and its libraries are `cargo clean`ed
+    /// first, and the source cache and outputs are emptied).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Keep the temporary clone and its build (the path is printed).
+    #[arg(long)]
+    pub keep: bool,
+    /// How many differing files to list per arch on a mismatch.
+    #[arg(long, default_value_t = 10)]
+    pub max_files: usize,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    #[command(flatten)]
+    pub registry_args: RegistryArgs,
 }
 
 impl BuildCmd {
@@ -662,6 +736,7 @@ impl BuildCmd {
             sources: SourceArgs::default(),
             source: Vec::new(),
             toolchain: None,
+            cache: CacheArgs::default(),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! `cargo xtask`: parses the command line, runs `list`, `build` (packing through the engine) and
-//! `bench` here, and hands every other command to the engine binary (see `xtask::engine`).
+//! `cargo xtask`: parses the command line, runs `list`, `build` (packing through the engine; with
+//! `--cache-from`/`--cache-to` all in the engine) and `bench` here, and hands every other command to the engine binary (see `xtask::engine`).
 
 use std::process::ExitCode;
 
@@ -11,7 +11,10 @@ fn main() -> ExitCode {
         Command::List(cmd) => list::run(sh, cmd, verbosity),
         Command::Catalog(cmd) => readme::run(sh, cmd, verbosity),
         Command::Graph(cmd) => graph::run(sh, cmd, verbosity),
-        Command::Build(cmd) => build::run(sh, cmd, verbosity, &engine::EnginePacker { sh, verbosity }),
+        // The build cache needs the registry client: the engine runs it.
+        Command::Build(cmd) if !cmd.cache.is_used() => {
+            build::run(sh, cmd, verbosity, &engine::EnginePacker { sh, verbosity })
+        }
         Command::Bench(cmd) => bench::run(sh, cmd),
         _ => engine::run(sh, &std::env::args_os().skip(1).collect::<Vec<_>>(), verbosity),
     })

@@ -27,14 +27,9 @@ use talos_ext_model::handoff::{
 /// A recipe: fills the rootfs of one arch.
 pub type Recipe = fn(&mut Stage) -> Result<()>;
 
-/// What of a recipe crate its build script depends on (cargo reruns it when one changes): the
-/// manifest (metadata, pins), the recipe, and the directories recipes read their inputs from
-/// ([`Stage::input`], [`Stage::source`]'s patches). Not `src/` or `tests/`: editing those never
-/// restages. Besides these, the script watches the pin, the toolchain files a kernel recipe uses,
-/// the sysroot stamps of the libraries it links and its `TALOS_EXT_*` variables. A recipe crate
-/// holds nothing else (tidy checks), so no input goes unwatched; a new input directory is seen
-/// once `build.rs` or `Cargo.toml` changes with it.
-pub const RECIPE_INPUTS: &[&str] = &["Cargo.toml", "build.rs", "native", "files", "patches", "go"];
+/// What of a recipe crate its build script depends on (defined with the rest of the xtask/build-script
+/// handoff, because the build cache's input hash reads the same list).
+pub use talos_ext_model::handoff::RECIPE_INPUTS;
 
 /// Everything staging needs besides the arch.
 pub(crate) struct StageContext {

@@ -50,6 +50,16 @@ pub const STAGE_DIR: &str = "talos-ext";
 /// File in [`STAGE_DIR`] describing what was staged.
 pub const STAGED_INFO: &str = "staged.json";
 
+/// What of a recipe crate its build script depends on (cargo reruns it when one changes): the
+/// manifest (metadata, pins), the recipe, and the directories recipes read their inputs from
+/// (`Stage::input`, `Stage::source`'s patches, a Go recipe's wrapper module `go/`). Not `src/` or `tests/`: editing those never
+/// restages. Besides these, the script watches the pin, the toolchain files a kernel recipe uses,
+/// the sysroot stamps of the libraries it links and its `TALOS_EXT_*` variables. A recipe crate
+/// holds nothing else (tidy checks), so no input goes unwatched; a new input directory is seen
+/// once `build.rs` or `Cargo.toml` changes with it. The build cache's input hash
+/// (`talos_ext_publish::cache`) hashes these too.
+pub const RECIPE_INPUTS: &[&str] = &["Cargo.toml", "build.rs", "native", "files", "patches", "go"];
+
 /// Where fetched sources are cached when `TALOS_EXT_CACHE` is not set.
 pub fn default_cache_dir(workspace_root: &Path) -> PathBuf {
     workspace_root.join(".cache").join("talos-ext")

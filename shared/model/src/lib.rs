@@ -58,5 +58,5 @@ pub use manifest::{Compatibility, MANIFEST_VERSION, Manifest, ManifestError, Met
 pub use meta::{ExtensionMeta, INTERNAL_CATEGORY, Kind, METADATA_KEY, MetaError, Payload, Source, Tier, VersionSpec};
 pub use pin::{PIN_PATH, Pin, PinError, ToolchainDefaults};
 pub use reference::{Reference, ReferenceError, Repository};
-pub use time::rfc3339_utc;
+pub use time::{parse_rfc3339_utc, rfc3339_utc};
 pub use toolchain::{KEYS_LOCK_PATH, KeysLock, TOOLCHAINS_DIR, Toolchain, ToolchainSpec};

@@ -83,6 +83,15 @@ pub enum PublishError {
     )]
     Unsigned { reference: String, tag: String },
 
+    /// The input hash of a recipe the catalog does not have was asked for (an internal library
+    /// named as a dependency but not in the graph).
+    #[error("no recipe named `{name}` to hash the inputs of")]
+    UnknownRecipe { name: String },
+
+    /// Internal libraries depend on each other in a cycle.
+    #[error("internal libraries depend on each other in a cycle: {cycle}")]
+    InputCycle { cycle: String },
+
     /// A signature is stored but does not verify.
     #[error("signature of {reference} does not verify: {cause}")]
     Signature { reference: String, cause: VerifyError },

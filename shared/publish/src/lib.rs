@@ -12,9 +12,13 @@
 //! - [`find`]: the pinned reference of an extension for a Talos version, with its compatibility
 //!   constraint checked with Talos' semantics, optionally after verifying signatures.
 //!
+//! - [`cache`]: the input hash of an extension image ([`ANNOTATION_INPUT_HASH`]) and the tag it
+//!   is cached under, for `cargo xtask build --cache-from/--cache-to` and `verify`.
+//!
 //! Everything goes through `talos_ext_registry::Client` (retries, auth, index-last pushes). The
 //! library never prints; progress goes to a `Reporter`, and `xtask` draws the tables.
 
+pub mod cache;
 mod error;
 mod find;
 mod index;
@@ -23,6 +27,7 @@ mod prefix;
 mod publish;
 mod signing;
 
+pub use cache::{ANNOTATION_INPUT_HASH, BuildKey, InputGraph, RecipeNode, cache_tag};
 pub use error::PublishError;
 pub use find::{Found, Index, find, read_index, read_index_at};
 pub use index::{

@@ -1,8 +1,9 @@
 //! `xtask-engine`: the commands of `cargo xtask` that need the image, validation, kernel, fetch
 //! and registry crates. `cargo xtask` builds and runs it with the user's command line (see
 //! `xtask::engine`), so it parses the same [`xtask::flags`]; it also packs for `build` (the
-//! hidden `pack` command). `lint` and `new` live in the library half (`lib.rs`).
+//! hidden `pack` command) and runs `build` with `--cache-from`/`--cache-to` (`cache`). `lint` and `new` live in the library half (`lib.rs`).
 
+mod cache;
 mod conflicts;
 mod diff;
 mod export;
@@ -12,6 +13,7 @@ mod progress;
 mod publish;
 mod toolchain;
 mod validate;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
         Command::Conflicts(cmd) => conflicts::run(sh, cmd, verbosity),
         Command::Export(cmd) => export::run(sh, cmd, verbosity),
         Command::Diff(cmd) => diff::run(sh, cmd, verbosity),
+        Command::Verify(cmd) => verify::run(sh, cmd, verbosity),
         Command::Lint(cmd) => lint::run(sh, cmd, verbosity),
         Command::New(cmd) => new::run(sh, cmd, verbosity),
         Command::Pack(cmd) => pack::run(sh, cmd),
@@ -38,7 +41,8 @@ fn main() -> ExitCode {
         Command::List(cmd) => xtask::list::run(sh, cmd, verbosity),
         Command::Catalog(cmd) => xtask::readme::run(sh, cmd, verbosity),
         Command::Graph(cmd) => xtask::graph::run(sh, cmd, verbosity),
-        Command::Build(cmd) => xtask::build::run(sh, cmd, verbosity, &pack::InProcess),
+        // The front runs `build` itself unless the cache is used.
+        Command::Build(cmd) => cache::run_build(sh, cmd, verbosity),
         Command::Bench(cmd) => xtask::bench::run(sh, cmd),
     })
 }

@@ -1,6 +1,7 @@
 //! Packing staged trees into OCI image layouts with the image crate, with the annotations
-//! `xtask build` knows about (source, revision, created, overridden sources): in process (for
-//! `publish`'s build step) and as the hidden `pack` command that `cargo xtask build` runs.
+//! `xtask build` knows about (source, revision, created, overridden sources, the input hash of
+//! `talos_ext_publish::cache`): in process (for `publish`'s build step and the cached build) and
+//! as the hidden `pack` command that `cargo xtask build` runs.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -8,9 +9,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use talos_ext_image::{ArchImage, Compression, ImageMeta, PackOptions, write_layout};
-use talos_ext_model::Digest;
 use talos_ext_model::handoff::StagedInfo;
-use talos_ext_publish::ANNOTATION_OVERRIDDEN;
+use talos_ext_model::{Arch, Digest};
+use talos_ext_publish::{ANNOTATION_INPUT_HASH, ANNOTATION_OVERRIDDEN, InputGraph};
 use xshell::Shell;
 use xtask::build::{PackJob, Packed, Packer, SourceFacts};
 use xtask::catalog::Catalog;
@@ -21,7 +22,11 @@ pub struct InProcess;
 
 impl Packer for InProcess {
     fn pack(&self, jobs: &[PackJob<'_>], facts: &SourceFacts, compression: CompressionArg) -> Result<Vec<Packed>> {
-        jobs.iter().map(|job| write(job, facts, compression)).collect()
+        let Some(first) = jobs.first() else { return Ok(Vec::new()) };
+        let root = xtask::workspace_root();
+        let catalog = Catalog::load(&root).with_context(|| format!("packing {}", first.entry.meta.name))?;
+        let graph = crate::cache::input_graph(&catalog)?;
+        jobs.iter().map(|job| write(job, facts, compression, &graph)).collect()
     }
 }
 
@@ -35,21 +40,29 @@ pub fn run(sh: &Shell, cmd: PackCmd) -> Result<ExitCode> {
         source_date_epoch: cmd.source_date_epoch,
         revision: cmd.revision,
         source: SourceFacts::repository().to_string(),
+        toolchain: cmd.toolchain,
     };
+    let graph = crate::cache::input_graph(&catalog)?;
     for (staged, layout_dir) in cmd.staged.iter().zip(cmd.layout) {
         let text = fs::read(staged).with_context(|| format!("reading {}", staged.display()))?;
         let info: StagedInfo =
             serde_json::from_slice(&text).with_context(|| format!("parsing {}", staged.display()))?;
         let entry = catalog.select(std::slice::from_ref(&info.name))?[0];
         let job = PackJob { entry, info: &info, staged_info: staged.clone(), layout_dir };
-        println!("{}", serde_json::to_string(&write(&job, &facts, cmd.compression)?)?);
+        println!("{}", serde_json::to_string(&write(&job, &facts, cmd.compression, &graph)?)?);
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Writes `job.layout_dir` from the staged trees (replacing an old layout only on success).
-fn write(job: &PackJob<'_>, facts: &SourceFacts, compression: CompressionArg) -> Result<Packed> {
+fn write(job: &PackJob<'_>, facts: &SourceFacts, compression: CompressionArg, graph: &InputGraph) -> Result<Packed> {
     let (e, info) = (job.entry, job.info);
+    let arches: Vec<Arch> = info.arches.iter().map(|a| a.arch).collect();
+    let input_hash = graph
+        .input_hash(&e.meta.name, &crate::cache::build_key(arches, compression, facts.toolchain.clone()))
+        .with_context(|| format!("hashing the inputs of {}", e.meta.name))?;
+    let mut annotations = annotations(e, info)?;
+    annotations.insert(ANNOTATION_INPUT_HASH.to_string(), input_hash.to_string());
     let images: Vec<ArchImage<'_>> = info.arches.iter().map(|a| ArchImage { arch: a.arch, dir: &a.dir }).collect();
     let meta = ImageMeta {
         title: e.meta.name.clone(),
@@ -58,7 +71,7 @@ fn write(job: &PackJob<'_>, facts: &SourceFacts, compression: CompressionArg) ->
         revision: facts.revision.clone(),
         description: e.meta.description.clone(),
         source_date_epoch: facts.source_date_epoch,
-        annotations: annotations(e, info)?,
+        annotations,
     };
     let opts = PackOptions {
         compression: match compression {
