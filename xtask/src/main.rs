@@ -1,10 +1,11 @@
-//! `cargo xtask`: parses the command line, runs `list`, `build` (packing through the engine) and
-//! `bench` here, and hands every other command to the engine binary (see `xtask::engine`).
+//! `cargo xtask`: parses the command line, runs `list`, `catalog`, `graph`, `test`, `ci`, `build`
+//! (packing through the engine) and `bench` here, and hands every other command to the engine
+//! binary (see `xtask::engine`).
 
 use std::process::ExitCode;
 
 use xtask::flags::Command;
-use xtask::{bench, build, engine, graph, list, readme};
+use xtask::{bench, build, ci, engine, graph, list, readme, test};
 
 fn main() -> ExitCode {
     xtask::main_with(|sh, command, verbosity| match command {
@@ -13,6 +14,8 @@ fn main() -> ExitCode {
         Command::Graph(cmd) => graph::run(sh, cmd, verbosity),
         Command::Build(cmd) => build::run(sh, cmd, verbosity, &engine::EnginePacker { sh, verbosity }),
         Command::Bench(cmd) => bench::run(sh, cmd),
+        Command::Test(cmd) => test::run(sh, cmd, verbosity),
+        Command::Ci(cmd) => ci::run(sh, cmd, verbosity),
         _ => engine::run(sh, &std::env::args_os().skip(1).collect::<Vec<_>>(), verbosity),
     })
 }

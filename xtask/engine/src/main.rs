@@ -40,5 +40,7 @@ fn main() -> ExitCode {
         Command::Graph(cmd) => xtask::graph::run(sh, cmd, verbosity),
         Command::Build(cmd) => xtask::build::run(sh, cmd, verbosity, &pack::InProcess),
         Command::Bench(cmd) => xtask::bench::run(sh, cmd),
+        Command::Test(cmd) => xtask::test::run(sh, cmd, verbosity),
+        Command::Ci(cmd) => xtask::ci::run(sh, cmd, verbosity),
     })
 }
