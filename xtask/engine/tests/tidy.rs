@@ -511,8 +511,16 @@ fn reaches_real_build(test: &TestFn, fns: &[(String, String)]) -> bool {
     false
 }
 
-/// The tests a `macro_rules!` of talos-ext-build's `testing` module defines, by macro name.
-fn macro_tests() -> Vec<(String, Vec<TestFn>, Vec<(String, String)>)> {
+/// A `macro_rules!` of talos-ext-build's `testing` module that defines tests.
+struct TestMacro {
+    name: String,
+    tests: Vec<TestFn>,
+    /// The functions in it (name, body).
+    fns: Vec<(String, String)>,
+}
+
+/// The test macros of talos-ext-build's `testing` module.
+fn macro_tests() -> Vec<TestMacro> {
     let path = xtask::workspace_root().join("shared/build/src/testing.rs");
     let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let mut out = Vec::new();
@@ -521,7 +529,7 @@ fn macro_tests() -> Vec<(String, Vec<TestFn>, Vec<(String, String)>)> {
             text[at + "macro_rules! ".len()..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
         let body = &text[at..item_end(&text, at)];
         let (fns, tests) = test_fns(body);
-        out.push((name, tests, fns));
+        out.push(TestMacro { name, tests, fns });
     }
     assert!(!out.is_empty(), "{}: no test macros found", path.display());
     out
@@ -600,12 +608,10 @@ fn every_recipe_belongs_to_a_test_tier() {
             let text = fs::read_to_string(file).unwrap_or_default();
             let (fns, own) = test_fns(&text);
             let mut found: Vec<(TestFn, &[(String, String)])> = own.into_iter().map(|t| (t, &fns[..])).collect();
-            for (macro_name, macro_tests, macro_fns) in &macros {
-                if text.contains(&format!("{macro_name}!")) {
-                    for t in macro_tests {
-                        let t = TestFn { name: t.name.clone(), ignore: t.ignore.clone(), body: t.body.clone() };
-                        found.push((t, &macro_fns[..]));
-                    }
+            for m in macros.iter().filter(|m| text.contains(&format!("{}!", m.name))) {
+                for t in &m.tests {
+                    let t = TestFn { name: t.name.clone(), ignore: t.ignore.clone(), body: t.body.clone() };
+                    found.push((t, &m.fns[..]));
                 }
             }
             for (t, fns) in found {
