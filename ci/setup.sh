@@ -87,3 +87,21 @@ while read -r file version pkgs; do
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${wanted[@]}" >/dev/null
   say "installed"
 done <<< "$compilers"
+
+# actionlint, which a tier-full test runs over the generated .github/workflows/catalog.yml: built
+# from source through the Go module proxy, pinned, into /usr/local/bin, when a Go toolchain is
+# there (`go` on PATH or /usr/local/go/bin/go; the pipeline's `shared` job installs one). Without
+# Go it says so: `cargo xtask test --tier full` then fails naming the missing actionlint.
+ACTIONLINT_VERSION=v1.7.12
+if actionlint -version 2>/dev/null | head -1 | grep -qx "$ACTIONLINT_VERSION"; then
+  say "actionlint $ACTIONLINT_VERSION already installed"
+else
+  GO=$(command -v go || true)
+  [ -z "$GO" ] && [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go
+  if [ -n "$GO" ]; then
+    say "installing actionlint $ACTIONLINT_VERSION into /usr/local/bin ($GO install, through the Go module proxy)"
+    GOBIN=/usr/local/bin GOFLAGS=-buildvcs=false "$GO" install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+  else
+    say "no Go toolchain: not installing actionlint (only the tier-full workflow test needs it)"
+  fi
+fi

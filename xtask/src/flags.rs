@@ -124,9 +124,74 @@ pub enum Command {
     /// test), optionally with facts from a reference catalog; `cargo xtask lint` then lists the
     /// placeholders to fill in.
     New(NewCmd),
+    /// Run the workspace's tests of one tier (`smoke`, `kinds` or `full`; default
+    /// `TALOS_EXT_TEST_TIER`, else `kinds`): prints the `cargo test` command line, then runs it.
+    Test(TestCmd),
+    /// The GitHub Actions pipeline generated from the catalog (`.github/workflows/catalog.yml`).
+    Ci(CiCmd),
     /// Internal, run by `build`: pack staged trees into image layouts, one JSON line per layout.
     #[command(hide = true)]
     Pack(PackCmd),
+}
+
+/// A test tier: which tests `cargo xtask test` runs (README.md, "Test tiers").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum TestTier {
+    /// The fast checks only: every test but the real upstream builds (`tier_kinds_*`, and the
+    /// ignored `tier_full_*`).
+    Smoke,
+    /// The README's test command: the fast checks and the `tier_kinds_*` builds (at least one
+    /// real recipe of every kind that has one).
+    #[default]
+    Kinds,
+    /// Everything, the ignored `tier_full_*` builds included: what the generated pipeline runs.
+    Full,
+}
+
+impl TestTier {
+    /// The command-line spelling (also the value of `TALOS_EXT_TEST_TIER`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestTier::Smoke => "smoke",
+            TestTier::Kinds => "kinds",
+            TestTier::Full => "full",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TestCmd {
+    /// The tier to run (default: `TALOS_EXT_TEST_TIER`, else `kinds`).
+    #[arg(long, value_enum)]
+    pub tier: Option<TestTier>,
+    /// Test only these packages (repeatable; default: the whole workspace).
+    #[arg(long, short, value_name = "PACKAGE")]
+    pub package: Vec<String>,
+    /// Test every workspace package but the recipe crates (extensions and internal library
+    /// stages), which the pipeline tests one job each.
+    #[arg(long, conflicts_with = "package")]
+    pub no_recipes: bool,
+    /// More arguments for the test binaries, after the tier's own (`-- --list`, `-- --nocapture`).
+    #[arg(last = true, value_name = "TEST_ARGS")]
+    pub test_args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CiCmd {
+    #[command(subcommand)]
+    pub what: CiWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CiWhat {
+    /// Write `.github/workflows/catalog.yml` from the catalog: a job per internal library stage,
+    /// one per extension and arch (tests of the full tier, `cargo xtask build`), and on tags a
+    /// release job that publishes, signs and pushes the `extensions:<tag>` index image.
+    Generate {
+        /// Do not write: fail (naming the file) when it is not what the catalog says.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(Debug, Args)]

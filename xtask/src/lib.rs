@@ -6,15 +6,16 @@
 //! `[package.metadata.talos-extension]`.
 //!
 //! This crate is kept small on purpose and is a cargo workspace of its own (`xtask/Cargo.toml`
-//! says why; a test checks its dependency tree): `list`, `bench` and the staging half of `build`
-//! run here, everything that needs the image, validation, kernel or registry crates runs in the
-//! [`engine`] binary, so that a no-op `cargo xtask build` costs little more than the
-//! `cargo build` inside it. `cargo xtask` runs from the workspace root (a cargo alias cannot name
-//! a path relative to its config file); its tests are in `engine/tests/`.
+//! says why; a test checks its dependency tree): `list`, `catalog`, `graph`, `ci`, `test`, `bench`
+//! and the staging half of `build` run here, everything that needs the image, validation, kernel
+//! or registry crates runs in the [`engine`] binary, so that a no-op `cargo xtask build` costs
+//! little more than the `cargo build` inside it. `cargo xtask` runs from the workspace root (a
+//! cargo alias cannot name a path relative to its config file); its tests are in `engine/tests/`.
 
 pub mod bench;
 pub mod build;
 pub mod catalog;
+pub mod ci;
 pub mod engine;
 pub mod engine_stamp;
 pub mod flags;
@@ -23,6 +24,7 @@ pub mod list;
 pub mod metadata;
 pub mod readme;
 pub mod sources;
+pub mod test;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -723,7 +723,7 @@ pub fn check_in_tree_recipe_fails_fast_with_talos(manifest_dir: &str, recipe: Re
 macro_rules! in_tree_recipe_tests {
     () => {
         #[test]
-        fn debian_toolchain_installs_the_listed_signed_modules() {
+        fn tier_kinds_debian_toolchain_installs_the_listed_signed_modules() {
             $crate::testing::check_in_tree_recipe_with_debian(env!("CARGO_MANIFEST_DIR"), $crate::default_recipe);
         }
 

@@ -340,18 +340,18 @@ fn missing_program_is_a_spawn_error() -> Result<()> {
     Ok(())
 }
 
-/// Set by [`make_steps_share_an_outer_jobserver`] for [`jobserver_probe`].
+/// Set by [`make_steps_share_an_outer_jobserver`] for [`run_by_parent_jobserver_probe`].
 const PROBE_VAR: &str = "TALOS_EXT_JOBSERVER_PROBE";
 
 /// A jobserver handed to this process the way cargo hands one to a build script
-/// (`CARGO_MAKEFLAGS` and inherited descriptors) reaches a `make` step: runs [`jobserver_probe`]
+/// (`CARGO_MAKEFLAGS` and inherited descriptors) reaches a `make` step: runs [`run_by_parent_jobserver_probe`]
 /// in a child of `make -j3`.
 #[test]
 fn make_steps_share_an_outer_jobserver() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let exe = std::env::current_exe()?;
     let makefile = format!(
-        "all:\n\t+env -u MAKEFLAGS -u MFLAGS CARGO_MAKEFLAGS=\"$$MAKEFLAGS\" {PROBE_VAR}=1 {} --ignored --exact jobserver_probe\n",
+        "all:\n\t+env -u MAKEFLAGS -u MFLAGS CARGO_MAKEFLAGS=\"$$MAKEFLAGS\" {PROBE_VAR}=1 {} --ignored --exact run_by_parent_jobserver_probe\n",
         exe.display()
     );
     fs::write(dir.path().join("Makefile"), makefile)?;
@@ -370,7 +370,7 @@ fn make_steps_share_an_outer_jobserver() -> Result<()> {
 /// Run by [`make_steps_share_an_outer_jobserver`]; does nothing on its own.
 #[test]
 #[ignore = "run by make_steps_share_an_outer_jobserver"]
-fn jobserver_probe() -> Result<()> {
+fn run_by_parent_jobserver_probe() -> Result<()> {
     if std::env::var_os(PROBE_VAR).is_none() {
         return Ok(());
     }

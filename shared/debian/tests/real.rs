@@ -118,7 +118,7 @@ fn the_indexes_read_are_the_ones_apt_lists() {
     }
 }
 
-/// Set in the child run of [`global_config_child`]: the state's root.
+/// Set in the child run of [`run_by_parent_global_config`]: the state's root.
 const CHILD_ROOT: &str = "TALOS_EXT_DEBIAN_TEST_ROOT";
 
 #[test]
@@ -145,7 +145,7 @@ fn a_global_apt_config_that_checks_valid_until_changes_nothing() {
     // ...and this test binary runs again with it in its environment.
     let exe = std::env::current_exe().unwrap();
     let out = Command::new(&exe)
-        .args(["--exact", "global_config_child", "--ignored", "--nocapture"])
+        .args(["--exact", "run_by_parent_global_config", "--ignored", "--nocapture"])
         .env("APT_CONFIG", &hostile)
         .env(CHILD_ROOT, tmp.path().join("root"))
         .output_unchecked()
@@ -156,7 +156,7 @@ fn a_global_apt_config_that_checks_valid_until_changes_nothing() {
 
 #[test]
 #[ignore = "run by a_global_apt_config_that_checks_valid_until_changes_nothing, with APT_CONFIG set"]
-fn global_config_child() {
+fn run_by_parent_global_config() {
     let root = PathBuf::from(std::env::var_os(CHILD_ROOT).expect("run by the parent test"));
     assert!(std::env::var_os("APT_CONFIG").is_some(), "the hostile configuration is in the environment");
     // Only sid: the suite whose Release file a snapshot mirror lets expire first.

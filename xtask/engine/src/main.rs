@@ -44,5 +44,7 @@ fn main() -> ExitCode {
         // The front runs `build` itself unless the cache is used.
         Command::Build(cmd) => cache::run_build(sh, cmd, verbosity),
         Command::Bench(cmd) => xtask::bench::run(sh, cmd),
+        Command::Test(cmd) => xtask::test::run(sh, cmd, verbosity),
+        Command::Ci(cmd) => xtask::ci::run(sh, cmd, verbosity),
     })
 }

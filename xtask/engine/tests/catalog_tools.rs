@@ -192,7 +192,7 @@ fn conflicts_planted_identical_allowed_and_stale() {
 /// extensions with Debian's kernel (the Talos one needs network), and intel-ucode from a
 /// generated release. The reviewed result: no conflicts, and no stale allow-list entry.
 #[test]
-fn conflicts_over_the_cheap_catalog_recipes() {
+fn tier_kinds_conflicts_over_the_cheap_catalog_recipes() {
     use talos_ext_build::microcode::{self, Signature};
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");

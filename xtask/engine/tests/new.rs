@@ -114,11 +114,11 @@ struct Case {
 }
 
 const STAGED: &[(&str, &str)] =
-    &[("offline_without_the_source_fails_naming_it", "ok"), ("stages_every_arch", "ignored")];
+    &[("offline_without_the_source_fails_naming_it", "ok"), ("tier_kinds_stages_every_arch", "ignored")];
 const UNSUPPORTED: &[(&str, &str)] = &[
     ("metadata_is_what_the_catalog_reads", "ok"),
     ("staging_says_it_is_not_implemented", "ok"),
-    ("stages_every_arch", "ignored"),
+    ("tier_kinds_stages_every_arch", "ignored"),
 ];
 
 const CASES: &[Case] = &[
@@ -126,7 +126,7 @@ const CASES: &[Case] = &[
         path: "storage/demo-noop",
         kind: NewKind::Noop,
         reference: None,
-        tests: &[("stages_an_empty_placeholder_for_every_arch", "ok")],
+        tests: &[("tier_kinds_stages_an_empty_placeholder_for_every_arch", "ok")],
     },
     Case { path: "tools/demo-tool", kind: NewKind::Autotools, reference: Some("demo-tool"), tests: STAGED },
     Case {
@@ -142,7 +142,7 @@ const CASES: &[Case] = &[
         kind: NewKind::KmodInTree,
         reference: Some("demo-uinput"),
         tests: &[
-            ("debian_toolchain_installs_the_listed_signed_modules", "ok"),
+            ("tier_kinds_debian_toolchain_installs_the_listed_signed_modules", "ok"),
             ("talos_toolchain_fails_fast_naming_the_kernel_image", "ok"),
         ],
     },

@@ -399,3 +399,268 @@ fn std_command_imports_are_recognised() {
     let code = "use std::io;\nuse std::process::{\n    Command,\n    Stdio,\n};\nlet excuse = 1;\n";
     assert_eq!(use_declarations(code), ["std::io", "std::process::{Command,Stdio,}"]);
 }
+
+/// A `#[test]` function as [`test_fns`] finds it.
+#[derive(Debug)]
+struct TestFn {
+    name: String,
+    /// The `#[ignore]` reason (`Some("")` for a bare `#[ignore]`).
+    ignore: Option<String>,
+    /// Its body (from `fn` to the closing brace).
+    body: String,
+}
+
+/// The end of the item that opens at `start` (its closing brace, or the text's end), counting
+/// braces outside string and character literals.
+fn item_end(text: &str, start: usize) -> usize {
+    let bytes = text.as_bytes();
+    let (mut depth, mut i, mut opened) = (0usize, start, false);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'\'' if i + 2 < bytes.len() && bytes[i + 2] == b'\'' => i += 2,
+            b'{' => {
+                depth += 1;
+                opened = true;
+            }
+            b'}' => {
+                depth = depth.saturating_sub(1);
+                if opened && depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    text.len()
+}
+
+/// The name of the function a line declares (`fn name(`, `pub fn name<`...).
+fn declared_fn(line: &str) -> Option<&str> {
+    let t = line.trim_start();
+    let t = t.strip_prefix("pub(crate) ").or_else(|| t.strip_prefix("pub ")).unwrap_or(t);
+    let rest = t.strip_prefix("fn ")?;
+    let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
+    (end > 0).then(|| &rest[..end])
+}
+
+/// Every function of `text` (name, body) and which of them are tests (with their `#[ignore]`).
+/// Comment lines are left out.
+fn test_fns(text: &str) -> (Vec<(String, String)>, Vec<TestFn>) {
+    let code: String = text.lines().filter(|l| !l.trim_start().starts_with("//")).map(|l| format!("{l}\n")).collect();
+    let (mut fns, mut tests) = (Vec::new(), Vec::new());
+    let (mut is_test, mut ignore) = (false, None);
+    let mut offset = 0;
+    for line in code.split_inclusive('\n') {
+        let t = line.trim();
+        if t == "#[test]" {
+            is_test = true;
+        } else if let Some(rest) = t.strip_prefix("#[ignore") {
+            ignore = Some(rest.split('"').nth(1).unwrap_or_default().to_string());
+        } else if let Some(name) = declared_fn(line) {
+            let body = code[offset..item_end(&code, offset)].to_string();
+            fns.push((name.to_string(), body.clone()));
+            if is_test {
+                tests.push(TestFn { name: name.to_string(), ignore: ignore.take(), body });
+            }
+            (is_test, ignore) = (false, None);
+        } else if !t.starts_with("#[") && !t.is_empty() {
+            (is_test, ignore) = (false, None);
+        }
+        offset += line.len();
+    }
+    (fns, tests)
+}
+
+/// Whether `text` calls `name` (`name(` not preceded by a letter, digit or `_`).
+fn calls(text: &str, name: &str) -> bool {
+    let needle = format!("{name}(");
+    text.match_indices(&needle).any(|(i, _)| !text[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+}
+
+/// The recipe test helpers that build real upstream code: staging a recipe from its pins
+/// (`stage`), upstream sources and binaries from Debian or PyPI, the in-tree module build
+/// against Debian's kernel. A recipe test that reaches one of them (directly or through the
+/// functions of its file) is a real build and carries a tier prefix.
+const REAL_BUILD_HELPERS: &[&str] =
+    &["stage", "debian_orig", "debian_deb", "pypi_sdist", "check_in_tree_recipe_with_debian"];
+
+/// Recipes without any real-build test, each with the reason: they belong to the smoke tier only.
+/// An entry whose recipe gains a `tier_*` test is an error, so the list only shrinks.
+const NO_REAL_BUILD_TEST: &[(&str, &str)] = &[(
+    "gasket-driver",
+    "its pinned upstream commit is not available offline and the Talos kernel it builds against \
+     needs network to prepare; its tests check that staging fails fast naming both",
+)];
+
+/// Whether the test reaches a [`REAL_BUILD_HELPERS`] call through the functions of its file.
+fn reaches_real_build(test: &TestFn, fns: &[(String, String)]) -> bool {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = vec![test.body.clone()];
+    while let Some(body) = todo.pop() {
+        if REAL_BUILD_HELPERS.iter().any(|h| calls(&body, h)) {
+            return true;
+        }
+        for (name, f) in fns {
+            if calls(&body, name) && seen.insert(name.clone()) {
+                todo.push(f.clone());
+            }
+        }
+    }
+    false
+}
+
+/// A `macro_rules!` of talos-ext-build's `testing` module that defines tests.
+struct TestMacro {
+    name: String,
+    tests: Vec<TestFn>,
+    /// The functions in it (name, body).
+    fns: Vec<(String, String)>,
+}
+
+/// The test macros of talos-ext-build's `testing` module.
+fn macro_tests() -> Vec<TestMacro> {
+    let path = xtask::workspace_root().join("shared/build/src/testing.rs");
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let mut out = Vec::new();
+    for (at, _) in text.match_indices("macro_rules! ") {
+        let name: String =
+            text[at + "macro_rules! ".len()..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let body = &text[at..item_end(&text, at)];
+        let (fns, tests) = test_fns(body);
+        out.push(TestMacro { name, tests, fns });
+    }
+    assert!(!out.is_empty(), "{}: no test macros found", path.display());
+    out
+}
+
+/// Test tiers (README.md, "Test tiers"; `cargo xtask test`) are libtest name filters, so their
+/// names must be exact: in every Rust file of the workspace, the prefixes `tier_kinds_`,
+/// `tier_full_` and `run_by_parent_` start a test's name or are not in it; a `tier_full_` test is
+/// exactly one `#[ignore = "tier full: <why>"]`; a `run_by_parent_` test exactly one
+/// `#[ignore = "run by <parent>..."]`; no other test is ignored, and no `tier_kinds_` test.
+#[test]
+fn test_tier_names_are_exact() {
+    use xtask::test::{CHILD_PREFIX, FULL_PREFIX, KINDS_PREFIX};
+    let root = xtask::workspace_root();
+    let mut files = Vec::new();
+    for dir in ["xtask", "shared", "extensions"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    let (mut problems, mut count) = (Vec::new(), 0);
+    for file in &files {
+        let rel = file.strip_prefix(&root).unwrap_or(file).display().to_string();
+        let (_, tests) = test_fns(&fs::read_to_string(file).unwrap_or_default());
+        for t in tests {
+            count += 1;
+            let name = &t.name;
+            for prefix in [KINDS_PREFIX, FULL_PREFIX, CHILD_PREFIX] {
+                if name.contains(prefix) && !name.starts_with(prefix) {
+                    problems.push(format!("{rel}: {name}: `{prefix}` is a tier filter: only as the name's start"));
+                }
+            }
+            let reason = t.ignore.as_deref();
+            let full_reason = reason.is_some_and(|r| r.starts_with("tier full: "));
+            let child_reason = reason.is_some_and(|r| r.starts_with("run by "));
+            if name.starts_with(FULL_PREFIX) != full_reason {
+                problems.push(format!(
+                    "{rel}: {name}: `{FULL_PREFIX}*` tests, and only they, are #[ignore = \"tier full: <why>\"]"
+                ));
+            }
+            if name.starts_with(CHILD_PREFIX) != child_reason {
+                problems.push(format!(
+                    "{rel}: {name}: `{CHILD_PREFIX}*` tests, and only they, are #[ignore = \"run by <parent>...\"]"
+                ));
+            }
+            if reason.is_some() && !full_reason && !child_reason {
+                problems.push(format!(
+                    "{rel}: {name}: ignored without a tier: name it `{FULL_PREFIX}*` with #[ignore = \"tier full: \
+                     <why>\"] (the full tier runs it), or `{CHILD_PREFIX}*` if a parent test runs it"
+                ));
+            }
+        }
+    }
+    assert!(count > 100, "found only {count} tests");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every recipe belongs to a test tier: its tests that reach a real-build helper
+/// ([`REAL_BUILD_HELPERS`], through the functions of their file or talos-ext-build's test macros)
+/// are named `tier_kinds_*` (the default tier) or `tier_full_*`; every recipe crate has tests,
+/// and at least one real-build test unless [`NO_REAL_BUILD_TEST`] says why not.
+#[test]
+fn every_recipe_belongs_to_a_test_tier() {
+    use xtask::test::{FULL_PREFIX, KINDS_PREFIX};
+    let root = xtask::workspace_root();
+    let catalog = Catalog::load(&root).expect("the catalog loads");
+    let macros = macro_tests();
+    let mut problems = Vec::new();
+    let mut exempt_but_built: Vec<&str> = Vec::new();
+    let mut tiers: Vec<String> = Vec::new();
+    for e in &catalog.entries {
+        let name = &e.meta.name;
+        let mut files = Vec::new();
+        rust_files(&e.dir.join("tests"), &mut files);
+        let (mut tests, mut real) = (0, 0);
+        for file in &files {
+            let rel = file.strip_prefix(&root).unwrap_or(file).display().to_string();
+            let text = fs::read_to_string(file).unwrap_or_default();
+            let (fns, own) = test_fns(&text);
+            let mut found: Vec<(TestFn, &[(String, String)])> = own.into_iter().map(|t| (t, &fns[..])).collect();
+            for m in macros.iter().filter(|m| text.contains(&format!("{}!", m.name))) {
+                for t in &m.tests {
+                    let t = TestFn { name: t.name.clone(), ignore: t.ignore.clone(), body: t.body.clone() };
+                    found.push((t, &m.fns[..]));
+                }
+            }
+            for (t, fns) in found {
+                tests += 1;
+                let tiered = t.name.starts_with(KINDS_PREFIX) || t.name.starts_with(FULL_PREFIX);
+                if reaches_real_build(&t, fns) {
+                    real += 1;
+                    if !tiered {
+                        problems.push(format!(
+                            "{rel}: {}: builds real upstream code (reaches one of {}): name it \
+                             `{KINDS_PREFIX}*` (default tier) or `{FULL_PREFIX}*` (ignored, full tier)",
+                            t.name,
+                            REAL_BUILD_HELPERS.join(", ")
+                        ));
+                    }
+                } else if tiered {
+                    problems.push(format!(
+                        "{rel}: {}: has a tier prefix but reaches none of {}",
+                        t.name,
+                        REAL_BUILD_HELPERS.join(", ")
+                    ));
+                }
+            }
+        }
+        let exempt = NO_REAL_BUILD_TEST.iter().any(|(n, _)| n == name);
+        match (tests, real, exempt) {
+            (0, _, _) => problems.push(format!("{}: {name} has no tests", e.dir.display())),
+            (_, 0, false) => problems.push(format!(
+                "{}: {name} has no real-build test: add one (`{KINDS_PREFIX}*`), or list it in \
+                 NO_REAL_BUILD_TEST with the reason",
+                e.dir.display()
+            )),
+            (_, 1.., true) => exempt_but_built.push(name),
+            _ => tiers.push(format!("{name}: {real} of {tests}")),
+        }
+    }
+    for (name, _) in NO_REAL_BUILD_TEST {
+        if !catalog.entries.iter().any(|e| &e.meta.name == name) {
+            problems.push(format!("NO_REAL_BUILD_TEST: `{name}` is not a recipe"));
+        }
+    }
+    for name in exempt_but_built {
+        problems.push(format!("NO_REAL_BUILD_TEST: `{name}` has a real-build test now: remove the entry"));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    eprintln!("real-build tests per recipe:\n  {}", tiers.join("\n  "));
+}

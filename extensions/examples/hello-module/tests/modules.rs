@@ -133,12 +133,12 @@ fn root_pin() -> Pin {
 }
 
 #[test]
-fn amd64_module_is_signed_sha512_for_the_toolchain_release() {
+fn tier_kinds_amd64_module_is_signed_sha512_for_the_toolchain_release() {
     check_hello(Arch::Amd64);
 }
 
 #[test]
-fn arm64_module_is_signed_sha512_for_the_toolchain_release() {
+fn tier_kinds_arm64_module_is_signed_sha512_for_the_toolchain_release() {
     check_hello(Arch::Arm64);
 }
 
@@ -171,7 +171,7 @@ fn v4l2loopback_source() -> PathBuf {
 }
 
 #[test]
-fn v4l2loopback_from_debian_builds_and_signs_for_both_arches() {
+fn tier_kinds_v4l2loopback_from_debian_builds_and_signs_for_both_arches() {
     let src = v4l2loopback_source();
     for arch in Arch::ALL {
         let (_tmp, s) = scratch_stage(arch).unwrap();
@@ -201,7 +201,7 @@ fn v4l2loopback_from_debian_builds_and_signs_for_both_arches() {
 }
 
 #[test]
-fn a_key_that_differs_from_the_lock_fails_the_build_until_rekey() {
+fn tier_kinds_a_key_that_differs_from_the_lock_fails_the_build_until_rekey() {
     let tmp = tempfile::tempdir().unwrap();
     let lock = tmp.path().join("keys.lock");
     // Lock the key builds use now (the cached key of the toolchain).

@@ -43,7 +43,7 @@ fn answers_http(arch: Arch, program: &Path) -> String {
 }
 
 #[test]
-fn amd64_tree_manifest_and_program() {
+fn tier_kinds_amd64_tree_manifest_and_program() {
     let s = staged(Arch::Amd64);
     let manifest = std::fs::read_to_string(s.dir.join("manifest.yaml")).unwrap();
     assert!(manifest.starts_with("version: v1alpha1\nmetadata:\n  name: hello-world-service\n  version: v1.0.0\n"));
@@ -63,7 +63,7 @@ fn amd64_tree_manifest_and_program() {
 }
 
 #[test]
-fn arm64_program_is_static_aarch64_and_runs_under_qemu() {
+fn tier_kinds_arm64_program_is_static_aarch64_and_runs_under_qemu() {
     let s = staged(Arch::Arm64);
     let elf = ElfInfo::read(&s.rootfs(BIN)).unwrap();
     elf.check_talos_userland(Arch::Arm64.elf_machine()).unwrap();
@@ -74,7 +74,7 @@ fn arm64_program_is_static_aarch64_and_runs_under_qemu() {
 }
 
 #[test]
-fn staging_twice_gives_identical_binaries() {
+fn tier_kinds_staging_twice_gives_identical_binaries() {
     let a = std::fs::read(staged(Arch::Arm64).rootfs(BIN)).unwrap();
     let b = std::fs::read(staged(Arch::Arm64).rootfs(BIN)).unwrap();
     assert_eq!(a, b, "the compiled program must be reproducible");

@@ -114,7 +114,7 @@ fn check(arch: Arch) {
 }
 
 #[test]
-fn real_microcode_passes_the_checker() {
+fn tier_kinds_real_microcode_passes_the_checker() {
     let release = debian_release();
     assert!(release.ucode.len() > 100, "only {} microcode files", release.ucode.len());
     let (mut updates, mut extended) = (0, 0);
@@ -129,11 +129,11 @@ fn real_microcode_passes_the_checker() {
 }
 
 #[test]
-fn amd64_real_microcode_from_debian() {
+fn tier_kinds_amd64_real_microcode_from_debian() {
     check(Arch::Amd64);
 }
 
 #[test]
-fn arm64_real_microcode_from_debian() {
+fn tier_kinds_arm64_real_microcode_from_debian() {
     check(Arch::Arm64);
 }

@@ -43,11 +43,11 @@ fn check(arch: Arch) {
 }
 
 #[test]
-fn amd64_sysroot() {
+fn tier_kinds_amd64_sysroot() {
     check(Arch::Amd64);
 }
 
 #[test]
-fn arm64_sysroot() {
+fn tier_kinds_arm64_sysroot() {
     check(Arch::Arm64);
 }

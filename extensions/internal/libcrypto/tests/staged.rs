@@ -10,7 +10,7 @@ use talos_ext_build::Arch;
 use talos_ext_build::testing::{TestOptions, debian_orig, stage_with};
 
 #[test]
-fn amd64_static_libcrypto_from_pin() {
+fn tier_kinds_amd64_static_libcrypto_from_pin() {
     let orig = debian_orig("openssl=3.5.7-1~deb13u2").unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let pinned = "a8c0d28a529ca480f9f36cf5792e2cd21984552a3c8e4aa11a24aa31aeac98e8";

@@ -39,11 +39,11 @@ fn check(arch: Arch) {
 }
 
 #[test]
-fn amd64_static_libevent_from_pin() {
+fn tier_kinds_amd64_static_libevent_from_pin() {
     check(Arch::Amd64);
 }
 
 #[test]
-fn arm64_static_libevent_from_pin() {
+fn tier_kinds_arm64_static_libevent_from_pin() {
     check(Arch::Arm64);
 }

@@ -32,11 +32,11 @@ fn check(arch: Arch) {
 }
 
 #[test]
-fn amd64_static_libkmod() {
+fn tier_kinds_amd64_static_libkmod() {
     check(Arch::Amd64);
 }
 
 #[test]
-fn arm64_static_libkmod() {
+fn tier_kinds_arm64_static_libkmod() {
     check(Arch::Arm64);
 }

@@ -10,7 +10,7 @@ use talos_ext_build::Arch;
 use talos_ext_build::testing::{TestOptions, debian_orig, stage_with};
 
 #[test]
-fn amd64_static_libmount_and_libblkid_from_pin() {
+fn tier_kinds_amd64_static_libmount_and_libblkid_from_pin() {
     let orig = debian_orig("util-linux=2.42.2-1").unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let pinned = "03a05d3adf9602ef128f2da05b84b3205ce60c351e5737c0370f74000679ce8a";

@@ -100,11 +100,11 @@ fn check(arch: Arch) {
 }
 
 #[test]
-fn amd64_from_debian_lldpd_1_0_18() {
+fn tier_kinds_amd64_from_debian_lldpd_1_0_18() {
     check(Arch::Amd64);
 }
 
 #[test]
-fn arm64_from_debian_lldpd_1_0_18_under_qemu() {
+fn tier_kinds_arm64_from_debian_lldpd_1_0_18_under_qemu() {
     check(Arch::Arm64);
 }

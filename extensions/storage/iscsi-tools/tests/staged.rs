@@ -117,11 +117,11 @@ fn check(arch: Arch) {
 }
 
 #[test]
-fn amd64_from_debian_open_iscsi_2_1_13() {
+fn tier_kinds_amd64_from_debian_open_iscsi_2_1_13() {
     check(Arch::Amd64);
 }
 
 #[test]
-fn arm64_from_debian_open_iscsi_2_1_13() {
+fn tier_kinds_arm64_from_debian_open_iscsi_2_1_13() {
     check(Arch::Arm64);
 }

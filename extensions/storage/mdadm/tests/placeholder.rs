@@ -32,7 +32,7 @@ fn entries(dir: &Path) -> Vec<String> {
 }
 
 #[test]
-fn stages_an_empty_placeholder_for_both_arches() {
+fn tier_kinds_stages_an_empty_placeholder_for_both_arches() {
     for arch in [Arch::Amd64, Arch::Arm64] {
         let s = stage(env!("CARGO_MANIFEST_DIR"), build::recipe, arch).unwrap();
         assert_eq!(

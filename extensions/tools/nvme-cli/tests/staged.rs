@@ -101,11 +101,11 @@ fn check(arch: Arch) {
 }
 
 #[test]
-fn amd64_tree_binary_and_version() {
+fn tier_kinds_amd64_tree_binary_and_version() {
     check(Arch::Amd64);
 }
 
 #[test]
-fn arm64_tree_binary_and_version_under_qemu() {
+fn tier_kinds_arm64_tree_binary_and_version_under_qemu() {
     check(Arch::Arm64);
 }

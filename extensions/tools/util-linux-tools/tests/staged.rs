@@ -54,13 +54,13 @@ fn check(s: &Staged, arch: Arch) {
 }
 
 #[test]
-fn amd64_from_pin_through_mirror_offline() {
+fn tier_kinds_amd64_from_pin_through_mirror_offline() {
     let s = staged_from_mirror(Arch::Amd64);
     check(&s, Arch::Amd64);
 }
 
 #[test]
-fn arm64_from_pin_through_mirror_offline() {
+fn tier_kinds_arm64_from_pin_through_mirror_offline() {
     let s = staged_from_mirror(Arch::Arm64);
     check(&s, Arch::Arm64);
 }

@@ -196,7 +196,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 /// uses every core anyway). Tier `full` (README, "Test tiers"): the first run builds two kernels,
 /// 16 CPU minutes (27 min wall on a loaded 2-core machine); later runs reuse them.
 #[test]
-#[ignore = "tier full: builds two small real kernels (16 CPU minutes); run with `-- --ignored tier_full`"]
+#[ignore = "tier full: builds two small real kernels (16 CPU minutes); run with `cargo xtask test --tier full`"]
 fn tier_full_recovers_the_module_symvers_of_real_amd64_and_arm64_kernels() {
     let mut source = None;
     for k in [&AMD64, &ARM64] {
