@@ -11,12 +11,18 @@
 mod build;
 
 use talos_ext_build::Arch;
-use talos_ext_build::testing::{Staged, TestOptions, check_static_program, mode, stage_with, target_command};
+use talos_ext_build::testing::{Staged, TestOptions, check_static_program, mode, stage, stage_with, target_command};
 
-fn staged(arch: Arch, opts: &TestOptions) -> Staged {
+/// Stages `arch` with the test environment's options (`stage`), or with `opts` (another work
+/// directory or Go build cache).
+fn staged(arch: Arch, opts: Option<&TestOptions>) -> Staged {
     let started = std::time::Instant::now();
-    let s =
-        stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, opts).unwrap_or_else(|e| panic!("{arch}: {e:#}"));
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let s = match opts {
+        None => stage(dir, build::recipe, arch),
+        Some(opts) => stage_with(dir, build::recipe, arch, opts),
+    }
+    .unwrap_or_else(|e| panic!("{arch}: {e:#}"));
     eprintln!("ecr-credential-provider {arch}: built from the exact pin v1.36.1 in {:.0?}", started.elapsed());
     s
 }
@@ -46,9 +52,9 @@ fn check(arch: Arch, s: &Staged) {
 }
 
 #[test]
-fn amd64_exact_pin_built_twice_in_different_directories_is_byte_identical() {
+fn tier_kinds_amd64_exact_pin_built_twice_in_different_directories_is_byte_identical() {
     let opts = TestOptions::from_env().unwrap();
-    let first = staged(Arch::Amd64, &opts);
+    let first = staged(Arch::Amd64, None);
     check(Arch::Amd64, &first);
     // Again, in another work directory and with an empty Go build cache (only the module cache
     // is shared): everything is compiled anew.
@@ -56,7 +62,7 @@ fn amd64_exact_pin_built_twice_in_different_directories_is_byte_identical() {
     let mut again = opts.clone();
     again.work_dir = Some(tmp.path().join("elsewhere/out"));
     again.go_cache = Some(tmp.path().join("gocache"));
-    let second = staged(Arch::Amd64, &again);
+    let second = staged(Arch::Amd64, Some(&again));
     assert_ne!(first.dir, second.dir);
     let rel = format!("{}/ecr-credential-provider", build::PLUGIN_DIR);
     let (a, b) = (std::fs::read(first.rootfs(&rel)).unwrap(), std::fs::read(second.rootfs(&rel)).unwrap());
@@ -64,8 +70,8 @@ fn amd64_exact_pin_built_twice_in_different_directories_is_byte_identical() {
 }
 
 #[test]
-fn arm64_exact_pin_under_qemu() {
-    let s = staged(Arch::Arm64, &TestOptions::from_env().unwrap());
+fn tier_kinds_arm64_exact_pin_under_qemu() {
+    let s = staged(Arch::Arm64, None);
     check(Arch::Arm64, &s);
 }
 

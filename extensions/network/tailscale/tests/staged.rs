@@ -13,16 +13,24 @@ mod build;
 
 use std::path::Path;
 
-use talos_ext_build::testing::{Staged, TestOptions, check_static_program, meta, mode, stage_with, target_command};
+use talos_ext_build::testing::{
+    Staged, TestOptions, check_static_program, meta, mode, stage, stage_with, target_command,
+};
 use talos_ext_build::{Arch, default_cache_dir, fetch::FetchConfig, model::Pin};
 
 const CONTAINER: &str = "usr/local/lib/containers/tailscale";
 const PROGRAMS: &[&str] = &["tailscaled", "tailscale", "containerboot"];
 
-fn staged(arch: Arch, opts: &TestOptions) -> Staged {
+/// Stages `arch` with the test environment's options (`stage`), or with `opts` (another work
+/// directory or Go build cache).
+fn staged(arch: Arch, opts: Option<&TestOptions>) -> Staged {
     let started = std::time::Instant::now();
-    let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, opts)
-        .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let s = match opts {
+        None => stage(dir, build::recipe, arch),
+        Some(opts) => stage_with(dir, build::recipe, arch, opts),
+    }
+    .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
     eprintln!("tailscale {arch}: built from the exact pin tailscale.com v1.102.2 in {:.0?}", started.elapsed());
     s
 }
@@ -74,8 +82,9 @@ fn check(arch: Arch, s: &Staged) {
 }
 
 #[test]
-fn amd64_exact_pin() {
-    let s = staged(Arch::Amd64, &TestOptions::from_env().unwrap());
+#[ignore = "tier full: a whole tailscale compile (about 5 CPU minutes); the default tier builds ecr-credential-provider"]
+fn tier_full_amd64_exact_pin() {
+    let s = staged(Arch::Amd64, None);
     check(Arch::Amd64, &s);
 }
 
@@ -83,14 +92,14 @@ fn amd64_exact_pin() {
 #[ignore = "tier full: compiles tailscale twice more (about 10 CPU minutes); run with --ignored tier_full"]
 fn tier_full_amd64_built_twice_in_different_directories_is_byte_identical() {
     let opts = TestOptions::from_env().unwrap();
-    let first = staged(Arch::Amd64, &opts);
+    let first = staged(Arch::Amd64, None);
     // Again, in another work directory and with an empty Go build cache (only the module cache
     // is shared): everything is compiled anew.
     let tmp = tempfile::tempdir().unwrap();
     let mut again = opts.clone();
     again.work_dir = Some(tmp.path().join("elsewhere/out"));
     again.go_cache = Some(tmp.path().join("gocache"));
-    let second = staged(Arch::Amd64, &again);
+    let second = staged(Arch::Amd64, Some(&again));
     assert_ne!(first.dir, second.dir);
     for program in PROGRAMS {
         let rel = format!("{CONTAINER}/usr/local/bin/{program}");
@@ -100,8 +109,9 @@ fn tier_full_amd64_built_twice_in_different_directories_is_byte_identical() {
 }
 
 #[test]
-fn arm64_exact_pin_under_qemu() {
-    let s = staged(Arch::Arm64, &TestOptions::from_env().unwrap());
+#[ignore = "tier full: a whole tailscale compile for arm64 (about 5 CPU minutes)"]
+fn tier_full_arm64_exact_pin_under_qemu() {
+    let s = staged(Arch::Arm64, None);
     check(Arch::Arm64, &s);
 }
 
