@@ -104,6 +104,26 @@ fn opening_steps(out: &mut String, catalog: &Catalog, libs: &[&Entry]) {
     }
 }
 
+/// The shell lines (inside a `run: |` block) that set the bash array `cache` to the registry
+/// build cache options: `--cache-from "$REGISTRY/cache"` when the repository variable
+/// `TALOS_EXT_REGISTRY` is set, and `--cache-to` too on pushes (pull requests from forks have no
+/// credentials to push with).
+const CACHE_ARGS_SCRIPT: &str = concat!(
+    "          cache=()\n",
+    "          if [ -n \"$REGISTRY\" ]; then\n",
+    "            cache+=(--cache-from \"$REGISTRY/cache\")\n",
+    "            if [ \"$GITHUB_EVENT_NAME\" != pull_request ]; then cache+=(--cache-to \"$REGISTRY/cache\"); fi\n",
+    "          fi\n",
+);
+
+/// A step's (or job's) `env:` with the registry and its credentials, indented by `indent`.
+fn registry_env(out: &mut String, indent: &str) {
+    let _ = writeln!(out, "{indent}env:");
+    let _ = writeln!(out, "{indent}  REGISTRY: ${{{{ vars.TALOS_EXT_REGISTRY }}}}");
+    let _ = writeln!(out, "{indent}  TALOS_EXT_REGISTRY_USER: ${{{{ secrets.TALOS_EXT_REGISTRY_USER }}}}");
+    let _ = writeln!(out, "{indent}  TALOS_EXT_REGISTRY_PASSWORD: ${{{{ secrets.TALOS_EXT_REGISTRY_PASSWORD }}}}");
+}
+
 fn needs(out: &mut String, ids: &[String]) {
     if !ids.is_empty() {
         let _ = writeln!(out, "    needs: [{}]", ids.join(", "));
@@ -194,8 +214,15 @@ pub fn workflow(catalog: &Catalog, rust_version: &str) -> String {
                 );
                 let _ = writeln!(out, "        run: cargo xtask test --tier full -p {}", ext.meta.name);
             }
-            let _ = writeln!(out, "      - name: {}", q(&format!("Build {} for {}", ext.meta.name, arch.as_str())));
-            let _ = writeln!(out, "        run: cargo xtask build {} --arch {}", ext.meta.name, arch.as_str());
+            let _ = writeln!(
+                out,
+                "      - name: {}",
+                q(&format!("Build {} for {} (through the registry cache when there is one)", ext.meta.name, arch.as_str()))
+            );
+            registry_env(&mut out, "        ");
+            out.push_str("        run: |\n");
+            out.push_str(CACHE_ARGS_SCRIPT);
+            let _ = writeln!(out, "          cargo xtask build {} --arch {} \"${{cache[@]}}\"", ext.meta.name, arch.as_str());
             let _ = writeln!(out, "      - uses: {UPLOAD}");
             out.push_str("        with:\n");
             let _ = writeln!(out, "          name: oci-{}-{}", ext.meta.name, arch.as_str());
@@ -229,14 +256,21 @@ pub fn workflow(catalog: &Catalog, rust_version: &str) -> String {
     out.push_str("        run: |\n");
     out.push_str("          umask 077\n");
     out.push_str("          printf '%s\\n' \"$COSIGN_KEY\" > \"$RUNNER_TEMP/cosign.key\"\n");
-    // TODO(issue 14 §3): once `build` takes `--cache-from`/`--cache-to`, the ext jobs push what
-    // they built and this step pulls it instead of building the catalog again.
+    // The ext jobs' images are single-arch (their input hashes key one arch), so this job builds
+    // the multi-arch images itself, through the cache: an extension unchanged since an earlier
+    // release (same input hash) is pulled, not built.
+    out.push_str("      - name: Build every extension for every arch (through the registry cache)\n");
+    out.push_str("        run: |\n");
+    out.push_str(CACHE_ARGS_SCRIPT);
+    out.push_str("          cargo xtask build --all --arch all \"${cache[@]}\"\n");
     let _ = writeln!(
         out,
         "      - name: {}",
-        q(&format!("Build, push and sign every extension, then the extensions:{tag} index image (signed)"))
+        q(&format!("Push and sign every extension, then the extensions:{tag} index image (signed)"))
     );
-    out.push_str("        run: cargo xtask publish --all --registry \"$REGISTRY\" --key \"$RUNNER_TEMP/cosign.key\"\n");
+    out.push_str(
+        "        run: cargo xtask publish --all --no-build --registry \"$REGISTRY\" --key \"$RUNNER_TEMP/cosign.key\"\n",
+    );
     out
 }
 

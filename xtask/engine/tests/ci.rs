@@ -149,7 +149,8 @@ fn the_pipeline_has_a_job_per_library_and_per_extension_and_arch() {
             let job = &jobs[&id];
             let runs = run_lines(job);
             assert!(runs.contains(&"bash ci/setup.sh".to_string()), "{id}: {runs:?}");
-            assert!(runs.contains(&format!("cargo xtask build {} --arch {}", ext.meta.name, arch.as_str())), "{id}");
+            let build = format!("cargo xtask build {} --arch {} \"${{cache[@]}}\"", ext.meta.name, arch.as_str());
+            assert!(runs.iter().any(|r| r.contains(&build) && r.contains("--cache-from \"$REGISTRY/cache\"")), "{id}");
             let test = format!("cargo xtask test --tier full -p {}", ext.meta.name);
             assert_eq!(runs.contains(&test), i == 0, "{id}: the tests run in the first arch's job only");
             for lib in &ext.uses {
@@ -176,8 +177,17 @@ fn the_pipeline_has_a_job_per_library_and_per_extension_and_arch() {
     ids.sort();
     sorted_want.sort();
     assert_eq!(ids, sorted_want, "no other jobs");
-    let publish = run_lines(release).into_iter().find(|r| r.starts_with("cargo xtask publish")).expect("publish");
-    assert!(publish.contains("--all") && publish.contains("--registry \"$REGISTRY\"") && publish.contains("--key"));
+    let runs = run_lines(release);
+    let build =
+        runs.iter().position(|r| r.contains("cargo xtask build --all --arch all \"${cache[@]}\"")).expect("build");
+    let publish = runs.iter().position(|r| r.starts_with("cargo xtask publish")).expect("publish");
+    assert!(build < publish, "the release job builds (through the cache) before it publishes");
+    let publish = &runs[publish];
+    assert!(
+        publish.contains("--all --no-build")
+            && publish.contains("--registry \"$REGISTRY\"")
+            && publish.contains("--key")
+    );
     assert_eq!(run_lines(&jobs["shared"]).last().unwrap(), "cargo xtask test --tier full --no-recipes");
 }
 
