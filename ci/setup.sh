@@ -93,7 +93,8 @@ done <<< "$compilers"
 # there (`go` on PATH or /usr/local/go/bin/go; the pipeline's `shared` job installs one). Without
 # Go it says so: `cargo xtask test --tier full` then fails naming the missing actionlint.
 ACTIONLINT_VERSION=v1.7.12
-if actionlint -version 2>/dev/null | head -1 | grep -qx "$ACTIONLINT_VERSION"; then
+# (sed reads all of the output: with pipefail, an early-exiting reader could SIGPIPE actionlint.)
+if [ "$(actionlint -version 2>/dev/null | sed -n 1p || true)" = "$ACTIONLINT_VERSION" ]; then
   say "actionlint $ACTIONLINT_VERSION already installed"
 else
   GO=$(command -v go || true)
