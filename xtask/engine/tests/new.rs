@@ -133,7 +133,7 @@ const CASES: &[Case] = &[
         path: "tools/demo-go",
         kind: NewKind::GoBuild,
         reference: Some("demo-go"),
-        tests: &[("the_wrapper_module_requires_the_pinned_module", "ok"), ("stages_every_arch", "ignored")],
+        tests: &[("the_wrapper_module_requires_the_pinned_module", "ok"), ("tier_kinds_stages_every_arch", "ignored")],
     },
     Case { path: "drivers/demo-oot", kind: NewKind::KmodOutOfTree, reference: None, tests: STAGED },
     Case { path: "internal/demo-lib", kind: NewKind::Library, reference: None, tests: STAGED },

@@ -29,6 +29,7 @@ pub const KEY_ORDER: &[&str] = &[
     "modules",
     "sources",
     "payloads",
+    "go",
 ];
 
 /// The keys of one source, in their normal order.
@@ -36,6 +37,9 @@ pub const SOURCE_KEY_ORDER: &[&str] = &["name", "url", "sha256", "sha512", "arch
 
 /// The keys of one payload (`prebuilt`), in their normal order.
 pub const PAYLOAD_KEY_ORDER: &[&str] = &["source", "member", "dest", "mode", "arch", "loader"];
+
+/// The keys of the `[go]` table (`go-build`), in their normal order.
+pub const GO_KEY_ORDER: &[&str] = &["module", "version", "packages", "ldflags", "tags", "cgo", "graph_hash"];
 
 fn rank(order: &[&str], key: &str) -> usize {
     order.iter().position(|k| *k == key).unwrap_or(order.len())
@@ -111,7 +115,8 @@ pub fn check(text: &str) -> Result<Vec<(String, String)>, toml_edit::TomlError> 
     if problems.is_empty() && !sub_tables_follow(&doc) {
         problems.push((
             String::new(),
-            "its sub-tables belong right below it: `modules`, then the `sources`, then the `payloads`".into(),
+            "its sub-tables belong right below it: `modules`, then the `sources`, then the `payloads`, then `go`"
+                .into(),
         ));
     }
     if problems.is_empty() && normalise_text(text)?.is_some_and(|n| n != text) {
@@ -127,7 +132,8 @@ fn quoted(keys: &[&str]) -> String {
 /// Whether the table's sub-tables come right after it, `modules` before the sources, with no
 /// other table between (the order of table headers is their position in the document).
 fn sub_tables_follow(doc: &DocumentMut) -> bool {
-    // (position, 0 = another table, 1 = the metadata table, 2 = modules, 3 = a source)
+    // (position, 0 = another table, 1 = the metadata table, 2 = modules, 3 = a source,
+    // 4 = a payload, 5 = go)
     let mut headers = Vec::new();
     fn walk<'a>(t: &'a Table, path: &[&'a str], out: &mut Vec<(isize, u8)>) {
         let ours = |extra: &[&str]| {
@@ -140,6 +146,8 @@ fn sub_tables_follow(doc: &DocumentMut) -> bool {
                 1
             } else if ours(&["modules"]) {
                 2
+            } else if ours(&["go"]) {
+                5
             } else {
                 0
             };
@@ -196,6 +204,7 @@ pub fn normalise(doc: &mut DocumentMut) -> bool {
             "modules" => (Key::new("modules"), Item::Table(normal_modules(item, pos))),
             "sources" => (Key::new("sources"), normal_sources(item, pos, SOURCE_KEY_ORDER)),
             "payloads" => (Key::new("payloads"), normal_sources(item, pos, PAYLOAD_KEY_ORDER)),
+            "go" => (Key::new("go"), Item::Table(normal_go(item, pos))),
             _ => (key, item),
         };
         t.insert_formatted(&key, item);
@@ -248,6 +257,22 @@ fn normal_modules(item: Item, pos: isize) -> Table {
     let keys: Vec<String> = table.iter().map(|(k, _)| k.to_string()).collect();
     let mut entries: Vec<(Key, Item)> = keys.iter().filter_map(|k| table.remove_entry(k)).collect();
     entries.sort_by_key(|(k, _)| Arch::ALL.iter().position(|a| a.as_str() == k.get()).unwrap_or(usize::MAX));
+    for (k, v) in entries {
+        table.insert_formatted(&k, v);
+    }
+    placed(table, pos)
+}
+
+/// The `[go]` table with its keys in [`GO_KEY_ORDER`], placed below the metadata table.
+fn normal_go(item: Item, pos: isize) -> Table {
+    let mut table = match item {
+        Item::Table(t) => t,
+        Item::Value(Value::InlineTable(t)) => t.into_table(),
+        _ => Table::new(),
+    };
+    let keys: Vec<String> = table.iter().map(|(k, _)| k.to_string()).collect();
+    let mut entries: Vec<(Key, Item)> = keys.iter().filter_map(|k| table.remove_entry(k)).collect();
+    entries.sort_by_key(|(k, _)| rank(GO_KEY_ORDER, k.get()));
     for (k, v) in entries {
         table.insert_formatted(&k, v);
     }
@@ -322,6 +347,18 @@ url = "https://x.org/x-1.0.tar.gz"
 [build-dependencies]
 y = "1" # kept
 "#;
+
+    #[test]
+    fn the_go_table_goes_below_the_metadata_table_with_its_keys_in_order() {
+        let text = "[package]\nname = \"x\"\n\n[package.metadata.talos-extension.go]\ngraph_hash = \"00\"\nmodule = \"m\"\nversion = \"v1\"\n\n[package.metadata.talos-extension]\nkind = \"go-build\"\ncategory = \"network\"\n";
+        assert!(!check(text).unwrap().is_empty(), "out of order");
+        let normal = normalise_text(text).unwrap().unwrap();
+        assert_eq!(
+            normal,
+            "[package]\nname = \"x\"\n\n[package.metadata.talos-extension]\ncategory = \"network\"\nkind = \"go-build\"\n\n[package.metadata.talos-extension.go]\nmodule = \"m\"\nversion = \"v1\"\ngraph_hash = \"00\"\n"
+        );
+        assert_eq!(check(&normal).unwrap(), Vec::<(String, String)>::new());
+    }
 
     #[test]
     fn the_normal_form_is_a_fixed_point() {
