@@ -2,7 +2,7 @@
 //!
 //! Nodes: the published extensions (a cluster per category), the internal library stages, the
 //! toolchains (each kernel toolchain a module recipe uses, from `toolchain/toolchains/`, and the
-//! musl C toolchain of C builds) and what the kernel toolchains draw from (the Talos kernel image
+//! musl C toolchain of C builds, the Go toolchain of Go builds) and what the kernel toolchains draw from (the Talos kernel image
 //! and source, Debian's kernel packages). Edges point from what is used to its user, left to
 //! right: inputs → toolchains → library stages → extensions, and extension → extension for one
 //! layered on another. Everything comes from [`Catalog::load`] and the toolchain files, sorted, so
@@ -35,6 +35,8 @@ pub const SVG_PATH: &str = "docs/deps.svg";
 
 /// The node of the musl C toolchain (`talos_ext_build::toolchain`).
 const MUSL: &str = "toolchain/musl";
+/// The node of the pinned Go toolchain (`toolchain/go.toml`).
+const GO: &str = "toolchain/go";
 
 /// The label of an edge from what a toolchain takes signed in-tree modules from.
 const IN_TREE: &str = "signed in-tree modules";
@@ -44,6 +46,7 @@ const KERNEL_COLOR: &str = "\"#15803d\"";
 const MUSL_COLOR: &str = "\"#9ca3af\"";
 const LIBRARY_COLOR: &str = "\"#b45309\"";
 const LAYERED_COLOR: &str = "\"#1d4ed8\"";
+const GO_COLOR: &str = "\"#0e7490\"";
 
 /// Whether an entry compiles C for Talos' userland with the musl toolchain: C builds and
 /// library stages (kernel modules build with their kernel toolchain's compiler instead).
@@ -96,7 +99,16 @@ pub fn toolchains(catalog: &Catalog) -> Result<BTreeMap<String, Toolchain>> {
 }
 
 /// The graph as DOT text.
-pub fn dot(catalog: &Catalog, toolchains: &BTreeMap<String, Toolchain>) -> String {
+/// The pinned Go release (`toolchain/go.toml`) when a recipe of the catalog builds Go.
+pub fn go_toolchain(catalog: &Catalog) -> Result<Option<String>> {
+    if !catalog.entries.iter().any(|e| e.meta.kind == Kind::GoBuild) {
+        return Ok(None);
+    }
+    Ok(Some(talos_ext_model::GoToolchain::load(&catalog.root)?.version))
+}
+
+/// The DOT text of the catalog's graph; `go` is [`go_toolchain`]'s answer.
+pub fn dot(catalog: &Catalog, toolchains: &BTreeMap<String, Toolchain>, go: Option<&str>) -> String {
     let tag = &catalog.pin.talos.tag;
     let mut out = String::new();
     let w = &mut out;
@@ -109,7 +121,7 @@ pub fn dot(catalog: &Catalog, toolchains: &BTreeMap<String, Toolchain>) -> Strin
         left_lines(&[
             &format!("Talos extensions for {tag}: what each is built from (arrows point to the user)"),
             "green: kernel toolchain (dashed: signed in-tree modules taken from its kernel); grey: musl C toolchain; \
-             amber: links a library stage; blue: layered on another extension",
+             teal: Go toolchain; amber: links a library stage; blue: layered on another extension",
         ])
     );
     let _ = writeln!(
@@ -179,7 +191,7 @@ pub fn dot(catalog: &Catalog, toolchains: &BTreeMap<String, Toolchain>) -> Strin
         let _ = writeln!(w, "  }}");
     }
     let musl_users: Vec<&Entry> = catalog.entries.iter().filter(|e| uses_musl(e)).collect();
-    if !toolchains.is_empty() || !musl_users.is_empty() {
+    if !toolchains.is_empty() || !musl_users.is_empty() || go.is_some() {
         let _ = writeln!(w, "\n  subgraph cluster_toolchains {{");
         let _ = writeln!(w, "    label=\"toolchains\"; style=\"rounded,dashed\"; color=\"#9ca3af\";");
         for (name, tc) in toolchains {
@@ -200,6 +212,14 @@ pub fn dot(catalog: &Catalog, toolchains: &BTreeMap<String, Toolchain>) -> Strin
                 "    {} [label={}, shape=box, style=filled, fillcolor=\"#dcfce7\"];",
                 quote(MUSL),
                 label("musl C toolchain", "gcc + musl, static, per arch")
+            );
+        }
+        if let Some(version) = go {
+            let _ = writeln!(
+                w,
+                "    {} [label={}, shape=box, style=filled, fillcolor=\"#dcfce7\"];",
+                quote(GO),
+                label("Go toolchain", &format!("{version}, from the module proxy"))
             );
         }
         let _ = writeln!(w, "  }}");
@@ -255,6 +275,9 @@ pub fn dot(catalog: &Catalog, toolchains: &BTreeMap<String, Toolchain>) -> Strin
         if uses_musl(e) && !e.meta.is_internal() {
             edges.insert((MUSL.to_string(), node_id(e), format!("color={MUSL_COLOR}")));
         }
+        if go.is_some() && e.meta.kind == Kind::GoBuild {
+            edges.insert((GO.to_string(), node_id(e), format!("color={GO_COLOR}")));
+        }
         for used in &e.uses {
             let Some(u) = catalog.entries.iter().find(|x| &x.meta.name == used) else { continue };
             let attrs = if u.meta.is_internal() {
@@ -283,6 +306,9 @@ pub fn dot(catalog: &Catalog, toolchains: &BTreeMap<String, Toolchain>) -> Strin
     let mut tool_ids: Vec<String> = toolchains.keys().map(|n| format!("toolchain/{n}")).collect();
     if !musl_users.is_empty() {
         tool_ids.push(MUSL.to_string());
+    }
+    if go.is_some() {
+        tool_ids.push(GO.to_string());
     }
     let base: Vec<String> = catalog
         .extensions()
@@ -359,7 +385,8 @@ pub fn stale(root: &Path, dot: &str) -> Option<String> {
 pub fn workspace_dot(root: &Path) -> Result<String> {
     let catalog = Catalog::load(root)?;
     let toolchains = toolchains(&catalog)?;
-    Ok(dot(&catalog, &toolchains))
+    let go = go_toolchain(&catalog)?;
+    Ok(dot(&catalog, &toolchains, go.as_deref()))
 }
 
 pub fn run(sh: &Shell, cmd: GraphCmd, verbosity: Verbosity) -> Result<ExitCode> {
