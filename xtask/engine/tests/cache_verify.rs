@@ -11,6 +11,11 @@
 //! `verify`'s `--work-dir` (`src/` is the clone it fetches into and checks out, `target/` its
 //! target directory): `verify` `cargo clean`s the recipes' stages itself, so the rebuild runs
 //! every recipe from scratch while the tools are compiled once.
+//!
+//! Those two tests are tier full (the generated pipeline's `shared` job runs them): on a fresh
+//! machine the clean clone's first compile alone takes more than 20 minutes of the default tier's
+//! 45. The default tier checks the cache path in this workspace instead
+//! (`a_build_pulls_from_the_cache_after_its_stages_are_removed`).
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -115,15 +120,7 @@ fn snapshot() -> (MutexGuard<'static, ()>, &'static Path) {
         dir
     });
     // No stage of the recipe from an earlier run.
-    let build = work().join("target/debug/build");
-    if let Ok(entries) = fs::read_dir(&build) {
-        for entry in entries {
-            let path = entry.unwrap().path();
-            if path.file_name().unwrap().to_string_lossy().starts_with(&format!("{EXT}-")) {
-                fs::remove_dir_all(&path).unwrap();
-            }
-        }
-    }
+    remove_recipe_runs(&work().join("target"));
     for d in ["_out", ".cache"] {
         let _ = fs::remove_dir_all(dir.join(d));
     }
@@ -155,7 +152,8 @@ fn layout_facts(dir: &Path) -> (String, String) {
 }
 
 #[test]
-fn a_clean_clone_pulls_from_the_cache_and_a_changed_input_builds_again() {
+#[ignore = "tier full: compiles the workspace's tools again in a clean clone (20 minutes or more on 2 cores)"]
+fn tier_full_a_clean_clone_pulls_from_the_cache_and_a_changed_input_builds_again() {
     let registry = TestRegistry::start().unwrap();
     let cache = format!("{}/cache", registry.host());
     let tmp = tempfile::tempdir().unwrap();
@@ -214,6 +212,56 @@ fn a_clean_clone_pulls_from_the_cache_and_a_changed_input_builds_again() {
     assert!(!stderr.contains("cache hit"), "{stderr}");
 }
 
+/// The default tier's cache check, in this workspace (its target directory, no clean clone): an
+/// image built with `--cache-to` is pulled by a later `--cache-from` build after the recipe's
+/// stages are removed, and no recipe runs; the clean-clone test above (tier full) adds a changed
+/// input and an untrusted signature.
+#[test]
+fn a_build_pulls_from_the_cache_after_its_stages_are_removed() {
+    let registry = TestRegistry::start().unwrap();
+    let cache = format!("{}/cache", registry.host());
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = tmp.path().join("keys");
+    fs::create_dir_all(&keys).unwrap();
+    let (private, public) = (keys.join("cosign.key"), keys.join("cosign.pub"));
+    talos_ext_sign::SigningKey::generate().write_pair(&private, &public, None).unwrap();
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root().join("target"));
+    let _guard = workspace_stages();
+
+    let out = tmp.path().join("out");
+    let built =
+        xtask_in(&root(), &["build", EXT, "--out", s(&out), "--cache-to", &cache, "--cache-sign-key", s(&private)]);
+    assert!(built.status.success());
+    assert!(text(&built.stderr).contains(&format!("cache: pushed {EXT} as ")), "{}", text(&built.stderr));
+    let (pushed_digest, hash) = layout_facts(&out.join("oci").join(EXT));
+
+    remove_recipe_runs(&target);
+    let again = tmp.path().join("again");
+    let hit = xtask_in(&root(), &["build", EXT, "--out", s(&again), "--cache-from", &cache, "--cache-key", s(&public)]);
+    assert!(hit.status.success());
+    assert!(text(&hit.stderr).contains(&format!("cache hit: {EXT}: ")), "{}", text(&hit.stderr));
+    assert!(recipe_runs(&target).is_empty(), "no build script of {EXT} ran: {:?}", recipe_runs(&target));
+    assert_eq!(layout_facts(&again.join("oci").join(EXT)), (pushed_digest, hash), "the pulled image is the pushed one");
+}
+
+/// Serialises the tests that remove the recipe's stages in this workspace's target directory.
+fn workspace_stages() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes the recipe's build-script directories in `target` (its stages).
+fn remove_recipe_runs(target: &Path) {
+    if let Ok(entries) = fs::read_dir(target.join("debug/build")) {
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.file_name().unwrap().to_string_lossy().starts_with(&format!("{EXT}-")) {
+                fs::remove_dir_all(&path).unwrap();
+            }
+        }
+    }
+}
+
 /// The layout at `published`, with one byte of `LAYER_FILE` changed in the amd64 image, written
 /// to `dest` with the same metadata.
 fn tampered(published: &Path, work: &Path, dest: &Path) {
@@ -250,7 +298,8 @@ fn tampered(published: &Path, work: &Path, dest: &Path) {
 }
 
 #[test]
-fn verify_rebuilds_equal_and_names_a_changed_file() {
+#[ignore = "tier full: compiles the workspace's tools again in a clean clone (20 minutes or more on 2 cores)"]
+fn tier_full_verify_rebuilds_equal_and_names_a_changed_file() {
     let registry = TestRegistry::start().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let (_guard, clone) = snapshot();
