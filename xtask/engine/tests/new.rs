@@ -4,11 +4,11 @@
 //! maintainer runs it before filling anything in. The bad inputs it refuses are checked on a
 //! small workspace of their own.
 //!
-//! The scratch copy lives at `target/scaffold-test/ws/` and builds into
-//! `target/scaffold-test/target/` (stable paths, so the shared crates compile once, not per
-//! run; the copy keeps the files' mtimes, so cargo sees them unchanged). The first run compiles
-//! the shared crates there (measured: 15 min wall, 7 min CPU, on 2 cores shared with three other
-//! builds); later runs rebuild only the scaffolds and test all kinds in 45 s. Since any subset
+//! The scratch copy lives at `target/scaffold-test/ws/` (a stable path, so its shared crates
+//! compile once, not per run; the copy keeps the files' mtimes, so cargo sees them unchanged)
+//! and builds into this workspace's target directory, reusing the registry crates compiled for
+//! the tests (a scratch target directory of its own cost 15 min wall on its first run on 2
+//! cores); later runs rebuild only the scaffolds and test all kinds in 45 s. Since any subset
 //! pays the same first compile, every kind is built and tested: `kmod-in-tree` stages Debian's
 //! kernel modules through the workspace's cache, as the catalog's in-tree recipes' tests do.
 
@@ -214,7 +214,12 @@ fn scratch(root: &Path) -> (std::fs::File, PathBuf, PathBuf) {
     assert!(manifest.contains(members), "the workspace's members changed: update this test");
     std::fs::write(ws.join("Cargo.toml"), manifest.replace(members, "members = [\"shared/*\", \"extensions/*/*\"]"))
         .unwrap();
-    (lock, ws, base.join("target"))
+    // This workspace's own target directory (nested cargo runs share it, see `e2e.rs`): the
+    // registry crates compiled for the tests are reused, and only the scratch copy's own crates
+    // compile (they sit at another path). The scratch workspace has no binaries of the same name
+    // as this one's (no xtask), so nothing either uplifts is the other's.
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    (lock, ws, target)
 }
 
 /// `cargo <args>` in the scratch workspace, as a user runs it (without the variables cargo set
