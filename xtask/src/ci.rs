@@ -217,12 +217,21 @@ pub fn workflow(catalog: &Catalog, rust_version: &str) -> String {
             let _ = writeln!(
                 out,
                 "      - name: {}",
-                q(&format!("Build {} for {} (through the registry cache when there is one)", ext.meta.name, arch.as_str()))
+                q(&format!(
+                    "Build {} for {} (through the registry cache when there is one)",
+                    ext.meta.name,
+                    arch.as_str()
+                ))
             );
             registry_env(&mut out, "        ");
             out.push_str("        run: |\n");
             out.push_str(CACHE_ARGS_SCRIPT);
-            let _ = writeln!(out, "          cargo xtask build {} --arch {} \"${{cache[@]}}\"", ext.meta.name, arch.as_str());
+            let _ = writeln!(
+                out,
+                "          cargo xtask build {} --arch {} \"${{cache[@]}}\"",
+                ext.meta.name,
+                arch.as_str()
+            );
             let _ = writeln!(out, "      - uses: {UPLOAD}");
             out.push_str("        with:\n");
             let _ = writeln!(out, "          name: oci-{}-{}", ext.meta.name, arch.as_str());
