@@ -153,6 +153,24 @@ impl Staged {
         Ok(())
     }
 
+    /// The `(name, versionInfo)` of every package in the SPDX document the stage ships for
+    /// extension `name`, in the document's order.
+    pub fn sbom_packages(&self, name: &str) -> Result<Vec<(String, String)>> {
+        let path = self.rootfs(&talos_ext_sbom::spdx_path(name));
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        let doc: serde_json::Value =
+            serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))?;
+        let packages =
+            doc["packages"].as_array().with_context(|| format!("{}: no `packages` array", path.display()))?;
+        packages
+            .iter()
+            .map(|p| match (p["name"].as_str(), p["versionInfo"].as_str()) {
+                (Some(n), Some(v)) => Ok((n.to_string(), v.to_string())),
+                _ => anyhow::bail!("{}: a package without a name or versionInfo: {p}", path.display()),
+            })
+            .collect()
+    }
+
     /// Everything below the rootfs but directories (files, links, ...), relative, sorted.
     pub fn rootfs_files(&self) -> Vec<String> {
         let root = self.dir.join("rootfs");

@@ -43,17 +43,12 @@ fn check(arch: Arch, s: &Staged) {
 
     let sbom = talos_ext_build::sbom::spdx_path("nebula");
     let mut want: Vec<String> = PROGRAMS.iter().map(|p| format!("{}/usr/local/bin/{p}", build::CONTAINER)).collect();
-    want.push(sbom.clone());
+    want.push(sbom);
     want.push("usr/local/etc/containers/nebula.yaml".into());
     want.sort();
     assert_eq!(s.rootfs_files(), want);
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(s.rootfs(&sbom)).unwrap()).unwrap();
-    let names: Vec<(&str, &str)> = doc["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| (p["name"].as_str().unwrap(), p["versionInfo"].as_str().unwrap()))
-        .collect();
+    let names = s.sbom_packages("nebula").unwrap();
+    let names: Vec<(&str, &str)> = names.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     assert!(names.contains(&("github.com/slackhq/nebula", "v1.11.0")), "{names:?}");
     assert!(names.contains(&("go", "1.26.8")), "{names:?}");
 }

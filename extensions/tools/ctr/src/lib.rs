@@ -1,0 +1,4 @@
+//! `ctr`: containerd's command-line client as a Talos extension.
+//!
+//! The recipe is `build.rs` (the Go build the `[go]` table of `Cargo.toml` declares); `tests/`
+//! builds it from the exact pin through the Go module proxy and checks what it staged.
