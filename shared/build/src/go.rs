@@ -415,7 +415,7 @@ impl Stage {
         talos_ext_fs::remove_dir_if_exists(&out)?;
         fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
         let mut ldflags = vec!["-s".to_string(), "-w".to_string(), "-buildid=".to_string()];
-        ldflags.extend(go.ldflags.iter().cloned());
+        ldflags.extend(go.ldflags_for(GoToolchain::goarch(self.arch)));
         let mut cmd = tool
             .command(&format!("go-build-{}", self.arch), &dir)
             .env("GOOS", "linux")

@@ -39,7 +39,9 @@ pub struct GoBuild {
     /// Packages to build, as import paths (`tailscale.com/cmd/tailscaled`); each gives one
     /// program named after the package's last element.
     pub packages: Vec<String>,
-    /// `-X` stamps and other linker flags, added after `-s -w -buildid=`.
+    /// `-X` stamps and other linker flags, added after `-s -w -buildid=`. `{goarch}` stands for
+    /// the arch being built, as Go names it (`amd64`, `arm64`), for stamps upstream takes from
+    /// `go env GOARCH`; no other `{...}` is allowed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ldflags: Vec<String>,
     /// Build tags (`-tags`).
@@ -80,6 +82,12 @@ impl GoBuild {
             if ["-s", "-w"].contains(&f.as_str()) || f.starts_with("-buildid") {
                 return fail(&format!("ldflags[{i}]"), format!("`{f}` is always set by the build; leave it out"));
             }
+            if f.replace(GOARCH_PLACEHOLDER, "").contains(['{', '}']) {
+                return fail(
+                    &format!("ldflags[{i}]"),
+                    format!("`{f}` has a placeholder other than `{GOARCH_PLACEHOLDER}`"),
+                );
+            }
         }
         for (i, t) in self.tags.iter().enumerate() {
             if t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
@@ -89,11 +97,19 @@ impl GoBuild {
         Ok(())
     }
 
+    /// The linker flags for one arch (`goarch` as Go names it), placeholders filled in.
+    pub fn ldflags_for(&self, goarch: &str) -> Vec<String> {
+        self.ldflags.iter().map(|f| f.replace(GOARCH_PLACEHOLDER, goarch)).collect()
+    }
+
     /// The program names: the last element of each package path.
     pub fn programs(&self) -> Vec<&str> {
         self.packages.iter().map(|p| p.rsplit('/').next().unwrap_or(p)).collect()
     }
 }
+
+/// Stands for the Go arch in `ldflags`.
+pub const GOARCH_PLACEHOLDER: &str = "{goarch}";
 
 fn is_module_path(p: &str) -> bool {
     !p.is_empty()
@@ -217,6 +233,9 @@ mod tests {
         assert!(!ok.cgo);
         assert_eq!(build("ldflags = [\"-s\"]").unwrap_err().0, "go.ldflags[0]");
         assert_eq!(build("ldflags = [\"-X a=b c\"]").unwrap_err().0, "go.ldflags[0]");
+        assert_eq!(build("ldflags = [\"-X=main.p={arch}\"]").unwrap_err().0, "go.ldflags[0]");
+        let per_arch = build("ldflags = [\"-X=main.p=linux_{goarch}\", \"-X=main.v=1\"]").unwrap();
+        assert_eq!(per_arch.ldflags_for("arm64"), ["-X=main.p=linux_arm64", "-X=main.v=1"]);
         assert_eq!(build("tags = [\"a b\"]").unwrap_err().0, "go.tags[0]");
         let other = build("").map(|mut b| {
             b.packages = vec!["example.com/x".into()];
