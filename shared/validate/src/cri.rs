@@ -72,6 +72,38 @@ pub fn check(name: &str, bytes: &[u8]) -> Vec<String> {
     out
 }
 
+/// The `options.ConfigPath` of every runtime a part declares (a runtime's own configuration file,
+/// such as gVisor's `runsc.toml`), as written. A part that does not parse names none.
+pub fn config_paths(bytes: &[u8]) -> Vec<String> {
+    let Some(table) = std::str::from_utf8(bytes).ok().and_then(|t| toml::from_str::<Table>(t).ok()) else {
+        return Vec::new();
+    };
+    let plugins = table.get("plugins").and_then(Value::as_table);
+    let runtimes = RUNTIME_PLUGINS
+        .iter()
+        .filter_map(|p| plugins?.get(*p)?.get("containerd")?.get("runtimes")?.as_table())
+        .flat_map(|r| r.values());
+    runtimes.filter_map(|spec| spec.get("options")?.get("ConfigPath")?.as_str().map(str::to_string)).collect()
+}
+
+/// The problems of a runtime's own configuration file that a part names as `ConfigPath`: it
+/// must be TOML (its keys belong to the runtime, not to containerd).
+pub fn check_runtime_config(name: &str, bytes: &[u8]) -> Vec<String> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return vec![format!("{name}: a runtime configuration (a part's `ConfigPath`) that is not UTF-8 text")];
+    };
+    match toml::from_str::<Table>(text) {
+        Ok(_) => Vec::new(),
+        Err(e) => {
+            let line = e.span().map(|s| format!("line {}: ", line_at(text, s.start))).unwrap_or_default();
+            vec![format!(
+                "{name}: {line}a runtime configuration (a part's `ConfigPath`) that is not valid TOML: {}",
+                e.message()
+            )]
+        }
+    }
+}
+
 /// `plugins."<plugin>".containerd.runtimes.*` of one runtime plugin table.
 fn check_runtimes(name: &str, text: &str, plugin: &str, config: &Value, out: &mut Vec<String>) {
     let Some(runtimes) = config.get("containerd").and_then(|c| c.get("runtimes")) else { return };
@@ -207,5 +239,48 @@ mod tests {
         let f = &report.findings[0];
         assert_eq!((f.rule, f.path.as_str()), (Rule::CriPart, "/etc/cri/conf.d/10-crun.part"));
         assert!(f.message.starts_with("10-crun.part: line 1: not valid TOML"), "{}", f.message);
+    }
+
+    #[test]
+    fn a_runtime_configuration_a_part_names_is_checked_as_such() {
+        use crate::{Entry, Options, Rule, Tree, validate};
+        let manifest =
+            "version: v1alpha1\nmetadata:\n  name: gvisor\n  version: 1.0.0\n  author: a\n  description: d\n";
+        let part = "[plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.runsc]\n  runtime_type = \"io.containerd.runsc.v1\"\n[plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.runsc.options]\n  TypeUrl = \"io.containerd.runsc.v1.options\"\n  ConfigPath = \"/etc/cri/conf.d/runsc.toml\"\n";
+        assert_eq!(config_paths(part.as_bytes()), ["/etc/cri/conf.d/runsc.toml"]);
+        let tree = |files: &[(&str, &str)]| {
+            let mut entries = vec![
+                Entry::file("manifest.yaml", 0o644, manifest.as_bytes()),
+                Entry::dir("rootfs", 0o755),
+                Entry::dir("rootfs/etc", 0o755),
+                Entry::dir("rootfs/etc/cri", 0o755),
+                Entry::dir("rootfs/etc/cri/conf.d", 0o755),
+            ];
+            for (name, text) in files {
+                entries.push(Entry::file(&format!("rootfs/etc/cri/conf.d/{name}"), 0o644, text.as_bytes()));
+            }
+            Tree::from_entries(entries)
+        };
+        let opts = Options { strict: true, pkg_name: None, talos_version: "v1.14.0".into(), kernel: None };
+        let good = tree(&[("10-gvisor.part", part), ("runsc.toml", "[runsc_config]\n  platform = \"kvm\"\n")]);
+        assert!(validate(&good, &opts).is_ok(), "{}", validate(&good, &opts));
+
+        let missing = validate(&tree(&[("10-gvisor.part", part)]), &opts);
+        assert_eq!(missing.findings.len(), 1, "{missing}");
+        let f = &missing.findings[0];
+        assert_eq!((f.rule, f.path.as_str()), (Rule::CriPart, "/etc/cri/conf.d/10-gvisor.part"));
+        assert!(
+            f.message.contains("names /etc/cri/conf.d/runsc.toml, which the extension does not ship"),
+            "{}",
+            f.message
+        );
+
+        let broken = validate(&tree(&[("10-gvisor.part", part), ("runsc.toml", "[runsc_config\n")]), &opts);
+        assert_eq!(broken.findings.len(), 1, "{broken}");
+        assert!(broken.findings[0].message.starts_with("runsc.toml: line 1: a runtime configuration"), "{broken}");
+
+        // Not named by any part: an ignored file, as before.
+        let stray = validate(&tree(&[("runsc.toml", "[runsc_config]\n")]), &opts);
+        assert!(stray.findings.iter().any(|f| f.message.contains("only `*.part`")), "{stray}");
     }
 }

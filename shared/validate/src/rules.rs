@@ -313,18 +313,42 @@ fn check_service_specs(tree: &Tree, strict: bool, out: &mut Findings) {
     }
 }
 
-/// Strict: the containerd CRI configuration parts ([`crate::cri`]), one finding per problem.
+/// Strict: the containerd CRI configuration parts ([`crate::cri`]), one finding per problem. A
+/// file beside them that a part names as a runtime's `options.ConfigPath` (gVisor's
+/// `runsc.toml`) is that runtime's configuration, not a part: it must be TOML, and a
+/// `ConfigPath` in this directory must name a file the tree ships.
 fn check_cri_parts(tree: &Tree, out: &mut Findings) {
+    let mut config_paths = Vec::new();
+    for entry in tree.entries().iter().filter(|e| crate::cri::is_cri_part_path(&e.path) && e.path.ends_with(".part")) {
+        if let Some(bytes) = entry.contents.as_deref() {
+            for config in crate::cri::config_paths(bytes) {
+                config_paths.push((display_path(&entry.path), config));
+            }
+        }
+    }
     for entry in tree.entries().iter().filter(|e| crate::cri::is_cri_part_path(&e.path)) {
         let path = display_path(&entry.path);
         let name = entry.path.rsplit('/').next().unwrap_or_default();
+        let referenced = config_paths.iter().any(|(_, c)| c.as_str() == path);
         let problems = match (&entry.kind, entry.contents.as_deref()) {
             (EntryKind::Dir, _) => continue,
+            (_, Some(bytes)) if referenced => crate::cri::check_runtime_config(name, bytes),
             (_, Some(bytes)) => crate::cri::check(name, bytes),
             (kind, None) => vec![format!("{name}: a CRI part must be a regular file, not {kind:?}")],
         };
         for problem in problems {
             out.push(&path, Rule::CriPart, problem);
+        }
+    }
+    for (part, config) in &config_paths {
+        let in_dir = config.strip_prefix(crate::cri::CRI_PART_DIR.trim_start_matches("rootfs")).is_some();
+        let shipped = tree.entries().iter().any(|e| display_path(&e.path) == *config && e.contents.is_some());
+        if in_dir && !shipped {
+            out.push(
+                part,
+                Rule::CriPart,
+                format!("a runtime's `options.ConfigPath` names {config}, which the extension does not ship"),
+            );
         }
     }
 }
