@@ -211,7 +211,7 @@ pub enum NewKind {
     KmodInTree,
     /// A kernel module built out of tree from a pinned source.
     KmodOutOfTree,
-    /// Firmware files (not yet supported by talos-ext-build: the scaffold says so when staged).
+    /// Files of the pinned linux-firmware release (the default recipe: metadata only).
     Firmware,
     /// Upstream C built with autotools (`configure && make`).
     Autotools,
@@ -711,7 +711,9 @@ pub struct BuildCmd {
     pub sources: SourceArgs,
     /// Build from a local directory or archive instead of the pinned source (pin not verified;
     /// the image is marked): `<ext>=<path>` for an extension's only source, or
-    /// `<ext>/<source>=<path>` (repeatable).
+    /// `<ext>/<source>=<path>` (repeatable). `linux=<archive>` is a stand-in kernel source for
+    /// every kbuild step, `linux-firmware=<dir>` a stand-in linux-firmware tree for every firmware
+    /// recipe.
     #[arg(long, value_name = "EXT[/SOURCE]=PATH")]
     pub source: Vec<String>,
     /// The kernel toolchain (`toolchain/toolchains/<name>.toml`) every selected extension builds

@@ -4,7 +4,9 @@
 
 use anyhow::{Context, Result, bail};
 use talos_ext_fetch::{ENV_CACHE, ENV_MIRRORS, ENV_OFFLINE, FetchConfig, Mirror};
-use talos_ext_model::handoff::{ENV_SOURCE_OVERRIDES, KERNEL_SOURCE_OVERRIDE, SourceOverride, default_cache_dir};
+use talos_ext_model::handoff::{
+    ENV_SOURCE_OVERRIDES, FIRMWARE_SOURCE_OVERRIDE, KERNEL_SOURCE_OVERRIDE, SourceOverride, default_cache_dir,
+};
 use xshell::Shell;
 
 use crate::catalog::Catalog;
@@ -46,6 +48,17 @@ pub fn overrides(texts: &[String], catalog: &Catalog) -> Result<Vec<SourceOverri
             // The Talos toolchain's kernel source, for every kbuild step (a stand-in release).
             if !o.path.is_file() {
                 bail!("--source {text}: the stand-in kernel source must be an archive (linux_<version>.orig.tar.xz)");
+            }
+            out.push(o);
+            continue;
+        }
+        if o.extension == FIRMWARE_SOURCE_OVERRIDE && o.source.is_none() {
+            // The linux-firmware release, for every firmware recipe (a stand-in tree).
+            if !o.path.is_dir() {
+                bail!(
+                    "--source {text}: the stand-in linux-firmware must be a directory with linux-firmware's layout \
+                     (its WHENCE and the firmware files, e.g. an unpacked release)"
+                );
             }
             out.push(o);
             continue;

@@ -26,6 +26,7 @@
 
 pub mod drivers;
 pub mod elf;
+pub mod firmware;
 mod fresh;
 pub mod go;
 pub mod kernel;

@@ -44,6 +44,8 @@ pub(crate) struct StageContext {
     pub libraries: Vec<TestLibrary>,
     /// The Go build cache; `None` is the shared `<cache>/go/build`.
     pub go_cache: Option<PathBuf>,
+    /// The linux-firmware release; `None` is `toolchain/firmware.toml`'s (tests pin their own).
+    pub linux_firmware: Option<talos_ext_model::LinuxFirmware>,
 }
 
 /// The `main` of an extension's `build.rs`. Errors are printed with their causes and the build
@@ -55,6 +57,8 @@ pub fn build_script(recipe: Recipe) {
 /// The recipe of the kinds that need no code, chosen by the metadata's `kind`:
 /// - `kmod-in-tree`: the signed modules the metadata lists (`modules.<arch>`), taken from the
 ///   kernel toolchain's module tree, with the index files ([`Stage::install_in_tree_modules`]);
+/// - `firmware`: the paths the metadata lists (`firmware = [...]`) from the pinned linux-firmware
+///   release, with `WHENCE`'s links ([`Stage::install_firmware`]);
 /// - `noop`: nothing (an empty rootfs: a placeholder image).
 ///
 /// Any other kind has no default; its `build.rs` passes a recipe of its own to [`build_script`].
@@ -62,6 +66,9 @@ pub fn default_recipe(s: &mut Stage) -> Result<()> {
     match s.meta().kind {
         Kind::KmodInTree => {
             s.install_in_tree_modules()?;
+        }
+        Kind::Firmware => {
+            s.install_firmware()?;
         }
         Kind::Noop => {}
         other => bail!(
@@ -111,6 +118,11 @@ fn run(recipe: Recipe, library: bool) -> Result<()> {
     let root = Pin::find_workspace_root(&manifest_dir)
         .with_context(|| format!("no {PIN_PATH} above {}", manifest_dir.display()))?;
     println!("cargo:rerun-if-changed={}", root.join(PIN_PATH).display());
+    // A firmware recipe's files come from the linux-firmware pin (an unreadable manifest fails
+    // below, where the arches ask for work).
+    if load_meta(&manifest_dir).is_ok_and(|m| m.kind == Kind::Firmware) {
+        println!("cargo:rerun-if-changed={}", root.join(talos_ext_model::LINUX_FIRMWARE_PATH).display());
+    }
 
     let requested = Arch::parse_list(&std::env::var(ENV_ARCHES).unwrap_or_default())?;
     if requested.is_empty() {
@@ -128,6 +140,7 @@ fn run(recipe: Recipe, library: bool) -> Result<()> {
         #[cfg(feature = "testing")]
         libraries: Vec::new(),
         go_cache: None,
+        linux_firmware: None,
     };
     if ctx.meta.is_internal() != library {
         let (want, call) =
@@ -226,6 +239,7 @@ pub(crate) fn stage_arch(
         libraries: ctx.libraries.clone(),
         components: Default::default(),
         go_cache: ctx.go_cache.clone(),
+        linux_firmware: ctx.linux_firmware.clone(),
     };
     recipe(&mut stage).with_context(|| format!("recipe `{}` failed for {arch}", ctx.meta.name))?;
     if ctx.meta.is_internal() {

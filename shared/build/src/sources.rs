@@ -130,7 +130,7 @@ impl Stage {
         Some(o.path.clone())
     }
 
-    fn note_override(&self, name: &str, path: &Path) {
+    pub(crate) fn note_override(&self, name: &str, path: &Path) {
         let mut seen = self.overridden.borrow_mut();
         if !seen.iter().any(|s| s == name) {
             println!("cargo:rerun-if-changed={}", path.display());

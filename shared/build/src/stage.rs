@@ -41,6 +41,8 @@ pub struct Stage {
     pub(crate) components: std::cell::RefCell<Vec<talos_ext_sbom::Component>>,
     /// The Go build cache of this stage; `None` is the shared `<cache>/go/build`.
     pub(crate) go_cache: Option<PathBuf>,
+    /// The linux-firmware release of [`Stage::install_firmware`]; `None` is `toolchain/firmware.toml`'s.
+    pub(crate) linux_firmware: Option<talos_ext_model::LinuxFirmware>,
 }
 
 impl Stage {

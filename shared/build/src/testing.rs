@@ -10,6 +10,8 @@
 //! unchanged inputs cheap), under a file lock, and its sysroot is copied out while the lock is
 //! held, so tests in parallel threads or processes never see a half-staged library.
 
+#[path = "testing_firmware.rs"]
+pub mod firmware;
 #[path = "testing_prebuilt.rs"]
 pub mod prebuilt;
 
@@ -56,6 +58,9 @@ pub struct TestOptions {
     /// The Go build cache of [`crate::Stage::go_build`]; `None` is the shared `<cache>/go/build`
     /// (a fresh directory here makes a build compile everything, as on a new machine).
     pub go_cache: Option<PathBuf>,
+    /// The linux-firmware release `firmware` recipes take their files from, pinned by the test
+    /// to its own tarball; `None` is `toolchain/firmware.toml`'s.
+    pub linux_firmware: Option<talos_ext_model::LinuxFirmware>,
 }
 
 /// A test's own pin for one source of the recipe under test: a generated stand-in file (the
@@ -96,6 +101,7 @@ impl TestOptions {
             work_dir: None,
             repins: Vec::new(),
             go_cache: None,
+            linux_firmware: None,
         })
     }
 }
@@ -128,6 +134,7 @@ impl TestOptions {
             work_dir: None,
             repins: Vec::new(),
             go_cache: None,
+            linux_firmware: None,
         })
     }
 }
@@ -266,10 +273,27 @@ pub fn stage(manifest_dir: &str, recipe: Recipe, arch: Arch) -> Result<Staged> {
 /// than the pin, and why); each staging prints what it was built from.
 pub fn stage_with(manifest_dir: &str, recipe: Recipe, arch: Arch, opts: &TestOptions) -> Result<Staged> {
     let manifest_dir = Path::new(manifest_dir);
+    stage_meta_at(manifest_dir, load_meta(manifest_dir)?, recipe, arch, opts)
+}
+
+/// [`stage_with`] for metadata given as text (the body of a `[package.metadata.talos-extension]`
+/// table) instead of a recipe crate, for tests of the kinds' default recipes: the extension is
+/// `name`, its crate directory talos-ext-build's own (no `native/`, `files/` or `patches/`).
+pub fn stage_meta_with(name: &str, meta_toml: &str, recipe: Recipe, arch: Arch, opts: &TestOptions) -> Result<Staged> {
+    let meta = ExtensionMeta::from_toml_str(name, meta_toml)?;
+    stage_meta_at(Path::new(env!("CARGO_MANIFEST_DIR")), meta, recipe, arch, opts)
+}
+
+fn stage_meta_at(
+    manifest_dir: &Path,
+    mut meta: ExtensionMeta,
+    recipe: Recipe,
+    arch: Arch,
+    opts: &TestOptions,
+) -> Result<Staged> {
     let root = Pin::find_workspace_root(manifest_dir)
         .with_context(|| format!("no {PIN_PATH} above {}", manifest_dir.display()))?;
     check_overrides_listed(&root, &opts.overrides)?;
-    let mut meta = load_meta(manifest_dir)?;
     let repinned = apply_repins(&root, &mut meta, arch, &opts.repins)?;
     let staged = stage_listed(&root, &meta, manifest_dir, recipe, arch, opts)?;
     report_built_from(&meta, arch, &staged.overridden_sources, &repinned);
@@ -314,6 +338,7 @@ fn stage_listed(
         overrides: opts.overrides.clone(),
         libraries: opts.libraries.clone(),
         go_cache: opts.go_cache.clone(),
+        linux_firmware: opts.linux_firmware.clone(),
     };
     let (dir, overridden_sources) = stage_arch(&ctx, arch, recipe, &out_dir.join("staged").join(arch.as_str()))?;
     let mut build_paths = vec![out_dir, root.to_path_buf(), opts.fetch.cache_dir.clone(), default_cache_dir(root)];
@@ -425,6 +450,14 @@ fn report_built_from(meta: &ExtensionMeta, arch: Arch, overridden: &[String], re
         };
         eprintln!("{} {arch}: source `{}` built from {from}", meta.name, source.name);
     }
+    for workspace_source in
+        overridden.iter().filter(|o| o.as_str() == talos_ext_model::handoff::FIRMWARE_SOURCE_OVERRIDE)
+    {
+        eprintln!(
+            "{} {arch}: `{workspace_source}` built from a source override (a stand-in tree), not the pin",
+            meta.name
+        );
+    }
     let prefix = format!("{}/", meta.name);
     for lib_source in overridden.iter().filter(|o| o.contains('/') && !o.starts_with(&prefix)) {
         eprintln!("{} {arch}: library source `{lib_source}` built from a source override, not the pin", meta.name);
@@ -470,6 +503,7 @@ fn with_shared_library<T>(
         overrides: opts.overrides.clone(),
         libraries: opts.libraries.clone(),
         go_cache: opts.go_cache.clone(),
+        linux_firmware: opts.linux_firmware.clone(),
     };
     let (sysroot, overridden) = stage_arch(&ctx, arch, lib.recipe, &dir.join(arch.as_str()))
         .with_context(|| format!("staging internal library `{}` for {arch}", lib.links))?;
@@ -574,6 +608,7 @@ pub fn scratch_stage(arch: Arch) -> Result<(tempfile::TempDir, Stage)> {
         libraries: Vec::new(),
         components: Default::default(),
         go_cache: None,
+        linux_firmware: None,
     };
     Ok((tmp, stage))
 }
@@ -613,6 +648,7 @@ pub(crate) fn use_shared_library(
         work_dir: None,
         repins: Vec::new(),
         go_cache: None,
+        linux_firmware: dependent.linux_firmware.clone(),
     };
     with_shared_library(lib, dependent.arch, &root, &opts, merge)
 }
@@ -750,6 +786,49 @@ macro_rules! in_tree_recipe_tests {
             $crate::testing::check_in_tree_recipe_fails_fast_with_talos(
                 env!("CARGO_MANIFEST_DIR"),
                 $crate::default_recipe,
+            );
+        }
+    };
+}
+
+/// The tests of a `firmware` recipe (its `build.rs` is [`crate::default_build_script`]): its whole
+/// `tests/firmware.rs` is `talos_ext_build::firmware_recipe_tests!("<debian package>=<version>",
+/// ...);`, naming the Debian packages that hold its paths. In the smoke tier, the version date is
+/// the pinned release's and staging without the release fails naming it
+/// ([`firmware::check_firmware_recipe_needs_the_pinned_release`]); in the default tier, each arch
+/// is staged from Debian's firmware and compared with it ([`firmware::check_firmware_recipe_with_debian`]).
+/// Without packages (a scaffold), only the smoke test.
+#[macro_export]
+macro_rules! firmware_recipe_tests {
+    () => {
+        #[test]
+        fn needs_the_pinned_linux_firmware_release() {
+            $crate::testing::firmware::check_firmware_recipe_needs_the_pinned_release(
+                env!("CARGO_MANIFEST_DIR"),
+                $crate::default_recipe,
+            );
+        }
+    };
+    ($($package:literal),+ $(,)?) => {
+        $crate::firmware_recipe_tests!();
+
+        #[test]
+        fn tier_kinds_amd64_staged_from_debian_firmware() {
+            $crate::testing::firmware::check_firmware_recipe_with_debian(
+                env!("CARGO_MANIFEST_DIR"),
+                $crate::default_recipe,
+                $crate::Arch::Amd64,
+                &[$($package),+],
+            );
+        }
+
+        #[test]
+        fn tier_kinds_arm64_staged_from_debian_firmware() {
+            $crate::testing::firmware::check_firmware_recipe_with_debian(
+                env!("CARGO_MANIFEST_DIR"),
+                $crate::default_recipe,
+                $crate::Arch::Arm64,
+                &[$($package),+],
             );
         }
     };

@@ -31,6 +31,12 @@ pub const ENV_SOURCE_DATE_EPOCH: &str = "TALOS_EXT_SOURCE_DATE_EPOCH";
 /// every kbuild step of the build. It is not an extension's name.
 pub const KERNEL_SOURCE_OVERRIDE: &str = "linux";
 
+/// The name a source override uses for the pinned linux-firmware release
+/// (`--source linux-firmware=<dir>`): a directory with linux-firmware's layout (`WHENCE` and the
+/// firmware files) that every `firmware` recipe of the build takes its files from instead of the
+/// pin. It is not an extension's name.
+pub const FIRMWARE_SOURCE_OVERRIDE: &str = crate::firmware::LINUX_FIRMWARE;
+
 /// `;`-separated `ext[/source]=<absolute path>` overrides for build scripts.
 pub const ENV_SOURCE_OVERRIDES: &str = "TALOS_EXT_SOURCE_OVERRIDES";
 

@@ -275,6 +275,11 @@ pub struct ExtensionMeta {
     /// that kind has one, and it must.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub go: Option<crate::go::GoBuild>,
+    /// The paths a `firmware` recipe ships from the pinned linux-firmware release (files,
+    /// directories, `*`/`?` globs), relative to the release's top directory; they land under
+    /// `/usr/lib/firmware/` (see [`crate::firmware`]). Only that kind has them, and it must.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub firmware: Vec<String>,
 }
 
 /// Extension metadata that is missing or wrong, naming the package and field.
@@ -414,6 +419,7 @@ impl ExtensionMeta {
             }
         }
         self.check_payloads()?;
+        self.check_firmware()?;
         match (&self.go, self.kind) {
             (Some(go), Kind::GoBuild) => go.check()?,
             (None, Kind::GoBuild) => {
@@ -479,6 +485,41 @@ impl ExtensionMeta {
                 .any(|o| o.dest == p.dest && (o.arch.is_none() || p.arch.is_none() || o.arch == p.arch));
             if clash {
                 return fail(i, "dest", format!("`{}` is installed twice for the same arch", p.dest));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_firmware(&self) -> Result<(), (String, String)> {
+        let fail = |field: &str, message: String| Err((field.to_string(), message));
+        if self.kind != Kind::Firmware {
+            if !self.firmware.is_empty() {
+                return fail(
+                    "firmware",
+                    format!("only kind `firmware` ships linux-firmware paths (kind `{}`)", self.kind),
+                );
+            }
+            return Ok(());
+        }
+        if self.firmware.is_empty() {
+            return fail(
+                "firmware",
+                "a `firmware` recipe lists the linux-firmware paths it ships (files, directories, globs)".into(),
+            );
+        }
+        if !self.sources.is_empty() {
+            return fail(
+                "sources",
+                format!(
+                    "a `firmware` recipe takes its files from the linux-firmware release pinned in {}; it pins no sources",
+                    crate::firmware::LINUX_FIRMWARE_PATH
+                ),
+            );
+        }
+        for (i, path) in self.firmware.iter().enumerate() {
+            crate::firmware::check_selection(path).or_else(|m| fail(&format!("firmware[{i}]"), m))?;
+            if self.firmware[..i].contains(path) {
+                return fail(&format!("firmware[{i}]"), format!("`{path}` is listed twice"));
             }
         }
         Ok(())
@@ -682,6 +723,33 @@ arches = ["amd64", "arm64"]
         assert_eq!(m.source("fw", Arch::Arm64).unwrap().url, "https://x/b");
         let dup = src.replace("arch = \"arm64\"", "");
         assert_eq!(parse(&dup).unwrap_err().field, "sources[1].name");
+    }
+
+    #[test]
+    fn firmware_paths_belong_to_firmware_recipes() {
+        let firmware = |extra: &str| {
+            ExtensionMeta::from_toml_str(
+                "x",
+                &format!(
+                    "{}version = {{ format = \"firmware\", date = \"20260810\" }}\n{extra}",
+                    BASE.replace("c-build", "firmware")
+                ),
+            )
+        };
+        let m = firmware("firmware = [\"bnx2\", \"ql*_fw.bin\", \"intel/ice/ddp/ice.pkg\"]\n").unwrap();
+        assert_eq!(m.firmware, ["bnx2", "ql*_fw.bin", "intel/ice/ddp/ice.pkg"]);
+        assert_eq!(firmware("").unwrap_err().field, "firmware");
+        let e = firmware("firmware = [\"bnx2\", \"/usr/lib/firmware/bnx2x\"]\n").unwrap_err();
+        assert_eq!(e.field, "firmware[1]", "{e}");
+        assert_eq!(firmware("firmware = [\"a\", \"a\"]\n").unwrap_err().field, "firmware[1]");
+        let src = format!(
+            "firmware = [\"a\"]\n[[sources]]\nname = \"a\"\nurl = \"https://x/a.tar.gz\"\nsha256 = \"{}\"\nsha512 = \"{}\"\n",
+            "0".repeat(64),
+            "0".repeat(128)
+        );
+        assert_eq!(firmware(&src).unwrap_err().field, "sources");
+        let e = parse("version = { format = \"talos\" }\nfirmware = [\"a\"]\n").unwrap_err();
+        assert_eq!(e.field, "firmware", "only kind firmware: {e}");
     }
 
     #[test]

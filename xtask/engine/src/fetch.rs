@@ -6,13 +6,16 @@
 //! (`talos_ext_build::go`): downloaded into the private module cache with go's progress lines,
 //! the graph hash checked against the pin before anything is built; the mirror gets the
 //! toolchain zip (`sha256/<hex>`) and the modules in the module proxy's layout (`go/`).
+//!
+//! Firmware recipes (`kind = "firmware"`) pin no sources of their own: the selection's first one
+//! brings the linux-firmware release of `toolchain/firmware.toml`, fetched and mirrored once.
 
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use talos_ext_build::go::{GoTool, fetch_recipe, mirror_modules};
 use talos_ext_fetch::{fetch, mirror_into};
-use talos_ext_model::Kind;
+use talos_ext_model::{Kind, LINUX_FIRMWARE, LINUX_FIRMWARE_PATH, LinuxFirmware};
 use xshell::Shell;
 use xtask::catalog::{Catalog, Entry};
 use xtask::flags::{FetchCmd, MirrorCmd, SourceArgs, Verbosity};
@@ -47,7 +50,16 @@ fn fetch_all(
     let bars = Bars::new(verbosity);
     let mut out = Vec::new();
     let mut failures = Vec::new();
-    for e in selection(catalog, names, all)? {
+    let selected = selection(catalog, names, all)?;
+    let firmware = selected.iter().any(|e| e.meta.kind == Kind::Firmware);
+    let release = if firmware { Some(LinuxFirmware::load(&sh.current_dir())?.source()) } else { None };
+    for (name, source) in release.iter().map(|s| (LINUX_FIRMWARE, s)) {
+        match fetch(&cfg, name, source, &bars) {
+            Ok(path) => out.push((name.to_string(), source.clone(), path)),
+            Err(err) => failures.push(format!("{name} ({LINUX_FIRMWARE_PATH}): {err}")),
+        }
+    }
+    for e in selected {
         for source in &e.meta.sources {
             match fetch(&cfg, &e.meta.name, source, &bars) {
                 Ok(path) => out.push((e.meta.name.clone(), source.clone(), path)),

@@ -76,12 +76,32 @@ arches = ["amd64"]
 version = { format = "upstream", upstream = "1.0" }
 "#;
 
+/// A firmware recipe whose date is not the pinned linux-firmware release's.
+const DELTA: &str = r#"[package]
+name = "delta"
+version = "0.1.0"
+edition = "2024"
+
+[package.metadata.talos-extension]
+category = "firmware"
+tier = "core"
+kind = "firmware"
+author = "D"
+description = "Delta firmware"
+arches = ["amd64"]
+version = { format = "firmware", date = "20250410" }
+license = "LicenseRef-linux-firmware"
+purl = "pkg:generic/linux-firmware@20250410"
+firmware = ["delta"]
+"#;
+
 fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
 }
 
-/// The workspace: alpha (tools), beta (drivers, with a build script and a test), gamma (storage).
+/// The workspace: alpha (tools), beta (drivers, with a build script and a test), gamma (storage),
+/// delta (firmware).
 fn workspace() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
@@ -89,10 +109,16 @@ fn workspace() -> tempfile::TempDir {
         &root.join("toolchain/pin.toml"),
         &std::fs::read_to_string(xtask::workspace_root().join("toolchain/pin.toml")).unwrap(),
     );
+    write(
+        &root.join("toolchain/firmware.toml"),
+        &std::fs::read_to_string(xtask::workspace_root().join("toolchain/firmware.toml")).unwrap(),
+    );
     // A top-level directory of the repository, as `shared/` is.
     std::fs::create_dir_all(root.join("shared/build")).unwrap();
     write(&root.join("Cargo.toml"), "[workspace]\nresolver = \"3\"\nmembers = [\"extensions/*/*\"]\n");
-    for (dir, manifest) in [("tools/alpha", ALPHA), ("drivers/beta", BETA), ("storage/gamma", GAMMA)] {
+    for (dir, manifest) in
+        [("tools/alpha", ALPHA), ("drivers/beta", BETA), ("storage/gamma", GAMMA), ("firmware/delta", DELTA)]
+    {
         let dir = root.join("extensions").join(dir);
         write(&dir.join("Cargo.toml"), manifest);
         write(&dir.join("src/lib.rs"), "//! A recipe.\n");
@@ -157,10 +183,15 @@ fn every_rule_names_file_field_and_problem() {
         (gamma, format!("{t}.version.format"), "`upstream` does not suit kind `noop`: use `fixed`"),
         (gamma, format!("{t}.license"), "missing: declare the SPDX license expression"),
         (gamma, format!("{t}.cpes, purl"), "declare at least one CPE 2.3 name or a purl"),
+        (
+            "extensions/firmware/delta/Cargo.toml",
+            format!("{t}.version.date"),
+            "`20250410` is not the pinned linux-firmware release `20260810` (toolchain/firmware.toml)",
+        ),
     ] {
         assert!(has(&findings, file, &field, message), "no `{file}: {field}: {message}` in:\n{all}");
     }
-    assert_eq!(findings.len(), 16, "{all}");
+    assert_eq!(findings.len(), 17, "{all}");
     // The check wrote nothing.
     assert_eq!(std::fs::read_to_string(root.join("extensions/tools/alpha/Cargo.toml")).unwrap(), before);
 }

@@ -168,7 +168,7 @@ const CASES: &[Case] = &[
         path: "firmware/demo-firmware",
         kind: NewKind::Firmware,
         reference: Some("demo-firmware"),
-        tests: UNSUPPORTED,
+        tests: &[("needs_the_pinned_linux_firmware_release", "ok")],
     },
 ];
 
@@ -322,11 +322,13 @@ fn every_kind_scaffolds_lints_builds_and_tests() {
     let listed = std::fs::read_to_string(ws.join("extensions/test-overrides.toml")).unwrap();
     assert!(listed.contains("recipe = \"demo-shim\"\nsource = \"rt\"\ntested = \"a STAND-IN"), "{listed}");
     let firmware = std::fs::read_to_string(ws.join("extensions/firmware/demo-firmware/build.rs")).unwrap();
-    assert!(firmware.contains("&[\"/usr/lib/firmware/demo\"]"), "{firmware}");
+    assert!(firmware.contains("talos_ext_build::default_build_script()"), "{firmware}");
     let firmware = std::fs::read_to_string(ws.join("extensions/firmware/demo-firmware/Cargo.toml")).unwrap();
-    for fact in
-        ["version = { format = \"firmware\", date = \"20260810\" }", "purl = \"pkg:generic/linux-firmware@20260810\""]
-    {
+    for fact in [
+        "version = { format = \"firmware\", date = \"20260810\" }",
+        "license = \"LicenseRef-linux-firmware\"",
+        "purl = \"pkg:generic/linux-firmware@20260810\"\nfirmware = [\"demo\"]\n",
+    ] {
         assert!(firmware.contains(fact), "{fact}:\n{firmware}");
     }
 

@@ -259,6 +259,22 @@ fn listed_test_overrides_are_real_and_used() {
     for entry in &entries {
         let field = |name: &str| entry.get(name).and_then(|v| v.as_str()).map(str::to_string);
         let recipe = field("recipe").unwrap_or_default();
+        // Not a recipe: the linux-firmware release of every firmware recipe, which their shared
+        // tests (`firmware_recipe_tests!` with Debian packages) override with Debian's firmware.
+        if recipe == talos_ext_build::model::handoff::FIRMWARE_SOURCE_OVERRIDE {
+            if field("source").is_some() {
+                problems.push(format!("`{recipe}`: the linux-firmware release has no named sources; drop `source`"));
+            }
+            let used = tests.iter().any(|f| {
+                f.components().any(|c| c.as_os_str() == "tests")
+                    && fs::read_to_string(f)
+                        .is_ok_and(|text| text.contains("talos_ext_build::firmware_recipe_tests!(\""))
+            });
+            if !used {
+                problems.push(format!("`{recipe}`: no firmware recipe test overrides it any more; remove the entry"));
+            }
+            continue;
+        }
         let Some(e) = catalog.entries.iter().find(|e| e.meta.name == recipe) else {
             problems.push(format!("`{recipe}`: no such recipe"));
             continue;
@@ -488,8 +504,15 @@ fn calls(text: &str, name: &str) -> bool {
 /// (`stage`), upstream sources and binaries from Debian or PyPI, the in-tree module build
 /// against Debian's kernel. A recipe test that reaches one of them (directly or through the
 /// functions of its file) is a real build and carries a tier prefix.
-const REAL_BUILD_HELPERS: &[&str] =
-    &["stage", "debian_orig", "debian_deb", "pypi_sdist", "check_in_tree_recipe_with_debian"];
+const REAL_BUILD_HELPERS: &[&str] = &[
+    "stage",
+    "debian_orig",
+    "debian_deb",
+    "pypi_sdist",
+    "check_in_tree_recipe_with_debian",
+    "debian_firmware",
+    "check_firmware_recipe_with_debian",
+];
 
 /// Recipes without any real-build test, each with the reason: they belong to the smoke tier only.
 /// An entry whose recipe gains a `tier_*` test is an error, so the list only shrinks.

@@ -26,6 +26,7 @@ pub const KEY_ORDER: &[&str] = &[
     "purl",
     "sbom_exempt",
     "toolchain",
+    "firmware",
     "modules",
     "sources",
     "payloads",

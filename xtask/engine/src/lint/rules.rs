@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result};
-use talos_ext_model::{ExtensionMeta, Kind, Pin, TOOLCHAINS_DIR, VersionSpec, sbom_lint};
+use talos_ext_model::{ExtensionMeta, Kind, LinuxFirmware, Pin, TOOLCHAINS_DIR, VersionSpec, sbom_lint};
 use talos_ext_validate::rules::version_format_ok;
 use xtask::catalog::Declared;
 
@@ -41,6 +41,8 @@ impl Report<'_> {
 
 pub fn lint(root: &Path, recipes: &[Declared]) -> Result<Vec<Finding>> {
     let tag = Pin::load(root)?.talos.tag;
+    // Read only when a firmware recipe needs it (a workspace without firmware needs no pin).
+    let firmware_pin = std::cell::OnceCell::new();
     let mut out = Vec::new();
     let mut pins = Pins::default();
     for recipe in recipes {
@@ -54,6 +56,9 @@ pub fn lint(root: &Path, recipes: &[Declared]) -> Result<Vec<Finding>> {
                 layout(&mut report, root, &recipe.manifest, &meta);
                 sbom(&mut report, &meta);
                 version(&mut report, &meta, &tag);
+                if meta.kind == Kind::Firmware {
+                    firmware_release(&mut report, firmware_pin.get_or_init(|| LinuxFirmware::load(root)), &meta);
+                }
                 declared_versions(&mut report, &meta);
                 go_version(&mut report, &meta);
                 description(&mut report, &meta);
@@ -254,6 +259,19 @@ fn version_key(v: &VersionSpec) -> &'static str {
         VersionSpec::CommitTalos { .. } => "commit",
         VersionSpec::Fixed { .. } => "version",
         VersionSpec::Talos => "format",
+    }
+}
+
+/// A firmware recipe's version date is the pinned linux-firmware release's (the files it ships
+/// are that release's).
+fn firmware_release(report: &mut Report, pin: &Result<LinuxFirmware, talos_ext_model::PinError>, meta: &ExtensionMeta) {
+    match pin {
+        Ok(pin) => {
+            if let Err(message) = pin.check_recipe_version(meta) {
+                report.field("version.date", message);
+            }
+        }
+        Err(e) => report.field("version.date", format!("cannot check it against the linux-firmware pin: {e}")),
     }
 }
 

@@ -6,9 +6,12 @@
 //! kind; a build script and a test per kind). The metadata table is written from
 //! [`ExtensionMeta`] and put into lint's normal form ([`crate::lint::normal_form`]), then checked
 //! by the model like any recipe's. A `go-build` scaffold also gets its wrapper module (`go/go.mod`
-//! requiring the placeholder pin, an empty `go/go.sum`). Kinds that talos-ext-build cannot stage
-//! yet (`tarball`, `firmware`) get a recipe that fails with "not implemented" when staged and tests
-//! that check the metadata and that failure, the staging test ignored until the recipe exists.
+//! requiring the placeholder pin, an empty `go/go.sum`). A `firmware` scaffold is metadata only
+//! (the default recipe; its paths from the reference, relative to linux-firmware's top
+//! directory, its version the pinned release's) with `firmware_recipe_tests!` naming no Debian
+//! packages yet (a scaffold marker says to). The kind that talos-ext-build cannot stage yet
+//! (`tarball`) gets a recipe that fails with "not implemented" when staged and tests that check
+//! the metadata and that failure, the staging test ignored until the recipe exists.
 //!
 //! The crate is written into a temporary directory next to its place and renamed into place;
 //! an existing crate is never overwritten. The workspace's member glob `extensions/*/*` picks it
@@ -23,7 +26,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use talos_ext_model::{Arch, ExtensionMeta, INTERNAL_CATEGORY, Kind, Pin, Sha256, Sha512, Source, Tier, VersionSpec};
+use talos_ext_model::firmware::FIRMWARE_ROOT;
+use talos_ext_model::{
+    Arch, ExtensionMeta, INTERNAL_CATEGORY, Kind, LinuxFirmware, Pin, Sha256, Sha512, Source, Tier, VersionSpec,
+};
 use xshell::Shell;
 use xtask::flags::{NewCmd, NewKind, Verbosity};
 
@@ -33,6 +39,7 @@ const CARGO_TOML: &str = include_str!("templates/Cargo.toml.in");
 const LIB_RS: &str = include_str!("templates/lib.rs.in");
 const DEFAULT_BUILD_RS: &str = include_str!("templates/default.build.rs.in");
 const IN_TREE_TEST: &str = include_str!("templates/in_tree.test.rs.in");
+const FIRMWARE_TEST: &str = include_str!("templates/firmware.test.rs.in");
 const NOOP_TEST: &str = include_str!("templates/noop.test.rs.in");
 const C_BUILD_RS: &str = include_str!("templates/c_build.build.rs.in");
 const KMOD_OUT_OF_TREE_RS: &str = include_str!("templates/kmod_out_of_tree.build.rs.in");
@@ -145,7 +152,7 @@ fn default_compatibility(pin: &Pin) -> String {
 }
 
 /// The metadata of the scaffold: the kind's defaults, with the reference's facts where given.
-fn metadata(root: &Path, req: &Request, notes: &mut Vec<String>) -> Result<(ExtensionMeta, Vec<String>)> {
+fn metadata(root: &Path, req: &Request, notes: &mut Vec<String>) -> Result<ExtensionMeta> {
     let kind = meta_kind(req.kind);
     let facts = match &req.reference {
         Some((file, entry)) => reference::facts(file, entry)?,
@@ -222,9 +229,11 @@ fn metadata(root: &Path, req: &Request, notes: &mut Vec<String>) -> Result<(Exte
             ),
         ),
         NewKind::Noop => (None, Some("a placeholder image that ships no software".to_string())),
+        // linux-firmware's files carry many vendors' terms, each named in its WHENCE; none has an SPDX id.
+        NewKind::Firmware if facts.license.is_none() => (Some(LINUX_FIRMWARE_LICENSE.to_string()), None),
         _ => (Some(facts.license.clone().unwrap_or_else(|| "TODO".into())), None),
     };
-    let (cpes, purl) = match req.kind {
+    let (cpes, mut purl) = match req.kind {
         NewKind::KmodInTree | NewKind::Noop => (Vec::new(), None),
         _ if facts.cpes.is_empty() && facts.purl.is_none() => {
             (Vec::new(), Some(format!("pkg:generic/{}@TODO", req.name)))
@@ -244,9 +253,32 @@ fn metadata(root: &Path, req: &Request, notes: &mut Vec<String>) -> Result<(Exte
             from(what, notes);
         }
     }
-    let firmware = facts.firmware.clone();
-    if req.kind == NewKind::Firmware && !firmware.is_empty() {
-        from("firmware paths", notes);
+    let mut firmware = Vec::new();
+    if req.kind == NewKind::Firmware {
+        let release = LinuxFirmware::load(root)?;
+        if version.upstream_part() != release.version {
+            notes.push(format!(
+                "version: the pinned linux-firmware release {} (every firmware recipe ships it), not `{}`",
+                release.version,
+                version.upstream_part()
+            ));
+            version = VersionSpec::Firmware { date: release.version.clone() };
+        }
+        if purl.is_none() || purl.as_deref().is_some_and(|p| p.ends_with("@TODO")) {
+            purl = Some(format!("pkg:generic/{}@{}", talos_ext_model::LINUX_FIRMWARE, release.version));
+        }
+        let prefix = format!("/{FIRMWARE_ROOT}/");
+        for path in &facts.firmware {
+            match path.strip_prefix(&prefix) {
+                Some(rel) if talos_ext_model::firmware::check_selection(rel).is_ok() => firmware.push(rel.to_string()),
+                _ => notes.push(format!("firmware: `{path}` is not a path below {prefix}: left out")),
+            }
+        }
+        if firmware.is_empty() {
+            firmware.push("TODO".into());
+        } else {
+            from("firmware paths", notes);
+        }
     }
     let pin = Pin::load(root)?;
     let payloads = if req.kind == NewKind::Prebuilt { placeholder_payloads(&sources) } else { Vec::new() };
@@ -273,8 +305,9 @@ fn metadata(root: &Path, req: &Request, notes: &mut Vec<String>) -> Result<(Exte
         sbom_exempt,
         payloads,
         go: (req.kind == NewKind::GoBuild).then(|| placeholder_go(&req.name)).transpose()?,
+        firmware,
     };
-    Ok((meta, firmware))
+    Ok(meta)
 }
 
 /// One payload per source of a `prebuilt` scaffold: installed as `usr/local/bin/<source>`, 0755;
@@ -409,7 +442,7 @@ fn kind_phrase(kind: NewKind) -> &'static str {
 }
 
 /// The crate's files: (path relative to the crate, contents).
-fn files(req: &Request, meta: &ExtensionMeta, firmware: &[String]) -> Result<Vec<(String, String)>> {
+fn files(req: &Request, meta: &ExtensionMeta) -> Result<Vec<(String, String)>> {
     let name = req.name.as_str();
     let kind = meta.kind.as_str();
     let source = meta.sources.first().map(|s| s.name.clone()).unwrap_or_default();
@@ -497,53 +530,35 @@ fn files(req: &Request, meta: &ExtensionMeta, firmware: &[String]) -> Result<Vec
             out.push(("go/go.sum".to_string(), String::new()));
             (fill(GO_BUILD_RS, &[("name", name)])?, "go_build.rs", fill(GO_BUILD_TEST, &[("name", name)])?)
         }
-        NewKind::Tarball | NewKind::Firmware => {
-            let support = match req.kind {
-                NewKind::Tarball => "driver for prebuilt release files",
-                _ => "driver for linux-firmware files",
-            };
-            let (firmware_const, firmware_note, check) = if req.kind == NewKind::Firmware {
-                let list: Vec<String> = firmware.iter().map(|p| format!("\"{}\"", p.replace('"', ""))).collect();
-                (
-                    format!(
-                        "\n/// The firmware paths the extension ships (scaffold: fill in from linux-firmware).\n\
-                         pub const FIRMWARE: &[&str] = &[{}];\n",
-                        list.join(", ")
+        NewKind::Firmware => (
+            fill(
+                DEFAULT_BUILD_RS,
+                &[(
+                    "recipe_doc",
+                    "A `firmware` recipe needs no code: the default recipe installs the linux-firmware paths the\n\
+                     //! metadata lists (`firmware = [...]`) from the release pinned in `toolchain/firmware.toml` into\n\
+                     //! `/usr/lib/firmware/`, with the links its `WHENCE` defines for them.",
+                )],
+            )?,
+            "firmware.rs",
+            FIRMWARE_TEST.to_string(),
+        ),
+        NewKind::Tarball => (
+            fill(UNSUPPORTED_RS, &[("name", name), ("kind", kind), ("support", "driver for prebuilt release files")])?,
+            "metadata.rs",
+            fill(
+                UNSUPPORTED_TEST,
+                &[
+                    ("name", name),
+                    ("kind", kind),
+                    (
+                        "metadata_check",
+                        "for arch in &meta.arches {\n        \
+                         assert!(meta.sources_for(*arch).next().is_some(), \"{arch}: no pinned source\");\n    }",
                     ),
-                    "; firmware to ship: {FIRMWARE:?}",
-                    "assert!(matches!(meta.version.format_name(), \"firmware\" | \"firmware-talos\"));\n    \
-                     assert!(build::FIRMWARE.iter().all(|p| p.starts_with(\"/usr/lib/firmware/\")), \"{:?}\", build::FIRMWARE);"
-                        .to_string(),
-                )
-            } else {
-                (
-                    String::new(),
-                    "",
-                    "for arch in &meta.arches {\n        \
-                     assert!(meta.sources_for(*arch).next().is_some(), \"{arch}: no pinned source\");\n    }"
-                        .to_string(),
-                )
-            };
-            let firmware_const = if req.kind == NewKind::Firmware && !firmware.is_empty() {
-                firmware_const.replace(" (scaffold: fill in from linux-firmware)", "")
-            } else {
-                firmware_const
-            };
-            (
-                fill(
-                    UNSUPPORTED_RS,
-                    &[
-                        ("name", name),
-                        ("kind", kind),
-                        ("support", support),
-                        ("firmware_const", &firmware_const),
-                        ("firmware_note", firmware_note),
-                    ],
-                )?,
-                "metadata.rs",
-                fill(UNSUPPORTED_TEST, &[("name", name), ("kind", kind), ("metadata_check", &check)])?,
-            )
-        }
+                ],
+            )?,
+        ),
     };
     out.push(("build.rs".to_string(), build));
     out.push((format!("tests/{test_name}"), test));
@@ -580,8 +595,8 @@ pub fn scaffold(root: &Path, req: &Request) -> Result<Scaffolded> {
         );
     }
     let mut notes = Vec::new();
-    let (meta, firmware) = metadata(root, req, &mut notes)?;
-    let files = files(req, &meta, &firmware)?;
+    let meta = metadata(root, req, &mut notes)?;
+    let files = files(req, &meta)?;
     let manifest = &files.iter().find(|(p, _)| p == "Cargo.toml").context("no Cargo.toml")?.1;
     ExtensionMeta::from_cargo_toml(manifest)
         .with_context(|| format!("the metadata for {rel} is not valid (from the reference?)"))?;
@@ -600,6 +615,9 @@ pub fn scaffold(root: &Path, req: &Request) -> Result<Scaffolded> {
     let files = files.into_iter().map(|(p, _)| p).collect();
     Ok(Scaffolded { dir, files, notes })
 }
+
+/// The license a `firmware` scaffold declares (linux-firmware's files have no SPDX ids).
+const LINUX_FIRMWARE_LICENSE: &str = "LicenseRef-linux-firmware";
 
 /// The list of recipe tests that build other bytes than their pin.
 const TEST_OVERRIDES: &str = "extensions/test-overrides.toml";
