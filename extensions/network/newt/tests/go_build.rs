@@ -25,7 +25,13 @@ fn check(arch: Arch) {
     check_static_program(arch, &path).unwrap_or_else(|e| panic!("{e:#}"));
     s.check_no_build_paths(&rel).unwrap();
     eprintln!("newt {arch}: {} bytes", std::fs::metadata(&path).unwrap().len());
-    let out = target_command(arch, &path).arg("-version").read().unwrap_or_else(|e| panic!("{e}"));
+    // newt creates its state directory before it reads its flags: point it into a temporary one.
+    let state = tempfile::tempdir().unwrap();
+    let out = target_command(arch, &path)
+        .env("CONFIG_FILE", state.path().join("config.json"))
+        .arg("-version")
+        .read()
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.trim(), "Newt version 1.15.0", "newt -version");
     // The `{goarch}` ldflag: this arch's platform stamp is in the binary, the other's is not.
     let bytes = std::fs::read(&path).unwrap();
