@@ -98,17 +98,32 @@ pub fn toolchains(catalog: &Catalog) -> Result<BTreeMap<String, Toolchain>> {
     Ok(out)
 }
 
-/// The graph as DOT text.
-/// The pinned Go release (`toolchain/go.toml`) when a recipe of the catalog builds Go.
-pub fn go_toolchain(catalog: &Catalog) -> Result<Option<String>> {
-    if !catalog.entries.iter().any(|e| e.meta.kind == Kind::GoBuild) {
-        return Ok(None);
-    }
-    Ok(Some(talos_ext_model::GoToolchain::load(&catalog.root)?.version))
+/// The workspace-wide pins besides the kernel toolchains that recipes of the catalog draw from.
+#[derive(Debug, Default)]
+pub struct Pinned {
+    /// The Go release (`toolchain/go.toml`), when a recipe builds Go.
+    pub go: Option<String>,
+    /// The linux-firmware release (`toolchain/firmware.toml`), when a recipe ships firmware.
+    pub linux_firmware: Option<talos_ext_model::LinuxFirmware>,
 }
 
-/// The DOT text of the catalog's graph; `go` is [`go_toolchain`]'s answer.
-pub fn dot(catalog: &Catalog, toolchains: &BTreeMap<String, Toolchain>, go: Option<&str>) -> String {
+/// The [`Pinned`] releases the catalog's recipes use.
+pub fn pinned(catalog: &Catalog) -> Result<Pinned> {
+    let uses = |kind: Kind| catalog.entries.iter().any(|e| e.meta.kind == kind);
+    Ok(Pinned {
+        go: uses(Kind::GoBuild)
+            .then(|| talos_ext_model::GoToolchain::load(&catalog.root))
+            .transpose()?
+            .map(|g| g.version),
+        linux_firmware: uses(Kind::Firmware)
+            .then(|| talos_ext_model::LinuxFirmware::load(&catalog.root))
+            .transpose()?,
+    })
+}
+
+/// The DOT text of the catalog's graph; `pinned` is [`pinned`]'s answer.
+pub fn dot(catalog: &Catalog, toolchains: &BTreeMap<String, Toolchain>, pinned: &Pinned) -> String {
+    let go = pinned.go.as_deref();
     let tag = &catalog.pin.talos.tag;
     let mut out = String::new();
     let w = &mut out;
@@ -121,7 +136,8 @@ pub fn dot(catalog: &Catalog, toolchains: &BTreeMap<String, Toolchain>, go: Opti
         left_lines(&[
             &format!("Talos extensions for {tag}: what each is built from (arrows point to the user)"),
             "green: kernel toolchain (dashed: signed in-tree modules taken from its kernel); grey: musl C toolchain; \
-             teal: Go toolchain; amber: links a library stage; blue: layered on another extension",
+             teal: Go toolchain; amber: links a library stage; blue: layered on another extension; \
+             grey dashed: files selected from the linux-firmware release",
         ])
     );
     let _ = writeln!(
@@ -179,13 +195,17 @@ pub fn dot(catalog: &Catalog, toolchains: &BTreeMap<String, Toolchain>, go: Opti
             }
         }
     }
-    if !inputs.is_empty() {
+    let firmware = pinned.linux_firmware.as_ref().map(|f| {
+        let file = f.url.rsplit('/').next().unwrap_or_default();
+        (format!("source/{}", f.url), label(file, &format!("linux-firmware {}, files selected per recipe", f.version)))
+    });
+    if !inputs.is_empty() || firmware.is_some() {
         let _ = writeln!(w, "\n  subgraph cluster_inputs {{");
         let _ = writeln!(
             w,
-            "    label=\"kernel images, sources and packages\"; style=\"rounded,dashed\"; color=\"#9ca3af\";"
+            "    label=\"kernel images, firmware, sources and packages\"; style=\"rounded,dashed\"; color=\"#9ca3af\";"
         );
-        for (id, l, _, _) in &inputs {
+        for (id, l) in inputs.iter().map(|(id, l, _, _)| (id, l)).chain(firmware.iter().map(|(id, l)| (id, l))) {
             let _ = writeln!(w, "    {} [label={l}, shape=folder, style=filled, fillcolor=\"#f3f4f6\"];", quote(id));
         }
         let _ = writeln!(w, "  }}");
@@ -277,6 +297,11 @@ pub fn dot(catalog: &Catalog, toolchains: &BTreeMap<String, Toolchain>, go: Opti
         }
         if go.is_some() && e.meta.kind == Kind::GoBuild {
             edges.insert((GO.to_string(), node_id(e), format!("color={GO_COLOR}")));
+        }
+        if let Some((id, _)) = &firmware
+            && e.meta.kind == Kind::Firmware
+        {
+            edges.insert((id.clone(), node_id(e), "style=dashed".to_string()));
         }
         for used in &e.uses {
             let Some(u) = catalog.entries.iter().find(|x| &x.meta.name == used) else { continue };
@@ -385,8 +410,7 @@ pub fn stale(root: &Path, dot: &str) -> Option<String> {
 pub fn workspace_dot(root: &Path) -> Result<String> {
     let catalog = Catalog::load(root)?;
     let toolchains = toolchains(&catalog)?;
-    let go = go_toolchain(&catalog)?;
-    Ok(dot(&catalog, &toolchains, go.as_deref()))
+    Ok(dot(&catalog, &toolchains, &pinned(&catalog)?))
 }
 
 pub fn run(sh: &Shell, cmd: GraphCmd, verbosity: Verbosity) -> Result<ExitCode> {

@@ -745,7 +745,7 @@ mod generated {
         let root = ws.path();
         let catalog = Catalog::load(root).unwrap();
         let toolchains = graph::toolchains(&catalog).unwrap();
-        let dot = graph::dot(&catalog, &toolchains, graph::go_toolchain(&catalog).unwrap().as_deref());
+        let dot = graph::dot(&catalog, &toolchains, &graph::pinned(&catalog).unwrap());
         assert_eq!(dot, graph::workspace_dot(root).unwrap(), "the same text every time");
         let pin = talos_ext_model::Pin::load(root).unwrap();
         let (talos, debian) = (pin.toolchains.default.unwrap(), pin.toolchains.examples.unwrap());
