@@ -93,13 +93,39 @@ impl Stage {
     /// Compiles in-tree C sources into one statically linked, stripped musl program for this
     /// arch with the `cc` crate, and returns the program's path in the scratch directory.
     pub fn compile_program(&self, name: &str, sources: &[&str]) -> Result<PathBuf> {
+        let files = sources.iter().map(|src| self.input(src)).collect::<Result<Vec<_>>>()?;
+        self.compile(name, &files, &[])
+    }
+
+    /// Like [`Stage::compile_program`], for C files of an unpacked source (`dir`, e.g. a
+    /// directory of [`Stage::source`]), with the Linux uapi headers (`<linux/...>`) after musl's
+    /// own: for programs upstream builds from a tree with a bare `cc -static` (the kernel's
+    /// `tools/hv` daemons).
+    pub fn compile_source_program(&self, name: &str, dir: &Path, sources: &[&str]) -> Result<PathBuf> {
+        let files = sources
+            .iter()
+            .map(|src| {
+                let path = dir.join(src);
+                if path.is_file() {
+                    Ok(path)
+                } else {
+                    bail!("{}: no C file `{src}` to compile {name} from", dir.display())
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let uapi = self.toolchain()?.uapi_include_dir(&self.work)?;
+        self.compile(name, &files, &["-idirafter".to_string(), uapi.display().to_string()])
+    }
+
+    fn compile(&self, name: &str, files: &[PathBuf], extra_flags: &[String]) -> Result<PathBuf> {
         let tc = self.toolchain()?;
         let out = self.work.join("cc").join(name);
         fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-        let maps = CrossToolchain::prefix_map_flags(&[(&self.manifest_dir, "."), (&self.work, "/build")]);
-        let mut build = tc.cc_build(&out, &maps);
-        for src in sources {
-            build.file(self.input(src)?);
+        let mut flags = CrossToolchain::prefix_map_flags(&[(&self.manifest_dir, "."), (&self.work, "/build")]);
+        flags.extend(extra_flags.iter().cloned());
+        let mut build = tc.cc_build(&out, &flags);
+        for file in files {
+            build.file(file);
         }
         let objects =
             build.try_compile_intermediates().with_context(|| format!("compiling {name} for {}", self.arch))?;
