@@ -108,9 +108,19 @@ pub struct KbuildModules<'a> {
     source: Option<ModuleSource>,
     subdir: Option<String>,
     replacements: Vec<(String, String, String)>,
+    configure: Option<Vec<String>>,
     make_args: Vec<String>,
     expect: Vec<String>,
 }
+
+/// The placeholders of [`KbuildModules::configure`] arguments and their meaning.
+pub const CONFIGURE_PLACEHOLDERS: [(&str, &str); 5] = [
+    ("{kernel_source}", "the kernel source directory (BuildTree::source_dir)"),
+    ("{kernel_build}", "the kernel build directory, `make -C` (BuildTree::dir)"),
+    ("{kernel_arch}", "kbuild's ARCH (`x86`, `arm64`)"),
+    ("{cross_compile}", "kbuild's CROSS_COMPILE (`aarch64-linux-gnu-` for a gcc arm64 tree, else empty)"),
+    ("{llvm}", "kbuild's LLVM (`1`, `-22`; empty for gcc)"),
+];
 
 #[derive(Debug, Clone)]
 enum ModuleSource {
@@ -126,7 +136,8 @@ pub struct KbuildReport {
     /// The kernel release the modules were built for (their directory under `usr/lib/modules`).
     pub release: String,
     pub modules: Vec<InstalledModule>,
-    /// Wall time of `make` alone (zero when the build was fresh and `make` did not run).
+    /// Wall time of `make` (and `configure`, when the build has one; zero when the build was
+    /// fresh and neither ran).
     pub build_time: Duration,
     /// The `make` step's log (`None` when it did not run).
     pub log: Option<PathBuf>,
@@ -207,6 +218,7 @@ impl Stage {
             source: None,
             subdir: None,
             replacements: Vec::new(),
+            configure: None,
             make_args: Vec::new(),
             expect: Vec::new(),
         }
@@ -347,6 +359,16 @@ impl KbuildModules<'_> {
         self
     }
 
+    /// Runs the sources' own `./configure <args>` (in the copy, with the clean kbuild
+    /// environment) before `make`, for module sources configured against the kernel (OpenZFS:
+    /// `--with-config=kernel --with-linux={kernel_source} --with-linux-obj={kernel_build}`).
+    /// The placeholders of [`CONFIGURE_PLACEHOLDERS`] are replaced by the prepared tree's values.
+    /// A rerun skips it while sources, fix-ups, tree and arguments are unchanged.
+    pub fn configure<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, args: I) -> Self {
+        self.configure = Some(args.into_iter().map(|a| a.as_ref().to_string()).collect());
+        self
+    }
+
     /// An extra `make` argument (`CONFIG_X=m`, `KVERSION=...`).
     pub fn make_arg(mut self, arg: &str) -> Self {
         self.make_args.push(arg.to_string());
@@ -446,7 +468,10 @@ impl KbuildModules<'_> {
             Some(sub) => build.join(sub),
             None => build.clone(),
         };
-        let (log, build_time) = self.make(&tree, &build, &module_dir, &mut phases)?;
+        let started = Instant::now();
+        let configured = self.run_configure(&tree, &build, &mut phases)?;
+        let (log, _) = self.make(&tree, &build, &module_dir, &mut phases)?;
+        let build_time = if configured || log.is_some() { started.elapsed() } else { Duration::ZERO };
 
         let mut built = Vec::new();
         find_modules(&module_dir, &mut built);
@@ -497,6 +522,44 @@ impl KbuildModules<'_> {
             log,
             key_fingerprint: key.fingerprint,
         })
+    }
+
+    /// The [`KbuildModules::configure`] step, unless there is none or it is fresh; whether it ran.
+    fn run_configure(&self, tree: &BuildTree, build: &Path, phases: &mut Phases) -> Result<bool> {
+        let Some(args) = &self.configure else { return Ok(false) };
+        let s = self.stage;
+        let configure = build.join("configure");
+        if !configure.is_file() {
+            bail!("kbuild `{}`: the sources have no configure script ({})", self.name, configure.display());
+        }
+        let cross =
+            if tree.llvm.is_none() && tree.arch == talos_ext_model::Arch::Arm64 { "aarch64-linux-gnu-" } else { "" };
+        let values = [
+            tree.source_dir.display().to_string(),
+            tree.dir.display().to_string(),
+            tree.arch.kernel_arch().to_string(),
+            cross.to_string(),
+            tree.llvm.clone().unwrap_or_default(),
+        ];
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| {
+                CONFIGURE_PLACEHOLDERS
+                    .iter()
+                    .zip(&values)
+                    .fold(a.clone(), |a, ((placeholder, _), value)| a.replace(placeholder, value))
+            })
+            .collect();
+        let home = s.work.join("home");
+        fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
+        let jobs = Jobs::from_env();
+        let step = Command::new(&configure)
+            .name(&format!("kbuild-{}-configure", self.name))
+            .dir(build)
+            .log_dir(&s.work.join("logs"))
+            .envs(clean_env(&home, s.source_date_epoch, &jobs))
+            .args(&args);
+        Ok(phases.run("configure", &step, &[], || Ok(()))?.is_some())
     }
 
     /// `make -C <tree> M=<module_dir> ... modules`, logged, unless it is fresh; returns its log

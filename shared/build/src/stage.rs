@@ -133,6 +133,43 @@ impl Stage {
         self.finish_file(&tmp, &target, mode)
     }
 
+    /// Installs every file below the directory `src` into the rootfs under `dest`, in sorted
+    /// order, for a program set upstream installs into one directory (`sbin`, `libexec/zfs`):
+    /// regular files get `0755` when any execute bit is set, else `0644`; symbolic links stay
+    /// links with their target (an absolute target names the node's path, as upstream's
+    /// `make install DESTDIR=...` wrote it; the validator checks where it resolves);
+    /// directories are `0755`. Returns the rootfs-relative paths of files and links.
+    pub fn install_tree(&self, src: &Path, dest: &str) -> Result<Vec<String>> {
+        let mut installed = Vec::new();
+        self.mkdir(dest)?;
+        let mut entries: Vec<fs::DirEntry> = fs::read_dir(src)
+            .with_context(|| format!("reading {}", src.display()))?
+            .collect::<std::io::Result<_>>()
+            .with_context(|| format!("reading {}", src.display()))?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            let rel = format!("{dest}/{name}");
+            let meta = fs::symlink_metadata(&path).with_context(|| format!("reading {}", path.display()))?;
+            if meta.file_type().is_symlink() {
+                let target = fs::read_link(&path).with_context(|| format!("reading link {}", path.display()))?;
+                let at = self.rootfs_path(&rel)?;
+                std::os::unix::fs::symlink(&target, &at).with_context(|| format!("linking {}", at.display()))?;
+                installed.push(rel);
+            } else if meta.is_dir() {
+                installed.extend(self.install_tree(&path, &rel)?);
+            } else if meta.is_file() {
+                let mode = if meta.permissions().mode() & 0o111 != 0 { 0o755 } else { 0o644 };
+                self.install(&path, &rel, mode)?;
+                installed.push(rel);
+            } else {
+                bail!("{} is neither a file, a directory nor a link: not installed as {rel}", path.display());
+            }
+        }
+        Ok(installed)
+    }
+
     /// Creates a directory (and its parents) in the rootfs, `0755`.
     pub fn mkdir(&self, dest: &str) -> Result<PathBuf> {
         let target = self.target(dest)?;

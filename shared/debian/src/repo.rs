@@ -46,8 +46,10 @@ pub const REFRESH_AFTER: Duration = Duration::from_secs(10 * 60);
 /// Every component of the Debian archive.
 pub const ALL_COMPONENTS: [&str; 4] = ["main", "contrib", "non-free", "non-free-firmware"];
 /// The suites of [`Repo::current_sources`]: a version moves from `sid` to `forky` (testing) to
-/// `trixie` (stable), so these three hold any current one wherever it is on the way.
-pub const CURRENT_SOURCE_SUITES: [&str; 3] = ["sid", "forky", "trixie"];
+/// `trixie` (stable), so these three hold any current one wherever it is on the way;
+/// `trixie-backports` holds releases that passed through on the way (OpenZFS 2.4.3, whose
+/// upstream tarball is the pin, is only there).
+pub const CURRENT_SOURCE_SUITES: [&str; 4] = ["sid", "forky", "trixie", "trixie-backports"];
 /// The suites of [`Repo::current_binaries`].
 pub const CURRENT_BINARY_SUITES: [&str; 2] = ["trixie", "bookworm"];
 
@@ -81,8 +83,8 @@ impl Repo {
         Repo::new(IndexKind::Source, root, suites, components, &[])
     }
 
-    /// The source packages of Debian's current suites (`sid`, `forky`, `trixie`; every
-    /// component): upstream release tarballs of current software.
+    /// The source packages of Debian's current suites (`sid`, `forky`, `trixie`,
+    /// `trixie-backports`; every component): upstream release tarballs of current software.
     pub fn current_sources(root: &Path) -> Repo {
         Repo::sources(root, &CURRENT_SOURCE_SUITES, &ALL_COMPONENTS)
     }

@@ -95,7 +95,8 @@ pub(crate) fn resolve_abi(
     }
 }
 
-/// The headers tree of one arch: returns the kbuild directory (`make -C` target).
+/// The headers tree of one arch: returns the kbuild directory (`make -C` target) and the
+/// common headers tree its Makefile includes (the kernel source directory).
 pub(crate) fn headers(
     toolchain: &str,
     d: &DebianToolchain,
@@ -103,7 +104,7 @@ pub(crate) fn headers(
     abi: &str,
     arch: Arch,
     slot: &Slot,
-) -> Result<PathBuf, KernelError> {
+) -> Result<(PathBuf, PathBuf), KernelError> {
     let packages = d.debian.header_packages(abi, arch);
     let rel_build = format!("usr/src/linux-headers-{}", d.debian.release_for(abi, arch));
     let done = slot.ensure("headers", |partial, final_dir| {
@@ -134,7 +135,16 @@ pub(crate) fn headers(
         }
         Ok(serde_json::json!({ "debs": debs, "build_dir": rel_build }))
     })?;
-    Ok(done.join(rel_build))
+    let common = format!("usr/src/{}", d.debian.common_package(abi));
+    let source = done.join(&common);
+    if !source.join("include/linux").is_dir() {
+        return Err(KernelError::Layout {
+            toolchain: toolchain.to_string(),
+            path: source,
+            message: format!("expected the common headers tree of {}", packages.join(" ")),
+        });
+    }
+    Ok((done.join(rel_build), source))
 }
 
 /// The module tree of one arch (`lib/modules/<release>`) from the image package.

@@ -138,6 +138,10 @@ pub struct BuildTree {
     pub release: String,
     /// The `make -C` directory.
     pub dir: PathBuf,
+    /// The kernel's source directory, for module sources whose own `configure` reads kernel
+    /// headers directly (OpenZFS' `--with-linux`): Debian's `-common` headers tree, whose
+    /// Makefile `dir` includes; the same as `dir` for a Talos tree (built in its source).
+    pub source_dir: PathBuf,
     /// kbuild's `LLVM=` value for LLVM builds (`1`, or the programs' suffix `-22`); `None`:
     /// gcc and binutils.
     pub llvm: Option<String>,
@@ -260,12 +264,13 @@ pub fn prepare_build_tree(
             };
             let (abi, notes) = debian::resolve_abi(&tc.name, d, &ctx.debian_dir(), ready)?;
             let slot = cache::Slot::new(&kernel_dir, &tc.name, debian_inputs(&tc.name, d, &abi), arch);
-            let dir = debian::headers(&tc.name, d, &ctx.debian_dir(), &abi, arch, &slot)?;
+            let (dir, source_dir) = debian::headers(&tc.name, d, &ctx.debian_dir(), &abi, arch, &slot)?;
             Ok(BuildTree {
                 toolchain: tc.name.clone(),
                 arch,
                 release: d.debian.release_for(&abi, arch),
                 dir,
+                source_dir,
                 llvm: d.compiler.llvm_make_value(),
                 cache_dir: slot.dir,
                 notes,
@@ -286,6 +291,7 @@ pub fn prepare_build_tree(
                 toolchain: tc.name.clone(),
                 arch,
                 release: prepared.release,
+                source_dir: prepared.dir.clone(),
                 dir: prepared.dir,
                 llvm: t.compiler.llvm_make_value(),
                 cache_dir: slot.dir,
