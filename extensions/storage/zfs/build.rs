@@ -37,6 +37,10 @@ fn modules(s: &Stage) -> Result<()> {
         .pinned_source("zfs")
         .configure([
             "--with-config=kernel",
+            // The arch the modules are for: configure's SIMD checks (HAVE_SSE2, HAVE_AVX2, ...)
+            // follow `--host`; without it an arm64 build enables the build machine's x86 code
+            // and modpost finds `fletcher_4_sse2_ops` and the like undefined.
+            "--host={host}",
             "--with-linux={kernel_source}",
             "--with-linux-obj={kernel_build}",
             "KERNEL_ARCH={kernel_arch}",
@@ -50,6 +54,14 @@ fn modules(s: &Stage) -> Result<()> {
         .run()?;
     Ok(())
 }
+
+/// The x86_64 assembly routines of OpenZFS' ICP (libicp, linked into libzpool) that OpenSSL's
+/// libcrypto defines under the same names with other arguments (both come from OpenSSL's
+/// `ghash-x86_64.pl` and `aesni-gcm-x86_64.pl`, ICP's changed). A static link of both (zdb,
+/// ztest, zhack) fails on the duplicates; renamed in the userland build, on every arch (the names
+/// only occur in x86_64 code). The kernel modules do not link libcrypto and keep the names.
+const ICP_RENAMED: [&str; 5] =
+    ["aesni_gcm_encrypt", "aesni_gcm_decrypt", "gcm_gmult_clmul", "gcm_gmult_avx", "gcm_ghash_avx"];
 
 /// The programs, their helper scripts and configuration, and the udev rules.
 fn userland(s: &Stage) -> Result<()> {
@@ -76,6 +88,8 @@ fn userland(s: &Stage) -> Result<()> {
             "--with-python=no",
             "--disable-nls",
         ])
+        // CFLAGS reach the assembly too (automake's CCASFLAGS defaults to them).
+        .cflags(ICP_RENAMED.iter().map(|name| format!("-D{name}=zfs_icp_{name}")))
         .dest(Dest::Scratch)
         .run()?;
     let mut shipped = 0;
