@@ -41,6 +41,9 @@ fn modules(s: &Stage) -> Result<()> {
             // follow `--host`; without it an arm64 build enables the build machine's x86 code
             // and modpost finds `fletcher_4_sse2_ops` and the like undefined.
             "--host={host}",
+            // configure's own compiler check links a program, and there is no target libc here
+            // (kbuild compiles the modules with the tree's compiler): the build machine's gcc.
+            "CC=gcc",
             "--with-linux={kernel_source}",
             "--with-linux-obj={kernel_build}",
             "KERNEL_ARCH={kernel_arch}",
