@@ -4,7 +4,7 @@
 //! needs network), with its internal libraries: libtirpc, util-linux-libs and libcrypto from their
 //! exact pins through the same mirror, zlib from Debian's 1.3.2 (a listed override: the pinned
 //! release, repacked). Checks the modules with kmod's `modinfo` (vermagic, sha512 signature by the
-//! toolchain key, `extras/`), runs `zfs version` and `zpool --help` (arm64 under qemu), the udev
+//! toolchain key, `extras/`), runs `zfs --version` and `zpool --help` (arm64 under qemu), the udev
 //! rules, the service spec and its program, and strict validation of the staged tree.
 //!
 //! Heavy (OpenZFS configures and builds twice per arch: kernel and user side), hence tier full.
@@ -136,10 +136,11 @@ fn check_userland(s: &Staged, arch: Arch) {
         check_static_program(arch, &path).unwrap_or_else(|e| panic!("{e:#}"));
         s.check_no_build_paths(&rel).unwrap();
     }
-    // `zfs version` prints the userland's version, then the module's (not loaded here).
-    let out = target_command(arch, &s.rootfs("usr/local/sbin/zfs")).arg("version").output_unchecked().unwrap();
+    // `zfs --version` prints the userland's version, then fails on the module's (not loaded
+    // here: exit status 1). `zfs version` would stop before either: it needs /dev/zfs.
+    let out = target_command(arch, &s.rootfs("usr/local/sbin/zfs")).arg("--version").output_unchecked().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with(&format!("zfs-{ZFS_VERSION}-1\n")), "zfs version: {text:?}");
+    assert!(text.starts_with(&format!("zfs-{ZFS_VERSION}-1\n")), "zfs --version: {text:?}");
     let help = target_command(arch, &s.rootfs("usr/local/sbin/zpool")).arg("--help").read().unwrap();
     assert!(help.contains("usage: zpool command args") && help.contains("import"), "zpool --help: {help}");
     // zed's scripts and its configuration, as upstream installs them.
