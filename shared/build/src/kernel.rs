@@ -562,7 +562,7 @@ impl KbuildModules<'_> {
         let step = Command::new(&configure)
             .name(&format!("kbuild-{}-configure", self.name))
             .dir(build)
-            .log_dir(&s.work.join("logs"))
+            .log_dir(s.work.join("logs"))
             .envs(clean_env(&home, s.source_date_epoch, &jobs))
             .args(&args);
         Ok(phases.run("configure", &step, &[], || Ok(()))?.is_some())
