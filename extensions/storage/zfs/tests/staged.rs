@@ -235,13 +235,13 @@ fn check(arch: Arch) {
 }
 
 #[test]
-#[ignore = "tier full: OpenZFS 2.4.3 kernel modules and userland for amd64 (45 min or more on 2 loaded cores)"]
+#[ignore = "tier full: OpenZFS 2.4.3 kernel modules and userland for amd64 (about 25 min on 2 loaded cores once the library stages are built)"]
 fn tier_full_amd64_exact_pin_against_debian_6_12() {
     check(Arch::Amd64);
 }
 
 #[test]
-#[ignore = "tier full: OpenZFS 2.4.3 kernel modules and userland for arm64, run under qemu (45 min or more on 2 loaded cores)"]
+#[ignore = "tier full: OpenZFS 2.4.3 kernel modules and userland for arm64, run under qemu (about 25 min on 2 loaded cores once the library stages are built)"]
 fn tier_full_arm64_exact_pin_against_debian_6_12_under_qemu() {
     check(Arch::Arm64);
 }
