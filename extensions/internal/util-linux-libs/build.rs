@@ -1,10 +1,10 @@
 //! Recipe for the internal library `util-linux-libs`: util-linux with every program off and only
-//! libmount and libblkid on, built static into the sysroot with their headers and `mount.pc` /
-//! `blkid.pc`.
+//! libmount, libblkid and libuuid on, built static into the sysroot with their headers and
+//! `mount.pc` / `blkid.pc` / `uuid.pc`.
 
 use talos_ext_build::prelude::*;
 
-/// Builds `libmount.a` and `libblkid.a` for one arch into the stage's sysroot.
+/// Builds `libmount.a`, `libblkid.a` and `libuuid.a` for one arch into the stage's sysroot.
 pub fn recipe(s: &mut Stage) -> Result<()> {
     let src = s.source("util-linux")?;
     s.autotools("util-linux", &src)
@@ -12,6 +12,7 @@ pub fn recipe(s: &mut Stage) -> Result<()> {
             "--disable-all-programs",
             "--enable-libmount",
             "--enable-libblkid",
+            "--enable-libuuid",
             "--without-python",
             "--without-systemd",
             "--without-systemdsystemunitdir",

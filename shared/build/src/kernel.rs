@@ -114,12 +114,17 @@ pub struct KbuildModules<'a> {
 }
 
 /// The placeholders of [`KbuildModules::configure`] arguments and their meaning.
-pub const CONFIGURE_PLACEHOLDERS: [(&str, &str); 5] = [
+pub const CONFIGURE_PLACEHOLDERS: [(&str, &str); 6] = [
     ("{kernel_source}", "the kernel source directory (BuildTree::source_dir)"),
     ("{kernel_build}", "the kernel build directory, `make -C` (BuildTree::dir)"),
     ("{kernel_arch}", "kbuild's ARCH (`x86`, `arm64`)"),
     ("{cross_compile}", "kbuild's CROSS_COMPILE (`aarch64-linux-gnu-` for a gcc arm64 tree, else empty)"),
     ("{llvm}", "kbuild's LLVM (`1`, `-22`; empty for gcc)"),
+    (
+        "{host}",
+        "the GNU triplet of the tree's arch (`x86_64-linux-gnu`, `aarch64-linux-gnu`), for `--host`: \
+         a configure that checks the target CPU (OpenZFS' SIMD checks) must not check the build machine's",
+    ),
 ];
 
 #[derive(Debug, Clone)]
@@ -540,6 +545,7 @@ impl KbuildModules<'_> {
             tree.arch.kernel_arch().to_string(),
             cross.to_string(),
             tree.llvm.clone().unwrap_or_default(),
+            format!("{}-linux-gnu", tree.arch.gnu_machine()),
         ];
         let args: Vec<String> = args
             .iter()

@@ -1,4 +1,4 @@
-//! Stages the `util-linux-libs` library for amd64 from its exact pin, offline, through a
+//! Stages the `util-linux-libs` library (libmount, libblkid, libuuid) for amd64 from its exact pin, offline, through a
 //! directory mirror holding Debian's byte-identical `.orig`, and checks the sysroot. (arm64 is
 //! built by the iscsi-tools tests, which link it.)
 
@@ -18,13 +18,14 @@ fn tier_kinds_amd64_static_libmount_and_libblkid_from_pin() {
     let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, Arch::Amd64, &opts)
         .unwrap_or_else(|e| panic!("staging: {e:#}"));
     assert!(s.overridden_sources.is_empty());
-    for lib in ["libmount", "libblkid"] {
+    for lib in ["libmount", "libblkid", "libuuid"] {
         let a = std::fs::read(s.dir.join(format!("usr/lib/{lib}.a"))).unwrap();
         assert!(a.starts_with(b"!<arch>\n"), "{lib}.a is a static archive");
         assert!(!s.dir.join(format!("usr/lib/{lib}.so")).exists(), "no shared {lib}");
     }
     assert!(s.dir.join("usr/include/libmount/libmount.h").is_file());
     assert!(s.dir.join("usr/include/blkid/blkid.h").is_file());
+    assert!(s.dir.join("usr/include/uuid/uuid.h").is_file());
     let pc = std::fs::read_to_string(s.dir.join("usr/lib/pkgconfig/mount.pc")).unwrap();
     assert!(pc.contains("Version: 2.42.2"), "{pc}");
 }

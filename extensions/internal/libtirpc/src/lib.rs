@@ -1,0 +1,6 @@
+//! `libtirpc`: an internal library stage (never published).
+//!
+//! The recipe is in `build.rs`; it builds libtirpc 1.3.6 as a static library into a sysroot that
+//! cargo hands to dependents as `DEP_LIBTIRPC_SYSROOT_<ARCH>` (see
+//! `talos_ext_build::library_script`). A recipe that links it lists this crate under
+//! `[dependencies]` and calls `s.use_library("libtirpc")?`.
