@@ -115,7 +115,10 @@ pub fn pinned(catalog: &Catalog) -> Result<Pinned> {
             .then(|| talos_ext_model::GoToolchain::load(&catalog.root))
             .transpose()?
             .map(|g| g.version),
-        linux_firmware: uses(Kind::Firmware)
+        linux_firmware: catalog
+            .entries
+            .iter()
+            .any(|e| e.meta.uses_linux_firmware())
             .then(|| talos_ext_model::LinuxFirmware::load(&catalog.root))
             .transpose()?,
     })
@@ -299,7 +302,7 @@ pub fn dot(catalog: &Catalog, toolchains: &BTreeMap<String, Toolchain>, pinned: 
             edges.insert((GO.to_string(), node_id(e), format!("color={GO_COLOR}")));
         }
         if let Some((id, _)) = &firmware
-            && e.meta.kind == Kind::Firmware
+            && e.meta.uses_linux_firmware()
         {
             edges.insert((id.clone(), node_id(e), "style=dashed".to_string()));
         }

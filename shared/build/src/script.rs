@@ -59,6 +59,9 @@ pub fn build_script(recipe: Recipe) {
 ///   kernel toolchain's module tree, with the index files ([`Stage::install_in_tree_modules`]);
 /// - `firmware`: the paths the metadata lists (`firmware = [...]`) from the pinned linux-firmware
 ///   release, with `WHENCE`'s links ([`Stage::install_firmware`]);
+/// - `mixed` without sources: both of the above, for what it lists (in-tree modules paired
+///   with the firmware they load: amdgpu, i915, ...), firmware first, so that a missing
+///   linux-firmware release fails before the kernel's module tree is prepared;
 /// - `noop`: nothing (an empty rootfs: a placeholder image).
 ///
 /// Any other kind has no default; its `build.rs` passes a recipe of its own to [`build_script`].
@@ -69,6 +72,25 @@ pub fn default_recipe(s: &mut Stage) -> Result<()> {
         }
         Kind::Firmware => {
             s.install_firmware()?;
+        }
+        Kind::Mixed if s.meta().sources.is_empty() => {
+            let firmware = s.meta().uses_linux_firmware();
+            let modules = !s.meta().modules_for(s.arch()).is_empty();
+            if !firmware && !modules {
+                bail!(
+                    "{}: the default recipe of a `mixed` extension installs the in-tree modules (`modules.{}`) and \
+                     the linux-firmware paths (`firmware`) it lists, and it lists neither: list them, or pass a \
+                     recipe of its own to talos_ext_build::build_script",
+                    s.meta().name,
+                    s.arch()
+                );
+            }
+            if firmware {
+                s.install_firmware()?;
+            }
+            if modules {
+                s.install_in_tree_modules()?;
+            }
         }
         Kind::Noop => {}
         other => bail!(
@@ -120,7 +142,7 @@ fn run(recipe: Recipe, library: bool) -> Result<()> {
     println!("cargo:rerun-if-changed={}", root.join(PIN_PATH).display());
     // A firmware recipe's files come from the linux-firmware pin (an unreadable manifest fails
     // below, where the arches ask for work).
-    if load_meta(&manifest_dir).is_ok_and(|m| m.kind == Kind::Firmware) {
+    if load_meta(&manifest_dir).is_ok_and(|m| m.uses_linux_firmware()) {
         println!("cargo:rerun-if-changed={}", root.join(talos_ext_model::LINUX_FIRMWARE_PATH).display());
     }
 

@@ -61,6 +61,10 @@ pub struct TestOptions {
     /// The linux-firmware release `firmware` recipes take their files from, pinned by the test
     /// to its own tarball; `None` is `toolchain/firmware.toml`'s.
     pub linux_firmware: Option<talos_ext_model::LinuxFirmware>,
+    /// In-tree modules (`kernel/...ko`) left out of the recipe's `modules.<arch>` for this
+    /// staging: those a stand-in kernel does not have as modules (see
+    /// [`check_in_tree_recipe_with_debian`], which proves each is absent and says why).
+    pub absent_modules: Vec<String>,
 }
 
 /// A test's own pin for one source of the recipe under test: a generated stand-in file (the
@@ -102,6 +106,7 @@ impl TestOptions {
             repins: Vec::new(),
             go_cache: None,
             linux_firmware: None,
+            absent_modules: Vec::new(),
         })
     }
 }
@@ -135,6 +140,7 @@ impl TestOptions {
             repins: Vec::new(),
             go_cache: None,
             linux_firmware: None,
+            absent_modules: Vec::new(),
         })
     }
 }
@@ -295,6 +301,7 @@ fn stage_meta_at(
         .with_context(|| format!("no {PIN_PATH} above {}", manifest_dir.display()))?;
     check_overrides_listed(&root, &opts.overrides)?;
     let repinned = apply_repins(&root, &mut meta, arch, &opts.repins)?;
+    meta = without_modules(meta, arch, &opts.absent_modules);
     let staged = stage_listed(&root, &meta, manifest_dir, recipe, arch, opts)?;
     report_built_from(&meta, arch, &staged.overridden_sources, &repinned);
     Ok(staged)
@@ -649,6 +656,7 @@ pub(crate) fn use_shared_library(
         repins: Vec::new(),
         go_cache: None,
         linux_firmware: dependent.linux_firmware.clone(),
+        absent_modules: Vec::new(),
     };
     with_shared_library(lib, dependent.arch, &root, &opts, merge)
 }
@@ -707,45 +715,117 @@ pub fn meta(manifest_dir: &str) -> Result<ExtensionMeta> {
 /// the single release directory (of the toolchain's kernel series), next to `modules.order`,
 /// `modules.builtin` and `modules.builtin.modinfo`. Panics with the reason otherwise.
 pub fn check_in_tree_recipe_with_debian(manifest_dir: &str, recipe: Recipe) {
-    use crate::kernel::kmod::{ModuleSignature, elf_machine, modinfo};
     use crate::kernel::{KernelOverrides, with_overrides};
 
     let meta = load_meta(Path::new(manifest_dir)).expect("the recipe's metadata");
     let pins = Pins::load().expect("the pins");
-    let series = format!("{}.", pins.debian_spec().debian.series);
     let debian = KernelOverrides { toolchain: Some(pins.debian.name.clone()), ..Default::default() };
+    let mut tested = Vec::new();
     for arch in meta.arches.clone() {
+        let absent = absent_from_debian(&meta, arch);
+        let mut opts = TestOptions::from_env().expect("test options");
+        opts.absent_modules = absent.clone();
+        if absent.len() == meta.modules_for(arch).len() {
+            // Nothing to install from Debian's kernel: the recipe must fail naming the module.
+            let err = with_overrides(debian.clone(), || stage(manifest_dir, recipe, arch))
+                .expect_err("a module the toolchain's tree lacks fails the recipe");
+            let msg = format!("{err:#}");
+            assert!(msg.contains(&format!("in-tree module `{}` is not in", absent[0])), "{msg}");
+            continue;
+        }
         let started = std::time::Instant::now();
-        let s = with_overrides(debian.clone(), || stage(manifest_dir, recipe, arch))
+        let s = with_overrides(debian.clone(), || stage_with(manifest_dir, recipe, arch, &opts))
             .unwrap_or_else(|e| panic!("{}: {arch}: {e:#}", meta.name));
         eprintln!("{} {arch}: staged in {:.1?}", meta.name, started.elapsed());
-        let modules = s.rootfs("usr/lib/modules");
-        let releases: Vec<String> = std::fs::read_dir(&modules)
-            .expect("usr/lib/modules exists")
-            .map(|e| e.expect("a directory entry").file_name().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(releases.len(), 1, "one release directory: {releases:?}");
-        let release = &releases[0];
-        assert!(release.starts_with(&series) && release.ends_with(&format!("-{arch}")), "{release}");
-        let listed = meta.modules_for(arch);
-        assert!(!listed.is_empty(), "{} lists no modules for {arch}", meta.name);
-        for rel in listed {
-            let path = modules.join(release).join(rel);
-            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            assert_eq!(&bytes[..4], b"\x7fELF", "{} must be a plain .ko", path.display());
-            assert_eq!(elf_machine(&bytes).expect("an ELF machine").talos_arch(), Some(arch.as_str()));
-            let sig = ModuleSignature::parse(&bytes).expect("a readable signature").expect("keeps its signature");
-            assert!(sig.signer_name().is_some_and(|s| !s.is_empty()), "{}: no signer", path.display());
-            let info = modinfo(&bytes).expect(".modinfo");
-            assert_eq!(info.kernel_release(), Some(release.as_str()), "{}", path.display());
-        }
-        for index in ["modules.order", "modules.builtin", "modules.builtin.modinfo"] {
-            assert!(modules.join(release).join(index).is_file(), "{index}");
-        }
+        check_staged_in_tree_modules(&s, &without_modules(meta.clone(), arch, &absent), arch);
         let manifest = std::fs::read_to_string(s.dir.join("manifest.yaml")).expect("manifest.yaml");
         let version = meta.version_string(&pins.pin.talos.tag);
         assert!(manifest.contains(&format!("name: {}\n  version: {version}\n", meta.name)), "{manifest}");
+        tested.push(arch);
     }
+    eprintln!(
+        "{}: modules installed and checked from Debian's kernel for {tested:?}; the rest only against the Talos kernel image",
+        meta.name
+    );
+}
+
+/// The Debian toolchain's module tree for `arch` (Debian's signed `linux-image` package,
+/// downloaded and unpacked into the kernel cache once).
+pub fn debian_module_tree(arch: Arch) -> Result<talos_ext_kernel::ModuleTree> {
+    let root = workspace_root();
+    let pins = Pins::load()?;
+    let tc = talos_ext_model::Toolchain::load(&root, &pins.debian.name)?;
+    let ctx = talos_ext_kernel::KernelContext::from_env(&root)?;
+    let (tree, notes) = talos_ext_kernel::prepare_module_tree(&ctx, &tc, arch)?;
+    notes.iter().for_each(|n| eprintln!("note: {n}"));
+    Ok(tree)
+}
+
+/// The modules `meta` lists for `arch` that Debian's kernel does not have as modules, each
+/// printed with the reason its tree gives ([`talos_ext_kernel::ModuleTree::absence`]): they are
+/// tested only against the Talos kernel image, which is not reachable offline.
+pub fn absent_from_debian(meta: &ExtensionMeta, arch: Arch) -> Vec<String> {
+    let tree = debian_module_tree(arch).unwrap_or_else(|e| panic!("Debian's module tree for {arch}: {e:#}"));
+    let mut absent = Vec::new();
+    for rel in meta.modules_for(arch) {
+        if let Some(why) = tree.absence(rel) {
+            eprintln!("{} {arch}: `{rel}` is not tested with Debian's {}: {why}", meta.name, tree.release);
+            absent.push(rel.clone());
+        }
+    }
+    absent
+}
+
+/// `meta` without the in-tree modules `absent` for `arch`.
+pub fn without_modules(mut meta: ExtensionMeta, arch: Arch, absent: &[String]) -> ExtensionMeta {
+    if let Some(list) = meta.modules.get_mut(&arch) {
+        list.retain(|m| !absent.contains(m));
+    }
+    meta
+}
+
+fn workspace_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    Pin::find_workspace_root(here).unwrap_or_else(|| panic!("no {PIN_PATH} above {}", here.display()))
+}
+
+/// Checks the in-tree modules a recipe staged with the Debian toolchain for `arch`: one release
+/// directory (of the toolchain's kernel series, for `arch`), every module the metadata lists
+/// for `arch` a plain `.ko` for that arch that keeps the kernel build's signature and names that
+/// release, and the index files beside them. Returns the rootfs paths of the modules and index
+/// files. Panics with the reason otherwise.
+pub fn check_staged_in_tree_modules(s: &Staged, meta: &ExtensionMeta, arch: Arch) -> Vec<String> {
+    use crate::kernel::kmod::{ModuleSignature, elf_machine, modinfo};
+
+    let pins = Pins::load().expect("the pins");
+    let series = format!("{}.", pins.debian_spec().debian.series);
+    let modules = s.rootfs("usr/lib/modules");
+    let releases: Vec<String> = std::fs::read_dir(&modules)
+        .expect("usr/lib/modules exists")
+        .map(|e| e.expect("a directory entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(releases.len(), 1, "one release directory: {releases:?}");
+    let release = &releases[0];
+    assert!(release.starts_with(&series) && release.ends_with(&format!("-{arch}")), "{release}");
+    let listed = meta.modules_for(arch);
+    assert!(!listed.is_empty(), "{} lists no modules for {arch}", meta.name);
+    let mut staged = Vec::new();
+    for rel in listed {
+        let path = modules.join(release).join(rel);
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(&bytes[..4], b"\x7fELF", "{} must be a plain .ko", path.display());
+        assert_eq!(elf_machine(&bytes).expect("an ELF machine").talos_arch(), Some(arch.as_str()));
+        let sig = ModuleSignature::parse(&bytes).expect("a readable signature").expect("keeps its signature");
+        assert!(sig.signer_name().is_some_and(|s| !s.is_empty()), "{}: no signer", path.display());
+        let info = modinfo(&bytes).expect(".modinfo");
+        assert_eq!(info.kernel_release(), Some(release.as_str()), "{}", path.display());
+        staged.push(format!("usr/lib/modules/{release}/{rel}"));
+    }
+    for index in ["modules.order", "modules.builtin", "modules.builtin.modinfo"] {
+        assert!(modules.join(release).join(index).is_file(), "{index}");
+        staged.push(format!("usr/lib/modules/{release}/{index}"));
+    }
+    staged
 }
 
 /// The shared test that an in-tree module recipe fails offline with the pinned Talos toolchain
@@ -828,6 +908,31 @@ macro_rules! firmware_recipe_tests {
                 env!("CARGO_MANIFEST_DIR"),
                 $crate::default_recipe,
                 $crate::Arch::Arm64,
+                &[$($package),+],
+            );
+        }
+    };
+}
+
+/// The tests of a `mixed` recipe that pairs in-tree modules with their firmware and uses
+/// [`crate::default_recipe`]: its whole `tests/modules_and_firmware.rs` is
+/// `talos_ext_build::modules_and_firmware_recipe_tests!("<debian package>=<version>", ...);`,
+/// naming the Debian firmware packages that hold its firmware paths. In the smoke tier, staging
+/// without the pinned linux-firmware release fails naming it (the default recipe installs the
+/// firmware first); in the default tier, every arch is staged with the Debian toolchain's signed
+/// modules and Debian's firmware ([`firmware::check_modules_and_firmware_recipe_with_debian`]).
+/// The Talos toolchain's fail-fast without its kernel image is the in-tree recipes' test (the
+/// same step).
+#[macro_export]
+macro_rules! modules_and_firmware_recipe_tests {
+    ($($package:literal),+ $(,)?) => {
+        $crate::firmware_recipe_tests!();
+
+        #[test]
+        fn tier_kinds_debian_modules_and_firmware() {
+            $crate::testing::firmware::check_modules_and_firmware_recipe_with_debian(
+                env!("CARGO_MANIFEST_DIR"),
+                $crate::default_recipe,
                 &[$($package),+],
             );
         }

@@ -20,7 +20,7 @@ use sha2::Digest as _;
 use talos_ext_debian::{PackageSpec, Repo, extract_debs};
 use talos_ext_model::firmware::{FIRMWARE_ROOT, LINUX_FIRMWARE_PATH, LinuxFirmware, WHENCE};
 use talos_ext_model::handoff::FIRMWARE_SOURCE_OVERRIDE;
-use talos_ext_model::{Arch, PIN_PATH, Pin};
+use talos_ext_model::{Arch, ExtensionMeta, PIN_PATH, Pin};
 
 use super::{TestOptions, stage_with};
 use crate::SourceOverride;
@@ -124,41 +124,97 @@ fn copy_without_links(root: &Path, dir: &Path, into: &Path, links: &mut Vec<(Str
 }
 
 /// The shared test of a `firmware` recipe, for one arch: stages it from Debian's packages
-/// `specs` (a [`debian_firmware`] tree, as `--source linux-firmware=<dir>`) and checks that the
-/// staged firmware is exactly the recipe's selection as resolved against Debian's own tree (its
-/// symlinks, not the generated `WHENCE`): every file with Debian's bytes and mode 0644, every
-/// directory 0755, every link with Debian's target; that the image is marked as built from an
-/// override and its SBOM's `linux-firmware` component says it is a stand-in; and that the tree
-/// passes strict validation again. Panics with the reason otherwise.
+/// `specs` (a [`debian_firmware`] tree, as `--source linux-firmware=<dir>`) and checks it
+/// ([`check_staged_firmware`]); the rootfs holds exactly the selection and the SBOM. Panics with
+/// the reason otherwise.
 pub fn check_firmware_recipe_with_debian(manifest_dir: &str, recipe: Recipe, arch: Arch, specs: &[&str]) {
     let meta = load_meta(Path::new(manifest_dir)).expect("the recipe's metadata");
+    let fw = debian_firmware_for(&meta, specs);
+    let s = stage_with_firmware(manifest_dir, recipe, arch, &meta, &fw, &[]);
+    let mut want = check_staged_firmware(&s, &meta, &fw, arch);
+    want.push(crate::sbom::spdx_path(&meta.name));
+    want.sort();
+    assert_eq!(s.rootfs_files(), want, "{} {arch}: exactly the selection (and the SBOM)", meta.name);
+    check_manifest_and_validate(&s, &meta, arch);
+}
+
+/// The shared test of a `mixed` recipe that pairs in-tree modules with their firmware (its
+/// `build.rs` is [`crate::default_build_script`]), for each of its arches: staged with the
+/// Debian toolchain's signed modules and from Debian's firmware packages `specs`, the modules
+/// are checked as [`super::check_staged_in_tree_modules`] does (those Debian's kernel has as
+/// modules, see [`super::absent_from_debian`]) and the firmware as
+/// [`check_staged_firmware`] does; the rootfs holds exactly those, the index files and the
+/// SBOM. Panics with the reason otherwise.
+pub fn check_modules_and_firmware_recipe_with_debian(manifest_dir: &str, recipe: Recipe, specs: &[&str]) {
+    use crate::kernel::{KernelOverrides, with_overrides};
+
+    let meta = load_meta(Path::new(manifest_dir)).expect("the recipe's metadata");
+    let fw = debian_firmware_for(&meta, specs);
+    let pins = super::Pins::load().expect("the pins");
+    let debian = KernelOverrides { toolchain: Some(pins.debian.name.clone()), ..Default::default() };
+    for arch in meta.arches.clone() {
+        let absent = super::absent_from_debian(&meta, arch);
+        let s = with_overrides(debian.clone(), || stage_with_firmware(manifest_dir, recipe, arch, &meta, &fw, &absent));
+        let mut want = check_staged_firmware(&s, &meta, &fw, arch);
+        let tested = super::without_modules(meta.clone(), arch, &absent);
+        if !tested.modules_for(arch).is_empty() {
+            want.extend(super::check_staged_in_tree_modules(&s, &tested, arch));
+        }
+        want.push(crate::sbom::spdx_path(&meta.name));
+        want.sort();
+        assert_eq!(s.rootfs_files(), want, "{} {arch}: exactly the modules, the firmware and the SBOM", meta.name);
+        check_manifest_and_validate(&s, &meta, arch);
+    }
+}
+
+fn debian_firmware_for(meta: &ExtensionMeta, specs: &[&str]) -> DebianFirmware {
     let started = std::time::Instant::now();
     let fw = debian_firmware(specs).unwrap_or_else(|e| panic!("{}: Debian's firmware {specs:?}: {e:#}", meta.name));
-    eprintln!("{} {arch}: Debian packages {} ({:.1?})", meta.name, fw.packages.join(", "), started.elapsed());
+    eprintln!("{}: Debian packages {} ({:.1?})", meta.name, fw.packages.join(", "), started.elapsed());
     for spec in specs {
         assert!(fw.packages.iter().any(|p| p == spec || !spec.contains('=') && p.starts_with(&format!("{spec}="))));
     }
+    fw
+}
 
+/// Stages offline with `fw` as `--source linux-firmware=<dir>`; the image is marked as built
+/// from that override.
+fn stage_with_firmware(
+    manifest_dir: &str,
+    recipe: Recipe,
+    arch: Arch,
+    meta: &ExtensionMeta,
+    fw: &DebianFirmware,
+    absent_modules: &[String],
+) -> super::Staged {
+    let mut opts = TestOptions::from_env().expect("test options");
+    opts.fetch.offline = true;
+    opts.absent_modules = absent_modules.to_vec();
+    opts.overrides =
+        vec![SourceOverride { extension: FIRMWARE_SOURCE_OVERRIDE.into(), source: None, path: fw.tree.clone() }];
+    let started = std::time::Instant::now();
+    let s = stage_with(manifest_dir, recipe, arch, &opts).unwrap_or_else(|e| panic!("{} {arch}: {e:#}", meta.name));
+    eprintln!("{} {arch}: staged in {:.1?}", meta.name, started.elapsed());
+    assert_eq!(s.overridden_sources, [FIRMWARE_SOURCE_OVERRIDE], "the image is marked as built from an override");
+    s
+}
+
+/// Checks the firmware a recipe staged from [`debian_firmware`]'s tree `fw`: the files under
+/// the firmware root are exactly the recipe's selection as resolved against Debian's own tree
+/// (its symlinks, not the generated `WHENCE`): every file with Debian's bytes and mode 0644,
+/// every directory 0755, every link with Debian's target; and the SBOM's `linux-firmware`
+/// component says it is a stand-in. Returns the rootfs paths of the selection's files and links.
+pub fn check_staged_firmware(s: &super::Staged, meta: &ExtensionMeta, fw: &DebianFirmware, arch: Arch) -> Vec<String> {
     // The oracle: the selection against Debian's tree as the packages ship it (real symlinks).
     let oracle = FirmwareTree::open(&fw.debian, "Debian's firmware")
         .and_then(|t| t.select(&meta.name, &meta.firmware))
         .unwrap_or_else(|e| panic!("{}: {e}", meta.name));
     assert!(oracle.values().any(|n| *n == Node::File), "{}: the selection holds no file", meta.name);
-
-    let mut opts = TestOptions::from_env().expect("test options");
-    opts.fetch.offline = true;
-    opts.overrides =
-        vec![SourceOverride { extension: FIRMWARE_SOURCE_OVERRIDE.into(), source: None, path: fw.tree.clone() }];
-    let started = std::time::Instant::now();
-    let s = stage_with(manifest_dir, recipe, arch, &opts).unwrap_or_else(|e| panic!("{} {arch}: {e:#}", meta.name));
-    eprintln!("{} {arch}: staged {} paths in {:.1?}", meta.name, oracle.len(), started.elapsed());
-    assert_eq!(s.overridden_sources, [FIRMWARE_SOURCE_OVERRIDE], "the image is marked as built from an override");
-
-    let mut want: Vec<String> =
+    let want: Vec<String> =
         oracle.iter().filter(|(_, n)| **n != Node::Dir).map(|(p, _)| format!("{FIRMWARE_ROOT}/{p}")).collect();
-    want.push(crate::sbom::spdx_path(&meta.name));
-    want.sort();
-    assert_eq!(s.rootfs_files(), want, "{} {arch}: exactly the selection (and the SBOM)", meta.name);
+    let staged: Vec<String> =
+        s.rootfs_files().into_iter().filter(|p| p.starts_with(&format!("{FIRMWARE_ROOT}/"))).collect();
+    assert_eq!(staged, want, "{} {arch}: exactly the firmware selection", meta.name);
     for (path, node) in &oracle {
         let staged = s.rootfs(&format!("{FIRMWARE_ROOT}/{path}"));
         let debian = fw.debian.join(path);
@@ -178,13 +234,7 @@ pub fn check_firmware_recipe_with_debian(manifest_dir: &str, recipe: Recipe, arc
     for dir in ["usr", "usr/lib", FIRMWARE_ROOT] {
         assert_eq!(super::mode(&s.rootfs(dir)), 0o755, "{dir}");
     }
-
     let pins = LinuxFirmware::load(&workspace_root()).expect("the linux-firmware pin");
-    let manifest = fs::read_to_string(s.dir.join("manifest.yaml")).expect("manifest.yaml");
-    let version = meta.version_string(&pin().talos.tag);
-    // YAML quotes a version that reads as a number (`'20260810'`).
-    let written = [format!("  version: {version}\n"), format!("  version: '{version}'\n")];
-    assert!(written.iter().any(|w| manifest.contains(w.as_str())), "{manifest}");
     let sbom = fs::read(s.rootfs(&crate::sbom::spdx_path(&meta.name))).expect("the SBOM");
     let components = crate::sbom::components(&sbom).expect("a readable SBOM");
     let firmware = components.iter().find(|c| c.name == "linux-firmware").expect("a linux-firmware component");
@@ -193,7 +243,16 @@ pub fn check_firmware_recipe_with_debian(manifest_dir: &str, recipe: Recipe, arc
         "the SBOM's linux-firmware version must say it is a stand-in: {}",
         firmware.version
     );
+    want
+}
 
+/// The manifest carries the recipe's version and the tree passes strict validation again.
+fn check_manifest_and_validate(s: &super::Staged, meta: &ExtensionMeta, arch: Arch) {
+    let manifest = fs::read_to_string(s.dir.join("manifest.yaml")).expect("manifest.yaml");
+    let version = meta.version_string(&pin().talos.tag);
+    // YAML quotes a version that reads as a number (`'20260810'`).
+    let written = [format!("  version: {version}\n"), format!("  version: '{version}'\n")];
+    assert!(written.iter().any(|w| manifest.contains(w.as_str())), "{manifest}");
     let opts = crate::validate::Options {
         strict: true,
         pkg_name: Some(meta.name.clone()),

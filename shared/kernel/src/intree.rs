@@ -60,6 +60,24 @@ pub fn module_name(file_name: &str) -> String {
     base.strip_suffix(".ko").unwrap_or(base).replace('-', "_")
 }
 
+/// Why a module is not in a [`ModuleTree`] ([`ModuleTree::absence`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Absence {
+    /// The kernel has it built in (`modules.builtin` lists it).
+    BuiltIn,
+    /// The kernel's configuration does not build it at all (or this kernel version has no such module).
+    NotBuilt,
+}
+
+impl std::fmt::Display for Absence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Absence::BuiltIn => "built into this kernel (modules.builtin)",
+            Absence::NotBuilt => "not built by this kernel's configuration or version",
+        })
+    }
+}
+
 impl ModuleTree {
     /// Reads the modules `rels` (`kernel/...ko`): finds `.ko` or `.ko.xz`, decompresses, checks
     /// that each is signed and for this arch.
@@ -106,8 +124,21 @@ impl ModuleTree {
         })
     }
 
-    /// Other modules with the same file name, as a hint.
+    /// Why the module `rel` (`kernel/...ko`) is not in the tree as a module, or `None` when it
+    /// is (`.ko` or `.ko.xz`).
+    pub fn absence(&self, rel: &str) -> Option<Absence> {
+        if self.dir.join(rel).is_file() || self.dir.join(format!("{rel}.xz")).is_file() {
+            return None;
+        }
+        let builtin = fs::read_to_string(self.dir.join("modules.builtin")).unwrap_or_default();
+        Some(if builtin.lines().any(|l| l == rel) { Absence::BuiltIn } else { Absence::NotBuilt })
+    }
+
+    /// Other modules with the same file name, as a hint; or that the kernel has it built in.
     fn near(&self, rel: &str) -> String {
+        if self.absence(rel) == Some(Absence::BuiltIn) {
+            return format!("; this kernel has it built in (modules.builtin), so no tree of it has a `{rel}`");
+        }
         let want = module_name(rel.rsplit('/').next().unwrap_or(rel));
         let mut found = Vec::new();
         walk(&self.dir.join("kernel"), &mut |p| {
@@ -177,6 +208,27 @@ fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absence_says_built_in_or_not_built() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("6.12.1-amd64");
+        fs::create_dir_all(dir.join("kernel/drivers/a")).unwrap();
+        fs::write(dir.join("kernel/drivers/a/m.ko.xz"), b"").unwrap();
+        fs::write(dir.join("modules.builtin"), "kernel/drivers/a/b.ko\n").unwrap();
+        let tree = ModuleTree {
+            toolchain: "t".into(),
+            arch: Arch::Amd64,
+            release: "6.12.1-amd64".into(),
+            dir,
+            base: Base::WholeTree,
+        };
+        assert_eq!(tree.absence("kernel/drivers/a/m.ko"), None);
+        assert_eq!(tree.absence("kernel/drivers/a/b.ko"), Some(Absence::BuiltIn));
+        assert_eq!(tree.absence("kernel/drivers/a/c.ko"), Some(Absence::NotBuilt));
+        let err = tree.select(&["kernel/drivers/a/b.ko".to_string()]).unwrap_err().to_string();
+        assert!(err.contains("built in (modules.builtin)"), "{err}");
+    }
 
     #[test]
     fn names_and_unresolved_depends() {

@@ -39,7 +39,7 @@ use talos_ext_model::{Arch, KEYS_LOCK_PATH, Toolchain};
 
 pub use cache::{STAMP, disk_usage};
 pub use error::{KernelError, MissingSource};
-pub use intree::{Base, INDEX_FILES, ModuleTree, SelectedModule, Unresolved, module_name, unresolved_depends};
+pub use intree::{Absence, Base, INDEX_FILES, ModuleTree, SelectedModule, Unresolved, module_name, unresolved_depends};
 pub use keys::{
     ENV_MODULE_CERT, ENV_MODULE_KEY, KEY_BITS, KeyFiles, KeyOrigin, ModuleKey, keys_dir, module_key, rekey,
 };

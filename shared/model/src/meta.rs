@@ -277,7 +277,8 @@ pub struct ExtensionMeta {
     pub go: Option<crate::go::GoBuild>,
     /// The paths a `firmware` recipe ships from the pinned linux-firmware release (files,
     /// directories, `*`/`?` globs), relative to the release's top directory; they land under
-    /// `/usr/lib/firmware/` (see [`crate::firmware`]). Only that kind has them, and it must.
+    /// `/usr/lib/firmware/` (see [`crate::firmware`]). A `firmware` recipe must have them; a
+    /// `mixed` one may (in-tree modules plus the firmware they load); no other kind has them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub firmware: Vec<String>,
 }
@@ -492,22 +493,25 @@ impl ExtensionMeta {
 
     fn check_firmware(&self) -> Result<(), (String, String)> {
         let fail = |field: &str, message: String| Err((field.to_string(), message));
-        if self.kind != Kind::Firmware {
-            if !self.firmware.is_empty() {
+        if self.firmware.is_empty() {
+            if self.kind == Kind::Firmware {
                 return fail(
                     "firmware",
-                    format!("only kind `firmware` ships linux-firmware paths (kind `{}`)", self.kind),
+                    "a `firmware` recipe lists the linux-firmware paths it ships (files, directories, globs)".into(),
                 );
             }
             return Ok(());
         }
-        if self.firmware.is_empty() {
+        if !matches!(self.kind, Kind::Firmware | Kind::Mixed) {
             return fail(
                 "firmware",
-                "a `firmware` recipe lists the linux-firmware paths it ships (files, directories, globs)".into(),
+                format!(
+                    "only kinds `firmware` and `mixed` (in-tree modules plus their firmware) ship linux-firmware paths (kind `{}`)",
+                    self.kind
+                ),
             );
         }
-        if !self.sources.is_empty() {
+        if self.kind == Kind::Firmware && !self.sources.is_empty() {
             return fail(
                 "sources",
                 format!(
@@ -543,6 +547,12 @@ impl ExtensionMeta {
     /// Looks up a source by name for an arch.
     pub fn source(&self, name: &str, arch: Arch) -> Option<&Source> {
         self.sources_for(arch).find(|s| s.name == name)
+    }
+
+    /// Whether this extension ships files of the pinned linux-firmware release (`firmware`
+    /// recipes, and `mixed` ones that pair in-tree modules with their firmware).
+    pub fn uses_linux_firmware(&self) -> bool {
+        !self.firmware.is_empty()
     }
 
     /// Whether this is an internal library stage rather than a published extension.
@@ -749,7 +759,20 @@ arches = ["amd64", "arm64"]
         );
         assert_eq!(firmware(&src).unwrap_err().field, "sources");
         let e = parse("version = { format = \"talos\" }\nfirmware = [\"a\"]\n").unwrap_err();
-        assert_eq!(e.field, "firmware", "only kind firmware: {e}");
+        assert_eq!(e.field, "firmware", "only kinds firmware and mixed: {e}");
+        // In-tree modules plus their firmware: a `mixed` recipe may list both, sources too.
+        let mixed = ExtensionMeta::from_toml_str(
+            "x",
+            &format!(
+                "{}version = {{ format = \"firmware-talos\", date = \"20260810\" }}\n\
+                 firmware = [\"amdgpu\"]\nmodules.amd64 = [\"kernel/drivers/gpu/drm/amd/amdgpu/amdgpu.ko\"]\n{src}",
+                BASE.replace("c-build", "mixed"),
+                src = src.replacen("firmware = [\"a\"]\n", "", 1)
+            ),
+        )
+        .unwrap();
+        assert!(mixed.uses_linux_firmware() && mixed.uses_kernel_toolchain());
+        assert!(m.uses_linux_firmware() && !parse("version = { format = \"talos\" }\n").unwrap().uses_linux_firmware());
     }
 
     #[test]

@@ -51,7 +51,7 @@ fn fetch_all(
     let mut out = Vec::new();
     let mut failures = Vec::new();
     let selected = selection(catalog, names, all)?;
-    let firmware = selected.iter().any(|e| e.meta.kind == Kind::Firmware);
+    let firmware = selected.iter().any(|e| e.meta.uses_linux_firmware());
     let release = if firmware { Some(LinuxFirmware::load(&sh.current_dir())?.source()) } else { None };
     for (name, source) in release.iter().map(|s| (LINUX_FIRMWARE, s)) {
         match fetch(&cfg, name, source, &bars) {

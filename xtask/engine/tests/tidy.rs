@@ -512,6 +512,7 @@ const REAL_BUILD_HELPERS: &[&str] = &[
     "check_in_tree_recipe_with_debian",
     "debian_firmware",
     "check_firmware_recipe_with_debian",
+    "check_modules_and_firmware_recipe_with_debian",
 ];
 
 /// Recipes without any real-build test, each with the reason: they belong to the smoke tier only.

@@ -56,7 +56,7 @@ pub fn lint(root: &Path, recipes: &[Declared]) -> Result<Vec<Finding>> {
                 layout(&mut report, root, &recipe.manifest, &meta);
                 sbom(&mut report, &meta);
                 version(&mut report, &meta, &tag);
-                if meta.kind == Kind::Firmware {
+                if meta.uses_linux_firmware() {
                     firmware_release(&mut report, firmware_pin.get_or_init(|| LinuxFirmware::load(root)), &meta);
                 }
                 declared_versions(&mut report, &meta);

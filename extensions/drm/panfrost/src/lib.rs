@@ -1,0 +1,6 @@
+//! `panfrost`: the Arm Mali GPU drivers (`panfrost`, `panthor` with `drm_gpuvm`) and the Mali firmware from `arm/`.
+//!
+//! A `mixed` recipe of in-tree modules and their firmware: both lists are in `Cargo.toml`, and
+//! the default recipe (`build.rs`) takes the modules from the kernel toolchain's signed module
+//! tree and the firmware from the pinned linux-firmware release. The tests stage it with the
+//! Debian toolchain's signed modules and Debian's `firmware-misc-nonfree`, unpacked into linux-firmware's layout.
