@@ -847,7 +847,8 @@ pub fn check_in_tree_recipe_fails_fast_with_talos(manifest_dir: &str, recipe: Re
 }
 
 /// The tests of a recipe that uses [`crate::default_recipe`] for `kmod-in-tree`: its whole
-/// `tests/in_tree.rs` is `talos_ext_build::in_tree_recipe_tests!();`. With the Debian toolchain
+/// `tests/in_tree.rs` is `talos_ext_build::in_tree_recipe_tests!();` (or, for a recipe that adds
+/// files to the default, `in_tree_recipe_tests!(build::recipe)` with its `build.rs` as a module). With the Debian toolchain
 /// (offline, from the Debian linux-image package) every listed module must be installed as a
 /// plain, still signed `.ko` under its own path with the index files
 /// ([`check_in_tree_recipe_with_debian`]); with the pinned Talos toolchain (the default) staging
@@ -856,17 +857,17 @@ pub fn check_in_tree_recipe_fails_fast_with_talos(manifest_dir: &str, recipe: Re
 #[macro_export]
 macro_rules! in_tree_recipe_tests {
     () => {
+        $crate::in_tree_recipe_tests!($crate::default_recipe);
+    };
+    ($recipe:path) => {
         #[test]
         fn tier_kinds_debian_toolchain_installs_the_listed_signed_modules() {
-            $crate::testing::check_in_tree_recipe_with_debian(env!("CARGO_MANIFEST_DIR"), $crate::default_recipe);
+            $crate::testing::check_in_tree_recipe_with_debian(env!("CARGO_MANIFEST_DIR"), $recipe);
         }
 
         #[test]
         fn talos_toolchain_fails_fast_naming_the_kernel_image() {
-            $crate::testing::check_in_tree_recipe_fails_fast_with_talos(
-                env!("CARGO_MANIFEST_DIR"),
-                $crate::default_recipe,
-            );
+            $crate::testing::check_in_tree_recipe_fails_fast_with_talos(env!("CARGO_MANIFEST_DIR"), $recipe);
         }
     };
 }

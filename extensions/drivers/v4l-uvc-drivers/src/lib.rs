@@ -1,4 +1,6 @@
-//! `v4l-uvc-drivers`: a Talos extension of in-tree kernel modules from the pinned kernel, signed
+//! `v4l-uvc-drivers`: the signed in-tree modules of USB webcams (UVC) and the V4L2 and media
+//! core they need, from the pinned kernel.
 //!
-//! The recipe is `build.rs`; `tests/` checks it. Scaffolded by `cargo xtask new`: `cargo xtask
-//! lint` lists what is left to fill in.
+//! A `kmod-in-tree` recipe: the module list is in `Cargo.toml`, installed by the default recipe.
+//! Not yet here: upstream also ships systemd's `60-persistent-v4l.rules` (systemd v261.2), which
+//! gives cameras stable `/dev/v4l/by-id` names; that needs a pinned single-file source.
