@@ -30,6 +30,7 @@ pub mod firmware;
 mod fresh;
 pub mod go;
 pub mod kernel;
+mod layer;
 mod library;
 pub mod microcode;
 pub mod prebuilt;

@@ -111,7 +111,7 @@ pub(crate) fn empty_sysroot(sysroot: &Path) -> Result<()> {
 
 /// `DEP_<LINKS>_SYSROOT_<ARCH>`, the variable cargo gives a dependent's build script.
 pub fn dep_var(links: &str, arch: Arch) -> String {
-    format!("DEP_{}_SYSROOT_{}", links.to_uppercase().replace('-', "_"), arch.as_str().to_uppercase())
+    crate::layer::dep_metadata_var(links, "sysroot", arch)
 }
 
 impl Stage {

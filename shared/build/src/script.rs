@@ -175,6 +175,8 @@ fn run(recipe: Recipe, library: bool) -> Result<()> {
             stage_arch(&ctx, arch, recipe, &ctx.out_dir.join(STAGE_DIR).join(arch.as_str()))?;
         if library {
             println!("cargo::metadata=sysroot_{arch}={}", dir.display());
+        } else {
+            crate::layer::publish_layer(arch, &dir, &overridden_sources);
         }
         staged.push(StagedArch { arch, dir, stamp: stamp(), overridden_sources });
     }

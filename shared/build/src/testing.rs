@@ -661,6 +661,60 @@ pub(crate) fn use_shared_library(
     with_shared_library(lib, dependent.arch, &root, &opts, merge)
 }
 
+/// Writes a stand-in `.tar.gz` (or `.tgz`) `file` holding `members` (path, bytes, mode), with
+/// the tests' fixed mtime: for sources whose real archive is not reachable offline.
+pub fn write_tar_gz(file: &Path, members: &[(String, Vec<u8>, u32)]) -> Result<()> {
+    let name = file.file_name().unwrap_or_default().to_string_lossy();
+    if !(name.ends_with(".tar.gz") || name.ends_with(".tgz")) {
+        anyhow::bail!("{name}: stand-in archives are written as .tar.gz only");
+    }
+    let out = std::fs::File::create(file).with_context(|| format!("creating {}", file.display()))?;
+    let gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    for (member, bytes, mode) in members {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(*mode);
+        header.set_mtime(TEST_EPOCH);
+        header.set_cksum();
+        tar.append_data(&mut header, member, bytes.as_slice())
+            .with_context(|| format!("adding {member} to {}", file.display()))?;
+    }
+    tar.into_inner().and_then(|gz| gz.finish()).with_context(|| format!("writing {}", file.display()))?;
+    Ok(())
+}
+
+/// Stages the extension `other` for a dependent that layers it ([`Stage::layer_extension`]) into
+/// a temporary directory, with the dependent's options, and hands its rootfs and overridden
+/// sources to `merge`.
+pub(crate) fn stage_layer<T>(
+    other: &TestLibrary,
+    dependent: &Stage,
+    merge: impl FnOnce(&Path, &[String]) -> Result<T>,
+) -> Result<T> {
+    let root = Pin::find_workspace_root(&dependent.manifest_dir)
+        .with_context(|| format!("no {PIN_PATH} above {}", dependent.manifest_dir.display()))?;
+    let tmp = tempfile::Builder::new().prefix("talos-ext-layer-").tempdir().context("creating a temp dir")?;
+    let ctx = StageContext {
+        meta: load_meta(&other.manifest_dir)?,
+        pin: Pin::load(&root)?,
+        manifest_dir: other.manifest_dir.clone(),
+        out_dir: tmp.path().to_path_buf(),
+        source_date_epoch: dependent.source_date_epoch,
+        fetch: dependent.fetch.clone(),
+        overrides: dependent.overrides.clone(),
+        libraries: dependent.libraries.clone(),
+        go_cache: None,
+        linux_firmware: dependent.linux_firmware.clone(),
+    };
+    let arch = dependent.arch;
+    let (dir, overridden) =
+        stage_arch(&ctx, arch, other.recipe, &tmp.path().join(arch.as_str())).with_context(|| {
+            format!("staging extension `{}` for {arch}, which `{}` layers", other.links, dependent.meta.name)
+        })?;
+    merge(&dir.join("rootfs"), &overridden)
+}
+
 /// The workspace's pinned toolchains, read from `toolchain/` as builds read them, so tests say
 /// what they expect from the pins instead of restating them.
 #[derive(Debug, Clone)]

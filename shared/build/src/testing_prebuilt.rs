@@ -64,26 +64,12 @@ fn stand_ins(meta: &ExtensionMeta, arch: Arch, program_arch: Arch, dir: &Path) -
 
 /// A `.tar.gz` (or `.tgz`) holding each program at its member path, mode 0755.
 fn write_tar_gz(file: &Path, entries: &[(Option<String>, PathBuf, String)]) -> Result<()> {
-    let name = file.file_name().unwrap_or_default().to_string_lossy();
-    if !(name.ends_with(".tar.gz") || name.ends_with(".tgz")) {
-        bail!("{name}: stand-in archives are written as .tar.gz only");
-    }
-    let out = std::fs::File::create(file).with_context(|| format!("creating {}", file.display()))?;
-    let gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
-    let mut tar = tar::Builder::new(gz);
+    let mut members = Vec::new();
     for (member, program, _) in entries {
-        let member = member.as_deref().unwrap_or_default();
         let bytes = std::fs::read(program).with_context(|| format!("reading {}", program.display()))?;
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o755);
-        header.set_mtime(super::TEST_EPOCH);
-        header.set_cksum();
-        tar.append_data(&mut header, member, bytes.as_slice())
-            .with_context(|| format!("adding {member} to {}", file.display()))?;
+        members.push((member.clone().unwrap_or_default(), bytes, 0o755));
     }
-    tar.into_inner().and_then(|gz| gz.finish()).with_context(|| format!("writing {}", file.display()))?;
-    Ok(())
+    super::write_tar_gz(file, &members)
 }
 
 /// Stages `recipe` for `arch` from stand-ins built for `program_arch`, served through an offline

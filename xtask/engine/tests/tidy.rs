@@ -267,8 +267,10 @@ fn listed_test_overrides_are_real_and_used() {
             }
             let used = tests.iter().any(|f| {
                 f.components().any(|c| c.as_os_str() == "tests")
-                    && fs::read_to_string(f)
-                        .is_ok_and(|text| text.contains("talos_ext_build::firmware_recipe_tests!(\""))
+                    && fs::read_to_string(f).is_ok_and(|text| {
+                        text.contains("talos_ext_build::firmware_recipe_tests!(\"")
+                            || text.contains("talos_ext_build::modules_and_firmware_recipe_tests!(\"")
+                    })
             });
             if !used {
                 problems.push(format!("`{recipe}`: no firmware recipe test overrides it any more; remove the entry"));
@@ -288,10 +290,14 @@ fn listed_test_overrides_are_real_and_used() {
             }
             _ => {}
         }
-        // A prebuilt recipe's shared stand-in tests re-pin its sources (`testing::Repin`).
+        // A prebuilt recipe's shared stand-in tests re-pin its sources (`testing::Repin`), and a
+        // recipe's own tests may override or re-pin its sources.
         let stand_ins = tests.iter().any(|f| {
             f.starts_with(&e.dir)
-                && fs::read_to_string(f).is_ok_and(|text| text.contains("talos_ext_build::prebuilt_recipe_tests!"))
+                && fs::read_to_string(f).is_ok_and(|text| {
+                    text.contains("talos_ext_build::prebuilt_recipe_tests!")
+                        || text.contains("Repin::") && f.components().any(|c| c.as_os_str() == "tests")
+                })
         });
         if !stand_ins && !override_tests.iter().any(|text| text.contains(&format!("\"{recipe}\""))) {
             problems.push(format!("`{recipe}`: no test overrides it any more; remove the entry"));
@@ -510,6 +516,7 @@ const REAL_BUILD_HELPERS: &[&str] = &[
     "debian_deb",
     "pypi_sdist",
     "check_in_tree_recipe_with_debian",
+    "absent_from_debian",
     "debian_firmware",
     "check_firmware_recipe_with_debian",
     "check_modules_and_firmware_recipe_with_debian",
