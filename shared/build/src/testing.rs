@@ -661,6 +661,25 @@ pub(crate) fn use_shared_library(
     with_shared_library(lib, dependent.arch, &root, &opts, merge)
 }
 
+/// The bytes of the one member of the `.tar.gz` `archive` whose path ends with `/<suffix>`
+/// (a single file of an upstream source tarball, e.g. from [`debian_orig`]).
+pub fn tar_gz_member(archive: &Path, suffix: &str) -> Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(archive).with_context(|| format!("opening {}", archive.display()))?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let want = format!("/{suffix}");
+    for entry in tar.entries().with_context(|| format!("reading {}", archive.display()))? {
+        let mut entry = entry.with_context(|| format!("reading {}", archive.display()))?;
+        let path = entry.path().with_context(|| format!("reading {}", archive.display()))?.display().to_string();
+        if path.ends_with(&want) {
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).with_context(|| format!("reading {path} in {}", archive.display()))?;
+            return Ok(bytes);
+        }
+    }
+    anyhow::bail!("{}: no member `*/{suffix}`", archive.display())
+}
+
 /// Writes a stand-in `.tar.gz` (or `.tgz`) `file` holding `members` (path, bytes, mode), with
 /// the tests' fixed mtime: for sources whose real archive is not reachable offline.
 pub fn write_tar_gz(file: &Path, members: &[(String, Vec<u8>, u32)]) -> Result<()> {
@@ -769,19 +788,26 @@ pub fn meta(manifest_dir: &str) -> Result<ExtensionMeta> {
 /// the single release directory (of the toolchain's kernel series), next to `modules.order`,
 /// `modules.builtin` and `modules.builtin.modinfo`. Panics with the reason otherwise.
 pub fn check_in_tree_recipe_with_debian(manifest_dir: &str, recipe: Recipe) {
+    check_in_tree_recipe_with_debian_and(manifest_dir, recipe, &TestOptions::from_env().expect("test options"));
+}
+
+/// [`check_in_tree_recipe_with_debian`] with `base` options (a mirror for a recipe's other
+/// sources, ...); returns each arch's staging that installed modules, for more checks.
+pub fn check_in_tree_recipe_with_debian_and(manifest_dir: &str, recipe: Recipe, base: &TestOptions) -> Vec<Staged> {
     use crate::kernel::{KernelOverrides, with_overrides};
 
     let meta = load_meta(Path::new(manifest_dir)).expect("the recipe's metadata");
     let pins = Pins::load().expect("the pins");
     let debian = KernelOverrides { toolchain: Some(pins.debian.name.clone()), ..Default::default() };
     let mut tested = Vec::new();
+    let mut stagings = Vec::new();
     for arch in meta.arches.clone() {
         let absent = absent_from_debian(&meta, arch);
-        let mut opts = TestOptions::from_env().expect("test options");
+        let mut opts = base.clone();
         opts.absent_modules = absent.clone();
         if absent.len() == meta.modules_for(arch).len() {
             // Nothing to install from Debian's kernel: the recipe must fail naming the module.
-            let err = with_overrides(debian.clone(), || stage(manifest_dir, recipe, arch))
+            let err = with_overrides(debian.clone(), || stage_with(manifest_dir, recipe, arch, base))
                 .expect_err("a module the toolchain's tree lacks fails the recipe");
             let msg = format!("{err:#}");
             assert!(msg.contains(&format!("in-tree module `{}` is not in", absent[0])), "{msg}");
@@ -796,11 +822,13 @@ pub fn check_in_tree_recipe_with_debian(manifest_dir: &str, recipe: Recipe) {
         let version = meta.version_string(&pins.pin.talos.tag);
         assert!(manifest.contains(&format!("name: {}\n  version: {version}\n", meta.name)), "{manifest}");
         tested.push(arch);
+        stagings.push(s);
     }
     eprintln!(
         "{}: modules installed and checked from Debian's kernel for {tested:?}; the rest only against the Talos kernel image",
         meta.name
     );
+    stagings
 }
 
 /// The Debian toolchain's module tree for `arch` (Debian's signed `linux-image` package,

@@ -1,5 +1,5 @@
 //! Stages `dvb-cx23885` for amd64 with the Debian toolchain's signed modules, `v4l-uvc-drivers`
-//! layered in (staged by its own default recipe), and a STAND-IN dvb-firmware tarball under the
+//! layered in (staged by its own recipe, systemd's rules file its exact pin), and a STAND-IN dvb-firmware tarball under the
 //! test's own pin (OpenELEC's release archive is on GitHub, not reachable offline, and no package
 //! archive carries it): the firmware bytes checked are the stand-in's, not OpenELEC's.
 
@@ -7,12 +7,16 @@
 #[allow(dead_code)]
 mod build;
 
+#[path = "../../../drivers/v4l-uvc-drivers/build.rs"]
+#[allow(dead_code)]
+mod v4l;
+
 use std::path::{Path, PathBuf};
 
 use talos_ext_build::kernel::{KernelOverrides, with_overrides};
 use talos_ext_build::testing::{
-    Pins, Repin, TestOptions, absent_from_debian, check_staged_in_tree_modules, meta, mode, stage_with,
-    without_modules, write_tar_gz,
+    Pins, Repin, TestOptions, absent_from_debian, check_staged_in_tree_modules, debian_orig, meta, mode, stage_with,
+    tar_gz_member, without_modules, write_tar_gz,
 };
 use talos_ext_build::{Arch, TestLibrary};
 
@@ -40,14 +44,17 @@ fn tier_kinds_amd64_layers_v4l_and_installs_modules_and_firmware() {
     let tmp = tempfile::tempdir().unwrap();
     let (tarball, files) = stand_in_tarball(tmp.path());
     let repin = Repin::of_file("dvb-firmware", arch, &tarball).unwrap();
-    let mut opts =
-        TestOptions::offline_mirror(&tmp.path().join("fetch"), &[(&tarball, &repin.sha256.to_string())]).unwrap();
+    // The layer's own source, its exact pin: systemd's rules from Debian's systemd source.
+    let rules = tmp.path().join("60-persistent-v4l.rules");
+    let orig = debian_orig("systemd=257.13-1~deb13u1").unwrap_or_else(|e| panic!("{e:#}"));
+    std::fs::write(&rules, tar_gz_member(&orig, "rules.d/60-persistent-v4l.rules").unwrap()).unwrap();
+    let rules_pin = meta_of(&v4l_dir()).source("persistent-v4l-rules", arch).unwrap().sha256.to_string();
+    let mirrored = [(tarball.as_path(), repin.sha256.to_string()), (rules.as_path(), rules_pin)];
+    let list: Vec<(&Path, &str)> = mirrored.iter().map(|(f, s)| (*f, s.as_str())).collect();
+    let mut opts = TestOptions::offline_mirror(&tmp.path().join("fetch"), &list).unwrap();
     opts.repins = vec![repin];
-    opts.libraries = vec![TestLibrary {
-        links: "v4l-uvc-drivers".into(),
-        manifest_dir: v4l_dir(),
-        recipe: talos_ext_build::default_recipe,
-    }];
+    opts.libraries =
+        vec![TestLibrary { links: "v4l-uvc-drivers".into(), manifest_dir: v4l_dir(), recipe: v4l::recipe }];
     let meta = meta(env!("CARGO_MANIFEST_DIR")).unwrap();
     let absent = absent_from_debian(&meta, arch);
     opts.absent_modules = absent.clone();
@@ -66,6 +73,7 @@ fn tier_kinds_amd64_layers_v4l_and_installs_modules_and_firmware() {
         assert!(s.rootfs(&format!("usr/lib/modules/{release}/{m}")).is_file(), "layered {m}");
     }
     assert!(s.rootfs("usr/local/share/spdx/v4l-uvc-drivers.spdx.json").is_file(), "the layer's SBOM comes along");
+    assert!(s.rootfs(v4l::RULES).is_file(), "the layer's udev rules come along");
     // Exactly the three firmware files, with the tarball's bytes.
     let firmware: Vec<String> = s.rootfs_files().into_iter().filter(|f| f.starts_with("usr/lib/firmware/")).collect();
     let want: Vec<String> = build::FIRMWARE.iter().map(|n| format!("usr/lib/firmware/{n}")).collect();
