@@ -680,6 +680,33 @@ pub fn tar_gz_member(archive: &Path, suffix: &str) -> Result<Vec<u8>> {
     anyhow::bail!("{}: no member `*/{suffix}`", archive.display())
 }
 
+/// Unpacks the directory `subdir` of the `.tar.gz` `archive` (below its top directory, as in an
+/// upstream tarball: `mstflint-4.33.0/kernel/...` for `kernel`) into `dest`, regular files only;
+/// for a source whose pinned tarball is one directory of a larger upstream tree.
+pub fn tar_gz_subdir(archive: &Path, subdir: &str, dest: &Path) -> Result<usize> {
+    let file = std::fs::File::open(archive).with_context(|| format!("opening {}", archive.display()))?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let mut count = 0;
+    for entry in tar.entries().with_context(|| format!("reading {}", archive.display()))? {
+        let mut entry = entry.with_context(|| format!("reading {}", archive.display()))?;
+        let path = entry.path().with_context(|| format!("reading {}", archive.display()))?.into_owned();
+        let Ok(rel) = path.components().skip(1).collect::<PathBuf>().strip_prefix(subdir).map(Path::to_path_buf) else {
+            continue;
+        };
+        if !entry.header().entry_type().is_file() || rel.as_os_str().is_empty() {
+            continue;
+        }
+        let out = dest.join(&rel);
+        std::fs::create_dir_all(out.parent().unwrap_or(dest)).with_context(|| format!("creating {}", out.display()))?;
+        entry.unpack(&out).with_context(|| format!("unpacking {} into {}", path.display(), out.display()))?;
+        count += 1;
+    }
+    if count == 0 {
+        anyhow::bail!("{}: no files under `*/{subdir}/`", archive.display());
+    }
+    Ok(count)
+}
+
 /// Writes a stand-in `.tar.gz` (or `.tgz`) `file` holding `members` (path, bytes, mode), with
 /// the tests' fixed mtime: for sources whose real archive is not reachable offline.
 pub fn write_tar_gz(file: &Path, members: &[(String, Vec<u8>, u32)]) -> Result<()> {
@@ -908,6 +935,64 @@ pub fn check_staged_in_tree_modules(s: &Staged, meta: &ExtensionMeta, arch: Arch
         staged.push(format!("usr/lib/modules/{release}/{index}"));
     }
     staged
+}
+
+/// Checks out-of-tree modules a recipe built and staged for `arch` with kernel toolchain
+/// `toolchain` (Debian's here: its release is `<series>.*-<arch>`): one release directory, and
+/// for each of `modules` (paths below it, `extras/zfs.ko`) with kmod's own `modinfo`: mode 0644,
+/// the module name, a vermagic of that release with the arch's flags, a PKCS#7 sha512 signature
+/// by the toolchain's signing key (the one in `cache`, where the test's build made it), stripped
+/// of debug info, the arch's ELF machine, and no build paths. Returns the release and each
+/// module's `modinfo -F version` (empty when it declares none). Panics with the reason.
+pub fn check_out_of_tree_modules(
+    s: &Staged,
+    arch: Arch,
+    toolchain: &str,
+    cache: &Path,
+    modules: &[&str],
+) -> (String, Vec<String>) {
+    use crate::kernel::kmod;
+    let pins = Pins::load().expect("the pins");
+    let series = format!("{}.", pins.debian_spec().debian.series);
+    let dir = s.rootfs("usr/lib/modules");
+    let releases: Vec<String> = std::fs::read_dir(&dir)
+        .expect("usr/lib/modules exists")
+        .map(|e| e.expect("a directory entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(releases.len(), 1, "one release directory: {releases:?}");
+    let release = releases[0].clone();
+    assert!(release.starts_with(&series) && release.ends_with(&format!("-{arch}")), "{release}");
+    let mut ctx = talos_ext_kernel::KernelContext::from_env(&workspace_root()).expect("the kernel context");
+    ctx.fetch.cache_dir = cache.to_path_buf();
+    let key = ctx.module_key(toolchain).expect("the toolchain's signing key");
+    let modinfo = |field: &str, ko: &Path| -> String {
+        let out = crate::step::Command::new("modinfo").args(["-F", field]).arg(ko).hint("apt-get install kmod").read();
+        out.unwrap_or_else(|e| panic!("{e}")).trim().to_string()
+    };
+    let mut versions = Vec::new();
+    for rel in modules {
+        let ko = dir.join(&release).join(rel);
+        let file = rel.rsplit('/').next().unwrap_or(rel);
+        assert!(ko.is_file(), "usr/lib/modules/{release}/{rel}");
+        assert_eq!(mode(&ko), 0o644, "{rel}");
+        assert_eq!(modinfo("name", &ko), talos_ext_kernel::module_name(file), "{rel}");
+        let vermagic = modinfo("vermagic", &ko);
+        assert_eq!(vermagic.split_whitespace().next(), Some(release.as_str()), "{rel}: {vermagic}");
+        let flag = if arch == Arch::Arm64 { "aarch64" } else { "modversions" };
+        assert!(vermagic.trim_end().ends_with(flag), "{rel}: {vermagic}");
+        assert_eq!(modinfo("sig_id", &ko), "PKCS#7", "{rel}");
+        assert_eq!(modinfo("sig_hashalgo", &ko), "sha512", "{rel}");
+        assert_eq!(modinfo("signer", &ko), key.key.signer().expect("a signer name"), "{rel}");
+        let bytes = std::fs::read(&ko).expect("the module");
+        let sig = kmod::ModuleSignature::parse(&bytes).expect("a readable signature").expect("signed");
+        assert_eq!(sig.sig_key(), &key.key.key_id(), "{rel} signed with the toolchain key");
+        assert!(!bytes.windows(12).any(|w| w == b".debug_info\0"), "{rel} is stripped before signing");
+        let machine = kmod::elf_machine(&bytes).expect("an ELF machine");
+        assert_eq!(machine, kmod::ElfMachine::from_e_machine(arch.elf_machine()), "{rel}");
+        s.check_no_build_paths(&format!("usr/lib/modules/{release}/{rel}")).expect("no build paths");
+        versions.push(modinfo("version", &ko));
+    }
+    (release, versions)
 }
 
 /// The shared test that an in-tree module recipe fails offline with the pinned Talos toolchain

@@ -29,13 +29,11 @@ mod zlib;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use talos_ext_build::kernel::kmod;
-use talos_ext_build::kernel::toolchains::KernelContext;
 use talos_ext_build::kernel::{KernelOverrides, with_overrides};
 use talos_ext_build::model::Pin;
 use talos_ext_build::step::Command;
 use talos_ext_build::testing::{
-    Staged, TestOptions, check_static_program, debian_orig, mode, stage_with, target_command,
+    Staged, TestOptions, check_out_of_tree_modules, check_static_program, debian_orig, mode, stage_with, target_command,
 };
 use talos_ext_build::validate::{Options, validate_dir};
 use talos_ext_build::{Arch, SourceOverride, TestLibrary};
@@ -94,37 +92,11 @@ fn modinfo(field: &str, ko: &Path) -> String {
 /// `cache` is the test's own cache (`TestOptions::offline_mirror`'s), where the toolchain's
 /// signing key was made.
 fn check_modules(s: &Staged, arch: Arch, cache: &Path) {
-    let dir = s.rootfs("usr/lib/modules");
-    let releases: Vec<String> =
-        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    assert_eq!(releases.len(), 1, "{releases:?}");
-    let release = &releases[0];
-    assert!(release.starts_with("6.12.") && release.ends_with(&format!("-{arch}")), "{release}");
-    let mut ctx = KernelContext::from_env(&root()).unwrap();
-    ctx.fetch.cache_dir = cache.to_path_buf();
-    let key = ctx.module_key(TOOLCHAIN).unwrap();
-    for name in ["spl", "zfs"] {
-        let ko = dir.join(release).join(format!("extras/{name}.ko"));
-        assert!(ko.is_file(), "usr/lib/modules/{release}/extras/{name}.ko");
-        assert_eq!(mode(&ko), 0o644, "{name}.ko");
-        assert_eq!(modinfo("name", &ko), name);
-        assert_eq!(modinfo("version", &ko), format!("{ZFS_VERSION}-1"), "{name}.ko version");
-        let vermagic = modinfo("vermagic", &ko);
-        assert_eq!(vermagic.split_whitespace().next(), Some(release.as_str()), "{name}.ko: {vermagic}");
-        let want = if arch == Arch::Arm64 { "aarch64" } else { "modversions" };
-        assert!(vermagic.trim_end().ends_with(want), "{name}.ko: {vermagic}");
-        assert_eq!(modinfo("sig_id", &ko), "PKCS#7", "{name}.ko");
-        assert_eq!(modinfo("sig_hashalgo", &ko), "sha512", "{name}.ko");
-        assert_eq!(modinfo("signer", &ko), key.key.signer().unwrap(), "{name}.ko");
-        let bytes = std::fs::read(&ko).unwrap();
-        let sig = kmod::ModuleSignature::parse(&bytes).unwrap().expect("signed");
-        assert_eq!(sig.sig_key(), &key.key.key_id(), "{name}.ko signed with the toolchain key");
-        assert!(!bytes.windows(12).any(|w| w == b".debug_info\0"), "{name}.ko is stripped before signing");
-        let machine = kmod::elf_machine(&bytes).unwrap();
-        assert_eq!(machine, kmod::ElfMachine::from_e_machine(arch.elf_machine()), "{name}.ko");
-        s.check_no_build_paths(&format!("usr/lib/modules/{release}/extras/{name}.ko")).unwrap();
+    let (release, versions) = check_out_of_tree_modules(s, arch, TOOLCHAIN, cache, &["extras/spl.ko", "extras/zfs.ko"]);
+    for (name, version) in ["spl", "zfs"].iter().zip(&versions) {
+        assert_eq!(version, &format!("{ZFS_VERSION}-1"), "{name}.ko version");
     }
-    let zfs = dir.join(release).join("extras/zfs.ko");
+    let zfs = s.rootfs(&format!("usr/lib/modules/{release}/extras/zfs.ko"));
     assert!(modinfo("depends", &zfs).split(',').any(|d| d == "spl"), "zfs.ko depends on spl");
 }
 
