@@ -13,7 +13,8 @@
 //!   `go.graph_hash`, or nothing is built.
 //! - **Build** ([`Stage::go_build`]): `go build` with `GOPROXY=off` (the network is never
 //!   touched), `GOFLAGS=-mod=readonly -trimpath -buildvcs=false`, `CGO_ENABLED=0` unless the
-//!   recipe declares cgo, `GOOS=linux GOARCH=<arch>`, `GOTOOLCHAIN=local`, the private module and
+//!   recipe declares cgo (then the engine's musl cross compiler, the sysroot of its internal
+//!   library stages and a static external link: `Stage::cgo_env`), `GOOS=linux GOARCH=<arch>`, `GOTOOLCHAIN=local`, the private module and
 //!   build caches (`<cache>/go/build`), and `-ldflags "-s -w -buildid= <stamps>"`, so the same
 //!   recipe built anywhere gives the same bytes.
 //! - **Mirror** ([`mirror_modules`]): the module cache's download tree is the module proxy's
@@ -415,6 +416,10 @@ impl Stage {
         talos_ext_fs::remove_dir_if_exists(&out)?;
         fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
         let mut ldflags = vec!["-s".to_string(), "-w".to_string(), "-buildid=".to_string()];
+        if go.cgo {
+            // cgo links through the musl cross compiler, statically (see `cgo_env`).
+            ldflags.extend(["-linkmode=external".to_string(), "-extldflags=-static".to_string()]);
+        }
         ldflags.extend(go.ldflags_for(GoToolchain::goarch(self.arch)));
         let mut cmd = tool
             .command(&format!("go-build-{}", self.arch), &dir)
@@ -428,6 +433,11 @@ impl Stage {
             .arg(format!("-ldflags={}", ldflags.join(" ")));
         if !go.tags.is_empty() {
             cmd = cmd.arg(format!("-tags={}", go.tags.join(",")));
+        }
+        if go.cgo {
+            for (name, value) in self.cgo_env(&tool)? {
+                cmd = cmd.env(name, value);
+            }
         }
         cmd.args(&go.packages)
             .log_dir(&logs)
@@ -443,6 +453,28 @@ impl Stage {
         }
         self.record_go_components(&tool, &graph)?;
         Ok(programs)
+    }
+
+    /// The environment of a cgo build (`cgo = true`): the engine's musl cross compiler for the
+    /// arch as `CC`, with the C drivers' flags (optimisation, the work dir mapped to `/build`
+    /// and the module cache to `/gomod` in debug info and `__FILE__`, the sysroot's headers and
+    /// the uapi headers) in `CGO_CFLAGS`, the sysroot's libraries (the internal library stages
+    /// the recipe used) in `CGO_LDFLAGS`, and `pkg-config` confined to the sysroot. The link is
+    /// external and static (`-linkmode=external -extldflags=-static`, added to the ldflags).
+    fn cgo_env(&self, tool: &GoTool) -> Result<Vec<(&'static str, String)>> {
+        let setup = self.build_setup()?;
+        let mut cflags = setup.cflags();
+        cflags.extend(crate::toolchain::CrossToolchain::prefix_map_flags(&[(&tool.mod_cache(), "/gomod")]));
+        cflags.extend(setup.cppflags());
+        Ok(vec![
+            ("CC", setup.cc().join(" ")),
+            ("CGO_CFLAGS", cflags.join(" ")),
+            ("CGO_LDFLAGS", format!("-L{}", setup.sysroot.join("usr/lib").display())),
+            ("PKG_CONFIG", "pkg-config".to_string()),
+            ("PKG_CONFIG_LIBDIR", setup.pkg_config_libdir()),
+            ("PKG_CONFIG_SYSROOT_DIR", setup.sysroot.display().to_string()),
+            ("PKG_CONFIG_PATH", String::new()),
+        ])
     }
 
     /// The Go toolchain and the modules built in, for the SBOM.

@@ -3,7 +3,8 @@
 //! not the image, so it is found here instead).
 //!
 //! A part must be TOML (the parser's message gives the line and column), set only keys under
-//! `plugins."io.containerd.*"`, and every runtime it declares under
+//! `plugins."io.containerd.*"`, proxy plugins (`proxy_plugins.<name>` with a known `type` and an
+//! absolute `address`) and the schema `version` (2 or 3), and every runtime it declares under
 //! `plugins."io.containerd.cri.v1.runtime".containerd.runtimes.<name>` (or the containerd 1.x
 //! `plugins."io.containerd.grpc.v1.cri".containerd.runtimes.<name>`) must be a table with a
 //! `runtime_type` like `io.containerd.runc.v2` and, when it names one, an absolute
@@ -45,12 +46,29 @@ pub fn check(name: &str, bytes: &[u8]) -> Vec<String> {
         out.push(format!("{name}: sets no containerd keys"));
     }
     for (key, value) in &table {
-        if key != "plugins" {
-            out.push(format!(
-                "{name}: line {}: top-level key `{key}`: a CRI part sets containerd plugin keys (`plugins.\"io.containerd.…\"`)",
-                line_of(text, key)
-            ));
-            continue;
+        match key.as_str() {
+            "plugins" => {}
+            "proxy_plugins" => {
+                check_proxy_plugins(name, text, value, &mut out);
+                continue;
+            }
+            // containerd merges every imported file by its own schema version (2 or 3).
+            "version" => {
+                if !matches!(value.as_integer(), Some(2 | 3)) {
+                    out.push(format!(
+                        "{name}: line {}: `version` = {value} is not a containerd configuration version (2 or 3)",
+                        line_of(text, key)
+                    ));
+                }
+                continue;
+            }
+            _ => {
+                out.push(format!(
+                    "{name}: line {}: top-level key `{key}`: a CRI part sets containerd plugin keys (`plugins.\"io.containerd.…\"`, `proxy_plugins.<name>`, `version`)",
+                    line_of(text, key)
+                ));
+                continue;
+            }
         }
         let Some(plugins) = value.as_table() else {
             out.push(format!("{name}: line {}: `plugins` is not a table", line_of(text, "plugins")));
@@ -100,6 +118,41 @@ pub fn check_runtime_config(name: &str, bytes: &[u8]) -> Vec<String> {
                 "{name}: {line}a runtime configuration (a part's `ConfigPath`) that is not valid TOML: {}",
                 e.message()
             )]
+        }
+    }
+}
+
+/// The kinds of proxy plugin containerd loads (`proxy_plugins.<name>.type`).
+pub const PROXY_PLUGIN_TYPES: &[&str] = &["snapshot", "content", "sandbox", "diff"];
+
+/// `proxy_plugins.<name>`: a plugin served by another process (a snapshotter such as stargz or
+/// SOCI), each a table with a known `type` and an absolute `address` (its socket).
+fn check_proxy_plugins(name: &str, text: &str, value: &Value, out: &mut Vec<String>) {
+    let Some(plugins) = value.as_table() else {
+        out.push(format!("{name}: line {}: `proxy_plugins` is not a table", line_of(text, "proxy_plugins")));
+        return;
+    };
+    for (plugin, spec) in plugins {
+        let key = format!("proxy_plugins.{plugin}");
+        let line = line_of(text, &key);
+        let Some(spec) = spec.as_table() else {
+            out.push(format!("{name}: line {line}: `{key}` is not a table"));
+            continue;
+        };
+        match spec.get("type").and_then(Value::as_str) {
+            Some(t) if PROXY_PLUGIN_TYPES.contains(&t) => {}
+            Some(t) => out.push(format!(
+                "{name}: line {line}: `{key}.type` = \"{t}\" is not a proxy plugin type ({})",
+                PROXY_PLUGIN_TYPES.join(", ")
+            )),
+            None => out.push(format!("{name}: line {line}: `{key}` has no `type`")),
+        }
+        match spec.get("address").and_then(Value::as_str) {
+            Some(a) if a.starts_with('/') => {}
+            Some(a) => {
+                out.push(format!("{name}: line {line}: `{key}.address` = \"{a}\" is not an absolute socket path"))
+            }
+            None => out.push(format!("{name}: line {line}: `{key}` has no `address` (its socket)")),
         }
     }
 }
@@ -205,11 +258,23 @@ mod tests {
         assert!(found[0].contains("line 3:") && found[0].contains("\"runc\" is not a shim name"), "{found:?}");
         assert!(found[1].contains("line 5:") && found[1].contains("BinaryName` = \"crun\" is not an absolute path"));
 
-        let found = check("crun.toml", b"version = 3\n[debug]\nlevel = \"info\"\n");
+        let found = check("crun.toml", b"version = 4\n[debug]\nlevel = \"info\"\n");
         assert_eq!(found.len(), 3, "{found:?}");
         assert!(found[0].contains("only `*.part`"), "{found:?}");
         assert!(found[1].contains("line 2: top-level key `debug`"), "{found:?}");
-        assert!(found[2].contains("line 1: top-level key `version`"), "{found:?}");
+        assert!(found[2].contains("line 1: `version` = 4 is not a containerd configuration version"), "{found:?}");
+
+        // A proxy snapshotter (stargz, SOCI): a known type and an absolute socket.
+        let soci = "version = 3\n[proxy_plugins.soci]\n  type = \"snapshot\"\n  address = \"/run/soci/soci.sock\"\n\
+                    [proxy_plugins.soci.exports]\n  root = \"/var/lib/soci/\"\n";
+        assert_eq!(check("10-soci.part", soci.as_bytes()), Vec::<String>::new());
+        let bad = soci.replace("\"snapshot\"", "\"snapshotter\"").replace("/run/soci/soci.sock", "soci.sock");
+        let found = check("10-soci.part", bad.as_bytes());
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].contains("line 2:") && found[0].contains("`proxy_plugins.soci.type` = \"snapshotter\""));
+        assert!(found[1].contains("`proxy_plugins.soci.address` = \"soci.sock\" is not an absolute socket path"));
+        let found = check("10-soci.part", b"[proxy_plugins.soci]\n");
+        assert!(found.iter().any(|f| f.contains("has no `type`")) && found.iter().any(|f| f.contains("no `address`")));
 
         let found = check("x.part", b"[plugins.cri]\nfoo = 1\n");
         assert!(found[0].contains("`plugins.\"cri\"` is not a containerd plugin id"), "{found:?}");
