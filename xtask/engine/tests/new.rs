@@ -102,6 +102,27 @@ sources = [
 compatibility = ">= v1.8.0"
 author = "Demo Author"
 licenses = ["Apache-2.0"]
+
+[[extension]]
+name = "demo-oot"
+category = "drivers"
+tier = "contrib"
+label = "demo out-of-tree module"
+version_format = "upstream-talos"
+version_value = "4.1.0-2"
+kind = "kmod-out-of-tree"
+arches = ["amd64", "arm64"]
+sources = []
+kmod_pkgs_image = "demo-oot-pkg"
+compatibility = ">= v1.2.0"
+author = "Demo Author"
+
+[[module_package]]
+name = "demo-oot-pkg"
+version = "4.1.0-2"
+sources = [
+  { url = "https://github.com/demo/oot/releases/download/v4.1.0-2/kernel-demo-4.1.0-2.tar.gz", sha256 = "9999999999999999999999999999999999999999999999999999999999999990", sha512 = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab" },
+]
 "#;
 
 /// One scaffold of the test: what to ask for, and the tests `cargo test` must report.
@@ -135,7 +156,7 @@ const CASES: &[Case] = &[
         reference: Some("demo-go"),
         tests: &[("the_wrapper_module_requires_the_pinned_module", "ok"), ("tier_kinds_stages_every_arch", "ignored")],
     },
-    Case { path: "drivers/demo-oot", kind: NewKind::KmodOutOfTree, reference: None, tests: STAGED },
+    Case { path: "drivers/demo-oot", kind: NewKind::KmodOutOfTree, reference: Some("demo-oot"), tests: STAGED },
     Case { path: "internal/demo-lib", kind: NewKind::Library, reference: None, tests: STAGED },
     Case {
         path: "drivers/demo-uinput",
@@ -312,6 +333,15 @@ fn every_kind_scaffolds_lints_builds_and_tests() {
         "[[package.metadata.talos-extension.sources]]\nname = \"demo-tool\"\nurl = \"https://github.com/demo/demo-tool/",
     ] {
         assert!(manifest.contains(fact), "{fact}:\n{manifest}");
+    }
+    // An out-of-tree module extension's pins are its module package's.
+    let oot = std::fs::read_to_string(ws.join("extensions/drivers/demo-oot/Cargo.toml")).unwrap();
+    for fact in [
+        "version = { format = \"upstream-talos\", upstream = \"4.1.0-2\" }",
+        "purl = \"pkg:github/demo/oot@v4.1.0-2\"",
+        "[[package.metadata.talos-extension.sources]]\nname = \"kernel-demo\"\nurl = \"https://github.com/demo/oot/releases/download/v4.1.0-2/kernel-demo-4.1.0-2.tar.gz\"\nsha256 = \"9999",
+    ] {
+        assert!(oot.contains(fact), "{fact}:\n{oot}");
     }
     let uinput = std::fs::read_to_string(ws.join("extensions/drivers/demo-uinput/Cargo.toml")).unwrap();
     assert!(uinput.contains("amd64 = [\"kernel/drivers/input/misc/uinput.ko\"]"), "{uinput}");

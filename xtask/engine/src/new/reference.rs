@@ -1,7 +1,9 @@
 //! Facts for a scaffold from a reference catalog in the upstream catalog format: `[[extension]]`
 //! tables (name, tier, label, author, compatibility, arches, `version_format` and
 //! `version_value`, sources with `destination`, modules, `firmware_paths`, licenses, CPEs) and
-//! `[[internal]]` tables (name, `version`, sources) for libraries. Only facts are taken; the
+//! `[[internal]]` tables (name, `version`, sources) for libraries; an out-of-tree module
+//! extension (`kmod_pkgs_image`) takes the sources of that `[[module_package]]`, from the same
+//! file or the `talos-toolchain.toml` beside it. Only facts are taken; the
 //! description is a sentence made from our own `label`, never upstream prose.
 
 use std::collections::BTreeMap;
@@ -43,7 +45,18 @@ pub fn facts(path: &Path, name: &str) -> Result<Facts> {
     let (extensions, internals) = (entries("extension"), entries("internal"));
     let named = |e: &toml::Table| e.get("name").and_then(|n| n.as_str()) == Some(name);
     if let Some(e) = extensions.iter().find(|e| named(e)) {
-        return extension_facts(e).with_context(|| format!("{}: [[extension]] `{name}`", path.display()));
+        let mut facts = extension_facts(e).with_context(|| format!("{}: [[extension]] `{name}`", path.display()))?;
+        // An out-of-tree module extension's sources are its module package's (pkgs builds it).
+        if facts.sources.is_empty()
+            && let Some(package) = string(e, "kmod_pkgs_image")
+        {
+            facts.sources = module_package_sources(path, &doc, &package)?;
+            if facts.purl.is_none() || facts.purl.as_deref().is_some_and(|p| p.starts_with("pkg:generic/")) {
+                let version = facts.version.as_ref().map(|v| v.upstream_part().to_string());
+                facts.purl = purl(&facts, name, version);
+            }
+        }
+        return Ok(facts);
     }
     if let Some(e) = internals.iter().find(|e| named(e)) {
         return internal_facts(e).with_context(|| format!("{}: [[internal]] `{name}`", path.display()));
@@ -56,6 +69,78 @@ pub fn facts(path: &Path, name: &str) -> Result<Facts> {
         .collect();
     let hint = if near.is_empty() { String::new() } else { format!("\nhint: did you mean {}?", near.join(", ")) };
     bail!("the reference {} has no [[extension]] or [[internal]] named `{name}`{hint}", path.display())
+}
+
+/// The file beside a catalog reference that holds the `[[module_package]]` tables (the pkgs
+/// images out-of-tree modules are built in), when the reference itself has none.
+pub const MODULE_PACKAGES_FILE: &str = "talos-toolchain.toml";
+
+/// The sources of the `[[module_package]]` named `package`, from `doc` or, when it has no such
+/// table, from [`MODULE_PACKAGES_FILE`] beside `path`; each named after its download (see
+/// [`source_id`]). No such package: no sources (the scaffold leaves placeholders).
+fn module_package_sources(path: &Path, doc: &toml::Table, package: &str) -> Result<Vec<Source>> {
+    let find = |doc: &toml::Table| -> Option<toml::Table> {
+        doc.get("module_package")?
+            .as_array()?
+            .iter()
+            .filter_map(|e| e.as_table())
+            .find(|e| e.get("name").and_then(|n| n.as_str()) == Some(package))
+            .cloned()
+    };
+    let found = match find(doc) {
+        Some(e) => Some((e, path.to_path_buf())),
+        None => {
+            let beside = path.with_file_name(MODULE_PACKAGES_FILE);
+            match std::fs::read_to_string(&beside) {
+                Ok(text) => {
+                    let other: toml::Table =
+                        toml::from_str(&text).with_context(|| format!("parsing {}", beside.display()))?;
+                    find(&other).map(|e| (e, beside))
+                }
+                Err(_) => None,
+            }
+        }
+    };
+    let Some((entry, file)) = found else { return Ok(Vec::new()) };
+    let mut sources = Vec::new();
+    let list = entry.get("sources").and_then(|v| v.as_array()).cloned().unwrap_or_default();
+    for (i, s) in list.iter().enumerate() {
+        let s = s
+            .as_table()
+            .with_context(|| format!("{}: [[module_package]] `{package}`: sources[{i}]", file.display()))?;
+        let url = string(s, "url").unwrap_or_default();
+        let json = serde_json::json!({
+            "name": source_id(&url, package),
+            "url": url,
+            "sha256": string(s, "sha256").unwrap_or_default(),
+            "sha512": string(s, "sha512").unwrap_or_default(),
+            "arch": string(s, "arch"),
+        });
+        let source: Source = serde_json::from_value(json)
+            .with_context(|| format!("{}: [[module_package]] `{package}`: sources[{i}]", file.display()))?;
+        sources.push(source);
+    }
+    Ok(sources)
+}
+
+/// A source id from a download URL: the file's stem without its version and what follows
+/// (`kernel-mstflint-4.34.1-4.tar.gz` is `kernel-mstflint`); a bare version (GitHub's
+/// `archive/refs/tags/v2.5.2.tar.gz`) gives the repository's name; nothing usable gives `fallback`.
+fn source_id(url: &str, fallback: &str) -> String {
+    let versionish = |part: &str| {
+        let p = part.strip_prefix('v').unwrap_or(part);
+        p.chars().next().is_some_and(|c| c.is_ascii_digit())
+    };
+    let stem = archive_stem(url);
+    let kept: Vec<&str> = stem.split('-').take_while(|p| !versionish(p)).collect();
+    if !kept.is_empty() && !kept.concat().is_empty() {
+        return kept.join("-");
+    }
+    let parts: Vec<&str> = url.strip_prefix("https://github.com/").unwrap_or("").split('/').collect();
+    match parts.as_slice() {
+        [_, repo, "archive", ..] | [_, repo, "releases", ..] => repo.to_string(),
+        _ => fallback.trim_end_matches("-pkg").to_string(),
+    }
 }
 
 /// Levenshtein distance (for "did you mean").
@@ -229,5 +314,10 @@ mod tests {
         assert_eq!(spdx_id("MIT"), "MIT");
         assert_eq!(edit_distance("demo-tol", "demo-tool"), 1);
         assert_eq!(edit_distance("crun", "youki"), 4);
+        let mst = "https://github.com/Mellanox/mstflint/releases/download/v4.34.1-4/kernel-mstflint-4.34.1-4.tar.gz";
+        assert_eq!(source_id(mst, "x-pkg"), "kernel-mstflint");
+        assert_eq!(source_id("https://github.com/NVIDIA/gdrcopy/archive/refs/tags/v2.5.2.tar.gz", "x-pkg"), "gdrcopy");
+        assert_eq!(source_id("https://example.org/download", "demo-pkg"), "download");
+        assert_eq!(source_id("https://example.org/1.0.tar.gz", "demo-pkg"), "demo");
     }
 }
