@@ -48,8 +48,10 @@ pub const ALL_COMPONENTS: [&str; 4] = ["main", "contrib", "non-free", "non-free-
 /// The suites of [`Repo::current_sources`]: a version moves from `sid` to `forky` (testing) to
 /// `trixie` (stable), so these three hold any current one wherever it is on the way;
 /// `trixie-backports` holds releases that passed through on the way (OpenZFS 2.4.3, whose
-/// upstream tarball is the pin, is only there).
-pub const CURRENT_SOURCE_SUITES: [&str; 4] = ["sid", "forky", "trixie", "trixie-backports"];
+/// upstream tarball is the pin, is only there); `bookworm` (oldstable) keeps older releases
+/// whose tarballs are still in the pool when a newer suite's are not (bird2 2.0.12: the pool
+/// here lacks the tarballs of trixie's 2.17.6 and sid's 2.20.0).
+pub const CURRENT_SOURCE_SUITES: [&str; 5] = ["sid", "forky", "trixie", "trixie-backports", "bookworm"];
 /// The suites of [`Repo::current_binaries`].
 pub const CURRENT_BINARY_SUITES: [&str; 2] = ["trixie", "bookworm"];
 
@@ -84,7 +86,8 @@ impl Repo {
     }
 
     /// The source packages of Debian's current suites (`sid`, `forky`, `trixie`,
-    /// `trixie-backports`; every component): upstream release tarballs of current software.
+    /// `trixie-backports`, `bookworm`; every component): upstream release tarballs of current
+    /// software.
     pub fn current_sources(root: &Path) -> Repo {
         Repo::sources(root, &CURRENT_SOURCE_SUITES, &ALL_COMPONENTS)
     }

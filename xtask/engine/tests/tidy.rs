@@ -534,6 +534,7 @@ const NO_REAL_BUILD_TEST: &[(&str, &str)] = &[
     ("spin", PREBUILT_VENDOR_BYTES),
     ("wasmedge", PREBUILT_VENDOR_BYTES),
     ("cloudflared", PREBUILT_VENDOR_BYTES),
+    ("youki", PREBUILT_VENDOR_BYTES),
 ];
 
 /// Why a prebuilt recipe of vendor release binaries has no real-build test.
