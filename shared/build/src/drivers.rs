@@ -382,6 +382,7 @@ pub struct Autotools<'s> {
     configure_args: Vec<String>,
     make_args: Vec<String>,
     make_targets: Vec<String>,
+    make_subdirs: Vec<String>,
     install_targets: Vec<String>,
 }
 
@@ -434,6 +435,15 @@ impl Autotools<'_> {
         self
     }
 
+    /// Builds only these directories of the configured tree, in order (`make -C <dir>
+    /// <targets>`, one phase each, `make:<dir>`), instead of the whole tree: for projects of
+    /// which a recipe needs one program and the convenience libraries it links (nfs-utils'
+    /// `support/nfs` and `tools/nfsrahead`). The install `make`, if any, still runs at the top.
+    pub fn make_subdirs<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, dirs: I) -> Self {
+        self.make_subdirs = dirs.into_iter().map(|d| d.as_ref().to_string()).collect();
+        self
+    }
+
     /// Configures, builds and installs.
     pub fn run(self) -> Result<Built> {
         let mut run = Run::start(self.stage, &self.common, "autotools")?;
@@ -468,12 +478,26 @@ impl Autotools<'_> {
         if self.common.linkage == Linkage::Static && run.build_dir.join("libtool").is_file() {
             make_vars.push(format!("LDFLAGS={} -all-static", run.ldflags().join(" ")));
         }
-        let make = run
-            .step("make", "make", &run.build_dir, &env)
-            .args(run.setup.jobs.make_args())
-            .args(&make_vars)
-            .args(&self.make_targets);
-        run.phase("make", make)?;
+        if self.make_subdirs.is_empty() {
+            let make = run
+                .step("make", "make", &run.build_dir, &env)
+                .args(run.setup.jobs.make_args())
+                .args(&make_vars)
+                .args(&self.make_targets);
+            run.phase("make", make)?;
+        }
+        for dir in &self.make_subdirs {
+            if dir.is_empty() || !Path::new(dir).components().all(|c| matches!(c, std::path::Component::Normal(_))) {
+                bail!("make subdirectory `{dir}` of `{}` must be a relative path inside the tree", self.common.name);
+            }
+            let make = run
+                .step(&format!("make-{}", dir.replace('/', "-")), "make", &run.build_dir, &env)
+                .args(run.setup.jobs.make_args())
+                .args(["-C", dir])
+                .args(&make_vars)
+                .args(&self.make_targets);
+            run.phase(&format!("make:{dir}"), make)?;
+        }
         if run.installs() {
             let install = run
                 .step("install", "make", &run.build_dir, &env)
@@ -868,6 +892,7 @@ impl Stage {
             configure_args: Vec::new(),
             make_args: Vec::new(),
             make_targets: Vec::new(),
+            make_subdirs: Vec::new(),
             install_targets: vec!["install".into()],
         }
     }

@@ -116,6 +116,51 @@ fn autotools_arm64() -> Result<()> {
     autotools(Arch::Arm64)
 }
 
+/// `make_subdirs`: only the listed directories are built, in order, one phase each; a directory
+/// that is not listed (whose build would fail) is never entered, and a rerun skips them all.
+#[test]
+fn autotools_make_subdirs_builds_only_the_listed_directories() -> Result<()> {
+    let arch = Arch::Amd64;
+    let (tmp, stage) = scratch_stage(arch)?;
+    let src = source_dir(&tmp, "hello-sub");
+    write(
+        &src,
+        &[
+            (
+                "configure.ac",
+                "AC_INIT([hello-sub], [1.0])\nAM_INIT_AUTOMAKE([foreign subdir-objects])\nAC_PROG_CC\nAM_PROG_AR\n\
+                 AC_PROG_RANLIB\nAC_CONFIG_FILES([Makefile lib/Makefile app/Makefile broken/Makefile])\nAC_OUTPUT\n",
+            ),
+            ("Makefile.am", "SUBDIRS = lib app broken\n"),
+            (
+                "lib/Makefile.am",
+                "noinst_LIBRARIES = libgreet.a\nlibgreet_a_SOURCES = greet.c greet.h\n\
+                 libgreet_a_CPPFLAGS = -DGREET_WHO='\"subdirs\"'\n",
+            ),
+            ("lib/greet.c", GREET_C),
+            ("lib/greet.h", GREET_H),
+            (
+                "app/Makefile.am",
+                "bin_PROGRAMS = hello\nhello_SOURCES = main.c\nhello_CPPFLAGS = -I$(top_srcdir)/lib\n\
+                 hello_LDADD = ../lib/libgreet.a\n",
+            ),
+            ("app/main.c", MAIN_C),
+            ("broken/Makefile.am", "all-local:\n\tfalse\n"),
+        ],
+    )?;
+    let built = stage.autotools("hello-sub", &src).autoreconf().make_subdirs(["lib", "app"]).no_install().run()?;
+    assert_eq!(built.ran, ["autoreconf", "configure", "make:lib", "make:app"]);
+    check_program(arch, &built.output("app/hello"), "subdirs")?;
+    // (autoreconf changed the tree, which keys the build; without it a rerun is fresh.)
+    let build = || stage.autotools("hello-sub", &src).make_subdirs(["lib", "app"]).no_install().run();
+    assert_eq!(build()?.ran, ["configure", "make:lib", "make:app"]);
+    let again = build()?;
+    assert!(again.ran.is_empty(), "a rerun is fresh: {:?}", again.ran);
+    let err = stage.autotools("hello-sub", &src).make_subdirs(["../x"]).no_install().run().unwrap_err();
+    assert!(format!("{err:#}").contains("make subdirectory `../x`"), "{err:#}");
+    Ok(())
+}
+
 // --- meson --------------------------------------------------------------------------------------
 
 fn meson(arch: Arch) -> Result<()> {

@@ -1,0 +1,53 @@
+//! Stages the `sqlite` library from Debian's `sqlite3_3.53.4.orig.tar.xz` (a source override:
+//! the pinned GitHub tag archive is not reachable offline; Debian's tarball is SQLite 3.53.4's
+//! canonical source tree too, packed differently, so not the pinned bytes) and checks the
+//! sysroot: a static archive of objects for the arch only, the headers and `sqlite3.pc`.
+
+#[path = "../build.rs"]
+#[allow(dead_code)]
+mod build;
+
+use talos_ext_build::elf::archive_machines;
+use talos_ext_build::testing::{TestOptions, debian_orig, stage_with};
+use talos_ext_build::{Arch, SourceOverride};
+
+fn check(arch: Arch) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = TestOptions::offline_mirror(tmp.path(), &[]).unwrap();
+    opts.overrides = vec![SourceOverride {
+        extension: "sqlite".into(),
+        source: None,
+        path: debian_orig("sqlite3=3.53.4-2").unwrap_or_else(|e| panic!("{e:#}")),
+    }];
+    let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
+        .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
+    assert_eq!(s.overridden_sources, ["sqlite"], "built from Debian's tarball");
+    let sysroot = &s.dir;
+    let bytes = std::fs::read(sysroot.join("usr/lib/libsqlite3.a")).unwrap();
+    assert!(bytes.windows(b"sqlite3_open_v2".len()).any(|w| w == b"sqlite3_open_v2"), "{arch}: the API is there");
+    let machines = archive_machines(&bytes).unwrap_or_else(|e| panic!("{arch}: {e:#}"));
+    assert!(!machines.is_empty(), "{arch}: libsqlite3.a has no objects");
+    for (member, machine) in machines {
+        assert_eq!(machine, arch.elf_machine(), "{arch}: {member}");
+    }
+    let header = std::fs::read_to_string(sysroot.join("usr/include/sqlite3.h")).unwrap();
+    assert!(header.contains("#define SQLITE_VERSION        \"3.53.4\""), "{arch}: sqlite3.h is 3.53.4");
+    assert!(sysroot.join("usr/include/sqlite3ext.h").is_file());
+    let pc = std::fs::read_to_string(sysroot.join("usr/lib/pkgconfig/sqlite3.pc")).unwrap();
+    assert!(pc.contains("Version: 3.53.4"), "{pc}");
+    for absent in ["usr/lib/libsqlite3.so", "usr/bin/sqlite3"] {
+        assert!(!sysroot.join(absent).exists(), "{arch}: {absent} is not built");
+    }
+}
+
+#[test]
+#[ignore = "tier full: sqlite links into no recipe yet (nfs-utils builds without it), so the default tier leaves it out"]
+fn tier_full_amd64_static_sqlite_from_debian_3_53_4() {
+    check(Arch::Amd64);
+}
+
+#[test]
+#[ignore = "tier full: about 1 CPU min (the amalgamation)"]
+fn tier_full_arm64_static_sqlite_from_debian_3_53_4() {
+    check(Arch::Arm64);
+}
