@@ -5,7 +5,9 @@
 #   - adds the arm64 dpkg architecture (package lists only; nothing arm64 runs on the host),
 #   - runs `apt-get update` once,
 #   - installs the Debian packages the builds and tests need, only those that are missing,
-#   - installs the exact compiler release each kernel toolchain pins (clang-22 22.1.8 for Talos).
+#   - installs the exact compiler release each kernel toolchain pins (clang-22 22.1.8 for Talos),
+#   - creates the pinned newer meson's venv /opt/talos-ext/meson (from PyPI) for the recipes that
+#     need a meson newer than Debian's (glib, QEMU).
 # It changes nothing else on the system. Re-running it is cheap: it installs nothing when all is there.
 set -euo pipefail
 
@@ -22,6 +24,12 @@ PKGS=(
   musl-tools gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
   musl-dev:arm64 linux-libc-dev:arm64 linux-libc-dev
   autoconf automake libtool autopoint gettext meson ninja-build cmake bison flex bc
+  # libtool's ltdl.m4 (LT_SYS_SYMBOL_USCORE), which autoreconf of a libffi tag archive needs.
+  libltdl-dev
+  # Debian's python3 with venv: the newer meson's venv below is made with it.
+  python3 python3-venv
+  # dtc: QEMU's meson wants it (or the prebuilt .dtb files Debian's repacked +ds tarball drops).
+  device-tree-compiler
   skopeo umoci docker-registry
   kmod dwarves libelf-dev qemu-user-static openssl
   # The keyring talos-ext-debian checks the Debian archive's indexes with (apt brings it).
@@ -87,6 +95,26 @@ while read -r file version pkgs; do
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${wanted[@]}" >/dev/null
   say "installed"
 done <<< "$compilers"
+
+# A newer meson than bookworm's 1.0.1, for the recipes whose upstream needs one (glib wants
+# >= 1.4, QEMU's configure >= 1.5 plus pycotap): a venv of Debian's python3 at
+# /opt/talos-ext/meson with exact versions from PyPI (QEMU's own wheel set is meson 1.9.0 and
+# pycotap 1.3.1; glib's build scripts import `packaging`). talos-ext-build's `MesonRelease::Pinned`
+# runs /opt/talos-ext/meson/bin/meson and its python; every other meson recipe keeps Debian's.
+# Recreated only when the versions below differ from what the venv has.
+MESON_VENV=/opt/talos-ext/meson
+MESON_VENV_PKGS=(meson==1.9.0 pycotap==1.3.1 packaging==25.0)
+if [ -x "$MESON_VENV/bin/python3" ] \
+   && [ "$("$MESON_VENV/bin/python3" -m pip freeze --disable-pip-version-check 2>/dev/null | grep -iE '^(meson|pycotap|packaging)==' | sort -f | tr '\n' ' ')" = "$(printf '%s\n' "${MESON_VENV_PKGS[@]}" | sort -f | tr '\n' ' ')" ]; then
+  say "meson venv $MESON_VENV already has ${MESON_VENV_PKGS[*]}"
+else
+  say "creating the meson venv $MESON_VENV (/usr/bin/python3 -m venv) and installing ${MESON_VENV_PKGS[*]} from PyPI"
+  rm -rf "$MESON_VENV"
+  mkdir -p "$(dirname "$MESON_VENV")"
+  /usr/bin/python3 -m venv "$MESON_VENV"
+  "$MESON_VENV/bin/python3" -m pip install --quiet --disable-pip-version-check --no-input "${MESON_VENV_PKGS[@]}"
+  say "installed: $("$MESON_VENV/bin/meson" --version | sed 's/^/meson /')"
+fi
 
 # actionlint, which a tier-full test runs over the generated .github/workflows/catalog.yml: built
 # from source through the Go module proxy, pinned, into /usr/local/bin, when a Go toolchain is

@@ -44,7 +44,8 @@
 //!
 //! meson and cmake get the toolchain from a generated cross/toolchain file and run *without*
 //! `CC`/`CFLAGS`/... in the environment: when cross compiling both read those as the build
-//! machine's compiler.
+//! machine's compiler. Which meson runs is a [`MesonRelease`]: Debian's by default, or the
+//! pinned newer one `ci/setup.sh` installs, for upstreams that need it (glib, QEMU's configure).
 //!
 //! Deliberately not here: fetching and unpacking sources, C++ (Debian's libstdc++ targets glibc),
 //! choosing which installed files an extension ships (the recipe does, with `Stage::install`),
@@ -520,13 +521,68 @@ impl Autotools<'_> {
 pub struct Meson<'s> {
     stage: &'s Stage,
     common: Common,
+    release: MesonRelease,
     options: Vec<String>,
     targets: Vec<String>,
+}
+
+/// Where [`MesonRelease::Pinned`] lives: a venv of Debian's python3 that `ci/setup.sh` creates
+/// with exact meson (1.9.0), pycotap and packaging releases from PyPI.
+pub const MESON_VENV: &str = "/opt/talos-ext/meson";
+
+/// Which meson a build runs (and which python runs it, for configure scripts that drive meson
+/// themselves, as QEMU's does with `--python`).
+///
+/// The choice is the recipe's build setting, not the recipe's code: a recipe names the release
+/// and the driver resolves it. Debian bookworm's meson (1.0.1) builds most projects here; some
+/// upstreams ask for a newer one (glib >= 1.4, QEMU's configure >= 1.5 and pycotap), and those
+/// recipes say [`MesonRelease::Pinned`]. The program's path is part of each phase's key, so
+/// switching releases reruns the setup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MesonRelease {
+    /// Debian's `meson` on `PATH` (with `/usr/bin/python3`).
+    #[default]
+    Debian,
+    /// The newer meson `ci/setup.sh` pins and installs into [`MESON_VENV`].
+    Pinned,
+}
+
+impl MesonRelease {
+    /// The `meson` program to run.
+    pub fn meson(self) -> Result<PathBuf> {
+        match self {
+            MesonRelease::Debian => Ok(PathBuf::from("meson")),
+            MesonRelease::Pinned => venv_program("meson"),
+        }
+    }
+
+    /// The python that runs this meson (and the build scripts of the projects it configures).
+    pub fn python(self) -> Result<PathBuf> {
+        match self {
+            MesonRelease::Debian => Ok(PathBuf::from("/usr/bin/python3")),
+            MesonRelease::Pinned => venv_program("python3"),
+        }
+    }
+}
+
+/// A program of [`MESON_VENV`], which must exist.
+fn venv_program(name: &str) -> Result<PathBuf> {
+    let path = Path::new(MESON_VENV).join("bin").join(name);
+    if !path.is_file() {
+        bail!("{} does not exist: the pinned meson is not installed (hint: run `bash ci/setup.sh`)", path.display());
+    }
+    Ok(path)
 }
 
 common_setters!(Meson);
 
 impl Meson<'_> {
+    /// Which meson runs (default [`MesonRelease::Debian`]).
+    pub fn release(mut self, release: MesonRelease) -> Self {
+        self.release = release;
+        self
+    }
+
     /// A project option or built-in option, `-D<name>=<value>`.
     pub fn option(mut self, name: &str, value: &str) -> Self {
         self.options.push(format!("-D{name}={value}"));
@@ -594,12 +650,13 @@ impl Meson<'_> {
         let cross_text = self.cross_file(&run);
         fs::write(&cross, &cross_text).with_context(|| format!("writing {}", cross.display()))?;
         let env = run.base_env();
+        let meson = self.release.meson()?;
         let default_library = match self.common.linkage {
             Linkage::Static => ["-Ddefault_library=static", "-Dprefer_static=true"],
             Linkage::Dynamic => ["-Ddefault_library=shared", "-Dprefer_static=false"],
         };
         let setup = run
-            .step("setup", "meson", &run.build_dir, &env)
+            .step("setup", &meson, &run.build_dir, &env)
             .arg("setup")
             .arg("--cross-file")
             .arg(&cross)
@@ -611,7 +668,7 @@ impl Meson<'_> {
             .arg(&self.common.src);
         run.configure("setup", setup, &[cross_text.as_bytes()])?;
         let compile = run
-            .step("compile", "meson", &run.build_dir, &env)
+            .step("compile", &meson, &run.build_dir, &env)
             .args(["compile", "-C"])
             .arg(&run.build_dir)
             .args(run.setup.jobs.ninja_args())
@@ -619,7 +676,7 @@ impl Meson<'_> {
         run.phase("compile", compile)?;
         if run.installs() {
             let install = run
-                .step("install", "meson", &run.build_dir, &env)
+                .step("install", &meson, &run.build_dir, &env)
                 .args(["install", "--no-rebuild", "-C"])
                 .arg(&run.build_dir)
                 .arg("--destdir")
@@ -899,7 +956,13 @@ impl Stage {
 
     /// A meson build of the sources in `src`, with a generated cross file.
     pub fn meson(&self, name: &str, src: impl AsRef<Path>) -> Meson<'_> {
-        Meson { stage: self, common: Common::new(name, src.as_ref()), options: Vec::new(), targets: Vec::new() }
+        Meson {
+            stage: self,
+            common: Common::new(name, src.as_ref()),
+            release: MesonRelease::default(),
+            options: Vec::new(),
+            targets: Vec::new(),
+        }
     }
 
     /// A cmake build of the sources in `src`, with a generated toolchain file.
@@ -938,6 +1001,17 @@ fn file_contains(path: &Path, needle: &str) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn meson_releases() {
+        assert_eq!(MesonRelease::default(), MesonRelease::Debian);
+        assert_eq!(MesonRelease::Debian.meson().unwrap(), Path::new("meson"));
+        assert_eq!(MesonRelease::Debian.python().unwrap(), Path::new("/usr/bin/python3"));
+        match MesonRelease::Pinned.meson() {
+            Ok(path) => assert_eq!(path, Path::new(MESON_VENV).join("bin/meson")),
+            Err(e) => assert!(format!("{e:#}").contains("hint: run `bash ci/setup.sh`"), "{e:#}"),
+        }
+    }
 
     #[test]
     fn quoting() {

@@ -65,7 +65,7 @@ pub use toolchain::{CrossToolchain, ToolchainError, with_cc_wrapper};
 
 /// What recipes import.
 pub mod prelude {
-    pub use crate::drivers::{Built, Dest, Linkage};
+    pub use crate::drivers::{Built, Dest, Linkage, MesonRelease};
     pub use crate::{Arch, Stage};
     pub use anyhow::{Context as _, Result, bail};
 }
