@@ -32,6 +32,7 @@ pub mod go;
 pub mod kernel;
 mod library;
 pub mod microcode;
+pub mod nvidia;
 pub mod prebuilt;
 mod script;
 mod sources;
