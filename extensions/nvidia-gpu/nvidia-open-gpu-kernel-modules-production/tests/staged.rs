@@ -45,13 +45,13 @@ fn offline_with_a_stand_in_driver_the_recipe_fails_naming_gdrcopy_before_buildin
 }
 
 #[test]
-#[ignore = "tier full: NVIDIA's kernel-open 550.163.01 (Debian's) for amd64 against Debian 6.12, without gdrdrv and nvidia-fs"]
+#[ignore = "tier full: NVIDIA's kernel-open 550.163.01 (Debian's) for amd64 against Debian 6.12, without gdrdrv and nvidia-fs (about 10 min on 2 loaded cores)"]
 fn tier_full_amd64_nvidia_modules_from_debian_550_163_01() {
     real_build(Arch::Amd64);
 }
 
 #[test]
-#[ignore = "tier full: NVIDIA's kernel-open 550.163.01 (Debian's) for arm64 (cross) against Debian 6.12, without gdrdrv and nvidia-fs"]
+#[ignore = "tier full: NVIDIA's kernel-open 550.163.01 (Debian's) for arm64 (cross) against Debian 6.12, without gdrdrv and nvidia-fs (about 10 min on 2 loaded cores)"]
 fn tier_full_arm64_nvidia_modules_from_debian_550_163_01() {
     real_build(Arch::Arm64);
 }
