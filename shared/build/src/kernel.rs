@@ -111,9 +111,11 @@ pub struct KbuildModules<'a> {
     configure: Option<Vec<String>>,
     make_args: Vec<String>,
     expect: Vec<String>,
+    install_dir: String,
 }
 
-/// The placeholders of [`KbuildModules::configure`] arguments and their meaning.
+/// The placeholders of [`KbuildModules::configure`] and [`KbuildModules::make_arg`] arguments and
+/// their meaning.
 pub const CONFIGURE_PLACEHOLDERS: [(&str, &str); 6] = [
     ("{kernel_source}", "the kernel source directory (BuildTree::source_dir)"),
     ("{kernel_build}", "the kernel build directory, `make -C` (BuildTree::dir)"),
@@ -148,6 +150,10 @@ pub struct KbuildReport {
     pub log: Option<PathBuf>,
     /// The certificate fingerprint of the signing key.
     pub key_fingerprint: String,
+    /// The directory kbuild built in (`M=`, in the build's copy of the sources), holding its
+    /// `Module.symvers`: what a second build that links against these modules needs
+    /// (`KBUILD_EXTRA_SYMBOLS`, or a driver's own path to their headers).
+    pub module_dir: PathBuf,
 }
 
 /// One installed module.
@@ -226,6 +232,7 @@ impl Stage {
             configure: None,
             make_args: Vec::new(),
             expect: Vec::new(),
+            install_dir: DEFAULT_INSTALL_DIR.to_string(),
         }
     }
 
@@ -374,7 +381,9 @@ impl KbuildModules<'_> {
         self
     }
 
-    /// An extra `make` argument (`CONFIG_X=m`, `KVERSION=...`).
+    /// An extra `make` argument (`CONFIG_X=m`, `KVERSION=...`), with the placeholders of
+    /// [`CONFIGURE_PLACEHOLDERS`] replaced by the prepared tree's values
+    /// (`NV_KERNEL_SOURCES={kernel_source}`).
     pub fn make_arg(mut self, arg: &str) -> Self {
         self.make_args.push(arg.to_string());
         self
@@ -386,14 +395,24 @@ impl KbuildModules<'_> {
         self
     }
 
+    /// The directory under `usr/lib/modules/<release>/` the modules are installed into
+    /// (kbuild's `INSTALL_MOD_DIR`): `extras` unless given (NVIDIA's `kernel/drivers/video`).
+    pub fn install_dir(mut self, rel: &str) -> Self {
+        self.install_dir = rel.trim_matches('/').to_string();
+        self
+    }
+
     /// Builds, strips, signs and installs the modules into
-    /// `usr/lib/modules/<release>/extras/`.
+    /// `usr/lib/modules/<release>/<install dir>/` (`extras` by default).
     pub fn run(self) -> Result<KbuildReport> {
         let s = self.stage;
         let name = &self.name;
         let Some(source) = &self.source else {
             bail!("kbuild `{name}`: no sources given (crate_dir, source_dir or pinned_source)");
         };
+        if self.install_dir.is_empty() || self.install_dir.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+            bail!("kbuild `{name}`: install directory `{}` is not a plain relative path", self.install_dir);
+        }
         // Cheap failures first: the toolchain, its sources, the key; then the heavy work.
         let tc = s.kernel_toolchain()?;
         let src = match source {
@@ -491,7 +510,7 @@ impl KbuildModules<'_> {
         if built.is_empty() {
             bail!("kbuild `{name}`: the build produced no .ko files (log: {})", display_log(&log));
         }
-        let extras = format!("usr/lib/modules/{}/extras", tree.release);
+        let extras = format!("usr/lib/modules/{}/{}", tree.release, self.install_dir);
         let extras_dir = s.mkdir(&extras)?;
         let mut modules = Vec::new();
         for (ko, file) in built.iter().zip(&file_names) {
@@ -526,6 +545,7 @@ impl KbuildModules<'_> {
             build_time,
             log,
             key_fingerprint: key.fingerprint,
+            module_dir,
         })
     }
 
@@ -537,25 +557,7 @@ impl KbuildModules<'_> {
         if !configure.is_file() {
             bail!("kbuild `{}`: the sources have no configure script ({})", self.name, configure.display());
         }
-        let cross =
-            if tree.llvm.is_none() && tree.arch == talos_ext_model::Arch::Arm64 { "aarch64-linux-gnu-" } else { "" };
-        let values = [
-            tree.source_dir.display().to_string(),
-            tree.dir.display().to_string(),
-            tree.arch.kernel_arch().to_string(),
-            cross.to_string(),
-            tree.llvm.clone().unwrap_or_default(),
-            format!("{}-linux-gnu", tree.arch.gnu_machine()),
-        ];
-        let args: Vec<String> = args
-            .iter()
-            .map(|a| {
-                CONFIGURE_PLACEHOLDERS
-                    .iter()
-                    .zip(&values)
-                    .fold(a.clone(), |a, ((placeholder, _), value)| a.replace(placeholder, value))
-            })
-            .collect();
+        let args: Vec<String> = args.iter().map(|a| substitute_placeholders(a, tree)).collect();
         let home = s.work.join("home");
         fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
         let jobs = Jobs::from_env();
@@ -594,7 +596,7 @@ impl KbuildModules<'_> {
             .args(tree.make_vars())
             .arg(format!("KCFLAGS=-ffile-prefix-map={}=/build/{}", build.display(), self.name))
             .args(jobs.make_args())
-            .args(&self.make_args)
+            .args(self.make_args.iter().map(|a| substitute_placeholders(a, tree)))
             .arg("modules");
         let started = Instant::now();
         match phases.run("kbuild", &step, &[], || Ok(()))? {
@@ -602,6 +604,28 @@ impl KbuildModules<'_> {
             None => Ok((None, Duration::ZERO)),
         }
     }
+}
+
+/// Where [`KbuildModules`] installs modules unless told otherwise (kbuild's own default
+/// `INSTALL_MOD_DIR` for external modules).
+pub const DEFAULT_INSTALL_DIR: &str = "extras";
+
+/// `arg` with every placeholder of [`CONFIGURE_PLACEHOLDERS`] replaced by `tree`'s value.
+fn substitute_placeholders(arg: &str, tree: &BuildTree) -> String {
+    let cross =
+        if tree.llvm.is_none() && tree.arch == talos_ext_model::Arch::Arm64 { "aarch64-linux-gnu-" } else { "" };
+    let values = [
+        tree.source_dir.display().to_string(),
+        tree.dir.display().to_string(),
+        tree.arch.kernel_arch().to_string(),
+        cross.to_string(),
+        tree.llvm.clone().unwrap_or_default(),
+        format!("{}-linux-gnu", tree.arch.gnu_machine()),
+    ];
+    CONFIGURE_PLACEHOLDERS
+        .iter()
+        .zip(&values)
+        .fold(arg.to_string(), |a, ((placeholder, _), value)| a.replace(placeholder, value))
 }
 
 fn display_log(log: &Option<PathBuf>) -> String {

@@ -33,6 +33,7 @@ pub mod kernel;
 mod layer;
 mod library;
 pub mod microcode;
+pub mod nvidia;
 pub mod prebuilt;
 mod script;
 mod sources;

@@ -1,0 +1,296 @@
+//! What the tests of `nvidia-open-gpu-kernel-modules-lts` and `-production` share (the two
+//! recipes are one, `talos_ext_build::nvidia`, under different pins).
+//!
+//! NVIDIA's driver archives are not reachable offline. The real build takes Debian's
+//! `nvidia-open-kernel-source` 550.163.01 instead (a nearby release, listed in
+//! `extensions/test-overrides.toml`): the `kernel-open/` tree of NVIDIA's
+//! open-gpu-kernel-modules 550.163.01 as Debian builds it, with the OS-agnostic cores
+//! (`nv-kernel.o_binary`, `nv-modeset-kernel.o_binary`) compiled by Debian for the arch, the shape
+//! of the driver archive's `kernel-open/`. Debian has no gdrcopy source at all, and
+//! gds-nvidia-fs only as `nvidia-fs-dkms` 2.19.7 in non-free (binary, amd64 only, not the
+//! GitHub release's layout): the real build leaves gdrdrv.ko and nvidia-fs.ko out and says so;
+//! the smoke tests check that the whole recipe needs both pinned sources.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use talos_ext_build::kernel::kmod;
+use talos_ext_build::kernel::toolchains::KernelContext;
+use talos_ext_build::kernel::{KernelOverrides, with_overrides};
+use talos_ext_build::model::Pin;
+use talos_ext_build::nvidia;
+use talos_ext_build::prelude::*;
+use talos_ext_build::step::Command;
+use talos_ext_build::testing::{Pins, Staged, TestOptions, extract_debs, meta, mode, stage_with};
+use talos_ext_build::validate::{Options, validate_dir};
+use talos_ext_build::{SourceOverride, sbom};
+
+/// The kernel toolchain of the real builds (the Talos kernel needs network).
+pub const TOOLCHAIN: &str = "debian-6.12";
+/// Debian's binary package carrying `kernel-open/` and its version.
+pub const DEBIAN_PACKAGE: &str = "nvidia-open-kernel-source";
+pub const DEBIAN_VERSION: &str = "550.163.01-2";
+/// The NVIDIA release the real build compiles (what the modules' `version` says).
+pub const TESTED_DRIVER: &str = "550.163.01";
+
+pub fn root() -> PathBuf {
+    Pin::find_workspace_root(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("workspace root")
+}
+
+/// Debian's package of [`kernel_open_stand_in`] for `arch` (`nvidia-open-kernel-source:arm64=...`).
+pub fn debian_spec(arch: Arch) -> String {
+    format!("{DEBIAN_PACKAGE}:{arch}={DEBIAN_VERSION}")
+}
+
+/// A directory shaped like the unpacked driver archive (`kernel-open/` at its top) for `arch`,
+/// from Debian's `nvidia-open-kernel-source` of that arch, made once in the workspace cache.
+/// `fetch` fetches [`debian_spec`]'s package with `testing::debian_deb` (called in each test
+/// file, where the tidy test looks for the real-build helpers).
+pub fn kernel_open_stand_in(arch: Arch, fetch: impl FnOnce() -> Result<PathBuf>) -> PathBuf {
+    let dir = root().join(format!(".cache/talos-ext/test-fixtures/{DEBIAN_PACKAGE}-{DEBIAN_VERSION}/{arch}"));
+    if dir.join("kernel-open/nvidia/nv-kernel.o_binary").is_file() {
+        return dir;
+    }
+    let started = Instant::now();
+    let deb = fetch().unwrap_or_else(|e| panic!("{}: {e:#}", debian_spec(arch)));
+    let tmp = dir.with_extension("partial");
+    let _ = std::fs::remove_dir_all(&tmp);
+    extract_debs(&[deb], &tmp.join("deb")).unwrap_or_else(|e| panic!("{e}"));
+    let inner = tmp.join("deb/usr/src/nvidia-open-kernel.tar.xz");
+    let out = tmp.join("tree/kernel-open");
+    std::fs::create_dir_all(&out).unwrap();
+    // The package's tarball holds `modules/nvidia-open-kernel/`: that directory is kernel-open.
+    Command::new("tar")
+        .args(["-xJf"])
+        .arg(&inner)
+        .args(["--strip-components=2", "-C"])
+        .arg(&out)
+        .read()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.join("nvidia/nv-kernel.o_binary").is_file(), "{DEBIAN_PACKAGE} has no nvidia/nv-kernel.o_binary");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+    std::fs::rename(tmp.join("tree"), &dir).unwrap();
+    let _ = std::fs::remove_dir_all(&tmp);
+    eprintln!("{DEBIAN_PACKAGE} {DEBIAN_VERSION} ({arch}): fetched and unpacked in {:.1?}", started.elapsed());
+    dir
+}
+
+/// The part of the recipe the real build can run here: NVIDIA's modules and the modprobe
+/// configuration. LEFT OUT: gdrcopy's gdrdrv.ko and gds-nvidia-fs' nvidia-fs.ko (no usable
+/// source offline, see the module docs).
+///
+/// One fix-up for the older release on Debian's newer kernel: 6.12.117 backported the fourth
+/// argument of `pci_resize_resource` (`exclude_bars`), which 550.163.01 predates (the build fails
+/// with "too few arguments" without it); 0 excludes no BAR, the call's old meaning.
+pub fn nvidia_modules_only(s: &mut Stage) -> Result<()> {
+    nvidia::kernel_open_build(s)?
+        .replace(
+            "kernel-open/nvidia/nv-pci.c",
+            "pci_resize_resource(pci_dev, NV_GPU_BAR1, requested_size)",
+            "pci_resize_resource(pci_dev, NV_GPU_BAR1, requested_size, 0)",
+        )
+        .run()?;
+    nvidia::install_modprobe_conf(s)
+}
+
+/// `modinfo -F <field> <file>` with kmod's modinfo.
+pub fn modinfo(field: &str, ko: &Path) -> String {
+    let out = Command::new("modinfo").args(["-F", field]).arg(ko).hint("apt-get install kmod").read();
+    out.unwrap_or_else(|e| panic!("{e}")).trim().to_string()
+}
+
+/// Stages the NVIDIA modules of `manifest_dir`'s recipe for `arch` from the stand-in, against
+/// Debian's 6.12 kernel, and checks everything the staged tree must hold.
+/// `driver` overrides the driver archive with [`kernel_open_stand_in`]'s tree.
+pub fn check_real_build(manifest_dir: &str, upstream_version: &str, arch: Arch, driver: SourceOverride) {
+    let name = meta(manifest_dir).unwrap().name;
+    assert_eq!((driver.extension.as_str(), driver.source.as_deref()), (name.as_str(), Some(nvidia::DRIVER_SOURCE)));
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = TestOptions::from_env().unwrap();
+    opts.overrides = vec![driver];
+    opts.work_dir = Some(tmp.path().join("work"));
+    let debian = KernelOverrides { toolchain: Some(TOOLCHAIN.into()), ..Default::default() };
+    let started = Instant::now();
+    let s = with_overrides(debian, || stage_with(manifest_dir, nvidia_modules_only, arch, &opts))
+        .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
+    eprintln!(
+        "{name} {arch}: staged in {:.1?} (NVIDIA {TESTED_DRIVER} from Debian's {DEBIAN_PACKAGE} {DEBIAN_VERSION}, \
+         not the pinned {upstream_version}; gdrdrv.ko and nvidia-fs.ko left out)",
+        started.elapsed()
+    );
+    assert_eq!(s.overridden_sources, [nvidia::DRIVER_SOURCE], "only the driver archive is not the pin");
+    let pin = Pin::load(&root()).unwrap();
+    let manifest = std::fs::read_to_string(s.dir.join("manifest.yaml")).unwrap();
+    assert!(
+        manifest.contains(&format!("  name: {name}\n  version: {upstream_version}-{}\n", pin.talos.tag)),
+        "{manifest}"
+    );
+    check_modules(&s, arch);
+    check_modprobe_conf(&s);
+    let sbom = std::fs::read_to_string(s.rootfs(&sbom::spdx_path(&name))).unwrap();
+    assert!(sbom.contains(&format!("\"name\": \"{name}\",")), "{sbom}");
+    let report = validate_dir(
+        &s.dir,
+        &Options { strict: true, pkg_name: Some(name.clone()), talos_version: pin.talos.tag, kernel: None },
+    )
+    .unwrap();
+    assert!(report.is_ok(), "{report}");
+    print_size(&s, &name, arch);
+}
+
+fn check_modules(s: &Staged, arch: Arch) {
+    let dir = s.rootfs("usr/lib/modules");
+    let releases: Vec<String> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(releases.len(), 1, "{releases:?}");
+    let release = &releases[0];
+    assert!(release.starts_with("6.12.") && release.ends_with(&format!("-{arch}")), "{release}");
+    let ctx = KernelContext::from_env(&root()).unwrap();
+    let key = ctx.module_key(TOOLCHAIN).unwrap();
+    let video = dir.join(release).join(nvidia::KERNEL_OPEN_INSTALL_DIR);
+    let mut shipped: Vec<String> =
+        std::fs::read_dir(&video).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    shipped.sort();
+    let mut want: Vec<String> = nvidia::KERNEL_OPEN_MODULES.iter().map(|m| format!("{m}.ko")).collect();
+    want.sort();
+    assert_eq!(shipped, want, "usr/lib/modules/{release}/{}", nvidia::KERNEL_OPEN_INSTALL_DIR);
+    for module in nvidia::KERNEL_OPEN_MODULES {
+        let rel = format!("usr/lib/modules/{release}/{}/{module}.ko", nvidia::KERNEL_OPEN_INSTALL_DIR);
+        let ko = s.rootfs(&rel);
+        assert_eq!(mode(&ko), 0o644, "{rel}");
+        assert_eq!(modinfo("name", &ko), module.replace('-', "_"), "{rel}");
+        let license = if module == "nvidia-peermem" { "Dual BSD/GPL" } else { "Dual MIT/GPL" };
+        assert_eq!(modinfo("license", &ko), license, "{rel}");
+        let vermagic = modinfo("vermagic", &ko);
+        assert_eq!(vermagic.split_whitespace().next(), Some(release.as_str()), "{rel}: {vermagic}");
+        let want = if arch == Arch::Arm64 { "aarch64" } else { "modversions" };
+        assert!(vermagic.trim_end().ends_with(want), "{rel}: {vermagic}");
+        assert_eq!(modinfo("sig_id", &ko), "PKCS#7", "{rel}");
+        assert_eq!(modinfo("sig_hashalgo", &ko), "sha512", "{rel}");
+        assert_eq!(modinfo("signer", &ko), key.key.signer().unwrap(), "{rel}");
+        let bytes = std::fs::read(&ko).unwrap();
+        let sig = kmod::ModuleSignature::parse(&bytes).unwrap().expect("signed");
+        assert_eq!(sig.sig_key(), &key.key.key_id(), "{rel} signed with the toolchain key");
+        assert!(!bytes.windows(12).any(|w| w == b".debug_info\0"), "{rel} is stripped before signing");
+        let machine = kmod::elf_machine(&bytes).unwrap();
+        assert_eq!(machine, kmod::ElfMachine::from_e_machine(arch.elf_machine()), "{rel}");
+        s.check_no_build_paths(&rel).unwrap();
+    }
+    // nvidia.ko carries the driver release; the others depend on it as upstream's do.
+    let ko = |m: &str| s.rootfs(&format!("usr/lib/modules/{release}/{}/{m}.ko", nvidia::KERNEL_OPEN_INSTALL_DIR));
+    assert_eq!(modinfo("version", &ko("nvidia")), TESTED_DRIVER);
+    for (module, needs) in [("nvidia-uvm", "nvidia"), ("nvidia-modeset", "nvidia"), ("nvidia-drm", "nvidia-modeset")] {
+        let depends = modinfo("depends", &ko(module));
+        assert!(depends.split(',').any(|d| d == needs), "{module} depends on {needs}: {depends:?}");
+    }
+    // What this build leaves out, said rather than hidden: no extras/ (gdrdrv.ko, nvidia-fs.ko).
+    assert!(!dir.join(release).join(nvidia::EXTRAS_INSTALL_DIR).exists(), "gdrdrv and nvidia-fs were not built");
+    eprintln!("{arch}: left out gdrdrv.ko (gdrcopy) and nvidia-fs.ko (gds-nvidia-fs): no usable source offline");
+}
+
+fn check_modprobe_conf(s: &Staged) {
+    let path = s.rootfs(nvidia::MODPROBE_CONF_PATH);
+    assert_eq!(mode(&path), 0o644);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text, nvidia::MODPROBE_CONF);
+    let blacklisted: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("blacklist ")).collect();
+    assert_eq!(blacklisted, ["nvidia", "nvidia_uvm", "nvidia_modeset", "nvidia_drm"]);
+}
+
+/// Prints the staged tree's size (what the README's table records).
+fn print_size(s: &Staged, name: &str, arch: Arch) {
+    let out = Command::new("du").args(["-sb"]).arg(s.dir.join("rootfs")).read().unwrap();
+    eprintln!("{name} {arch}: rootfs {} bytes", out.split_whitespace().next().unwrap_or("?"));
+}
+
+/// Offline, with no mirror and an empty cache: staging the whole recipe fails before any work,
+/// naming the arch's driver archive as pinned.
+pub fn check_fails_naming_the_driver_archive(manifest_dir: &str, recipe: fn(&mut Stage) -> Result<()>) {
+    for arch in Arch::ALL {
+        let (cache, opts) = offline();
+        let meta = meta(manifest_dir).unwrap();
+        let pinned = meta.source(nvidia::DRIVER_SOURCE, arch).expect("a driver archive for every arch");
+        let err = stage_with(manifest_dir, recipe, arch, &opts).expect_err("offline");
+        let msg = format!("{err:#}");
+        let names = format!("source `{}` of extension `{}`", nvidia::DRIVER_SOURCE, meta.name);
+        assert!(msg.contains(&names), "{msg}");
+        assert!(msg.contains(&pinned.url) && msg.contains(pinned.sha256.as_str()), "{msg}");
+        assert_no_kernel_work(cache.path());
+    }
+}
+
+/// With a stand-in driver tree but no gdrcopy (nor gds-nvidia-fs) source, the whole recipe fails
+/// before building anything, naming gdrcopy's pin: it never ships the NVIDIA modules alone.
+pub fn check_needs_gdrcopy_before_building(manifest_dir: &str, recipe: fn(&mut Stage) -> Result<()>) {
+    let (cache, mut opts) = offline();
+    let meta = meta(manifest_dir).unwrap();
+    let stand_in = cache.path().join("stand-in");
+    std::fs::create_dir_all(stand_in.join("kernel-open")).unwrap();
+    opts.overrides = vec![SourceOverride {
+        extension: meta.name.clone(),
+        source: Some(nvidia::DRIVER_SOURCE.into()),
+        path: stand_in,
+    }];
+    let pinned = meta.source(nvidia::GDRCOPY_SOURCE, Arch::Amd64).expect("gdrcopy is pinned");
+    let err = stage_with(manifest_dir, recipe, Arch::Amd64, &opts).expect_err("no gdrcopy offline");
+    let msg = format!("{err:#}");
+    assert!(msg.contains(&format!("source `{}` of extension `{}`", nvidia::GDRCOPY_SOURCE, meta.name)), "{msg}");
+    assert!(msg.contains(&pinned.url) && msg.contains(pinned.sha256.as_str()), "{msg}");
+    assert_no_kernel_work(cache.path());
+}
+
+/// The metadata says what siderolabs/pkgs' module package pins: one driver archive per arch
+/// (`linux-x86_64`, `linux-sbsa`) of `version`, gdrcopy and gds-nvidia-fs for both.
+pub fn check_metadata(manifest_dir: &str, version: &str) {
+    let meta = meta(manifest_dir).unwrap();
+    for (arch, dir) in [(Arch::Amd64, "linux-x86_64"), (Arch::Arm64, "linux-sbsa")] {
+        let driver = meta.source(nvidia::DRIVER_SOURCE, arch).expect("driver archive");
+        assert!(
+            driver.url.ends_with(&format!("/{dir}/nvidia_driver-{dir}-{version}-archive.tar.xz")),
+            "{}",
+            driver.url
+        );
+        for common in [nvidia::GDRCOPY_SOURCE, nvidia::NVIDIA_FS_SOURCE] {
+            assert!(meta.source(common, arch).is_some(), "{common} for {arch}");
+        }
+    }
+    let tag = Pins::load().unwrap().pin.talos.tag;
+    assert_eq!(meta.version_string(&tag), format!("{version}-{tag}"));
+}
+
+fn offline() -> (tempfile::TempDir, TestOptions) {
+    let cache = tempfile::tempdir().unwrap();
+    let mut opts = TestOptions::from_env().unwrap();
+    opts.fetch.cache_dir = cache.path().to_path_buf();
+    opts.fetch.mirrors.clear();
+    opts.fetch.offline = true;
+    (cache, opts)
+}
+
+/// Failing fast means failing before any heavy work: nothing was downloaded, unpacked or prepared
+/// in the (empty, offline) cache; only its bookkeeping files, the module signing key and the
+/// test's own stand-in.
+fn assert_no_kernel_work(cache: &Path) {
+    let mut found = Vec::new();
+    let mut dirs = vec![cache.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().map(Result::unwrap) {
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                dirs.push(path);
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    let work: Vec<_> = found
+        .iter()
+        .filter(|p| !p.starts_with(cache.join("stand-in")) && !p.starts_with(cache.join("kernel/keys")))
+        .filter(|p| p.extension().is_none_or(|e| e != "lock"))
+        .filter(|p| p.file_name().is_none_or(|n| n != "CACHEDIR.TAG" && n != ".gitignore"))
+        .collect();
+    assert!(work.is_empty(), "work was done before failing: {work:?}");
+}
