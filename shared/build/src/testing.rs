@@ -730,6 +730,17 @@ pub fn write_tar_gz(file: &Path, members: &[(String, Vec<u8>, u32)]) -> Result<(
     Ok(())
 }
 
+/// The `go.mod` of a go-build recipe's wrapper module (`go/`), checked to require the module
+/// at the version its `[go]` table pins; for the recipe's own checks of its `replace` lines.
+pub fn go_wrapper_requiring_the_pin(manifest_dir: &str) -> String {
+    let meta = load_meta(Path::new(manifest_dir)).expect("the recipe's metadata");
+    let go = meta.go.as_ref().expect("a go-build recipe has a [go] table");
+    let wrapper = crate::go::wrapper_dir(Path::new(manifest_dir)).expect("the wrapper module");
+    let gomod = std::fs::read_to_string(wrapper.join("go.mod")).expect("go/go.mod");
+    assert!(gomod.contains(&format!("{} {}", go.module, go.version)), "{gomod}");
+    gomod
+}
+
 /// Stages the extension `other` for a dependent that layers it ([`Stage::layer_extension`]) into
 /// a temporary directory, with the dependent's options, and hands its rootfs and overridden
 /// sources to `merge`.

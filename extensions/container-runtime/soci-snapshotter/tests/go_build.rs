@@ -16,7 +16,8 @@ mod zlib;
 use std::path::Path;
 
 use talos_ext_build::testing::{
-    TestOptions, check_static_program, debian_orig, meta, mode, stage_with, target_command,
+    TestOptions, check_static_program, debian_orig, go_wrapper_requiring_the_pin, meta, mode, stage_with,
+    target_command,
 };
 use talos_ext_build::{Arch, SourceOverride, TestLibrary};
 
@@ -85,13 +86,9 @@ fn tier_full_arm64_nearby_release_with_cgo_under_qemu() {
 
 #[test]
 fn the_wrapper_module_requires_the_pinned_module() {
-    let dir = env!("CARGO_MANIFEST_DIR");
-    let meta = meta(dir).unwrap();
-    let go = meta.go.as_ref().expect("a go-build recipe has a [go] table");
-    assert!(go.cgo, "soci links zlib through cgo");
-    let wrapper = talos_ext_build::go::wrapper_dir(Path::new(dir)).unwrap();
-    let gomod = std::fs::read_to_string(wrapper.join("go.mod")).unwrap();
-    assert!(gomod.contains(&format!("{} {}", go.module, go.version)), "{gomod}");
+    let meta = meta(env!("CARGO_MANIFEST_DIR")).unwrap();
+    assert!(meta.go.as_ref().is_some_and(|go| go.cgo), "soci links zlib through cgo");
+    let gomod = go_wrapper_requiring_the_pin(env!("CARGO_MANIFEST_DIR"));
     // Upstream's `../` replacement of its root module, as the release of the same commit.
     assert!(
         gomod.contains(

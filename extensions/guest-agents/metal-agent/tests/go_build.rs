@@ -9,7 +9,9 @@
 mod build;
 
 use talos_ext_build::Arch;
-use talos_ext_build::testing::{Staged, check_static_program, meta, mode, stage, target_command};
+use talos_ext_build::testing::{
+    Staged, check_static_program, go_wrapper_requiring_the_pin, mode, stage, target_command,
+};
 
 const AGENT: &str = "talos-metal-agent";
 
@@ -71,11 +73,6 @@ fn tier_full_arm64_exact_pin_under_qemu() {
 
 #[test]
 fn the_wrapper_module_requires_the_pinned_module() {
-    let dir = env!("CARGO_MANIFEST_DIR");
-    let meta = meta(dir).unwrap();
-    let go = meta.go.as_ref().expect("a go-build recipe has a [go] table");
-    let wrapper = talos_ext_build::go::wrapper_dir(std::path::Path::new(dir)).unwrap();
-    let gomod = std::fs::read_to_string(wrapper.join("go.mod")).unwrap();
-    assert!(gomod.contains(&format!("{} {}", go.module, go.version)), "{gomod}");
+    let gomod = go_wrapper_requiring_the_pin(env!("CARGO_MANIFEST_DIR"));
     assert!(!gomod.lines().any(|l| l.trim_start().starts_with("replace")), "upstream's go.mod has no replace lines");
 }

@@ -10,7 +10,7 @@
 mod build;
 
 use talos_ext_build::Arch;
-use talos_ext_build::testing::{check_static_program, meta, mode, stage, target_command};
+use talos_ext_build::testing::{check_static_program, go_wrapper_requiring_the_pin, mode, stage, target_command};
 
 fn check(arch: Arch) {
     let started = std::time::Instant::now();
@@ -68,12 +68,7 @@ fn tier_full_arm64_exact_pin_under_qemu() {
 
 #[test]
 fn the_wrapper_module_repeats_upstreams_replace_lines() {
-    let dir = env!("CARGO_MANIFEST_DIR");
-    let meta = meta(dir).unwrap();
-    let go = meta.go.as_ref().expect("a go-build recipe has a [go] table");
-    let wrapper = talos_ext_build::go::wrapper_dir(std::path::Path::new(dir)).unwrap();
-    let gomod = std::fs::read_to_string(wrapper.join("go.mod")).unwrap();
-    assert!(gomod.contains(&format!("{} {}", go.module, go.version)), "{gomod}");
+    let gomod = go_wrapper_requiring_the_pin(env!("CARGO_MANIFEST_DIR"));
     let replaced: Vec<&str> = gomod.lines().filter(|l| l.starts_with("replace ")).collect();
     assert_eq!(replaced.len(), 9, "{gomod}");
     assert!(replaced.contains(
