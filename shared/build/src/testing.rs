@@ -730,6 +730,26 @@ pub fn write_tar_gz(file: &Path, members: &[(String, Vec<u8>, u32)]) -> Result<(
     Ok(())
 }
 
+/// Offline with an empty cache and no mirrors, staging `recipe` fails for every arch before
+/// any work, naming one of the arch's pinned sources (`source `<name>` of extension `<ext>``)
+/// and its URL. Panics with the message otherwise.
+pub fn check_offline_fails_naming_a_source(manifest_dir: &str, recipe: Recipe) {
+    let meta = load_meta(Path::new(manifest_dir)).expect("the recipe's metadata");
+    let cache = tempfile::tempdir().expect("a temp dir");
+    let mut opts = TestOptions::from_env().expect("test options");
+    opts.fetch.cache_dir = cache.path().to_path_buf();
+    opts.fetch.mirrors.clear();
+    opts.fetch.offline = true;
+    for arch in meta.arches.clone() {
+        let err = stage_with(manifest_dir, recipe, arch, &opts).expect_err("offline, with an empty cache");
+        let msg = format!("{err:#}");
+        let named = meta.sources_for(arch).any(|s| {
+            msg.contains(&format!("source `{}` of extension `{}`", s.name, meta.name)) && msg.contains(&s.url)
+        });
+        assert!(named, "{arch}: {msg}");
+    }
+}
+
 /// The `go.mod` of a go-build recipe's wrapper module (`go/`), checked to require the module
 /// at the version its `[go]` table pins; for the recipe's own checks of its `replace` lines.
 pub fn go_wrapper_requiring_the_pin(manifest_dir: &str) -> String {

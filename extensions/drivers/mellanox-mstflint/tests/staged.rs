@@ -10,27 +10,14 @@ mod build;
 
 use talos_ext_build::kernel::{KernelOverrides, with_overrides};
 use talos_ext_build::testing::{
-    Pins, TestOptions, check_out_of_tree_modules, debian_orig, meta, stage_with, tar_gz_subdir,
+    Pins, TestOptions, check_offline_fails_naming_a_source, check_out_of_tree_modules, debian_orig, stage_with,
+    tar_gz_subdir,
 };
 use talos_ext_build::{Arch, SourceOverride};
 
 #[test]
 fn offline_without_the_source_fails_naming_it() {
-    let dir = env!("CARGO_MANIFEST_DIR");
-    let meta = meta(dir).unwrap();
-    let cache = tempfile::tempdir().unwrap();
-    let mut opts = TestOptions::from_env().unwrap();
-    opts.fetch.cache_dir = cache.path().to_path_buf();
-    opts.fetch.mirrors.clear();
-    opts.fetch.offline = true;
-    for arch in meta.arches.clone() {
-        let err = stage_with(dir, build::recipe, arch, &opts).expect_err("offline, with an empty cache");
-        let msg = format!("{err:#}");
-        let named = meta.sources_for(arch).any(|s| {
-            msg.contains(&format!("source `{}` of extension `{}`", s.name, meta.name)) && msg.contains(&s.url)
-        });
-        assert!(named, "{arch}: {msg}");
-    }
+    check_offline_fails_naming_a_source(env!("CARGO_MANIFEST_DIR"), build::recipe);
 }
 
 #[test]

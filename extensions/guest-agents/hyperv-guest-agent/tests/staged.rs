@@ -8,27 +8,14 @@
 mod build;
 
 use talos_ext_build::testing::{
-    TestOptions, check_static_program, debian_orig, meta, mode, stage_with, target_command,
+    TestOptions, check_offline_fails_naming_a_source, check_static_program, debian_orig, mode, stage_with,
+    target_command,
 };
 use talos_ext_build::{Arch, SourceOverride};
 
 #[test]
 fn offline_without_the_source_fails_naming_it() {
-    let dir = env!("CARGO_MANIFEST_DIR");
-    let meta = meta(dir).unwrap();
-    let cache = tempfile::tempdir().unwrap();
-    let mut opts = TestOptions::from_env().unwrap();
-    opts.fetch.cache_dir = cache.path().to_path_buf();
-    opts.fetch.mirrors.clear();
-    opts.fetch.offline = true;
-    for arch in meta.arches.clone() {
-        let err = stage_with(dir, build::recipe, arch, &opts).expect_err("offline, with an empty cache");
-        let msg = format!("{err:#}");
-        let named = meta.sources_for(arch).any(|s| {
-            msg.contains(&format!("source `{}` of extension `{}`", s.name, meta.name)) && msg.contains(&s.url)
-        });
-        assert!(named, "{arch}: {msg}");
-    }
+    check_offline_fails_naming_a_source(env!("CARGO_MANIFEST_DIR"), build::recipe);
 }
 
 /// Debian's repacked Linux 6.18.15 source (trixie-backports), listed in test-overrides.toml.
