@@ -730,6 +730,16 @@ pub fn write_tar_gz(file: &Path, members: &[(String, Vec<u8>, u32)]) -> Result<(
     Ok(())
 }
 
+/// Fails unless `archive` is a static library (`ar`) of objects for `arch`, every one of them;
+/// `what` names it in messages.
+pub fn check_archive_machine(archive: &[u8], arch: Arch, what: &str) {
+    let machines = crate::elf::archive_machines(archive).unwrap_or_else(|e| panic!("{arch}: {what}: {e:#}"));
+    assert!(!machines.is_empty(), "{arch}: {what} has no objects");
+    for (member, machine) in machines {
+        assert_eq!(machine, arch.elf_machine(), "{arch}: {what}: {member}");
+    }
+}
+
 /// Offline with an empty cache and no mirrors, staging `recipe` fails for every arch before
 /// any work, naming one of the arch's pinned sources (`source `<name>` of extension `<ext>``)
 /// and its URL. Panics with the message otherwise.

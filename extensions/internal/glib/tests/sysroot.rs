@@ -21,8 +21,7 @@ mod zlib;
 
 use std::path::{Path, PathBuf};
 
-use talos_ext_build::elf::archive_machines;
-use talos_ext_build::testing::{TestOptions, debian_orig, meta, stage_with};
+use talos_ext_build::testing::{TestOptions, check_archive_machine, debian_orig, meta, stage_with};
 use talos_ext_build::{Arch, SourceOverride, TestLibrary};
 
 fn internal(name: &str) -> PathBuf {
@@ -70,11 +69,7 @@ fn tier_full_amd64_static_glib_from_debian_2_88_0() {
     let sysroot = &s.dir;
     for lib in ["libglib-2.0.a", "libgobject-2.0.a", "libgmodule-2.0.a", "libgthread-2.0.a", "libgio-2.0.a"] {
         let bytes = std::fs::read(sysroot.join("usr/lib").join(lib)).unwrap_or_else(|e| panic!("{lib}: {e}"));
-        let machines = archive_machines(&bytes).unwrap_or_else(|e| panic!("{lib}: {e:#}"));
-        assert!(!machines.is_empty(), "{lib} has no objects");
-        for (member, machine) in machines {
-            assert_eq!(machine, arch.elf_machine(), "{lib}: {member}");
-        }
+        check_archive_machine(&bytes, arch, lib);
         let shared = lib.replace(".a", ".so");
         assert!(!sysroot.join("usr/lib").join(&shared).exists(), "no {shared}");
     }

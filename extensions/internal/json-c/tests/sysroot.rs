@@ -7,8 +7,7 @@
 #[allow(dead_code)]
 mod build;
 
-use talos_ext_build::elf::archive_machines;
-use talos_ext_build::testing::{Staged, TestOptions, debian_orig, stage_with};
+use talos_ext_build::testing::{Staged, TestOptions, check_archive_machine, debian_orig, stage_with};
 use talos_ext_build::{Arch, SourceOverride};
 
 fn staged(arch: Arch) -> Staged {
@@ -16,15 +15,6 @@ fn staged(arch: Arch) -> Staged {
     let path = debian_orig("json-c=0.18+ds-1").unwrap_or_else(|e| panic!("{e:#}"));
     opts.overrides = vec![SourceOverride { extension: "json-c".into(), source: None, path }];
     stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts).unwrap_or_else(|e| panic!("{arch}: {e:#}"))
-}
-
-/// Fails unless `archive` is a static library of objects for `arch`, every one of them.
-fn check_archive_machine(archive: &[u8], arch: Arch, what: &str) {
-    let machines = archive_machines(archive).unwrap_or_else(|e| panic!("{arch}: {what}: {e:#}"));
-    assert!(!machines.is_empty(), "{arch}: {what} has no objects");
-    for (member, machine) in machines {
-        assert_eq!(machine, arch.elf_machine(), "{arch}: {what}: {member}");
-    }
 }
 
 fn check(arch: Arch) {

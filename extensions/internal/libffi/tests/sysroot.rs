@@ -8,8 +8,7 @@
 mod build;
 
 use talos_ext_build::Arch;
-use talos_ext_build::elf::archive_machines;
-use talos_ext_build::testing::{TestOptions, debian_orig, meta, stage_with};
+use talos_ext_build::testing::{TestOptions, check_archive_machine, debian_orig, meta, stage_with};
 
 fn check(arch: Arch) {
     let meta = meta(env!("CARGO_MANIFEST_DIR")).unwrap();
@@ -27,11 +26,7 @@ fn check(arch: Arch) {
     let pc = std::fs::read_to_string(sysroot.join("usr/lib/pkgconfig/libffi.pc")).unwrap();
     assert!(pc.contains("Version: 3.8.0"), "{pc}");
     let bytes = std::fs::read(sysroot.join("usr/lib/libffi.a")).unwrap();
-    let machines = archive_machines(&bytes).unwrap_or_else(|e| panic!("{arch}: {e:#}"));
-    assert!(!machines.is_empty(), "{arch}: libffi.a has no objects");
-    for (member, machine) in machines {
-        assert_eq!(machine, arch.elf_machine(), "{arch}: {member}");
-    }
+    check_archive_machine(&bytes, arch, "libffi.a");
     assert!(bytes.windows(b"ffi_prep_cif".len()).any(|w| w == b"ffi_prep_cif"), "defines ffi_prep_cif");
     assert!(!sysroot.join("usr/lib/libffi.so").exists(), "{arch}: no shared libffi");
     let component = std::fs::read_to_string(sysroot.join(talos_ext_build::SYSROOT_COMPONENTS).join("libffi.json"))

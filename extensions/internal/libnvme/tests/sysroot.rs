@@ -13,9 +13,8 @@ mod json_c;
 
 use std::path::{Path, PathBuf};
 
-use talos_ext_build::elf::archive_machines;
 use talos_ext_build::prelude::Result;
-use talos_ext_build::testing::{Staged, TestOptions, debian_orig, pypi_sdist, stage_with};
+use talos_ext_build::testing::{Staged, TestOptions, check_archive_machine, debian_orig, pypi_sdist, stage_with};
 use talos_ext_build::{Arch, SourceOverride, TestLibrary};
 
 fn staged(arch: Arch) -> Staged {
@@ -31,15 +30,6 @@ fn staged(arch: Arch) -> Staged {
     opts.libraries =
         vec![TestLibrary { links: "json-c".into(), manifest_dir: here.join("../json-c"), recipe: json_c::recipe }];
     stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts).unwrap_or_else(|e| panic!("{arch}: {e:#}"))
-}
-
-/// Fails unless `archive` is a static library of objects for `arch`, every one of them.
-fn check_archive_machine(archive: &[u8], arch: Arch, what: &str) {
-    let machines = archive_machines(archive).unwrap_or_else(|e| panic!("{arch}: {what}: {e:#}"));
-    assert!(!machines.is_empty(), "{arch}: {what} has no objects");
-    for (member, machine) in machines {
-        assert_eq!(machine, arch.elf_machine(), "{arch}: {what}: {member}");
-    }
 }
 
 fn check(arch: Arch) {

@@ -8,8 +8,7 @@
 mod build;
 
 use talos_ext_build::Arch;
-use talos_ext_build::elf::archive_machines;
-use talos_ext_build::testing::{TestOptions, debian_orig, meta, stage_with};
+use talos_ext_build::testing::{TestOptions, check_archive_machine, debian_orig, meta, stage_with};
 
 fn check(arch: Arch) {
     let meta = meta(env!("CARGO_MANIFEST_DIR")).unwrap();
@@ -27,11 +26,7 @@ fn check(arch: Arch) {
     let pc = std::fs::read_to_string(sysroot.join("usr/lib/pkgconfig/libpcre2-8.pc")).unwrap();
     assert!(pc.contains("Version: 10.48"), "{pc}");
     let bytes = std::fs::read(sysroot.join("usr/lib/libpcre2-8.a")).unwrap();
-    let machines = archive_machines(&bytes).unwrap_or_else(|e| panic!("{arch}: {e:#}"));
-    assert!(!machines.is_empty(), "{arch}: libpcre2-8.a has no objects");
-    for (member, machine) in machines {
-        assert_eq!(machine, arch.elf_machine(), "{arch}: {member}");
-    }
+    check_archive_machine(&bytes, arch, "libpcre2-8.a");
     assert!(bytes.windows(b"pcre2_compile_8".len()).any(|w| w == b"pcre2_compile_8"), "defines pcre2_compile");
     for absent in ["libpcre2-8.so", "libpcre2-16.a", "libpcre2-32.a"] {
         assert!(!sysroot.join("usr/lib").join(absent).exists(), "{arch}: {absent} is not built");

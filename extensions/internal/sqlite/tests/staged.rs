@@ -7,8 +7,7 @@
 #[allow(dead_code)]
 mod build;
 
-use talos_ext_build::elf::archive_machines;
-use talos_ext_build::testing::{TestOptions, debian_orig, stage_with};
+use talos_ext_build::testing::{TestOptions, check_archive_machine, debian_orig, stage_with};
 use talos_ext_build::{Arch, SourceOverride};
 
 fn check(arch: Arch) {
@@ -25,11 +24,7 @@ fn check(arch: Arch) {
     let sysroot = &s.dir;
     let bytes = std::fs::read(sysroot.join("usr/lib/libsqlite3.a")).unwrap();
     assert!(bytes.windows(b"sqlite3_open_v2".len()).any(|w| w == b"sqlite3_open_v2"), "{arch}: the API is there");
-    let machines = archive_machines(&bytes).unwrap_or_else(|e| panic!("{arch}: {e:#}"));
-    assert!(!machines.is_empty(), "{arch}: libsqlite3.a has no objects");
-    for (member, machine) in machines {
-        assert_eq!(machine, arch.elf_machine(), "{arch}: {member}");
-    }
+    check_archive_machine(&bytes, arch, "libsqlite3.a");
     let header = std::fs::read_to_string(sysroot.join("usr/include/sqlite3.h")).unwrap();
     assert!(header.contains("#define SQLITE_VERSION        \"3.53.4\""), "{arch}: sqlite3.h is 3.53.4");
     assert!(sysroot.join("usr/include/sqlite3ext.h").is_file());
