@@ -76,6 +76,26 @@ impl Stage {
         self.source_date_epoch
     }
 
+    /// Records for the SBOM an upstream project the recipe builds in from one of its own pinned
+    /// sources, besides the project the extension is named for (a recipe bundling programs of
+    /// several projects, as trident-iscsi-tools does): a package `source` at `version` with its
+    /// license and CPEs, built from that source as pinned for this arch.
+    pub fn bundled_component(&self, source: &str, version: &str, license: &str, cpes: &[&str]) -> Result<()> {
+        let pinned = self.meta.source(source, self.arch).with_context(|| {
+            format!("`{}` has no source `{source}` for {} (its SBOM component)", self.meta.name, self.arch)
+        })?;
+        self.components.borrow_mut().push(talos_ext_sbom::Component {
+            name: source.to_string(),
+            version: version.to_string(),
+            license: Some(license.to_string()),
+            cpes: cpes.iter().map(|c| c.to_string()).collect(),
+            purl: Some(format!("pkg:generic/{source}@{version}")),
+            sources: vec![pinned.clone()],
+            binary: None,
+        });
+        Ok(())
+    }
+
     /// A file of the extension crate (`native/x.c`, `files/x.yaml`), checked to exist.
     pub fn input(&self, rel: &str) -> Result<PathBuf> {
         let path = self.manifest_dir.join(rel);
