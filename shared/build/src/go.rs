@@ -613,12 +613,13 @@ impl Stage {
         let root = Pin::find_workspace_root(&self.manifest_dir)
             .with_context(|| format!("no {} above {}", talos_ext_model::PIN_PATH, self.manifest_dir.display()))?;
         println!("cargo:rerun-if-changed={}", root.join(talos_ext_model::GO_TOOLCHAIN_PATH).display());
-        let tool = GoTool::prepare(&root, &self.fetch, &talos_ext_fetch::NoReporter)?;
-        let logs = self.work.join("logs");
+        // The recipe's own source first: offline, its absence is what the error names.
         let module = match &go.source {
             None => GoModule::wrapper(&self.manifest_dir, &go)?,
             Some(name) => GoModule::tree(&self.source(name)?, &go)?,
         };
+        let tool = GoTool::prepare(&root, &self.fetch, &talos_ext_fetch::NoReporter)?;
+        let logs = self.work.join("logs");
         // The graph of every arch the recipe declares: the pinned hash covers them all.
         let graph = resolve_in(
             &tool,
