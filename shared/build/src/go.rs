@@ -17,6 +17,14 @@
 //!   library stages and a static external link: `Stage::cgo_env`), `GOOS=linux GOARCH=<arch>`, `GOTOOLCHAIN=local`, the private module and
 //!   build caches (`<cache>/go/build`), and `-ldflags "-s -w -buildid= <stamps>"`, so the same
 //!   recipe built anywhere gives the same bytes.
+//! - **Source trees** ([`GoModule::tree`]): where the module proxy does not serve the module the
+//!   programs live in (a nested `cmd` module with `replace ../` lines), the `[go]` table names a
+//!   pinned `source` and the module's `dir` in it, and `go` runs there: upstream's own `go.mod` and
+//!   `go.sum` with the dependencies from the proxy (`-mod=readonly`, the graph hash over the
+//!   modules' `h1:` hashes as go verified them), or its `vendor/` directory (`vendor = true`:
+//!   `-mod=vendor`, `GOPROXY=off` even to resolve, the `h1:` hashes as the tree's `go.sum`
+//!   declares them). Local `replace` targets must stay inside the tree: the source's own pin
+//!   covers them, so they are not graph lines.
 //! - **Mirror** ([`mirror_modules`]): the module cache's download tree is the module proxy's
 //!   layout (`<escaped path>/@v/<version>.{info,mod,zip}` and `list`), so copying it to
 //!   `<mirror>/go/` makes any directory or HTTP mirror a `GOPROXY` for air-gapped builds.
@@ -130,7 +138,7 @@ impl GoTool {
             .set("GOWORK", "off")
             .set("GOTELEMETRY", "off")
             // -modcacherw: the cache stays removable (go makes module trees read-only otherwise).
-            .set("GOFLAGS", "-mod=readonly -modcacherw -trimpath -buildvcs=false")
+            .set("GOFLAGS", goflags(false))
             .set("GOPROXY", "off")
             .set("GOSUMDB", "off")
             .set("GONOSUMDB", "*")
@@ -139,6 +147,74 @@ impl GoTool {
             .set("GOAMD64", "v1")
             .set("GOARM64", "v8.0");
         Command::new(&self.go).name(name).dir(dir).envs(env)
+    }
+}
+
+/// `GOFLAGS` of every go command: read-only modules (or the tree's `vendor/` directory), a
+/// removable module cache, trimmed paths, no VCS stamps.
+pub fn goflags(vendor: bool) -> &'static str {
+    if vendor {
+        "-mod=vendor -modcacherw -trimpath -buildvcs=false"
+    } else {
+        "-mod=readonly -modcacherw -trimpath -buildvcs=false"
+    }
+}
+
+/// Where `go` runs for a recipe: its wrapper module `go/`, or the module directory of its pinned
+/// source tree (see the module docs).
+#[derive(Debug, Clone)]
+pub struct GoModule {
+    /// The directory holding the `go.mod` go runs in.
+    pub dir: PathBuf,
+    /// The unpacked source tree, for a source-tree build: local `replace` targets stay inside it.
+    pub tree: Option<PathBuf>,
+    /// `-mod=vendor`: the tree's `vendor/` directory, nothing downloaded.
+    pub vendor: bool,
+}
+
+impl GoModule {
+    /// The recipe crate's wrapper module, checked to require the pinned module and version.
+    pub fn wrapper(manifest_dir: &Path, go: &GoBuild) -> Result<GoModule> {
+        let dir = wrapper_dir(manifest_dir)?;
+        let gomod = dir.join("go.mod");
+        check_requires(
+            &gomod,
+            &fs::read_to_string(&gomod).with_context(|| format!("reading {}", gomod.display()))?,
+            go,
+        )?;
+        Ok(GoModule { dir, tree: None, vendor: false })
+    }
+
+    /// The module directory `go.dir` of the unpacked source tree `tree`: its `go.mod` declares
+    /// `go.module`, and with `go.vendor` it has a `vendor/modules.txt` (go itself refuses a
+    /// dependency its `go.sum` does not pin).
+    pub fn tree(tree: &Path, go: &GoBuild) -> Result<GoModule> {
+        let dir = if go.dir.is_empty() { tree.to_path_buf() } else { tree.join(&go.dir) };
+        let gomod = dir.join("go.mod");
+        let text = fs::read_to_string(&gomod)
+            .with_context(|| format!("reading {} (package.metadata.talos-extension.go.dir)", gomod.display()))?;
+        let declared = text
+            .lines()
+            .find_map(|l| l.split("//").next().unwrap_or("").trim().strip_prefix("module "))
+            .map(|m| m.trim().trim_matches('"').to_string());
+        if declared.as_deref() != Some(go.module.as_str()) {
+            bail!(
+                "{}: declares module `{}`, but package.metadata.talos-extension.go.module is `{}`",
+                gomod.display(),
+                declared.unwrap_or_default(),
+                go.module
+            );
+        }
+        let modules_txt = dir.join("vendor/modules.txt");
+        if go.vendor && !modules_txt.is_file() {
+            bail!("{} does not exist: `vendor = true` builds from the tree's vendor directory", modules_txt.display());
+        }
+        Ok(GoModule { dir, tree: Some(tree.to_path_buf()), vendor: go.vendor })
+    }
+
+    /// `GOPROXY` for resolving: a vendored build downloads nothing.
+    fn goproxy<'a>(&self, goproxy: &'a str) -> &'a str {
+        if self.vendor { "off" } else { goproxy }
     }
 }
 
@@ -245,9 +321,7 @@ fn check_requires(gomod: &Path, text: &str, go: &GoBuild) -> Result<()> {
 }
 
 /// Resolves (and, unless `GOPROXY` is `off`, downloads) the modules the recipe's packages are
-/// built from for `arches`, reads each one's `h1:` hash from the module cache, and checks the
-/// graph hash against `go.graph_hash`: a difference is an error naming both hashes and the
-/// crate's `Cargo.toml`, before anything is built.
+/// built from for `arches`, in its wrapper module `go/`; see [`resolve_in`].
 pub fn resolve(
     tool: &GoTool,
     meta: &ExtensionMeta,
@@ -258,13 +332,42 @@ pub fn resolve(
     log_dir: Option<&Path>,
 ) -> Result<ModuleGraph> {
     let go = meta.go.as_ref().with_context(|| format!("`{}` declares no [go] build", meta.name))?;
-    let dir = wrapper_dir(manifest_dir)?;
-    let gomod = dir.join("go.mod");
-    check_requires(&gomod, &fs::read_to_string(&gomod).with_context(|| format!("reading {}", gomod.display()))?, go)?;
+    if let Some(source) = &go.source {
+        bail!(
+            "`{}` builds in its pinned source `{source}` (go.source), not a wrapper module: resolve it with \
+             `resolve_in` and `GoModule::tree` on the unpacked source",
+            meta.name
+        );
+    }
+    let module = GoModule::wrapper(manifest_dir, go)?;
+    resolve_in(tool, meta, &module, manifest_dir, arches, goproxy, progress, log_dir)
+}
+
+/// Resolves the modules the recipe's packages are built from for `arches` in `module` (`go list
+/// -deps` per arch; unless `GOPROXY` is `off`, downloading into the module cache, go checking
+/// each against `go.sum`), takes each one's `h1:` hash (from the module cache, or for a vendored
+/// tree from its `go.sum`), and checks the graph hash against `go.graph_hash`: a difference is an
+/// error naming both hashes and the crate's `Cargo.toml`, before anything is built. A source-tree
+/// recipe without a pinned graph hash gets it printed as a cargo warning (its `go.sum` pinned
+/// every module, go checked each against it).
+#[allow(clippy::too_many_arguments)]
+pub fn resolve_in(
+    tool: &GoTool,
+    meta: &ExtensionMeta,
+    module: &GoModule,
+    manifest_dir: &Path,
+    arches: &[Arch],
+    goproxy: &str,
+    progress: bool,
+    log_dir: Option<&Path>,
+) -> Result<ModuleGraph> {
+    let go = meta.go.as_ref().with_context(|| format!("`{}` declares no [go] build", meta.name))?;
+    let goproxy = module.goproxy(goproxy);
     let mut used = BTreeSet::new();
     for &arch in arches {
         let mut cmd = tool
-            .command(&format!("go-list-{arch}"), &dir)
+            .command(&format!("go-list-{arch}"), &module.dir)
+            .env("GOFLAGS", goflags(module.vendor))
             .env("GOPROXY", goproxy)
             .env("GOOS", "linux")
             .env("GOARCH", GoToolchain::goarch(arch))
@@ -279,42 +382,107 @@ pub fn resolve(
         }
         let out = cmd.read().with_context(|| {
             format!(
-                "resolving the Go modules of `{}` for {arch} (GOPROXY={goproxy}){}",
+                "resolving the Go modules of `{}` for {arch} in {} (GOPROXY={goproxy}){}",
                 meta.name,
-                if goproxy == "off" { "; run `cargo xtask fetch` first, or pass a --mirror" } else { "" }
+                module.dir.display(),
+                if goproxy == "off" && !module.vendor {
+                    "; run `cargo xtask fetch` first, or pass a --mirror"
+                } else {
+                    ""
+                }
             )
         })?;
         for line in out.lines().filter(|l| !l.trim().is_empty()) {
             used.insert(line.trim().to_string());
         }
     }
+    let sums = if module.vendor { Some(go_sum(&module.dir)?) } else { None };
     let mut modules = Vec::new();
     for line in used {
-        let (path, version) = line.split_once(' ').with_context(|| format!("unexpected `go list` line `{line}`"))?;
+        // A local replacement has no version (the line was trimmed: `../`).
+        let (path, version) = line.split_once(' ').unwrap_or((line.as_str(), ""));
         if version.is_empty() {
-            bail!("module `{path}` has no version: a local replacement is not allowed in a go-build recipe");
+            check_local_replacement(module, path)?;
+            continue;
         }
-        let ziphash = tool
-            .mod_cache()
-            .join("cache/download")
-            .join(escape_module_path(path))
-            .join("@v")
-            .join(format!("{version}.ziphash"));
-        let h1 = fs::read_to_string(&ziphash).with_context(|| format!("reading {}", ziphash.display()))?;
+        let h1 = match &sums {
+            Some(sums) => sums.get(&(path.to_string(), version.to_string())).cloned().with_context(|| {
+                format!(
+                    "{}: no `{path} {version} h1:` line for the vendored module (the graph hash takes the tree's \
+                     declared hashes)",
+                    module.dir.join("go.sum").display()
+                )
+            })?,
+            None => {
+                let ziphash = tool
+                    .mod_cache()
+                    .join("cache/download")
+                    .join(escape_module_path(path))
+                    .join("@v")
+                    .join(format!("{version}.ziphash"));
+                fs::read_to_string(&ziphash).with_context(|| format!("reading {}", ziphash.display()))?
+            }
+        };
         modules.push(Module { path: path.to_string(), version: version.to_string(), h1: h1.trim().to_string() });
     }
     let hash = graph_hash(&modules);
-    if hash != go.graph_hash.as_str() {
-        bail!(
-            "{}: package.metadata.talos-extension.go.graph_hash is {}, but the module graph of `{}` hashes to {hash} \
-             ({} modules): a dependency changed; if that is intended, pin the new hash",
+    match &go.graph_hash {
+        Some(pinned) if hash != pinned.as_str() => bail!(
+            "{}: package.metadata.talos-extension.go.graph_hash is {pinned}, but the module graph of `{}` hashes to \
+             {hash} ({} modules): a dependency changed; if that is intended, pin the new hash",
             manifest_dir.join("Cargo.toml").display(),
-            go.graph_hash,
             meta.name,
             modules.len()
-        );
+        ),
+        Some(_) => {}
+        // Only a source-tree build may leave it out (the model checks): its go.sum pinned each module.
+        None => println!(
+            "cargo:warning={}: module graph hash {hash} ({} modules) of the tree's go.sum; no go.graph_hash is pinned, \
+             the source's sha256 pins the go.sum go verified every module against",
+            meta.name,
+            modules.len()
+        ),
     }
     Ok(ModuleGraph { modules, hash })
+}
+
+/// A module replaced by a local directory: allowed only in a source-tree build, and only inside
+/// the tree (the source's pin covers it).
+fn check_local_replacement(module: &GoModule, path: &str) -> Result<()> {
+    let Some(tree) = &module.tree else {
+        bail!(
+            "module `{path}` has no version: a local replacement is not allowed in a go-build recipe's wrapper module"
+        );
+    };
+    let target = module.dir.join(path);
+    let (target, tree_c) = (
+        target.canonicalize().with_context(|| format!("resolving the local replacement {}", target.display()))?,
+        tree.canonicalize().with_context(|| format!("resolving {}", tree.display()))?,
+    );
+    if !target.starts_with(&tree_c) {
+        bail!(
+            "{}: the local replacement `{path}` points outside the source tree {} (only the tree is pinned)",
+            module.dir.join("go.mod").display(),
+            tree.display()
+        );
+    }
+    Ok(())
+}
+
+/// The `h1:` hashes of module zips a `go.sum` declares, by `(path, version)`.
+fn go_sum(dir: &Path) -> Result<std::collections::BTreeMap<(String, String), String>> {
+    let path = dir.join("go.sum");
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut sums = std::collections::BTreeMap::new();
+    for line in text.lines() {
+        let mut parts = line.split_whitespace();
+        if let (Some(p), Some(v), Some(h)) = (parts.next(), parts.next(), parts.next())
+            && !v.ends_with("/go.mod")
+        {
+            sums.insert((p.to_string(), v.to_string()), h.to_string());
+        }
+    }
+    Ok(sums)
 }
 
 /// Copies the module cache's download tree into `<mirror>/go/` (the module proxy's layout),
@@ -358,7 +526,9 @@ pub fn mirror_modules(tool: &GoTool, mirror: &Path) -> Result<usize> {
 }
 
 /// The `Cargo.toml`'s metadata of the recipe in `manifest_dir`, its workspace root, and the
-/// toolchain: what `cargo xtask fetch` needs to fetch a Go recipe's modules.
+/// toolchain: what `cargo xtask fetch` needs to fetch a Go recipe's modules. A source-tree
+/// recipe's pinned source is fetched too and unpacked (with its patches) into
+/// `<cache>/go/trees/`, where the modules are resolved.
 pub fn fetch_recipe(
     meta: &ExtensionMeta,
     manifest_dir: &Path,
@@ -369,8 +539,51 @@ pub fn fetch_recipe(
     let root = Pin::find_workspace_root(manifest_dir)
         .with_context(|| format!("no {} above {}", talos_ext_model::PIN_PATH, manifest_dir.display()))?;
     let tool = GoTool::prepare(&root, fetch, reporter)?;
-    let graph = resolve(&tool, meta, manifest_dir, &meta.arches, &goproxy(fetch), progress, None)?;
+    let go = meta.go.as_ref().with_context(|| format!("`{}` declares no [go] build", meta.name))?;
+    let module = match &go.source {
+        None => GoModule::wrapper(manifest_dir, go)?,
+        Some(name) => {
+            let source = meta
+                .sources
+                .iter()
+                .find(|s| &s.name == name && s.arch.is_none())
+                .with_context(|| format!("`{}`: go.source `{name}` is not a pinned source", meta.name))?;
+            let archive = talos_ext_fetch::fetch(fetch, &meta.name, source, reporter)?;
+            let tree = unpacked_tree(fetch, manifest_dir, source, &archive)?;
+            GoModule::tree(&tree, go)?
+        }
+    };
+    let graph = resolve_in(&tool, meta, &module, manifest_dir, &meta.arches, &goproxy(fetch), progress, None)?;
     Ok((tool, graph))
+}
+
+/// `source` unpacked (top directory stripped) with the recipe's `patches/` applied, in
+/// `<cache>/go/trees/<sha256 of the archive and patches>`, written under another name and
+/// renamed into place.
+fn unpacked_tree(fetch: &FetchConfig, manifest_dir: &Path, source: &Source, archive: &Path) -> Result<PathBuf> {
+    let patches = talos_ext_archive::find_patches(&manifest_dir.join("patches"));
+    let mut h = Sha256::new();
+    h.update(source.sha256.as_str());
+    for p in &patches {
+        h.update(fs::read(p).with_context(|| format!("reading {}", p.display()))?);
+    }
+    let trees = fetch.cache_dir.join("go/trees");
+    let dir = trees.join(&hex::encode(h.finalize())[..32]);
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    let _lock = talos_ext_fs::lock_file(&fetch.cache_dir.join("locks/go-trees.lock"))?;
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    let tmp = trees.join(format!(".{}.tmp", source.name));
+    talos_ext_fs::remove_dir_if_exists(&tmp)?;
+    talos_ext_archive::unpack(archive, &tmp, &talos_ext_archive::UnpackOptions { strip_components: 1 })
+        .with_context(|| format!("unpacking source `{}` into {}", source.name, tmp.display()))?;
+    talos_ext_archive::apply_patches(&tmp, &patches)
+        .with_context(|| format!("patching source `{}` in {}", source.name, tmp.display()))?;
+    fs::rename(&tmp, &dir).with_context(|| format!("renaming {} to {}", tmp.display(), dir.display()))?;
+    Ok(dir)
 }
 
 /// sha256 and sha512 of a file, streamed.
@@ -393,25 +606,32 @@ impl Stage {
     /// Builds the recipe's Go packages (its `[go]` table) for this arch and returns the
     /// programs, by name, in the scratch directory: the toolchain and the modules are fetched
     /// first (the graph hash checked), then `go build` runs without network (see the module
-    /// docs). The Go toolchain and every module built in are added to the SBOM.
+    /// docs), in the wrapper module or, with `go.source`, in that pinned source's tree (unpacked
+    /// and patched by [`Stage::source`], so `--source` overrides it like any source). The Go toolchain and every module built in are added to the SBOM.
     pub fn go_build(&self) -> Result<Vec<(String, PathBuf)>> {
         let go = self.meta.go.clone().with_context(|| format!("`{}` declares no [go] build", self.meta.name))?;
         let root = Pin::find_workspace_root(&self.manifest_dir)
             .with_context(|| format!("no {} above {}", talos_ext_model::PIN_PATH, self.manifest_dir.display()))?;
         println!("cargo:rerun-if-changed={}", root.join(talos_ext_model::GO_TOOLCHAIN_PATH).display());
+        // The recipe's own source first: offline, its absence is what the error names.
+        let module = match &go.source {
+            None => GoModule::wrapper(&self.manifest_dir, &go)?,
+            Some(name) => GoModule::tree(&self.source(name)?, &go)?,
+        };
         let tool = GoTool::prepare(&root, &self.fetch, &talos_ext_fetch::NoReporter)?;
         let logs = self.work.join("logs");
         // The graph of every arch the recipe declares: the pinned hash covers them all.
-        let graph = resolve(
+        let graph = resolve_in(
             &tool,
             &self.meta,
+            &module,
             &self.manifest_dir,
             &self.meta.arches,
             &goproxy(&self.fetch),
             false,
             Some(&logs),
         )?;
-        let dir = wrapper_dir(&self.manifest_dir)?;
+        let dir = module.dir.clone();
         let out = self.work.join("go-bin");
         talos_ext_fs::remove_dir_if_exists(&out)?;
         fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
@@ -423,6 +643,7 @@ impl Stage {
         ldflags.extend(go.ldflags_for(GoToolchain::goarch(self.arch)));
         let mut cmd = tool
             .command(&format!("go-build-{}", self.arch), &dir)
+            .env("GOFLAGS", goflags(module.vendor))
             .env("GOOS", "linux")
             .env("GOARCH", GoToolchain::goarch(self.arch))
             .env("CGO_ENABLED", if go.cgo { "1" } else { "0" })
@@ -526,6 +747,33 @@ mod tests {
         let mut expect = Sha256::new();
         expect.update(b"a.io/y v0.1.0 h1:y=\nb.io/x v1.0.0 h1:x=\n");
         assert_eq!(graph_hash(&[a, b]), hex::encode(expect.finalize()));
+    }
+
+    #[test]
+    fn local_replacements_stay_inside_the_tree() {
+        let tmp = tempfile::tempdir().unwrap();
+        let tree = tmp.path().join("tree");
+        for d in ["cmd", "estargz"] {
+            fs::create_dir_all(tree.join(d)).unwrap();
+        }
+        fs::create_dir_all(tmp.path().join("elsewhere")).unwrap();
+        let module = GoModule { dir: tree.join("cmd"), tree: Some(tree.clone()), vendor: false };
+        check_local_replacement(&module, "../").unwrap();
+        check_local_replacement(&module, "../estargz").unwrap();
+        let e = check_local_replacement(&module, "../../elsewhere").unwrap_err();
+        assert!(e.to_string().contains("`../../elsewhere` points outside the source tree"), "{e}");
+        let wrapper = GoModule { tree: None, ..module };
+        let e = check_local_replacement(&wrapper, "../").unwrap_err();
+        assert!(e.to_string().contains("not allowed in a go-build recipe's wrapper module"), "{e}");
+    }
+
+    #[test]
+    fn go_sum_hashes_of_module_zips() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("go.sum"), "a.io/x v1.0.0 h1:zip=\na.io/x v1.0.0/go.mod h1:mod=\n").unwrap();
+        let sums = go_sum(tmp.path()).unwrap();
+        assert_eq!(sums.len(), 1);
+        assert_eq!(sums[&("a.io/x".to_string(), "v1.0.0".to_string())], "h1:zip=");
     }
 
     #[test]

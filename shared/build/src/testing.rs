@@ -290,6 +290,19 @@ pub fn stage_meta_with(name: &str, meta_toml: &str, recipe: Recipe, arch: Arch, 
     stage_meta_at(Path::new(env!("CARGO_MANIFEST_DIR")), meta, recipe, arch, opts)
 }
 
+/// [`stage_with`] with the recipe crate's metadata as the test changed it (`meta`): for a listed
+/// override of a nearby release whose own pins differ from the recipe's (a Go source tree's graph
+/// hash and version stamps). The crate's files (`files/`, `patches/`) are the recipe's own.
+pub fn stage_recipe_meta_with(
+    manifest_dir: &str,
+    meta: ExtensionMeta,
+    recipe: Recipe,
+    arch: Arch,
+    opts: &TestOptions,
+) -> Result<Staged> {
+    stage_meta_at(Path::new(manifest_dir), meta, recipe, arch, opts)
+}
+
 fn stage_meta_at(
     manifest_dir: &Path,
     mut meta: ExtensionMeta,

@@ -8,6 +8,13 @@
 //! carries a small wrapper module (`go/go.mod` + `go/go.sum`) that requires the upstream module
 //! (and repeats upstream's `replace` lines), in which `go build <package>` runs.
 //!
+//! Where the module proxy does not serve the module the programs live in (a repository's nested
+//! `cmd` module), the build runs in the recipe's pinned source tree instead (`source`
+//! names the pinned source, `dir` the module's directory in it): upstream's own
+//! `go.mod`/`go.sum` with the dependencies from the proxy (`-mod=readonly`), or its `vendor/`
+//! directory (`-mod=vendor`, nothing downloaded). The graph hash covers the same lines either
+//! way; `replace` lines pointing into the tree are covered by the source's own pin.
+//!
 //! The toolchain is the official Go release as the go command itself fetches it for
 //! `GOTOOLCHAIN`: the module `golang.org/toolchain@v0.0.1-<version>.<os>-<arch>` from the module
 //! proxy, pinned by sha256 and sha512 per host.
@@ -51,7 +58,22 @@ pub struct GoBuild {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cgo: bool,
     /// sha256 over the sorted `<path> <version> <h1:...>` lines of the modules the build uses.
-    pub graph_hash: Sha256,
+    /// Required for a wrapper-module build; a source-tree build (`source`) may leave it out when
+    /// it cannot be computed where the recipe is written: the tree's `go.sum`, covered by the
+    /// source's sha256, pins every module's hash, which go checks on download.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph_hash: Option<Sha256>,
+    /// Build in the recipe's pinned source tree instead of the wrapper module `go/`: the pinned
+    /// source (by name) whose unpacked tree holds the Go module.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The module's directory inside that tree (`cmd`); its top when empty.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub dir: String,
+    /// Build from the tree's `vendor/` directory (`-mod=vendor`, nothing downloaded) instead of
+    /// downloading what its `go.sum` pins through the module proxy (`-mod=readonly`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub vendor: bool,
 }
 
 impl GoBuild {
@@ -94,7 +116,27 @@ impl GoBuild {
                 return fail(&format!("tags[{i}]"), format!("`{t}` is not a build tag"));
             }
         }
+        match &self.source {
+            None if !self.dir.is_empty() || self.vendor => {
+                let field = if self.vendor { "vendor" } else { "dir" };
+                return fail(field, "applies to a source-tree build only: name the pinned `source` too".into());
+            }
+            Some(s) if s.is_empty() => return fail("source", "must name a pinned source of the recipe".into()),
+            _ => {}
+        }
+        if self.graph_hash.is_none() && self.source.is_none() {
+            return fail("graph_hash", "required (a wrapper-module build is pinned by its graph hash)".into());
+        }
+        let d = &self.dir;
+        if !d.is_empty() && (d.starts_with('/') || !d.split('/').all(|e| !e.is_empty() && e != "." && e != "..")) {
+            return fail("dir", format!("`{d}` is not a relative directory inside the source tree (like `cmd`)"));
+        }
         Ok(())
+    }
+
+    /// Whether the build runs in the recipe's pinned source tree (not the wrapper module).
+    pub fn from_source_tree(&self) -> bool {
+        self.source.is_some()
     }
 
     /// The linker flags for one arch (`goarch` as Go names it), placeholders filled in.
@@ -245,6 +287,29 @@ mod tests {
         let mut b = build("").unwrap();
         b.version = "1.102.5".into();
         assert_eq!(b.check().unwrap_err().0, "go.version");
+    }
+
+    #[test]
+    fn source_tree_keys() {
+        let wrapper = build("").unwrap();
+        assert!(!wrapper.from_source_tree());
+        assert_eq!((wrapper.source, wrapper.dir.as_str(), wrapper.vendor), (None, "", false));
+        let tree = build("source = \"stargz\"\ndir = \"cmd\"").unwrap();
+        assert!(tree.from_source_tree());
+        assert_eq!((tree.source.as_deref(), tree.dir.as_str(), tree.vendor), (Some("stargz"), "cmd", false));
+        assert!(build("source = \"kata\"\ndir = \"src/runtime\"\nvendor = true").unwrap().vendor);
+        assert_eq!(build("dir = \"cmd\"").unwrap_err().0, "go.dir");
+        assert_eq!(build("vendor = true").unwrap_err().0, "go.vendor");
+        assert_eq!(build("source = \"\"").unwrap_err().0, "go.source");
+        for bad in ["../x", "/cmd", "a//b", "./cmd"] {
+            assert_eq!(build(&format!("source = \"s\"\ndir = \"{bad}\"")).unwrap_err().0, "go.dir", "{bad}");
+        }
+        assert!(build("sourse = \"s\"").is_err(), "unknown keys are refused");
+        let mut unhashed = build("").unwrap();
+        unhashed.graph_hash = None;
+        assert_eq!(unhashed.check().unwrap_err().0, "go.graph_hash");
+        unhashed.source = Some("tree".into());
+        unhashed.check().unwrap();
     }
 
     #[test]

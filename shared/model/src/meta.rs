@@ -422,7 +422,17 @@ impl ExtensionMeta {
         self.check_payloads()?;
         self.check_firmware()?;
         match (&self.go, self.kind) {
-            (Some(go), Kind::GoBuild) => go.check()?,
+            (Some(go), Kind::GoBuild) => {
+                go.check()?;
+                if let Some(name) = &go.source
+                    && !self.sources.iter().any(|s| &s.name == name && s.arch.is_none())
+                {
+                    return fail(
+                        "go.source",
+                        format!("`{name}` is not a source the recipe pins for every arch (its `sources` entries)"),
+                    );
+                }
+            }
             (None, Kind::GoBuild) => {
                 return fail("go", "a `go-build` recipe declares its Go build in a `[go]` table".into());
             }

@@ -119,9 +119,9 @@ fn tier_full_arm64_exact_pin_under_qemu() {
 fn a_wrong_graph_hash_fails_before_anything_is_built() {
     let dir = env!("CARGO_MANIFEST_DIR");
     let mut m = meta(dir).unwrap();
-    let pinned = m.go.as_ref().unwrap().graph_hash.to_string();
+    let pinned = m.go.as_ref().unwrap().graph_hash.as_ref().unwrap().to_string();
     let wrong = "ab".repeat(32);
-    m.go.as_mut().unwrap().graph_hash = talos_ext_build::model::Sha256::parse(&wrong).unwrap();
+    m.go.as_mut().unwrap().graph_hash = Some(talos_ext_build::model::Sha256::parse(&wrong).unwrap());
     let root = Pin::find_workspace_root(Path::new(dir)).unwrap();
     let fetch = FetchConfig::from_env(default_cache_dir(&root)).unwrap();
     let tool = talos_ext_build::go::GoTool::prepare(&root, &fetch, &talos_ext_build::fetch::NoReporter).unwrap();

@@ -40,7 +40,8 @@ pub const SOURCE_KEY_ORDER: &[&str] = &["name", "url", "sha256", "sha512", "arch
 pub const PAYLOAD_KEY_ORDER: &[&str] = &["source", "member", "dest", "mode", "arch", "loader"];
 
 /// The keys of the `[go]` table (`go-build`), in their normal order.
-pub const GO_KEY_ORDER: &[&str] = &["module", "version", "packages", "ldflags", "tags", "cgo", "graph_hash"];
+pub const GO_KEY_ORDER: &[&str] =
+    &["module", "version", "source", "dir", "vendor", "packages", "ldflags", "tags", "cgo", "graph_hash"];
 
 fn rank(order: &[&str], key: &str) -> usize {
     order.iter().position(|k| *k == key).unwrap_or(order.len())

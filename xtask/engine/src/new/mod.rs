@@ -344,7 +344,10 @@ fn placeholder_go(name: &str) -> Result<talos_ext_model::GoBuild> {
         ldflags: Vec::new(),
         tags: Vec::new(),
         cgo: false,
-        graph_hash: Sha256::parse(&"0".repeat(64)).context("the placeholder graph hash")?,
+        graph_hash: Some(Sha256::parse(&"0".repeat(64)).context("the placeholder graph hash")?),
+        source: None,
+        dir: String::new(),
+        vendor: false,
     })
 }
 
