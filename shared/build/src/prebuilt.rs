@@ -88,16 +88,35 @@ impl Stage {
                 (self.archive_member(&payload.source, &file, member)?, format!("{}:{member}", source.file_name()))
             }
         };
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let what = format!("payload `{}` ({origin}, source `{}`)", payload.dest, payload.source);
-        check_payload_elf(&what, &bytes, self.arch, payload.loader.as_deref())?;
-        self.install_bytes(&payload.dest, &bytes, payload.mode)?;
+        self.install_vendor_program(&what, &source, &path, &payload.dest, payload.mode, payload.loader.as_deref())
+    }
+
+    /// Installs the vendor-built ELF program `src`, a file out of the pinned source `source`
+    /// that the recipe took out itself (e.g. from an archive it unpacked with
+    /// [`Stage::source`]), at `dest` with `mode`: checked with [`check_payload_elf`] (`what`
+    /// names it in errors) and recorded as an SBOM binary component with the installed bytes'
+    /// sha256, as a payload is. For recipes whose vendor files are more than `[[payloads]]`
+    /// can say (kata-containers: a release tree with links, data files and configuration).
+    pub fn install_vendor_program(
+        &self,
+        what: &str,
+        source: &talos_ext_model::Source,
+        src: &Path,
+        dest: &str,
+        mode: u32,
+        loader: Option<&str>,
+    ) -> Result<()> {
+        let bytes = std::fs::read(src).with_context(|| format!("reading {}", src.display()))?;
+        check_payload_elf(what, &bytes, self.arch, loader)?;
+        self.install_bytes(dest, &bytes, mode)?;
         let sha256 = Sha256::parse(&hex::encode(sha2::Sha256::digest(&bytes)))
             .context("internal error: a computed sha256 does not parse")?;
+        let node_path = format!("/{dest}");
         let mut component = talos_ext_sbom::Component::from_meta(&self.meta, &self.pin.talos.tag, self.arch);
-        component.name = payload.node_path();
-        component.sources = vec![source];
-        component.binary = Some(talos_ext_sbom::Binary { path: payload.node_path(), sha256 });
+        component.name = node_path.clone();
+        component.sources = vec![source.clone()];
+        component.binary = Some(talos_ext_sbom::Binary { path: node_path, sha256 });
         self.binaries.borrow_mut().push(component);
         Ok(())
     }

@@ -535,6 +535,12 @@ const NO_REAL_BUILD_TEST: &[(&str, &str)] = &[
     ("wasmedge", PREBUILT_VENDOR_BYTES),
     ("cloudflared", PREBUILT_VENDOR_BYTES),
     ("youki", PREBUILT_VENDOR_BYTES),
+    (
+        "kata-containers",
+        "Kata's release tarballs and its source tarball are on GitHub, not reachable offline; no \
+         archive here carries them and the Go module proxy does not serve its runtime module; its \
+         tests stage generated stand-ins of both (test-overrides.toml), the shim built with Go",
+    ),
 ];
 
 /// Why a prebuilt recipe of vendor release binaries has no real-build test.
