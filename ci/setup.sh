@@ -23,6 +23,9 @@ PKGS=(
   build-essential perl pkg-config file patch xz-utils bzip2 zstd gzip pigz ca-certificates curl git
   musl-tools gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
   musl-dev:arm64 linux-libc-dev:arm64 linux-libc-dev
+  # glibc for the arm64 cross compiler: the NVIDIA container toolkit links glibc dynamically
+  # (cgo with `libc = "glibc"`; it dlopens NVIDIA's glibc libraries). amd64 uses the host's libc6-dev.
+  libc6-dev-arm64-cross
   autoconf automake libtool autopoint gettext meson ninja-build cmake bison flex bc
   # libtool's ltdl.m4 (LT_SYS_SYMBOL_USCORE), which autoreconf of a libffi tag archive needs.
   libltdl-dev

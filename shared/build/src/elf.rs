@@ -19,6 +19,8 @@ pub struct ElfInfo {
     pub interpreter: Option<String>,
     /// `DT_NEEDED` entries.
     pub needed: Vec<String>,
+    /// `DT_SONAME`, for a shared library that names itself.
+    pub soname: Option<String>,
 }
 
 impl ElfInfo {
@@ -32,7 +34,8 @@ impl ElfInfo {
     pub fn parse(data: &[u8]) -> Result<ElfInfo> {
         let header = elf::FileHeader64::<Endianness>::parse(data)?;
         let endian = header.endian()?;
-        let mut info = ElfInfo { machine: header.e_machine(endian), interpreter: None, needed: Vec::new() };
+        let mut info =
+            ElfInfo { machine: header.e_machine(endian), interpreter: None, needed: Vec::new(), soname: None };
         for ph in header.program_headers(endian, data)? {
             if let Some(interp) = ph.interpreter(endian, data)? {
                 info.interpreter = Some(String::from_utf8_lossy(interp).into_owned());
@@ -46,6 +49,9 @@ impl ElfInfo {
                 if entry.tag32(endian) == Some(elf::DT_NEEDED) {
                     let name = entry.string(endian, strings)?;
                     info.needed.push(String::from_utf8_lossy(name).into_owned());
+                } else if entry.tag32(endian) == Some(elf::DT_SONAME) {
+                    let name = entry.string(endian, strings)?;
+                    info.soname = Some(String::from_utf8_lossy(name).into_owned());
                 }
             }
         }
@@ -70,6 +76,29 @@ impl ElfInfo {
     }
 }
 
+impl ElfInfo {
+    /// Fails unless this binary is a glibc program for the node's `glibc` extension: the
+    /// expected machine, exactly the interpreter `loader` (where that extension installs glibc's
+    /// loader), and only glibc's own libraries (`libc.so.6`, `libm.so.6`, ...) needed, nothing
+    /// of musl. The error says which loader the binary declares.
+    pub fn check_glibc_program(&self, machine: u16, loader: &str) -> Result<()> {
+        if self.machine != machine {
+            bail!("ELF machine is {} but {machine} was expected", self.machine);
+        }
+        match self.interpreter.as_deref() {
+            Some(interp) if interp == loader => {}
+            Some(interp) => bail!("declares the loader {interp}, but the glibc extension's loader is {loader}"),
+            None => bail!("is statically linked (no loader), but a glibc program declaring {loader} was expected"),
+        }
+        const GLIBC_LIBS: [&str; 7] =
+            ["libc.so.6", "libm.so.6", "libdl.so.2", "libpthread.so.0", "librt.so.1", "libresolv.so.2", "libutil.so.1"];
+        if let Some(lib) = self.needed.iter().find(|n| !GLIBC_LIBS.contains(&n.as_str())) {
+            bail!("needs {lib}, which is not one of glibc's libraries (declares the loader {loader})");
+        }
+        Ok(())
+    }
+}
+
 /// The `e_machine` of every member of a static library (an `ar` archive), in archive order, with
 /// the member's name. A member that is not an ELF64 file is an error naming it.
 pub fn archive_machines(data: &[u8]) -> Result<Vec<(String, u16)>> {
@@ -89,6 +118,28 @@ pub fn archive_machines(data: &[u8]) -> Result<Vec<(String, u16)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The test runner is a glibc program of the host: accepted with exactly its loader, and the
+    /// error for another loader says which one it declares.
+    #[test]
+    fn glibc_programs_need_exactly_the_node_loader() {
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let info = ElfInfo::parse(&exe).unwrap();
+        let interp = info.interpreter.clone().expect("the test runner is dynamically linked");
+        let glibc_only = ElfInfo { needed: vec!["libc.so.6".into(), "libm.so.6".into()], ..info.clone() };
+        glibc_only.check_glibc_program(info.machine, &interp).unwrap();
+        let err = glibc_only.check_glibc_program(info.machine, "/usr/lib/ld-linux-x86-64.so.2").unwrap_err();
+        if interp != "/usr/lib/ld-linux-x86-64.so.2" {
+            assert!(err.to_string().contains(&format!("declares the loader {interp}")), "{err}");
+        }
+        let musl = ElfInfo { needed: vec!["libc.musl-x86_64.so.1".into()], ..info.clone() };
+        assert!(
+            musl.check_glibc_program(info.machine, &interp).unwrap_err().to_string().contains("not one of glibc's")
+        );
+        let static_file = ElfInfo { interpreter: None, ..info.clone() };
+        assert!(static_file.check_glibc_program(info.machine, &interp).unwrap_err().to_string().contains("statically"));
+        assert!(glibc_only.check_glibc_program(info.machine + 1, &interp).is_err());
+    }
 
     /// An `ar` archive of `members` in the common (System V / GNU) format.
     fn ar(members: &[(&str, &[u8])]) -> Vec<u8> {

@@ -39,7 +39,7 @@ use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256, Sha512};
 use talos_ext_fetch::{FetchConfig, Mirror, Reporter};
 use talos_ext_model::go::GO_PROXY;
-use talos_ext_model::{Arch, ExtensionMeta, GO_WRAPPER_DIR, GoBuild, GoToolchain, Pin, Source};
+use talos_ext_model::{Arch, ExtensionMeta, GO_WRAPPER_DIR, GoBuild, GoLibc, GoToolchain, Pin, Source, glibc_loader};
 
 use crate::stage::Stage;
 use crate::step::{Command, Env};
@@ -637,8 +637,14 @@ impl Stage {
         fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
         let mut ldflags = vec!["-s".to_string(), "-w".to_string(), "-buildid=".to_string()];
         if go.cgo {
-            // cgo links through the musl cross compiler, statically (see `cgo_env`).
-            ldflags.extend(["-linkmode=external".to_string(), "-extldflags=-static".to_string()]);
+            // cgo links externally: with musl statically, with glibc against the node's glibc
+            // loader (see `cgo_env`); the recipe's own linker flags follow.
+            let mut ext = vec![match go.libc {
+                GoLibc::Musl => "-static".to_string(),
+                GoLibc::Glibc => format!("-Wl,--dynamic-linker={}", glibc_loader(self.arch)),
+            }];
+            ext.extend(go.extldflags.iter().cloned());
+            ldflags.extend(["-linkmode=external".to_string(), format!("'-extldflags={}'", ext.join(" "))]);
         }
         ldflags.extend(go.ldflags_for(GoToolchain::goarch(self.arch)));
         let mut cmd = tool
@@ -656,7 +662,11 @@ impl Stage {
             cmd = cmd.arg(format!("-tags={}", go.tags.join(",")));
         }
         if go.cgo {
-            for (name, value) in self.cgo_env(&tool)? {
+            let env = match go.libc {
+                GoLibc::Musl => self.cgo_env(&tool)?,
+                GoLibc::Glibc => self.cgo_glibc_env(&tool)?,
+            };
+            for (name, value) in env {
                 cmd = cmd.env(name, value);
             }
         }
@@ -695,6 +705,40 @@ impl Stage {
             ("PKG_CONFIG_LIBDIR", setup.pkg_config_libdir()),
             ("PKG_CONFIG_SYSROOT_DIR", setup.sysroot.display().to_string()),
             ("PKG_CONFIG_PATH", String::new()),
+        ])
+    }
+
+    /// The environment of a glibc cgo build (`libc = "glibc"`): Debian's gcc for the arch
+    /// (`x86_64-linux-gnu-gcc`, `aarch64-linux-gnu-gcc` with `libc6-dev-arm64-cross`), which
+    /// links against the build machine's glibc (Debian 12's 2.36; the node's `glibc` extension
+    /// is newer, and glibc keeps old symbol versions), dynamically; the loader is set in the
+    /// ldflags ([`glibc_loader`]). Optimised, no debug info, the work dir and the module cache
+    /// mapped in `__FILE__`; no library stages (they are musl builds).
+    fn cgo_glibc_env(&self, tool: &GoTool) -> Result<Vec<(&'static str, String)>> {
+        let cc = PathBuf::from(format!("/usr/bin/{}-linux-gnu-gcc", self.arch.gnu_machine()));
+        let crt = match self.arch {
+            Arch::Amd64 => PathBuf::from("/usr/lib/x86_64-linux-gnu/crt1.o"),
+            Arch::Arm64 => PathBuf::from("/usr/aarch64-linux-gnu/lib/crt1.o"),
+        };
+        for (path, package) in [(&cc, "gcc / gcc-aarch64-linux-gnu"), (&crt, "libc6-dev / libc6-dev-arm64-cross")] {
+            if !path.exists() {
+                bail!(
+                    "{} is missing: a glibc cgo build for {} needs Debian's {package}\nhint: run ci/setup.sh",
+                    path.display(),
+                    self.arch
+                );
+            }
+        }
+        let mut cflags = vec!["-O2".to_string(), "-g0".to_string()];
+        cflags.extend(crate::toolchain::CrossToolchain::prefix_map_flags(&[
+            (&self.work, "/build"),
+            (&tool.mod_cache(), "/gomod"),
+        ]));
+        Ok(vec![
+            ("CC", cc.display().to_string()),
+            ("CGO_CFLAGS", cflags.join(" ")),
+            ("CGO_LDFLAGS", String::new()),
+            ("PKG_CONFIG", "false".to_string()),
         ])
     }
 

@@ -34,6 +34,7 @@ mod layer;
 mod library;
 pub mod microcode;
 pub mod nvidia;
+pub mod nvidia_container_toolkit;
 pub mod prebuilt;
 mod script;
 mod sources;

@@ -232,6 +232,33 @@ pub fn check_static_program(arch: Arch, program: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Fails unless `program` is a glibc program for `arch` that declares the loader the `glibc`
+/// extension installs ([`talos_ext_model::glibc_loader`]) and needs only glibc's libraries
+/// (see [`crate::elf::ElfInfo::check_glibc_program`]); returns that loader.
+pub fn check_glibc_program(arch: Arch, program: &Path) -> Result<&'static str> {
+    let loader = talos_ext_model::glibc_loader(arch);
+    let elf = crate::elf::ElfInfo::read(program)?;
+    elf.check_glibc_program(arch.elf_machine(), loader).with_context(|| format!("{}", program.display()))?;
+    Ok(loader)
+}
+
+/// A command running the glibc program `program` (built for `arch`, declaring the node's loader
+/// path, which this machine does not have) through this machine's glibc: the host's loader
+/// (`/lib64/ld-linux-x86-64.so.2`) for amd64, Debian's cross glibc (`libc6-arm64-cross`) under
+/// `qemu-aarch64-static` for arm64, the loader named explicitly so the program's own
+/// interpreter path does not matter.
+pub fn glibc_target_command(arch: Arch, program: &Path) -> crate::step::Command {
+    let name = program.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    match arch {
+        Arch::Amd64 => crate::step::Command::new("/lib64/ld-linux-x86-64.so.2").name(&name).arg(program),
+        Arch::Arm64 => crate::step::Command::new("qemu-aarch64-static")
+            .name(&name)
+            .hint("install qemu-user-static and libc6-arm64-cross (ci/setup.sh does)")
+            .args(["/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1", "--library-path", "/usr/aarch64-linux-gnu/lib"])
+            .arg(program),
+    }
+}
+
 /// The permission bits (and setuid/setgid/sticky) of `path`, not following a symlink.
 pub fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
@@ -1159,6 +1186,162 @@ macro_rules! modules_and_firmware_recipe_tests {
             );
         }
     };
+}
+
+/// A STAND-IN for NVIDIA's redistributable driver archive (`nvidia_driver-linux-*-archive`),
+/// not the vendor's bytes (they are not reachable offline): a `.tar.gz` at `dir/<name>.tar.gz`
+/// in the archive's layout below one top directory, with glibc programs for `arch` built by
+/// Debian's gcc (`bin/nvidia-smi`, `nvidia-persistenced`, `nvidia-modprobe`; each prints
+/// `stand-in <name>, not the vendor bytes`), two shared libraries with NVIDIA's sonames
+/// (`lib/libnvidia-ml.so.<version>` as `libnvidia-ml.so.1`, `lib/libcuda.so.<version>` as
+/// `libcuda.so.1`), a GSP firmware file and the Vulkan ICD and EGL vendor JSON files.
+pub fn nvidia_driver_stand_in(arch: Arch, dir: &Path, version: &str) -> Result<PathBuf> {
+    let cc = format!("/usr/bin/{}-linux-gnu-gcc", arch.gnu_machine());
+    let work = dir.join(format!("driver-{arch}"));
+    std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;
+    let top = format!("nvidia_driver-linux-{}-{version}-archive", arch.gnu_machine());
+    let mut members = Vec::new();
+    for name in ["nvidia-smi", "nvidia-persistenced", "nvidia-modprobe"] {
+        let c = work.join(format!("{name}.c"));
+        std::fs::write(
+            &c,
+            format!(
+                "#include <stdio.h>\nint main(void) {{ puts(\"stand-in {name}, not the vendor bytes\"); return 0; }}\n"
+            ),
+        )
+        .with_context(|| format!("writing {}", c.display()))?;
+        let out = work.join(name);
+        crate::step::Command::new(&cc)
+            .name(&format!("{name}-stand-in"))
+            .args(["-O2", "-s", "-o"])
+            .arg(&out)
+            .arg(&c)
+            .dir(&work)
+            .run()?;
+        members.push((format!("{top}/bin/{name}"), std::fs::read(&out)?, 0o755));
+    }
+    for (lib, soname) in [("libnvidia-ml", "libnvidia-ml.so.1"), ("libcuda", "libcuda.so.1")] {
+        let c = work.join(format!("{lib}.c"));
+        std::fs::write(
+            &c,
+            format!("const char *stand_in_{}(void) {{ return \"stand-in {lib}\"; }}\n", lib.replace('-', "_")),
+        )
+        .with_context(|| format!("writing {}", c.display()))?;
+        let out = work.join(format!("{lib}.so.{version}"));
+        crate::step::Command::new(&cc)
+            .name(&format!("{lib}-stand-in"))
+            .args(["-O2", "-s", "-shared", "-fPIC"])
+            .arg(format!("-Wl,-soname,{soname}"))
+            .arg("-o")
+            .arg(&out)
+            .arg(&c)
+            .dir(&work)
+            .run()?;
+        members.push((format!("{top}/lib/{lib}.so.{version}"), std::fs::read(&out)?, 0o755));
+    }
+    members.push((format!("{top}/firmware/gsp_ga10x.bin"), b"stand-in GSP firmware\n".to_vec(), 0o644));
+    members.push((
+        format!("{top}/etc/vulkan/icd.d/nvidia_icd.json"),
+        b"{\"file_format_version\": \"1.0.1\", \"ICD\": {\"library_path\": \"libGLX_nvidia.so.0\"}}\n".to_vec(),
+        0o644,
+    ));
+    members.push((
+        format!("{top}/share/glvnd/egl_vendor.d/10_nvidia.json"),
+        b"{\"file_format_version\": \"1.0.0\", \"ICD\": {\"library_path\": \"libEGL_nvidia.so.0\"}}\n".to_vec(),
+        0o644,
+    ));
+    members.push((format!("{top}/README"), b"stand-in driver archive, not the vendor bytes\n".to_vec(), 0o644));
+    let archive = dir.join(format!("{top}.tar.gz"));
+    write_tar_gz(&archive, &members)?;
+    Ok(archive)
+}
+
+/// Test options for an `nvidia-container-toolkit-*` recipe for `arch`: the toolkit from its
+/// real Go module (the exact pin, through the module proxy or the mirrors) and the driver
+/// archive replaced by [`nvidia_driver_stand_in`], re-pinned by the test (`Repin::of_file`) and
+/// served through a directory mirror in the returned temporary directory (keep it while staging).
+pub fn nvidia_container_toolkit_options(manifest_dir: &str, arch: Arch) -> Result<(tempfile::TempDir, TestOptions)> {
+    use crate::nvidia_container_toolkit as nct;
+    let meta = load_meta(Path::new(manifest_dir))?;
+    let version = nct::driver_version(meta.version.upstream_part())?.to_string();
+    let tmp = tempfile::tempdir().context("a temp dir")?;
+    let archive = nvidia_driver_stand_in(arch, tmp.path(), &version)?;
+    let mut opts = TestOptions::from_env()?;
+    let repin = Repin::of_file(nct::DRIVER_SOURCE, arch, &archive)?;
+    let by_sha = tmp.path().join("mirror/sha256");
+    std::fs::create_dir_all(&by_sha).with_context(|| format!("creating {}", by_sha.display()))?;
+    std::fs::copy(&archive, by_sha.join(repin.sha256.as_str())).context("mirroring the stand-in")?;
+    opts.fetch.mirrors.insert(0, talos_ext_fetch::Mirror::Dir(tmp.path().join("mirror")));
+    opts.repins = vec![repin];
+    Ok((tmp, opts))
+}
+
+/// Checks an `nvidia-container-toolkit-*` extension staged for `arch` with
+/// [`nvidia_container_toolkit_options`]: the seven toolkit programs are glibc programs declaring
+/// the `glibc` extension's loader, report the pinned release through this machine's glibc
+/// ([`glibc_target_command`]; arm64 under qemu) and hold no build path; libraries, soname links,
+/// utilities, firmware, JSON files, the static wrapper, the services, the CRI part, the udev
+/// rule and the SBOM.
+pub fn check_staged_nvidia_container_toolkit(manifest_dir: &str, s: &Staged, arch: Arch) {
+    use crate::nvidia_container_toolkit as nct;
+    let meta = load_meta(Path::new(manifest_dir)).expect("the recipe's metadata");
+    let version = nct::driver_version(meta.version.upstream_part()).expect("the version").to_string();
+    let manifest = std::fs::read_to_string(s.dir.join("manifest.yaml")).expect("manifest.yaml");
+    assert!(manifest.contains(&format!("  version: {version}-v1.19.1\n")), "{manifest}");
+    let go = meta.go.as_ref().expect("a [go] table");
+    for name in go.programs() {
+        let rel = format!("usr/local/bin/{name}");
+        let path = s.rootfs(&rel);
+        assert_eq!(mode(&path), 0o755, "{rel}");
+        let loader = check_glibc_program(arch, &path).unwrap_or_else(|e| panic!("{e:#}"));
+        s.check_no_build_paths(&rel).unwrap_or_else(|e| panic!("{e:#}"));
+        eprintln!(
+            "{} {arch}: {rel} declares the loader {loader}, {} bytes",
+            meta.name,
+            std::fs::metadata(&path).unwrap().len()
+        );
+    }
+    // `nvidia-container-runtime --version` needs a runc on the machine; these two do not.
+    for name in ["nvidia-ctk", "nvidia-cdi-hook"] {
+        let path = s.rootfs(&format!("usr/local/bin/{name}"));
+        let out = glibc_target_command(arch, &path).arg("--version").read().unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        assert!(out.contains("1.19.1"), "{name} --version: {out}");
+    }
+    for name in nct::USR_BIN_LINKS {
+        let link = std::fs::read_link(s.rootfs(&format!("usr/bin/{name}"))).expect("a /usr/bin link");
+        assert_eq!(link, Path::new(&format!("/usr/local/bin/{name}")));
+    }
+    for (lib, soname) in [("libnvidia-ml", "libnvidia-ml.so.1"), ("libcuda", "libcuda.so.1")] {
+        let file = format!("{lib}.so.{version}");
+        let info = crate::elf::ElfInfo::read(&s.rootfs(&format!("{}/{file}", nct::LIB_DIR))).expect("the library");
+        assert_eq!((info.machine, info.soname.as_deref()), (arch.elf_machine(), Some(soname)));
+        let link = std::fs::read_link(s.rootfs(&format!("{}/{soname}", nct::LIB_DIR))).expect("the soname link");
+        assert_eq!(link, Path::new(&file));
+    }
+    for name in ["nvidia-smi", "nvidia-persistenced", "nvidia-modprobe"] {
+        let path = s.rootfs(&format!("usr/local/bin/{name}"));
+        assert_eq!(mode(&path), 0o755, "{name}");
+        let info = crate::elf::ElfInfo::read(&path).expect("a utility");
+        assert!(info.interpreter.is_some() && info.machine == arch.elf_machine(), "{name}: {info:?}");
+    }
+    assert!(s.rootfs(&format!("usr/lib/firmware/nvidia/{version}/gsp_ga10x.bin")).is_file());
+    assert!(s.rootfs("etc/vulkan/icd.d/nvidia_icd.json").is_file());
+    assert!(s.rootfs("usr/share/glvnd/egl_vendor.d/10_nvidia.json").is_file());
+    let wrapper = s.rootfs(nct::PERSISTENCED_WRAPPER);
+    check_static_program(arch, &wrapper).unwrap_or_else(|e| panic!("{e:#}"));
+    s.check_no_build_paths(nct::PERSISTENCED_WRAPPER).unwrap_or_else(|e| panic!("{e:#}"));
+    for (name, spec) in nct::SERVICES {
+        let staged = std::fs::read_to_string(s.rootfs(&format!("usr/local/etc/containers/{name}.yaml"))).expect("spec");
+        assert_eq!(staged, spec);
+        assert!(s.rootfs(&format!("usr/local/lib/containers/{name}")).is_dir(), "{name}'s container root");
+    }
+    let part = std::fs::read_to_string(s.rootfs(&format!("etc/cri/conf.d/{}", nct::CRI_PART_NAME))).expect("CRI part");
+    assert_eq!(part, nct::CRI_PART);
+    assert_eq!(std::fs::read_to_string(s.rootfs(nct::UDEV_RULES_PATH)).expect("udev rule"), nct::UDEV_RULES);
+    let packages = s.sbom_packages(&meta.name).expect("the SBOM");
+    for (name, v) in [("github.com/NVIDIA/nvidia-container-toolkit", "v1.19.1"), ("go", "1.26.8")] {
+        assert!(packages.iter().any(|(n, pv)| n == name && pv == v), "{name} {v} in {packages:?}");
+    }
 }
 
 #[cfg(test)]

@@ -57,6 +57,16 @@ pub struct GoBuild {
     /// Whether the build needs cgo (`CGO_ENABLED=1`); off by default.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cgo: bool,
+    /// The C library a cgo build links (`musl`, the default: the musl cross compiler, a static
+    /// link; `glibc`: Debian's glibc cross compiler, a dynamic link against the glibc loader the
+    /// `glibc` extension puts on the node, [`glibc_loader`]). Only with `cgo = true`.
+    #[serde(default, skip_serializing_if = "GoLibc::is_musl")]
+    pub libc: GoLibc,
+    /// Flags for the external linker of a cgo build (`-extldflags`), after the ones the build
+    /// sets (`-static`, or the glibc loader); one flag each, no spaces (`-Wl,-z,lazy`). Only
+    /// with `cgo = true`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extldflags: Vec<String>,
     /// sha256 over the sorted `<path> <version> <h1:...>` lines of the modules the build uses.
     /// Required for a wrapper-module build; a source-tree build (`source`) may leave it out when
     /// it cannot be computed where the recipe is written: the tree's `go.sum`, covered by the
@@ -74,6 +84,33 @@ pub struct GoBuild {
     /// downloading what its `go.sum` pins through the module proxy (`-mod=readonly`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub vendor: bool,
+}
+
+/// The C library of a cgo build (`[go] libc`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GoLibc {
+    /// musl, statically linked (what runs on Talos without anything else).
+    #[default]
+    Musl,
+    /// glibc, dynamically linked against [`glibc_loader`]: for programs that must load glibc
+    /// libraries (NVIDIA's), on a node with the `glibc` extension.
+    Glibc,
+}
+
+impl GoLibc {
+    fn is_musl(&self) -> bool {
+        *self == GoLibc::Musl
+    }
+}
+
+/// The glibc dynamic loader a `libc = "glibc"` program declares: where the `glibc` extension
+/// installs it on the node (`/usr/lib`, which Talos allows extensions to add to).
+pub fn glibc_loader(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Amd64 => "/usr/lib/ld-linux-x86-64.so.2",
+        Arch::Arm64 => "/usr/lib/ld-linux-aarch64.so.1",
+    }
 }
 
 impl GoBuild {
@@ -108,6 +145,23 @@ impl GoBuild {
                 return fail(
                     &format!("ldflags[{i}]"),
                     format!("`{f}` has a placeholder other than `{GOARCH_PLACEHOLDER}`"),
+                );
+            }
+        }
+        if !self.cgo && self.libc != GoLibc::Musl {
+            return fail("libc", "a C library is chosen only for a cgo build (`cgo = true`)".into());
+        }
+        if !self.cgo && !self.extldflags.is_empty() {
+            return fail("extldflags", "external linker flags apply only to a cgo build (`cgo = true`)".into());
+        }
+        for (i, f) in self.extldflags.iter().enumerate() {
+            if f.trim().is_empty() || f.chars().any(char::is_whitespace) || f.contains(['\'', '"']) {
+                return fail(&format!("extldflags[{i}]"), format!("`{f}` must be one flag without spaces or quotes"));
+            }
+            if f == "-static" || f.contains("--dynamic-linker") {
+                return fail(
+                    &format!("extldflags[{i}]"),
+                    format!("`{f}` is set by the build from `libc`; leave it out"),
                 );
             }
         }
@@ -279,6 +333,15 @@ mod tests {
         let per_arch = build("ldflags = [\"-X=main.p=linux_{goarch}\", \"-X=main.v=1\"]").unwrap();
         assert_eq!(per_arch.ldflags_for("arm64"), ["-X=main.p=linux_arm64", "-X=main.v=1"]);
         assert_eq!(build("tags = [\"a b\"]").unwrap_err().0, "go.tags[0]");
+        assert_eq!(ok.libc, GoLibc::Musl);
+        let glibc = build("cgo = true\nlibc = \"glibc\"\nextldflags = [\"-Wl,-z,lazy\"]").unwrap();
+        assert_eq!((glibc.libc, glibc.extldflags.as_slice()), (GoLibc::Glibc, &["-Wl,-z,lazy".to_string()][..]));
+        assert_eq!(build("libc = \"glibc\"").unwrap_err().0, "go.libc");
+        assert_eq!(build("extldflags = [\"-Wl,-z,lazy\"]").unwrap_err().0, "go.extldflags");
+        assert_eq!(build("cgo = true\nextldflags = [\"-Wl,-z lazy\"]").unwrap_err().0, "go.extldflags[0]");
+        assert_eq!(build("cgo = true\nextldflags = [\"-static\"]").unwrap_err().0, "go.extldflags[0]");
+        assert!(build("cgo = true\nlibc = \"uclibc\"").is_err());
+        assert_eq!(glibc_loader(Arch::Arm64), "/usr/lib/ld-linux-aarch64.so.1");
         let other = build("").map(|mut b| {
             b.packages = vec!["example.com/x".into()];
             b.check()

@@ -55,7 +55,7 @@ pub mod yaml_keys;
 pub use arch::{Arch, ArchParseError};
 pub use digest::{Digest, DigestParseError, Sha256, Sha512};
 pub use firmware::{LINUX_FIRMWARE, LINUX_FIRMWARE_PATH, LinuxFirmware};
-pub use go::{GO_TOOLCHAIN_PATH, GO_WRAPPER_DIR, GoBuild, GoToolchain};
+pub use go::{GO_TOOLCHAIN_PATH, GO_WRAPPER_DIR, GoBuild, GoLibc, GoToolchain, glibc_loader};
 pub use manifest::{Compatibility, MANIFEST_VERSION, Manifest, ManifestError, Metadata, TalosCompatibility};
 pub use meta::{ExtensionMeta, INTERNAL_CATEGORY, Kind, METADATA_KEY, MetaError, Payload, Source, Tier, VersionSpec};
 pub use pin::{PIN_PATH, Pin, PinError, ToolchainDefaults};

@@ -283,6 +283,11 @@ fn names_version(declared: &str, upstream: &str, commit: bool) -> bool {
     if u.is_empty() {
         return false;
     }
+    // A compound version `<other>-<component version>` (`580.178.04-v1.19.1`): the SBOM names
+    // the component's release, its last part.
+    if !declared.is_empty() && upstream.ends_with(&format!("-{declared}")) {
+        return true;
+    }
     let part = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '.');
     let whole = declared.match_indices(u).any(|(at, _)| {
         let mut before = declared[..at].chars().rev();
@@ -305,7 +310,11 @@ fn go_version(report: &mut Report, meta: &ExtensionMeta) {
         }
         return;
     }
-    if go.version.strip_prefix('v') != Some(upstream.strip_prefix('v').unwrap_or(upstream)) {
+    // A compound version `<other>-<module version>` (the NVIDIA container toolkit's
+    // `<driver>-v<toolkit>`) names the module's release as its last part.
+    if go.version.strip_prefix('v') != Some(upstream.strip_prefix('v').unwrap_or(upstream))
+        && !upstream.ends_with(&format!("-{}", go.version))
+    {
         report.field(
             "go.version",
             format!(

@@ -344,6 +344,8 @@ fn placeholder_go(name: &str) -> Result<talos_ext_model::GoBuild> {
         ldflags: Vec::new(),
         tags: Vec::new(),
         cgo: false,
+        libc: talos_ext_model::GoLibc::Musl,
+        extldflags: Vec::new(),
         graph_hash: Some(Sha256::parse(&"0".repeat(64)).context("the placeholder graph hash")?),
         source: None,
         dir: String::new(),

@@ -1,0 +1,67 @@
+//! `nvidia-container-toolkit-lts`: the metadata and wrapper module, the offline fail-fast, and
+//! the whole extension staged per arch: NVIDIA's container toolkit built from the EXACT PIN
+//! (github.com/NVIDIA/nvidia-container-toolkit v1.19.1 through the Go module proxy, cgo against
+//! glibc), the driver userspace from a generated STAND-IN of NVIDIA's driver archive (not the
+//! vendor bytes: they are not reachable offline; served through a mirror under the test's own
+//! pin, listed in `extensions/test-overrides.toml`). See
+//! `talos_ext_build::testing::check_staged_nvidia_container_toolkit` for what is checked; the glibc
+//! programs run through this machine's glibc (arm64 under qemu).
+
+#[path = "../build.rs"]
+#[allow(dead_code)]
+mod build;
+
+use talos_ext_build::Arch;
+use talos_ext_build::testing::Staged;
+use talos_ext_build::testing::{
+    check_offline_fails_naming_a_source, check_staged_nvidia_container_toolkit, go_wrapper_requiring_the_pin, meta,
+    nvidia_container_toolkit_options, stage_with,
+};
+
+/// Stages the recipe for `arch` with the stand-in driver archive (re-pinned with
+/// `testing::Repin::of_file` by `nvidia_container_toolkit_options`); the mirror directory is
+/// returned with the tree.
+fn stage(arch: Arch) -> (impl Sized, Staged) {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let (mirror, opts) = nvidia_container_toolkit_options(dir, arch).unwrap_or_else(|e| panic!("{e:#}"));
+    let started = std::time::Instant::now();
+    let s = stage_with(dir, build::recipe, arch, &opts).unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
+    eprintln!("{arch}: staged (toolkit v1.19.1 built, stand-in driver) in {:.0?}", started.elapsed());
+    (mirror, s)
+}
+
+fn check(arch: Arch) {
+    let (_mirror, s) = stage(arch);
+    check_staged_nvidia_container_toolkit(env!("CARGO_MANIFEST_DIR"), &s, arch);
+}
+
+#[test]
+fn metadata_pins_the_toolkit_and_the_driver_archives() {
+    let m = meta(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let go = m.go.as_ref().unwrap();
+    assert_eq!((go.module.as_str(), go.version.as_str()), ("github.com/NVIDIA/nvidia-container-toolkit", "v1.19.1"));
+    assert_eq!(go.libc, talos_ext_build::model::GoLibc::Glibc);
+    assert_eq!(go.programs().len(), 7);
+    assert_eq!(m.version.upstream_part(), "580.178.04-v1.19.1");
+    for arch in [Arch::Amd64, Arch::Arm64] {
+        let src = m.source("nvidia-driver", arch).unwrap();
+        assert!(src.url.ends_with("-580.178.04-archive.tar.xz"), "{}", src.url);
+    }
+    go_wrapper_requiring_the_pin(env!("CARGO_MANIFEST_DIR"));
+}
+
+#[test]
+fn offline_without_the_driver_archive_fails_naming_it() {
+    check_offline_fails_naming_a_source(env!("CARGO_MANIFEST_DIR"), build::recipe);
+}
+
+#[test]
+fn tier_kinds_amd64_toolkit_from_the_exact_pin_with_a_stand_in_driver() {
+    check(Arch::Amd64);
+}
+
+#[test]
+#[ignore = "tier full: the toolkit's seven cgo programs for arm64, run under qemu"]
+fn tier_full_arm64_toolkit_from_the_exact_pin_with_a_stand_in_driver_under_qemu() {
+    check(Arch::Arm64);
+}
