@@ -24,6 +24,8 @@ PKGS=(
   musl-tools gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
   musl-dev:arm64 linux-libc-dev:arm64 linux-libc-dev
   autoconf automake libtool autopoint gettext meson ninja-build cmake bison flex bc
+  # GNU awk: glibc's build generates files with gawk extensions (asorti); mawk cannot.
+  gawk
   # libtool's ltdl.m4 (LT_SYS_SYMBOL_USCORE), which autoreconf of a libffi tag archive needs.
   libltdl-dev
   # Debian's python3 with venv: the newer meson's venv below is made with it.
