@@ -1,6 +1,7 @@
 //! The real build, both arches: Debian's glibc 2.43 source (`glibc_2.43.orig.tar.xz`, a snapshot
-//! of upstream's 2.43 branch, not the pinned release tarball's bytes: a source override listed
-//! in `extensions/test-overrides.toml`) staged by the recipe, validated strictly by staging.
+//! of upstream's 2.43 branch, not the pinned release tarball's bytes, with a stub for the
+//! `manual/` directory Debian's repack drops: a source override listed in
+//! `extensions/test-overrides.toml`) staged by the recipe, validated strictly by staging.
 //! Checks the exact shape of the tree (merged-usr layout, the loader and ldconfig links,
 //! ld.so.conf, the libraries, nothing under include/share/var, modes), that every ELF file needs
 //! exactly the loader the tree ships, and runs things: the staged loader's `--version` and
@@ -39,16 +40,31 @@ const LIBRARIES: &[&str] = &[
     "libc_malloc_debug.so.0",
 ];
 
+/// Debian's orig unpacked into `dir`, with an empty `manual/` subdirectory: Debian's repack drops
+/// glibc's manual (GFDL), but glibc's top Makefile still descends into `manual/`. The stub is
+/// what every empty glibc subdirectory's Makefile is; the pinned release tarball has the real one.
+fn debian_tree(dir: &Path) -> PathBuf {
+    let orig = debian_orig(DEBIAN_GLIBC).unwrap_or_else(|e| panic!("{e:#}"));
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+    std::fs::create_dir_all(dir.join("manual")).unwrap();
+    Command::new("tar").arg("xf").arg(&orig).args(["--strip-components=1", "-C"]).arg(dir).run().unwrap();
+    std::fs::write(dir.join("manual/Makefile"), "subdir := manual\ninclude ../Makeconfig\ninclude ../Rules\n").unwrap();
+    dir.to_path_buf()
+}
+
 fn staged(arch: Arch) -> Staged {
     let mut opts = TestOptions::from_env().unwrap();
     opts.fetch.offline = true;
+    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     opts.overrides = vec![SourceOverride {
         extension: "glibc".into(),
         source: None,
-        path: debian_orig(DEBIAN_GLIBC).unwrap_or_else(|e| panic!("{e:#}")),
+        path: debian_tree(&tmp.join(format!("glibc-src-{arch}"))),
     }];
-    // Kept between runs (as a build script's OUT_DIR): a rerun skips the fresh phases.
-    opts.work_dir = Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("glibc-{arch}")));
+    // In target/tmp, not a temporary directory: a failed run leaves its logs to read.
+    opts.work_dir = Some(tmp.join(format!("glibc-{arch}")));
     let started = Instant::now();
     let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
