@@ -92,7 +92,7 @@ fn check(arch: Arch) {
     eprintln!("glibc {arch}: rootfs {} bytes", tree_size(&s.dir.join("rootfs")));
     assert_eq!(s.overridden_sources, ["glibc"], "glibc is Debian's 2.43 snapshot, not the pinned tarball");
     let manifest = std::fs::read_to_string(s.dir.join("manifest.yaml")).unwrap();
-    assert!(manifest.contains("  name: glibc\n  version: 2.43\n"), "{manifest}");
+    assert!(manifest.contains("  name: glibc\n  version: '2.43'\n"), "{manifest}");
     assert_eq!(s.sbom_packages("glibc").unwrap(), [("glibc".to_string(), "2.43".to_string())]);
 
     let prefix = &build::PREFIX[1..];
