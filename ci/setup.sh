@@ -27,6 +27,8 @@ PKGS=(
   # (cgo with `libc = "glibc"`; it dlopens NVIDIA's glibc libraries). amd64 uses the host's libc6-dev.
   libc6-dev-arm64-cross
   autoconf automake libtool autopoint gettext meson ninja-build cmake bison flex bc
+  # GNU awk: glibc's build generates files with gawk extensions (asorti); mawk cannot.
+  gawk
   # libtool's ltdl.m4 (LT_SYS_SYMBOL_USCORE), which autoreconf of a libffi tag archive needs.
   libltdl-dev
   # Debian's python3 with venv: the newer meson's venv below is made with it.

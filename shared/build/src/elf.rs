@@ -74,6 +74,28 @@ impl ElfInfo {
         }
         Ok(())
     }
+
+    /// The one exception to [`ElfInfo::check_talos_userland`], for the extension that ships
+    /// glibc itself (`misc/glibc`) and for its own ELF files only: fails unless this file is for
+    /// `machine` and is either static or needs exactly `loader`, the absolute path of the glibc
+    /// loader that same extension installs. Whether `loader` really is in the extension's tree is
+    /// the caller's check ([`crate::testing::Staged::check_own_glibc_program`] makes it); any
+    /// other loader (the host's `/lib64/...`, musl's) is an error.
+    pub fn check_own_glibc(&self, machine: u16, loader: &str) -> Result<()> {
+        if self.machine != machine {
+            bail!("ELF machine is {} but {machine} was expected", self.machine);
+        }
+        let name = loader.rsplit('/').next().unwrap_or_default();
+        if !loader.starts_with('/') || !name.starts_with("ld-linux-") {
+            bail!("`{loader}` is not the absolute path of a glibc loader (`/.../ld-linux-<arch>.so.<n>`)");
+        }
+        match &self.interpreter {
+            Some(interp) if interp != loader => {
+                bail!("needs the loader {interp}, not the extension's own glibc loader {loader}")
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 impl ElfInfo {
@@ -154,6 +176,36 @@ mod tests {
             }
         }
         out
+    }
+
+    /// A dynamically linked glibc program of the host (the test runner itself): rejected as
+    /// Talos userland, accepted only as an extension's own glibc file with exactly its loader.
+    #[test]
+    fn own_glibc_files_need_exactly_the_declared_loader() {
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let info = ElfInfo::parse(&exe).unwrap();
+        let interp = info.interpreter.clone().expect("the test runner is dynamically linked");
+        assert!(interp.contains("/ld-linux-"), "{interp}");
+        let err = info.check_talos_userland(info.machine).unwrap_err();
+        assert!(format!("{err:#}").contains("Talos has no glibc"), "{err:#}");
+
+        info.check_own_glibc(info.machine, &interp).unwrap();
+        let other = "/usr/local/glibc/usr/lib/ld-linux-x86-64.so.2";
+        let err = info.check_own_glibc(info.machine, other).unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            format!("needs the loader {interp}, not the extension's own glibc loader {other}")
+        );
+        let err = info.check_own_glibc(info.machine + 1, &interp).unwrap_err();
+        assert!(format!("{err:#}").contains("was expected"), "{err:#}");
+        for bad in ["lib/ld-linux-x86-64.so.2", "/lib/ld-musl-x86_64.so.1"] {
+            let err = info.check_own_glibc(info.machine, bad).unwrap_err();
+            assert!(format!("{err:#}").contains("is not the absolute path of a glibc loader"), "{err:#}");
+        }
+        // A static file (no interpreter) passes both checks' loader rules.
+        let static_file = ElfInfo { interpreter: None, needed: Vec::new(), ..info };
+        static_file.check_own_glibc(static_file.machine, other).unwrap();
+        static_file.check_talos_userland(static_file.machine).unwrap();
     }
 
     #[test]

@@ -166,6 +166,23 @@ impl Staged {
         Ok(())
     }
 
+    /// The glibc extension's ELF check (`misc/glibc`, and what layers it), instead of
+    /// [`check_static_program`]: the rootfs file `rel` is an ELF file for `arch` that is static
+    /// or needs exactly `loader` ([`crate::elf::ElfInfo::check_own_glibc`]), and `loader`
+    /// resolves, inside this staged rootfs (symlinks followed there, never on the host), to an
+    /// ELF file for `arch` that this tree itself ships. No other recipe may claim glibc.
+    pub fn check_own_glibc_program(&self, arch: Arch, rel: &str, loader: &str) -> Result<()> {
+        let info = crate::elf::ElfInfo::read(&self.rootfs(rel))?;
+        info.check_own_glibc(arch.elf_machine(), loader).with_context(|| rel.to_string())?;
+        let resolved = resolve_in_rootfs(&self.dir.join("rootfs"), loader)
+            .with_context(|| format!("{rel}: its loader {loader} is not in the extension's own tree"))?;
+        let shipped = crate::elf::ElfInfo::read(&resolved)?;
+        if shipped.machine != arch.elf_machine() {
+            anyhow::bail!("{rel}: its loader {loader} is an ELF file for machine {}", shipped.machine);
+        }
+        Ok(())
+    }
+
     /// The `(name, versionInfo)` of every package in the SPDX document the stage ships for
     /// extension `name`, in the document's order.
     pub fn sbom_packages(&self, name: &str) -> Result<Vec<(String, String)>> {
@@ -1342,11 +1359,96 @@ pub fn check_staged_nvidia_container_toolkit(manifest_dir: &str, s: &Staged, arc
     for (name, v) in [("github.com/NVIDIA/nvidia-container-toolkit", "v1.19.1"), ("go", "1.26.8")] {
         assert!(packages.iter().any(|(n, pv)| n == name && pv == v), "{name} {v} in {packages:?}");
     }
+/// The regular file that the absolute path `path` names inside `rootfs`, following symlinks as
+/// the node would (absolute targets from `rootfs`, relative ones from the link's directory),
+/// never leaving `rootfs`.
+pub fn resolve_in_rootfs(rootfs: &Path, path: &str) -> Result<PathBuf> {
+    let mut pending: Vec<String> = path.split('/').filter(|c| !c.is_empty()).rev().map(str::to_string).collect();
+    let mut at: Vec<String> = Vec::new();
+    let mut hops = 0;
+    while let Some(component) = pending.pop() {
+        match component.as_str() {
+            "." => continue,
+            ".." => {
+                at.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let here = rootfs.join(at.join("/")).join(&component);
+        let meta = std::fs::symlink_metadata(&here).with_context(|| format!("{path}: no {}", here.display()))?;
+        if meta.file_type().is_symlink() {
+            hops += 1;
+            if hops > 40 {
+                anyhow::bail!("{path}: too many levels of symbolic links");
+            }
+            let target = std::fs::read_link(&here).with_context(|| format!("reading the link {}", here.display()))?;
+            let target = target.to_string_lossy().into_owned();
+            if target.starts_with('/') {
+                at.clear();
+            }
+            pending.extend(target.split('/').filter(|c| !c.is_empty()).rev().map(str::to_string));
+        } else {
+            at.push(component);
+        }
+    }
+    let resolved = rootfs.join(at.join("/"));
+    if !resolved.is_file() {
+        anyhow::bail!("{path} resolves to {}, which is not a regular file", resolved.display());
+    }
+    Ok(resolved)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A rootfs shaped like the glibc extension's, with the test runner (a host glibc program)
+    /// standing in for the loader: links resolve inside the rootfs, and a program that needs
+    /// another loader, or a loader the tree lacks, fails.
+    #[test]
+    fn own_glibc_programs_need_the_loader_their_tree_ships() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().unwrap();
+        let rootfs = tmp.path().join("rootfs");
+        let glibc = rootfs.join("usr/local/glibc");
+        std::fs::create_dir_all(glibc.join("usr/lib")).unwrap();
+        std::fs::create_dir_all(rootfs.join("usr/bin")).unwrap();
+        symlink("usr/lib/", glibc.join("lib")).unwrap();
+        let exe = std::env::current_exe().unwrap();
+        std::fs::copy(&exe, glibc.join("usr/lib/ld-linux-test.so.2")).unwrap();
+        std::fs::create_dir_all(rootfs.join("usr/lib")).unwrap();
+        symlink("/usr/local/glibc/lib/ld-linux-test.so.2", rootfs.join("usr/lib/ld-linux-test.so.2")).unwrap();
+        std::fs::copy(&exe, rootfs.join("usr/bin/prog")).unwrap();
+        let s = Staged {
+            dir: tmp.path().to_path_buf(),
+            overridden_sources: Vec::new(),
+            build_paths: Vec::new(),
+            _tmp: None,
+        };
+
+        let resolved = resolve_in_rootfs(&rootfs, "/usr/lib/ld-linux-test.so.2").unwrap();
+        assert_eq!(resolved, rootfs.join("usr/local/glibc/usr/lib/ld-linux-test.so.2"));
+        assert!(resolve_in_rootfs(&rootfs, "/usr/local/glibc/lib/../lib/ld-linux-test.so.2").is_ok());
+        let err = resolve_in_rootfs(&rootfs, "/usr/local/glibc/lib/missing.so").unwrap_err();
+        assert!(format!("{err:#}").contains("no "), "{err:#}");
+
+        let arch = if cfg!(target_arch = "aarch64") { Arch::Arm64 } else { Arch::Amd64 };
+        let interp = crate::elf::ElfInfo::read(&exe).unwrap().interpreter.unwrap();
+        // The runner needs the host's loader: not one this tree ships under that path.
+        let err = s.check_own_glibc_program(arch, "usr/bin/prog", &interp).unwrap_err();
+        assert!(format!("{err:#}").contains("is not in the extension's own tree"), "{err:#}");
+        // With the host's loader path present in the tree, the same program passes.
+        let host_loader = rootfs.join(interp.trim_start_matches('/'));
+        std::fs::create_dir_all(host_loader.parent().unwrap()).unwrap();
+        symlink("/usr/lib/ld-linux-test.so.2", &host_loader).unwrap();
+        s.check_own_glibc_program(arch, "usr/bin/prog", &interp).unwrap();
+        // Another loader than the program's own is refused.
+        let err = s.check_own_glibc_program(arch, "usr/bin/prog", "/usr/lib/ld-linux-test.so.2").unwrap_err();
+        assert!(format!("{err:#}").contains("not the extension's own glibc loader"), "{err:#}");
+        // And it is still no Talos (musl) program.
+        assert!(check_static_program(arch, &rootfs.join("usr/bin/prog")).is_err());
+    }
 
     #[test]
     fn build_paths_in_staged_files_are_found() {
