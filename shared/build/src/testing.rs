@@ -1359,6 +1359,8 @@ pub fn check_staged_nvidia_container_toolkit(manifest_dir: &str, s: &Staged, arc
     for (name, v) in [("github.com/NVIDIA/nvidia-container-toolkit", "v1.19.1"), ("go", "1.26.8")] {
         assert!(packages.iter().any(|(n, pv)| n == name && pv == v), "{name} {v} in {packages:?}");
     }
+}
+
 /// The regular file that the absolute path `path` names inside `rootfs`, following symlinks as
 /// the node would (absolute targets from `rootfs`, relative ones from the link's directory),
 /// never leaving `rootfs`.
