@@ -106,7 +106,18 @@ fn gnu_env(cmd: Command, arch: Arch, cflags: &str) -> Command {
         .env("CFLAGS", cflags)
         .env_remove("CPPFLAGS")
         .env_remove("LDFLAGS")
-        .env_remove("CXX")
+        .env("CXX", cxx(arch))
+}
+
+/// The C++ compiler glibc's configure gets: only its test-support programs are C++, none is
+/// installed. For amd64 the machine's g++; for arm64 none (`false`: configure finds it cannot
+/// link and builds those programs without C++), because configure would otherwise take the
+/// machine's x86_64 g++ for the aarch64 objects.
+fn cxx(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Amd64 => "g++",
+        Arch::Arm64 => "false",
+    }
 }
 
 /// Stages the rootfs for one arch.
@@ -128,6 +139,7 @@ pub fn recipe(s: &mut Stage) -> Result<()> {
         .env("CFLAGS", &cflags)
         .env_remove("CPPFLAGS")
         .env_remove("LDFLAGS")
+        .env("CXX", cxx(arch))
         .dest(Dest::None)
         .run()?;
 
