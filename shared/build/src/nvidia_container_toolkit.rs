@@ -6,6 +6,9 @@
 //! `nvidia-container-runtime`, `nvidia-persistenced-wrapper`, the services and the CRI part);
 //! the texts below are ours.
 //!
+//! - **glibc** ([`Stage::layer_extension`]): the `glibc` extension's whole rootfs, as upstream
+//!   layers its glibc stage: the loader the toolkit programs and NVIDIA's utilities declare, and
+//!   the library directory NVIDIA's libraries join, so the image carries what its programs need.
 //! - **Toolkit** ([`Stage::go_build`]): every program of NVIDIA/nvidia-container-toolkit's
 //!   `cmd/` (upstream's `make cmds`), with cgo against **glibc** (`libc = "glibc"`): the
 //!   programs dlopen NVIDIA's glibc libraries (NVML), so they declare the `glibc` extension's
@@ -225,6 +228,7 @@ pub fn container_toolkit(s: &mut Stage) -> Result<()> {
     let version = driver_version(s.meta().version.upstream_part())?.to_string();
     // The driver archive first: a missing pin fails in seconds, before the Go build.
     let driver = s.source(DRIVER_SOURCE)?;
+    s.layer_extension("glibc")?;
     for (name, program) in s.go_build()? {
         s.install(&program, &format!("usr/local/bin/{name}"), 0o755)?;
     }

@@ -276,6 +276,115 @@ pub fn glibc_target_command(arch: Arch, program: &Path) -> crate::step::Command 
     }
 }
 
+/// This machine's glibc for `arch` (Debian 12's 2.36): the directory holding its loader and
+/// libraries, the host's for amd64, `libc6-arm64-cross`'s for arm64.
+fn machine_glibc_dir(arch: Arch) -> &'static str {
+    match arch {
+        Arch::Amd64 => "/lib/x86_64-linux-gnu",
+        Arch::Arm64 => "/usr/aarch64-linux-gnu/lib",
+    }
+}
+
+/// The libraries besides the loader that [`glibc_layer_stand_in`] stages.
+pub const GLIBC_STAND_IN_LIBRARIES: [&str; 6] =
+    ["libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libresolv.so.2"];
+
+/// A STAND-IN recipe for the `glibc` extension, for tests of recipes that layer it
+/// ([`Stage::layer_extension`]`("glibc")`) without its five-minute build: a
+/// [`TestLibrary`] `{ links: "glibc", manifest_dir: <the glibc crate>, recipe:
+/// glibc_layer_stand_in }`. It stages THIS MACHINE's glibc (Debian 12's 2.36, see
+/// [`machine_glibc_dir`]: not the pinned release) in the glibc extension's layout: the loader and
+/// [`GLIBC_STAND_IN_LIBRARIES`] in `/usr/local/glibc/usr/lib`, `/usr/local/glibc/lib` linked to
+/// it, the loader linked at the node's loader path ([`talos_ext_model::glibc_loader`]) and an
+/// `ld.so.conf` naming the directory. Its `glibc` source is marked overridden, so the image
+/// layering it is marked as built from a stand-in (`glibc/glibc` in its overridden sources).
+/// The glibc crate's tests check that this layout is its recipe's.
+pub fn glibc_layer_stand_in(s: &mut Stage) -> Result<()> {
+    let arch = s.arch();
+    let from = Path::new(machine_glibc_dir(arch));
+    let node_loader = talos_ext_model::glibc_loader(arch);
+    let loader = node_loader.rsplit('/').next().expect("a file name");
+    let lib_dir = crate::nvidia_container_toolkit::LIB_DIR;
+    for name in std::iter::once(loader).chain(GLIBC_STAND_IN_LIBRARIES) {
+        let file = from.join(name);
+        if !file.is_file() {
+            anyhow::bail!(
+                "{} is missing: the stand-in glibc layer copies this machine's glibc\nhint: run ci/setup.sh",
+                file.display()
+            );
+        }
+        s.install(&file, &format!("{lib_dir}/{name}"), 0o755)?;
+    }
+    s.install_bytes("usr/local/glibc/etc/ld.so.conf", b"/usr/local/glibc/usr/lib\n", 0o644)?;
+    let rootfs = s.rootfs();
+    for (link, target) in [
+        ("usr/local/glibc/lib".to_string(), "usr/lib/".to_string()),
+        (node_loader[1..].to_string(), format!("/{lib_dir}/{loader}")),
+    ] {
+        let path = rootfs.join(&link);
+        let parent = path.parent().expect("a path in the rootfs");
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        std::os::unix::fs::symlink(&target, &path).with_context(|| format!("linking {}", path.display()))?;
+    }
+    s.overridden.borrow_mut().push("glibc".into());
+    Ok(())
+}
+
+/// Debian's glibc source package whose orig tarball the glibc tests build: glibc 2.43 as a git
+/// snapshot of upstream's release branch, not the pinned release tarball (see
+/// `extensions/test-overrides.toml`).
+pub const DEBIAN_GLIBC: &str = "glibc=2.43-7";
+
+/// [`DEBIAN_GLIBC`]'s orig unpacked into `dir` (emptied first) as a source override of the
+/// `glibc` extension, with a stub `manual/Makefile`: Debian's repack drops glibc's manual
+/// (GFDL), but glibc's top Makefile still descends into `manual/`; the stub is what every empty
+/// glibc subdirectory's Makefile is. The pinned release tarball has the real one.
+pub fn glibc_debian_override(dir: &Path) -> Result<SourceOverride> {
+    let orig = debian_orig(DEBIAN_GLIBC)?;
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir.join("manual")).with_context(|| format!("creating {}", dir.display()))?;
+    crate::step::Command::new("tar").arg("xf").arg(&orig).args(["--strip-components=1", "-C"]).arg(dir).run()?;
+    let stub = dir.join("manual/Makefile");
+    std::fs::write(&stub, "subdir := manual\ninclude ../Makeconfig\ninclude ../Rules\n")
+        .with_context(|| format!("writing {}", stub.display()))?;
+    Ok(SourceOverride { extension: "glibc".into(), source: None, path: dir.to_path_buf() })
+}
+
+/// The [`TestLibrary`] standing in for the `glibc` extension layered by the recipe at
+/// `manifest_dir` ([`glibc_layer_stand_in`]), found as `extensions/misc/glibc` of its workspace.
+pub fn glibc_stand_in_library(manifest_dir: &Path) -> Result<TestLibrary> {
+    let root = Pin::find_workspace_root(manifest_dir)
+        .with_context(|| format!("no {PIN_PATH} above {}", manifest_dir.display()))?;
+    Ok(TestLibrary {
+        links: "glibc".into(),
+        manifest_dir: root.join("extensions/misc/glibc"),
+        recipe: glibc_layer_stand_in,
+    })
+}
+
+/// A command running the glibc program at `rel` of a staged rootfs through the loader and
+/// libraries of that same rootfs (the layered `glibc` extension's): the node's loader path
+/// resolved inside the rootfs, its library directory given with `--library-path`; arm64 under
+/// `qemu-aarch64-static`. Nothing of this machine's glibc is used, so the image alone must
+/// carry what the program needs.
+pub fn staged_glibc_command(s: &Staged, arch: Arch, rel: &str) -> Result<crate::step::Command> {
+    let rootfs = s.dir.join("rootfs");
+    let loader = resolve_in_rootfs(&rootfs, talos_ext_model::glibc_loader(arch))?;
+    let lib_dir = rootfs.join(crate::nvidia_container_toolkit::LIB_DIR);
+    let program = s.rootfs(rel);
+    let name = program.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let cmd = match arch {
+        Arch::Amd64 => crate::step::Command::new(&loader).name(&name),
+        Arch::Arm64 => crate::step::Command::new("qemu-aarch64-static")
+            .name(&name)
+            .hint("install qemu-user-static (ci/setup.sh does)")
+            .arg(&loader),
+    };
+    Ok(cmd.arg("--library-path").arg(&lib_dir).arg(&program))
+}
+
 /// The permission bits (and setuid/setgid/sticky) of `path`, not following a symlink.
 pub fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
@@ -1290,27 +1399,41 @@ pub fn nvidia_container_toolkit_options(manifest_dir: &str, arch: Arch) -> Resul
     std::fs::copy(&archive, by_sha.join(repin.sha256.as_str())).context("mirroring the stand-in")?;
     opts.fetch.mirrors.insert(0, talos_ext_fetch::Mirror::Dir(tmp.path().join("mirror")));
     opts.repins = vec![repin];
+    opts.libraries.push(glibc_stand_in_library(Path::new(manifest_dir))?);
     Ok((tmp, opts))
 }
 
 /// Checks an `nvidia-container-toolkit-*` extension staged for `arch` with
-/// [`nvidia_container_toolkit_options`]: the seven toolkit programs are glibc programs declaring
-/// the `glibc` extension's loader, report the pinned release through this machine's glibc
-/// ([`glibc_target_command`]; arm64 under qemu) and hold no build path; libraries, soname links,
-/// utilities, firmware, JSON files, the static wrapper, the services, the CRI part, the udev
-/// rule and the SBOM.
+/// [`nvidia_container_toolkit_options`]: the `glibc` layer is in the image (the stand-in's, and
+/// the image is marked so); the seven toolkit programs are glibc programs declaring the `glibc`
+/// extension's loader, which resolves inside the image, with every library they need in the
+/// layer's library directory; two of them report the pinned release run by the image's own
+/// loader and libraries ([`staged_glibc_command`]; arm64 under qemu); none holds a build path;
+/// NVIDIA's libraries, soname links, utilities, firmware, JSON files, the static wrapper, the
+/// services, the CRI part, the udev rule and the SBOM.
 pub fn check_staged_nvidia_container_toolkit(manifest_dir: &str, s: &Staged, arch: Arch) {
     use crate::nvidia_container_toolkit as nct;
     let meta = load_meta(Path::new(manifest_dir)).expect("the recipe's metadata");
     let version = nct::driver_version(meta.version.upstream_part()).expect("the version").to_string();
     let manifest = std::fs::read_to_string(s.dir.join("manifest.yaml")).expect("manifest.yaml");
     assert!(manifest.contains(&format!("  version: {version}-v1.19.1\n")), "{manifest}");
+    assert!(
+        s.overridden_sources.iter().any(|o| o == "glibc/glibc"),
+        "the stand-in glibc layer marks the image: {:?}",
+        s.overridden_sources
+    );
+    let rootfs = s.dir.join("rootfs");
     let go = meta.go.as_ref().expect("a [go] table");
     for name in go.programs() {
         let rel = format!("usr/local/bin/{name}");
         let path = s.rootfs(&rel);
         assert_eq!(mode(&path), 0o755, "{rel}");
         let loader = check_glibc_program(arch, &path).unwrap_or_else(|e| panic!("{e:#}"));
+        resolve_in_rootfs(&rootfs, loader).unwrap_or_else(|e| panic!("{rel}'s loader is not in the image: {e:#}"));
+        for needed in crate::elf::ElfInfo::read(&path).expect("an ELF file").needed {
+            let lib = s.rootfs(&format!("{}/{needed}", nct::LIB_DIR));
+            assert!(lib.is_file(), "{rel} needs {needed}, which the glibc layer lacks");
+        }
         s.check_no_build_paths(&rel).unwrap_or_else(|e| panic!("{e:#}"));
         eprintln!(
             "{} {arch}: {rel} declares the loader {loader}, {} bytes",
@@ -1320,8 +1443,8 @@ pub fn check_staged_nvidia_container_toolkit(manifest_dir: &str, s: &Staged, arc
     }
     // `nvidia-container-runtime --version` needs a runc on the machine; these two do not.
     for name in ["nvidia-ctk", "nvidia-cdi-hook"] {
-        let path = s.rootfs(&format!("usr/local/bin/{name}"));
-        let out = glibc_target_command(arch, &path).arg("--version").read().unwrap_or_else(|e| panic!("{name}: {e:#}"));
+        let cmd = staged_glibc_command(s, arch, &format!("usr/local/bin/{name}")).unwrap_or_else(|e| panic!("{e:#}"));
+        let out = cmd.arg("--version").read().unwrap_or_else(|e| panic!("{name}: {e:#}"));
         assert!(out.contains("1.19.1"), "{name} --version: {out}");
     }
     for name in nct::USR_BIN_LINKS {

@@ -513,6 +513,7 @@ fn calls(text: &str, name: &str) -> bool {
 const REAL_BUILD_HELPERS: &[&str] = &[
     "stage",
     "debian_orig",
+    "glibc_debian_override",
     "debian_deb",
     "pypi_sdist",
     "check_in_tree_recipe_with_debian",

@@ -13,10 +13,7 @@ use std::path::Path;
 
 use talos_ext_build::Arch;
 use talos_ext_build::step::Command;
-use talos_ext_build::testing::debian_orig;
-
-/// Debian's source package whose orig tarball the tests build (see test-overrides.toml).
-pub const DEBIAN_GLIBC: &str = "glibc=2.43-7";
+use talos_ext_build::testing::{DEBIAN_GLIBC, debian_orig};
 
 /// `major.minor` of the first `<what> X.Y` in `text` (glibc's INSTALL: "GCC 12.1 or newer").
 fn minimum(text: &str, what: &str) -> (u32, u32) {
@@ -110,4 +107,44 @@ fn merged_usr_layout_leads_into_usr() {
         format!("{}\n", build::LIB_DIR),
         "ld.so.conf names the library directory, one line"
     );
+}
+
+/// The stand-in that other recipes' tests layer instead of this recipe's five-minute build
+/// (`testing::glibc_layer_stand_in`: this machine's glibc 2.36, not this recipe's output) has
+/// this recipe's layout: the loader where the node's loader link and this tree's programs name
+/// it, the library directory, `ld.so.conf`; and its loader runs from the staged tree.
+#[test]
+fn the_stand_in_layer_has_this_recipes_layout() {
+    use talos_ext_build::testing::{
+        GLIBC_STAND_IN_LIBRARIES, TestOptions, glibc_layer_stand_in, resolve_in_rootfs, stage_with,
+    };
+    let shipped = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("files/ld.so.conf")).unwrap();
+    for arch in [Arch::Amd64, Arch::Arm64] {
+        let node_loader = talos_ext_build::model::glibc_loader(arch);
+        assert_eq!(
+            node_loader,
+            format!("/usr/lib/{}", build::loader(arch)),
+            "the model's loader is this recipe's link"
+        );
+        let s = stage_with(env!("CARGO_MANIFEST_DIR"), glibc_layer_stand_in, arch, &TestOptions::from_env().unwrap())
+            .unwrap_or_else(|e| panic!("{arch}: {e:#}"));
+        let rootfs = s.dir.join("rootfs");
+        let loader = resolve_in_rootfs(&rootfs, &build::loader_path(arch)).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(loader, resolve_in_rootfs(&rootfs, node_loader).unwrap(), "{arch}: both paths name one loader");
+        assert_eq!(loader, rootfs.join(&build::LIB_DIR[1..]).join(build::loader(arch)));
+        for lib in GLIBC_STAND_IN_LIBRARIES {
+            assert!(rootfs.join(&build::LIB_DIR[1..]).join(lib).is_file(), "{arch}: {lib}");
+        }
+        let conf = std::fs::read_to_string(rootfs.join(&build::PREFIX[1..]).join("etc/ld.so.conf")).unwrap();
+        assert_eq!(conf, shipped, "{arch}: ld.so.conf");
+        assert_eq!(s.overridden_sources, ["glibc"], "{arch}: the stand-in marks its image");
+        let out = match arch {
+            Arch::Amd64 => Command::new(&loader),
+            Arch::Arm64 => Command::new("qemu-aarch64-static").arg(&loader),
+        }
+        .arg("--version")
+        .read()
+        .unwrap_or_else(|e| panic!("{arch}: {e:#}"));
+        assert!(out.contains("GLIBC 2.36"), "{arch}: the stand-in is this machine's glibc: {out}");
+    }
 }

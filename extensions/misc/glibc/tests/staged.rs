@@ -15,12 +15,9 @@ mod build;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use talos_ext_build::Arch;
 use talos_ext_build::step::Command;
-use talos_ext_build::testing::{Staged, TestOptions, debian_orig, mode, stage_with, target_command};
-use talos_ext_build::{Arch, SourceOverride};
-
-/// Debian's source package whose orig tarball is built (see test-overrides.toml).
-const DEBIAN_GLIBC: &str = "glibc=2.43-7";
+use talos_ext_build::testing::{Staged, TestOptions, glibc_debian_override, mode, stage_with, target_command};
 
 /// Libraries every glibc 2.43 build installs (file names in the library directory).
 const LIBRARIES: &[&str] = &[
@@ -40,29 +37,12 @@ const LIBRARIES: &[&str] = &[
     "libc_malloc_debug.so.0",
 ];
 
-/// Debian's orig unpacked into `dir`, with an empty `manual/` subdirectory: Debian's repack drops
-/// glibc's manual (GFDL), but glibc's top Makefile still descends into `manual/`. The stub is
-/// what every empty glibc subdirectory's Makefile is; the pinned release tarball has the real one.
-fn debian_tree(dir: &Path) -> PathBuf {
-    let orig = debian_orig(DEBIAN_GLIBC).unwrap_or_else(|e| panic!("{e:#}"));
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-    std::fs::create_dir_all(dir.join("manual")).unwrap();
-    Command::new("tar").arg("xf").arg(&orig).args(["--strip-components=1", "-C"]).arg(dir).run().unwrap();
-    std::fs::write(dir.join("manual/Makefile"), "subdir := manual\ninclude ../Makeconfig\ninclude ../Rules\n").unwrap();
-    dir.to_path_buf()
-}
-
 fn staged(arch: Arch) -> Staged {
     let mut opts = TestOptions::from_env().unwrap();
     opts.fetch.offline = true;
     let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    opts.overrides = vec![SourceOverride {
-        extension: "glibc".into(),
-        source: None,
-        path: debian_tree(&tmp.join(format!("glibc-src-{arch}"))),
-    }];
+    opts.overrides =
+        vec![glibc_debian_override(&tmp.join(format!("glibc-src-{arch}"))).unwrap_or_else(|e| panic!("{e:#}"))];
     // In target/tmp, not a temporary directory: a failed run leaves its logs to read.
     opts.work_dir = Some(tmp.join(format!("glibc-{arch}")));
     let started = Instant::now();

@@ -4,7 +4,9 @@
 //! (github.com/NVIDIA/nvidia-container-toolkit v1.19.1 through the Go module proxy, cgo against
 //! glibc), the driver userspace from a generated STAND-IN of NVIDIA's driver archive (not the
 //! vendor bytes: they are not reachable offline; served through a mirror under the test's own
-//! pin, listed in `extensions/test-overrides.toml`). See
+//! pin, listed in `extensions/test-overrides.toml`), the `glibc` layer a STAND-IN
+//! (`testing::glibc_layer_stand_in`: this machine's glibc 2.36 in the glibc extension's layout;
+//! the LTS crate's full tier layers the real glibc recipe). See
 //! `talos_ext_build::testing::check_staged_nvidia_container_toolkit` for what is checked.
 
 #[path = "../build.rs"]
