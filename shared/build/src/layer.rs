@@ -74,3 +74,43 @@ impl Stage {
         Ok(rootfs.to_path_buf())
     }
 }
+
+/// The regular file that the absolute path `path` names inside `rootfs`, following symlinks as
+/// the node would (absolute targets from `rootfs`, relative ones from the link's directory),
+/// never leaving `rootfs`.
+pub fn resolve_in_rootfs(rootfs: &Path, path: &str) -> Result<PathBuf> {
+    let mut pending: Vec<String> = path.split('/').filter(|c| !c.is_empty()).rev().map(str::to_string).collect();
+    let mut at: Vec<String> = Vec::new();
+    let mut hops = 0;
+    while let Some(component) = pending.pop() {
+        match component.as_str() {
+            "." => continue,
+            ".." => {
+                at.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let here = rootfs.join(at.join("/")).join(&component);
+        let meta = std::fs::symlink_metadata(&here).with_context(|| format!("{path}: no {}", here.display()))?;
+        if meta.file_type().is_symlink() {
+            hops += 1;
+            if hops > 40 {
+                bail!("{path}: too many levels of symbolic links");
+            }
+            let target = std::fs::read_link(&here).with_context(|| format!("reading the link {}", here.display()))?;
+            let target = target.to_string_lossy().into_owned();
+            if target.starts_with('/') {
+                at.clear();
+            }
+            pending.extend(target.split('/').filter(|c| !c.is_empty()).rev().map(str::to_string));
+        } else {
+            at.push(component);
+        }
+    }
+    let resolved = rootfs.join(at.join("/"));
+    if !resolved.is_file() {
+        bail!("{path} resolves to {}, which is not a regular file", resolved.display());
+    }
+    Ok(resolved)
+}

@@ -31,6 +31,7 @@ mod fresh;
 pub mod go;
 pub mod kernel;
 mod layer;
+pub use layer::resolve_in_rootfs;
 mod library;
 pub mod microcode;
 pub mod nvidia;

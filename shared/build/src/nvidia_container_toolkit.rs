@@ -16,6 +16,8 @@
 //!   time stay unresolved, lazily bound). Into `/usr/local/bin`, `nvidia-ctk` and
 //!   `nvidia-cdi-hook` also linked from `/usr/bin`; containerd's `nvidia` runtime in
 //!   [`CRI_PART`].
+//! - **Loader cache**: the `glibc` layer's `ldconfig` rewrites its `ld.so.cache` with NVIDIA's
+//!   libraries in it, as upstream's build does.
 //! - **Driver userspace** ([`DRIVER_SOURCE`], NVIDIA's redistributable driver archive for the
 //!   arch): what upstream's `nvidia-installer --no-kernel-modules` puts on the node, placed
 //!   directly: the libraries of `lib/` into [`LIB_DIR`] (the `glibc` extension's library
@@ -237,6 +239,7 @@ pub fn container_toolkit(s: &mut Stage) -> Result<()> {
     }
     s.install_bytes(&format!("{}/{CRI_PART_NAME}", crate::prebuilt::CRI_PART_DIR), CRI_PART.as_bytes(), 0o644)?;
     install_driver_userspace(s, &driver, &version)?;
+    update_ld_cache(s)?;
     let wrapper_dir = s.work_dir().join("persistenced-wrapper");
     std::fs::create_dir_all(&wrapper_dir).with_context(|| format!("creating {}", wrapper_dir.display()))?;
     std::fs::write(wrapper_dir.join("wrapper.c"), PERSISTENCED_WRAPPER_C)
@@ -252,6 +255,38 @@ pub fn container_toolkit(s: &mut Stage) -> Result<()> {
 }
 
 /// The driver archive's userspace (see the module docs).
+/// The `glibc` layer's `ldconfig` (named by [`LDCONFIG`] in the rootfs).
+pub const LDCONFIG: &str = "/usr/bin/ldconfig";
+/// The loader's configuration and cache in the `glibc` layer.
+pub const LD_SO_CONF: &str = "/usr/local/glibc/etc/ld.so.conf";
+pub const LD_SO_CACHE: &str = "/usr/local/glibc/etc/ld.so.cache";
+
+/// Rewrites the `glibc` layer's `ld.so.cache` to include NVIDIA's libraries, as upstream runs
+/// the layer's `ldconfig -r` over its rootfs once the driver's libraries are in: the toolkit
+/// finds the driver's libraries through that cache. The layer's own static `ldconfig` runs
+/// (arm64 under `qemu-aarch64-static`), with `-X`: the soname links are the recipe's, only the
+/// cache is written.
+fn update_ld_cache(s: &Stage) -> Result<()> {
+    let rootfs = s.rootfs();
+    let ldconfig = crate::resolve_in_rootfs(&rootfs, LDCONFIG)
+        .with_context(|| format!("the `glibc` layer carries no {LDCONFIG}"))?;
+    let cmd = match s.arch() {
+        crate::Arch::Amd64 => crate::step::Command::new(&ldconfig),
+        crate::Arch::Arm64 => crate::step::Command::new("qemu-aarch64-static")
+            .hint("install qemu-user-static (ci/setup.sh does)")
+            .arg(&ldconfig),
+    };
+    cmd.name("ldconfig")
+        .env("LC_ALL", "C")
+        .arg("-X")
+        .arg("-r")
+        .arg(&rootfs)
+        .args(["-f", LD_SO_CONF, "-C", LD_SO_CACHE])
+        .run()
+        .with_context(|| format!("writing {LD_SO_CACHE} with the glibc layer's ldconfig"))?;
+    Ok(())
+}
+
 fn install_driver_userspace(s: &Stage, driver: &Path, version: &str) -> Result<()> {
     let arch = s.arch();
     // Libraries: every regular file of lib/ (subdirectories kept), ELF-checked, with links

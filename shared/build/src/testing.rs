@@ -24,6 +24,7 @@ pub use talos_ext_debian::extract_debs;
 use talos_ext_debian::{PackageSpec, Repo};
 use talos_ext_fetch::FetchConfig;
 
+pub use crate::layer::resolve_in_rootfs;
 use crate::library::TestLibrary;
 use crate::script::{Recipe, StageContext, load_meta, stage_arch};
 use crate::stage::Stage;
@@ -295,8 +296,9 @@ pub const GLIBC_STAND_IN_LIBRARIES: [&str; 6] =
 /// glibc_layer_stand_in }`. It stages THIS MACHINE's glibc (Debian 12's 2.36, see
 /// [`machine_glibc_dir`]: not the pinned release) in the glibc extension's layout: the loader and
 /// [`GLIBC_STAND_IN_LIBRARIES`] in `/usr/local/glibc/usr/lib`, `/usr/local/glibc/lib` linked to
-/// it, the loader linked at the node's loader path ([`talos_ext_model::glibc_loader`]) and an
-/// `ld.so.conf` naming the directory. Its `glibc` source is marked overridden, so the image
+/// it, the loader linked at the node's loader path ([`talos_ext_model::glibc_loader`]), an
+/// `ld.so.conf` naming the directory and a static `ldconfig` of Debian's ([`machine_ldconfig`])
+/// linked at `/usr/bin/ldconfig`. Its `glibc` source is marked overridden, so the image
 /// layering it is marked as built from a stand-in (`glibc/glibc` in its overridden sources).
 /// The glibc crate's tests check that this layout is its recipe's.
 pub fn glibc_layer_stand_in(s: &mut Stage) -> Result<()> {
@@ -316,10 +318,12 @@ pub fn glibc_layer_stand_in(s: &mut Stage) -> Result<()> {
         s.install(&file, &format!("{lib_dir}/{name}"), 0o755)?;
     }
     s.install_bytes("usr/local/glibc/etc/ld.so.conf", b"/usr/local/glibc/usr/lib\n", 0o644)?;
+    s.install(&machine_ldconfig(s)?, "usr/local/glibc/usr/sbin/ldconfig", 0o755)?;
     let rootfs = s.rootfs();
     for (link, target) in [
         ("usr/local/glibc/lib".to_string(), "usr/lib/".to_string()),
         (node_loader[1..].to_string(), format!("/{lib_dir}/{loader}")),
+        ("usr/bin/ldconfig".to_string(), "/usr/local/glibc/usr/sbin/ldconfig".to_string()),
     ] {
         let path = rootfs.join(&link);
         let parent = path.parent().expect("a path in the rootfs");
@@ -350,6 +354,28 @@ pub fn glibc_debian_override(dir: &Path) -> Result<SourceOverride> {
     std::fs::write(&stub, "subdir := manual\ninclude ../Makeconfig\ninclude ../Rules\n")
         .with_context(|| format!("writing {}", stub.display()))?;
     Ok(SourceOverride { extension: "glibc".into(), source: None, path: dir.to_path_buf() })
+}
+
+/// A static `ldconfig` of Debian's for the stage's arch: the host's `/sbin/ldconfig` for amd64,
+/// the one of Debian's newest `libc-bin:arm64` package ([`debian_deb`]) for arm64.
+fn machine_ldconfig(s: &Stage) -> Result<PathBuf> {
+    match s.arch() {
+        Arch::Amd64 => Ok(PathBuf::from("/sbin/ldconfig")),
+        Arch::Arm64 => {
+            let deb = debian_deb("libc-bin:arm64")?;
+            let dir = s.work_dir().join("libc-bin-arm64");
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+            }
+            extract_debs(&[deb], &dir)?;
+            // `/sbin` before Debian moved its files to `/usr` (trixie), `/usr/sbin` after.
+            ["sbin/ldconfig", "usr/sbin/ldconfig"]
+                .iter()
+                .map(|rel| dir.join(rel))
+                .find(|p| p.is_file())
+                .with_context(|| format!("libc-bin:arm64 unpacked into {} has no ldconfig", dir.display()))
+        }
+    }
 }
 
 /// The [`TestLibrary`] standing in for the `glibc` extension layered by the recipe at
@@ -1409,8 +1435,9 @@ pub fn nvidia_container_toolkit_options(manifest_dir: &str, arch: Arch) -> Resul
 /// extension's loader, which resolves inside the image, with every library they need in the
 /// layer's library directory; two of them report the pinned release run by the image's own
 /// loader and libraries ([`staged_glibc_command`]; arm64 under qemu); none holds a build path;
-/// NVIDIA's libraries, soname links, utilities, firmware, JSON files, the static wrapper, the
-/// services, the CRI part, the udev rule and the SBOM.
+/// the layer's `ld.so.cache` lists NVIDIA's libraries; NVIDIA's libraries, soname links,
+/// utilities, firmware, JSON files, the static wrapper, the services, the CRI part, the udev rule
+/// and the SBOM.
 pub fn check_staged_nvidia_container_toolkit(manifest_dir: &str, s: &Staged, arch: Arch) {
     use crate::nvidia_container_toolkit as nct;
     let meta = load_meta(Path::new(manifest_dir)).expect("the recipe's metadata");
@@ -1447,6 +1474,13 @@ pub fn check_staged_nvidia_container_toolkit(manifest_dir: &str, s: &Staged, arc
         let out = cmd.arg("--version").read().unwrap_or_else(|e| panic!("{name}: {e:#}"));
         assert!(out.contains("1.19.1"), "{name} --version: {out}");
     }
+    // The layer's loader cache, rewritten by its ldconfig, names NVIDIA's libraries.
+    let cache = std::fs::read(s.rootfs(&nct::LD_SO_CACHE[1..])).expect("the glibc layer's ld.so.cache");
+    let text = String::from_utf8_lossy(&cache);
+    for soname in ["libnvidia-ml.so.1", "libcuda.so.1", "libc.so.6"] {
+        let path = format!("/{}/{soname}", nct::LIB_DIR);
+        assert!(text.contains(&path), "{} lacks {path}", nct::LD_SO_CACHE);
+    }
     for name in nct::USR_BIN_LINKS {
         let link = std::fs::read_link(s.rootfs(&format!("usr/bin/{name}"))).expect("a /usr/bin link");
         assert_eq!(link, Path::new(&format!("/usr/local/bin/{name}")));
@@ -1482,46 +1516,6 @@ pub fn check_staged_nvidia_container_toolkit(manifest_dir: &str, s: &Staged, arc
     for (name, v) in [("github.com/NVIDIA/nvidia-container-toolkit", "v1.19.1"), ("go", "1.26.8")] {
         assert!(packages.iter().any(|(n, pv)| n == name && pv == v), "{name} {v} in {packages:?}");
     }
-}
-
-/// The regular file that the absolute path `path` names inside `rootfs`, following symlinks as
-/// the node would (absolute targets from `rootfs`, relative ones from the link's directory),
-/// never leaving `rootfs`.
-pub fn resolve_in_rootfs(rootfs: &Path, path: &str) -> Result<PathBuf> {
-    let mut pending: Vec<String> = path.split('/').filter(|c| !c.is_empty()).rev().map(str::to_string).collect();
-    let mut at: Vec<String> = Vec::new();
-    let mut hops = 0;
-    while let Some(component) = pending.pop() {
-        match component.as_str() {
-            "." => continue,
-            ".." => {
-                at.pop();
-                continue;
-            }
-            _ => {}
-        }
-        let here = rootfs.join(at.join("/")).join(&component);
-        let meta = std::fs::symlink_metadata(&here).with_context(|| format!("{path}: no {}", here.display()))?;
-        if meta.file_type().is_symlink() {
-            hops += 1;
-            if hops > 40 {
-                anyhow::bail!("{path}: too many levels of symbolic links");
-            }
-            let target = std::fs::read_link(&here).with_context(|| format!("reading the link {}", here.display()))?;
-            let target = target.to_string_lossy().into_owned();
-            if target.starts_with('/') {
-                at.clear();
-            }
-            pending.extend(target.split('/').filter(|c| !c.is_empty()).rev().map(str::to_string));
-        } else {
-            at.push(component);
-        }
-    }
-    let resolved = rootfs.join(at.join("/"));
-    if !resolved.is_file() {
-        anyhow::bail!("{path} resolves to {}, which is not a regular file", resolved.display());
-    }
-    Ok(resolved)
 }
 
 #[cfg(test)]

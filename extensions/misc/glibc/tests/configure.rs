@@ -112,7 +112,8 @@ fn merged_usr_layout_leads_into_usr() {
 /// The stand-in that other recipes' tests layer instead of this recipe's five-minute build
 /// (`testing::glibc_layer_stand_in`: this machine's glibc 2.36, not this recipe's output) has
 /// this recipe's layout: the loader where the node's loader link and this tree's programs name
-/// it, the library directory, `ld.so.conf`; and its loader runs from the staged tree.
+/// it, the library directory, `ld.so.conf`, `ldconfig` where the recipe links it; and its loader
+/// and `ldconfig` run from the staged tree (arm64 under qemu).
 #[test]
 fn the_stand_in_layer_has_this_recipes_layout() {
     use talos_ext_build::testing::{
@@ -146,5 +147,19 @@ fn the_stand_in_layer_has_this_recipes_layout() {
         .read()
         .unwrap_or_else(|e| panic!("{arch}: {e:#}"));
         assert!(out.contains("GLIBC 2.36"), "{arch}: the stand-in is this machine's glibc: {out}");
+        let ldconfig = resolve_in_rootfs(&rootfs, "/usr/bin/ldconfig").unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(
+            ldconfig,
+            rootfs.join(&build::PREFIX[1..]).join("usr/sbin/ldconfig"),
+            "{arch}: where the recipe links it"
+        );
+        let out = match arch {
+            Arch::Amd64 => Command::new(&ldconfig),
+            Arch::Arm64 => Command::new("qemu-aarch64-static").arg(&ldconfig),
+        }
+        .arg("--version")
+        .read()
+        .unwrap_or_else(|e| panic!("{arch}: {e:#}"));
+        assert!(out.starts_with("ldconfig (Debian GLIBC"), "{arch}: Debian's ldconfig: {out}");
     }
 }
