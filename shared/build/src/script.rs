@@ -171,7 +171,7 @@ fn run(recipe: Recipe, library: bool) -> Result<()> {
     }
     let mut staged = Vec::new();
     for arch in requested.into_iter().filter(|a| ctx.meta.arches.contains(a)) {
-        let (dir, overridden_sources) =
+        let ArchStage { dir, overridden: overridden_sources, .. } =
             stage_arch(&ctx, arch, recipe, &ctx.out_dir.join(STAGE_DIR).join(arch.as_str()))?;
         if library {
             println!("cargo::metadata=sysroot_{arch}={}", dir.display());
@@ -220,12 +220,7 @@ pub(crate) fn stamp() -> String {
 /// Stages one arch into `dest`: runs the recipe in a fresh directory, writes `manifest.yaml`,
 /// validates strictly, and renames the tree into place only when all of that succeeded.
 /// Returns the tree and the names of sources that came from overrides.
-pub(crate) fn stage_arch(
-    ctx: &StageContext,
-    arch: Arch,
-    recipe: Recipe,
-    dest: &Path,
-) -> Result<(PathBuf, Vec<String>)> {
+pub(crate) fn stage_arch(ctx: &StageContext, arch: Arch, recipe: Recipe, dest: &Path) -> Result<ArchStage> {
     let parent = dest.parent().context("stage directory has no parent")?;
     let name = dest.file_name().context("stage directory has no name")?.to_string_lossy().into_owned();
     let tmp = parent.join(format!(".{name}.partial"));
@@ -257,6 +252,7 @@ pub(crate) fn stage_arch(
         fetch: ctx.fetch.clone(),
         overrides: ctx.overrides.clone(),
         overridden: Default::default(),
+        fetched: Default::default(),
         kernel: Default::default(),
         binaries: Default::default(),
         #[cfg(feature = "testing")]
@@ -269,7 +265,8 @@ pub(crate) fn stage_arch(
     if ctx.meta.is_internal() {
         // A library's product is its sysroot; there is no extension tree to validate.
         talos_ext_fs::remove_dir_if_exists(&tmp)?;
-        return Ok((finish_library(&stage)?, stage.overridden.into_inner()));
+        let dir = finish_library(&stage)?;
+        return Ok(ArchStage { dir, overridden: stage.overridden.into_inner(), fetched: stage.fetched.into_inner() });
     }
 
     // A placeholder ships no software, so it has no SBOM either (upstream's image is empty).
@@ -303,7 +300,19 @@ pub(crate) fn stage_arch(
     }
     talos_ext_fs::remove_dir_if_exists(dest)?;
     fs::rename(&tmp, dest).with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))?;
-    Ok((dest.to_path_buf(), stage.overridden.into_inner()))
+    Ok(ArchStage {
+        dir: dest.to_path_buf(),
+        overridden: stage.overridden.into_inner(),
+        fetched: stage.fetched.into_inner(),
+    })
+}
+
+/// What [`stage_arch`] made: the staged tree (or a library's sysroot), the sources taken from
+/// overrides and the pinned sources fetched.
+pub(crate) struct ArchStage {
+    pub dir: PathBuf,
+    pub overridden: Vec<String>,
+    pub fetched: Vec<String>,
 }
 
 /// Where SBOM document namespaces live: the workspace's `repository` (this crate inherits it).

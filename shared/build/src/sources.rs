@@ -63,7 +63,12 @@ impl Stage {
             self.note_override(name, &o.path);
             return Ok(o.path.clone());
         }
-        Ok(fetch(&self.fetch, &self.meta.name, pinned, &NoReporter)?)
+        let file = fetch(&self.fetch, &self.meta.name, pinned, &NoReporter)?;
+        let mut fetched = self.fetched.borrow_mut();
+        if !fetched.iter().any(|f| f == name) {
+            fetched.push(name.to_string());
+        }
+        Ok(file)
     }
 
     /// Source `name` unpacked (top directory stripped) with `patches/*.patch` applied, in order.

@@ -28,6 +28,8 @@ pub struct Stage {
     pub(crate) overrides: Vec<crate::SourceOverride>,
     /// Names of sources taken from overrides so far.
     pub(crate) overridden: std::cell::RefCell<Vec<String>>,
+    /// Names of pinned sources fetched (and verified against their pin) so far.
+    pub(crate) fetched: std::cell::RefCell<Vec<String>>,
     /// The kernel the staged modules are for, once a kernel step ran: the pre-boot checks of
     /// the staged tree's validation (release, signer, arch, vermagic flags, CRCs).
     pub(crate) kernel: std::cell::RefCell<Option<talos_ext_validate::KernelExpectation>>,

@@ -37,6 +37,9 @@ pub struct Staged {
     pub dir: PathBuf,
     /// Sources that came from overrides.
     pub overridden_sources: Vec<String>,
+    /// The recipe's pinned sources it fetched and verified against their pins (`None` for a
+    /// library's own test, which takes the shared stage).
+    pub fetched_sources: Option<Vec<String>>,
     /// Paths of the build machine that must not appear in staged files (see
     /// [`Staged::check_no_build_paths`]).
     build_paths: Vec<PathBuf>,
@@ -495,7 +498,7 @@ fn stage_meta_at(
     let repinned = apply_repins(&root, &mut meta, arch, &opts.repins)?;
     meta = without_modules(meta, arch, &opts.absent_modules);
     let staged = stage_listed(&root, &meta, manifest_dir, recipe, arch, opts)?;
-    report_built_from(&meta, arch, &staged.overridden_sources, &repinned);
+    report_built_from(&meta, arch, &staged, &repinned);
     Ok(staged)
 }
 
@@ -525,7 +528,13 @@ fn stage_listed(
             talos_ext_fs::copy_tree(sysroot, &dest)?;
             Ok(overridden.to_vec())
         })?;
-        return Ok(Staged { dir: dest, overridden_sources: overridden, build_paths: Vec::new(), _tmp: tmp });
+        return Ok(Staged {
+            dir: dest,
+            overridden_sources: overridden,
+            fetched_sources: None,
+            build_paths: Vec::new(),
+            _tmp: tmp,
+        });
     }
     let ctx = StageContext {
         meta,
@@ -539,11 +548,12 @@ fn stage_listed(
         go_cache: opts.go_cache.clone(),
         linux_firmware: opts.linux_firmware.clone(),
     };
-    let (dir, overridden_sources) = stage_arch(&ctx, arch, recipe, &out_dir.join("staged").join(arch.as_str()))?;
+    let crate::script::ArchStage { dir, overridden: overridden_sources, fetched } =
+        stage_arch(&ctx, arch, recipe, &out_dir.join("staged").join(arch.as_str()))?;
     let mut build_paths = vec![out_dir, root.to_path_buf(), opts.fetch.cache_dir.clone(), default_cache_dir(root)];
     build_paths.sort();
     build_paths.dedup();
-    Ok(Staged { dir, overridden_sources, build_paths, _tmp: tmp })
+    Ok(Staged { dir, overridden_sources, fetched_sources: Some(fetched), build_paths, _tmp: tmp })
 }
 
 /// The list of recipe tests that build other bytes than their pin (source overrides), with what
@@ -633,7 +643,8 @@ fn apply_repins(root: &Path, meta: &mut ExtensionMeta, arch: Arch, repins: &[Rep
 
 /// Says on stderr what a staging was built from: each pinned source's sha256, the override, or
 /// the test's stand-in.
-fn report_built_from(meta: &ExtensionMeta, arch: Arch, overridden: &[String], repinned: &[String]) {
+fn report_built_from(meta: &ExtensionMeta, arch: Arch, staged: &Staged, repinned: &[String]) {
+    let overridden = &staged.overridden_sources;
     for source in meta.sources_for(arch) {
         let own = format!("{}/{}", meta.name, source.name);
         let from = if repinned.contains(&source.name) {
@@ -644,6 +655,9 @@ fn report_built_from(meta: &ExtensionMeta, arch: Arch, overridden: &[String], re
             )
         } else if overridden.iter().any(|o| o == &source.name || o == &own) {
             "a source override (see extensions/test-overrides.toml), not the pin".to_string()
+        } else if staged.fetched_sources.as_ref().is_some_and(|f| !f.contains(&source.name)) {
+            eprintln!("{} {arch}: source `{}` not used by this staging", meta.name, source.name);
+            continue;
         } else {
             format!("the exact pin, sha256 {}", source.sha256)
         };
@@ -704,9 +718,9 @@ fn with_shared_library<T>(
         go_cache: opts.go_cache.clone(),
         linux_firmware: opts.linux_firmware.clone(),
     };
-    let (sysroot, overridden) = stage_arch(&ctx, arch, lib.recipe, &dir.join(arch.as_str()))
+    let staged = stage_arch(&ctx, arch, lib.recipe, &dir.join(arch.as_str()))
         .with_context(|| format!("staging internal library `{}` for {arch}", lib.links))?;
-    use_it(&sysroot, &overridden)
+    use_it(&staged.dir, &staged.overridden)
 }
 
 /// Real upstream code for tests, from Debian's source archive: the upstream tarball
@@ -802,6 +816,7 @@ pub fn scratch_stage(arch: Arch) -> Result<(tempfile::TempDir, Stage)> {
         fetch: FetchConfig::new(default_cache_dir(&root)),
         overrides: Vec::new(),
         overridden: Default::default(),
+        fetched: Default::default(),
         kernel: Default::default(),
         binaries: Default::default(),
         libraries: Vec::new(),
@@ -987,11 +1002,10 @@ pub(crate) fn stage_layer<T>(
         linux_firmware: dependent.linux_firmware.clone(),
     };
     let arch = dependent.arch;
-    let (dir, overridden) =
-        stage_arch(&ctx, arch, other.recipe, &tmp.path().join(arch.as_str())).with_context(|| {
-            format!("staging extension `{}` for {arch}, which `{}` layers", other.links, dependent.meta.name)
-        })?;
-    merge(&dir.join("rootfs"), &overridden)
+    let staged = stage_arch(&ctx, arch, other.recipe, &tmp.path().join(arch.as_str())).with_context(|| {
+        format!("staging extension `{}` for {arch}, which `{}` layers", other.links, dependent.meta.name)
+    })?;
+    merge(&staged.dir.join("rootfs"), &staged.overridden)
 }
 
 /// The workspace's pinned toolchains, read from `toolchain/` as builds read them, so tests say
@@ -1542,6 +1556,7 @@ mod tests {
         let s = Staged {
             dir: tmp.path().to_path_buf(),
             overridden_sources: Vec::new(),
+            fetched_sources: None,
             build_paths: Vec::new(),
             _tmp: None,
         };
@@ -1580,6 +1595,7 @@ mod tests {
         let s = Staged {
             dir: tmp.path().to_path_buf(),
             overridden_sources: Vec::new(),
+            fetched_sources: None,
             build_paths: vec![work.clone()],
             _tmp: None,
         };
