@@ -12,6 +12,8 @@
 
 #[path = "testing_firmware.rs"]
 pub mod firmware;
+#[path = "testing_kata.rs"]
+pub mod kata;
 #[path = "testing_prebuilt.rs"]
 pub mod prebuilt;
 
