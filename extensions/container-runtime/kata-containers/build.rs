@@ -32,11 +32,7 @@ use talos_ext_build::prelude::*;
 pub const CRI_PARTS: &[&str] = &["10-kata-containers.part", "11-kata-qemu.part"];
 
 /// Where the configuration files, guest kernel and image go.
-pub const SHARE: &str = "usr/local/share/kata-containers";
-
-/// The prefix Kata's release is built for, and where this extension puts it instead.
-const RELEASE_PREFIX: &str = "/opt/kata";
-const NODE_PREFIX: &str = "/usr/local";
+pub use talos_ext_build::kata::{SHARE, qemu_program};
 
 /// Files of QEMU's data directory that upstream leaves out: UEFI images for other machines, the
 /// firmware descriptors naming them, and ROMs of machines Kata's q35/virt guests never use.
@@ -49,36 +45,11 @@ pub fn qemu_data_dropped(name: &str) -> bool {
         || name.ends_with("_bootrom.bin")
 }
 
-/// QEMU's program name for the arch.
-pub fn qemu_program(arch: Arch) -> &'static str {
-    match arch {
-        Arch::Amd64 => "qemu-system-x86_64",
-        Arch::Arm64 => "qemu-system-aarch64",
-    }
-}
-
 /// Kata's default QEMU configuration made to fit this extension: every `/opt/kata` path moved
-/// to `/usr/local`, and `firmware_volume` emptied. Fails when the release's file has no
-/// `firmware_volume` line or no `/opt/kata` path (a layout this recipe does not know).
+/// to `/usr/local`, and `firmware_volume` emptied (`talos_ext_build::kata::derive_configuration`,
+/// which fails on a release file without a `firmware_volume` line or an `/opt/kata` path).
 pub fn qemu_configuration(release: &str) -> Result<String> {
-    if !release.contains(RELEASE_PREFIX) {
-        bail!("the release's configuration-qemu.toml names no {RELEASE_PREFIX} path: not the layout this recipe knows");
-    }
-    let mut found = false;
-    let mut out = String::new();
-    for line in release.replace(RELEASE_PREFIX, NODE_PREFIX).lines() {
-        if line.starts_with("firmware_volume = ") || line.starts_with("firmware_volume=") {
-            found = true;
-            out.push_str("firmware_volume = \"\"");
-        } else {
-            out.push_str(line);
-        }
-        out.push('\n');
-    }
-    if !found {
-        bail!("the release's configuration-qemu.toml has no `firmware_volume` line to empty");
-    }
-    Ok(out)
+    talos_ext_build::kata::derive_configuration(release, &[("firmware_volume", "\"\"")])
 }
 
 /// Stages the rootfs for one arch.
@@ -94,11 +65,8 @@ pub fn recipe(s: &mut Stage) -> Result<()> {
 
 /// The release tarball's files (see the module docs).
 fn install_payload(s: &Stage) -> Result<()> {
-    let source = s.pinned("kata-static")?.clone();
-    let kata = s.source("kata-static")?.join("kata");
-    if !kata.is_dir() {
-        bail!("source `kata-static` has no opt/kata/ directory: not a kata-static release tarball");
-    }
+    let source = s.pinned(talos_ext_build::kata::STATIC_SOURCE)?.clone();
+    let kata = talos_ext_build::kata::release_tree(s)?;
     let program = |rel: &str, dest: &str| -> Result<()> {
         let what = format!("`{dest}` (kata-static: opt/kata/{rel})");
         s.install_vendor_program(&what, &source, &kata.join(rel), dest, 0o755, None)
@@ -142,7 +110,7 @@ fn install_payload(s: &Stage) -> Result<()> {
         s.install(&kata.join("share/aavmf/AAVMF_CODE.fd"), "usr/local/share/aavmf/AAVMF_CODE.fd", 0o644)?;
     }
 
-    let defaults = kata.join("share/defaults/kata-containers/configuration-qemu.toml");
+    let defaults = kata.join(talos_ext_build::kata::DEFAULTS).join("configuration-qemu.toml");
     let text = std::fs::read_to_string(&defaults).with_context(|| format!("reading {}", defaults.display()))?;
     let config = qemu_configuration(&text).with_context(|| format!("{}", defaults.display()))?;
     s.install_bytes(&format!("{SHARE}/configuration-qemu.toml"), config.as_bytes(), 0o644)?;

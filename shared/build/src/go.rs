@@ -173,15 +173,17 @@ pub struct GoModule {
 }
 
 impl GoModule {
-    /// The recipe crate's wrapper module, checked to require the pinned module and version.
+    /// The recipe crate's wrapper module, checked to require the pinned module and version;
+    /// or, when its `go.mod` declares `go.module` itself, the crate's own module: the program's
+    /// source is in the crate's `go/` directory (a recipe input), so there is nothing upstream
+    /// to require, and `go.version` is only the version it is released as.
     pub fn wrapper(manifest_dir: &Path, go: &GoBuild) -> Result<GoModule> {
         let dir = wrapper_dir(manifest_dir)?;
         let gomod = dir.join("go.mod");
-        check_requires(
-            &gomod,
-            &fs::read_to_string(&gomod).with_context(|| format!("reading {}", gomod.display()))?,
-            go,
-        )?;
+        let text = fs::read_to_string(&gomod).with_context(|| format!("reading {}", gomod.display()))?;
+        if declared_module(&text).as_deref() != Some(go.module.as_str()) {
+            check_requires(&gomod, &text, go)?;
+        }
         Ok(GoModule { dir, tree: None, vendor: false })
     }
 
@@ -193,10 +195,7 @@ impl GoModule {
         let gomod = dir.join("go.mod");
         let text = fs::read_to_string(&gomod)
             .with_context(|| format!("reading {} (package.metadata.talos-extension.go.dir)", gomod.display()))?;
-        let declared = text
-            .lines()
-            .find_map(|l| l.split("//").next().unwrap_or("").trim().strip_prefix("module "))
-            .map(|m| m.trim().trim_matches('"').to_string());
+        let declared = declared_module(&text);
         if declared.as_deref() != Some(go.module.as_str()) {
             bail!(
                 "{}: declares module `{}`, but package.metadata.talos-extension.go.module is `{}`",
@@ -276,6 +275,14 @@ pub fn escape_module_path(path: &str) -> String {
         }
     }
     out
+}
+
+/// The module path a `go.mod` declares (its `module` line), if any.
+fn declared_module(gomod: &str) -> Option<String> {
+    gomod
+        .lines()
+        .find_map(|l| l.split("//").next().unwrap_or("").trim().strip_prefix("module "))
+        .map(|m| m.trim().trim_matches('"').to_string())
 }
 
 /// The wrapper module directory of a recipe crate, checked to hold `go.mod` and `go.sum`.
@@ -832,5 +839,26 @@ mod tests {
         check_requires(p, "module x\nrequire (\n\ttailscale.com v1.102.2 // indirect\n)\n", &go).unwrap();
         let e = check_requires(p, "module x\nrequire tailscale.com v1.102.5\n", &go).unwrap_err();
         assert!(e.to_string().contains("go/go.mod: does not require `tailscale.com v1.102.2`"), "{e}");
+    }
+
+    #[test]
+    fn a_crate_may_carry_the_module_itself() {
+        let go: GoBuild = toml::from_str(&format!(
+            "module = \"example.local/tool\"\nversion = \"v2.5.2\"\npackages = [\"example.local/tool\"]\ngraph_hash = \"{}\"",
+            "0".repeat(64)
+        ))
+        .unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(GO_WRAPPER_DIR);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("go.sum"), "").unwrap();
+        // The crate's go.mod declares the module: its own source, nothing to require.
+        fs::write(dir.join("go.mod"), "// own\nmodule \"example.local/tool\" // the program\n\ngo 1.26.0\n").unwrap();
+        let module = GoModule::wrapper(tmp.path(), &go).unwrap();
+        assert_eq!((module.dir, module.tree, module.vendor), (dir.clone(), None, false));
+        // Another module that does not require the pin is still refused.
+        fs::write(dir.join("go.mod"), "module example.local/wrapper\n\ngo 1.26.0\n").unwrap();
+        let e = GoModule::wrapper(tmp.path(), &go).unwrap_err();
+        assert!(e.to_string().contains("does not require `example.local/tool v2.5.2`"), "{e}");
     }
 }

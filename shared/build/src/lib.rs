@@ -29,6 +29,7 @@ pub mod elf;
 pub mod firmware;
 mod fresh;
 pub mod go;
+pub mod kata;
 pub mod kernel;
 mod layer;
 pub use layer::resolve_in_rootfs;

@@ -12,6 +12,8 @@
 
 #[path = "testing_firmware.rs"]
 pub mod firmware;
+#[path = "testing_kata.rs"]
+pub mod kata;
 #[path = "testing_prebuilt.rs"]
 pub mod prebuilt;
 
@@ -147,6 +149,22 @@ impl TestOptions {
             absent_modules: Vec::new(),
         })
     }
+}
+
+/// Test options that serve `stand_ins` (source name, arch, generated file) through an offline
+/// directory mirror in `dir` under the test's own pins, with the environment's cache (so the
+/// pinned Go toolchain, fetched before, is found there).
+pub fn stand_in_options(dir: &Path, stand_ins: &[(&str, Arch, &Path)]) -> Result<TestOptions> {
+    let repins =
+        stand_ins.iter().map(|(source, arch, file)| Repin::of_file(source, *arch, file)).collect::<Result<Vec<_>>>()?;
+    let files: Vec<(&Path, &str)> =
+        stand_ins.iter().zip(&repins).map(|((_, _, f), r)| (*f, r.sha256.as_str())).collect();
+    let mirror = TestOptions::offline_mirror(dir, &files)?;
+    let mut opts = TestOptions::from_env()?;
+    opts.fetch.mirrors = mirror.fetch.mirrors;
+    opts.fetch.offline = true;
+    opts.repins = repins;
+    Ok(opts)
 }
 
 impl Staged {

@@ -8,6 +8,10 @@
 //! carries a small wrapper module (`go/go.mod` + `go/go.sum`) that requires the upstream module
 //! (and repeats upstream's `replace` lines), in which `go build <package>` runs.
 //!
+//! A program that is the recipe's own code (no upstream module: nvidia-gdrdrv-device) lives in
+//! the crate's `go/` directory itself: its `go.mod` declares the `[go]` module, which then needs
+//! no `require` of itself, and `version` is only the version the program is released as.
+//!
 //! Where the module proxy does not serve the module the programs live in (a repository's nested
 //! `cmd` module), the build runs in the recipe's pinned source tree instead (`source`
 //! names the pinned source, `dir` the module's directory in it): upstream's own
@@ -41,7 +45,8 @@ pub const GO_PROXY: &str = "https://proxy.golang.org";
 pub struct GoBuild {
     /// The upstream module path (`tailscale.com`, `k8s.io/cloud-provider-aws`).
     pub module: String,
-    /// The module version the wrapper module requires (`v1.102.5`).
+    /// The module version the wrapper module requires (`v1.102.5`); for the crate's own module
+    /// (its `go/go.mod` declares `module`), the version the program is released as.
     pub version: String,
     /// Packages to build, as import paths (`tailscale.com/cmd/tailscaled`); each gives one
     /// program named after the package's last element.

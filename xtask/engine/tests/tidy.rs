@@ -542,6 +542,18 @@ const NO_REAL_BUILD_TEST: &[(&str, &str)] = &[
          archive here carries them and the Go module proxy does not serve its runtime module; its \
          tests stage generated stand-ins of both (test-overrides.toml), the shim built with Go",
     ),
+    (
+        "kata-containers-snp",
+        "it installs pieces of Kata's kata-static release tarball, which is on GitHub, not reachable \
+         offline, and in no archive here; its tests stage the generated stand-in the kata-containers \
+         tests use (test-overrides.toml)",
+    ),
+    (
+        "harbor-credential-provider",
+        "its pinned v0.0.1 source tarball is on GitHub, not reachable offline, in no archive here, and \
+         the Go module proxy does not serve its module; its tests build a generated stand-in source \
+         tree with the recipe's source-tree Go build (test-overrides.toml)",
+    ),
 ];
 
 /// Why a prebuilt recipe of vendor release binaries has no real-build test.

@@ -1,7 +1,8 @@
 //! Stages `kata-containers` for both arches from GENERATED STAND-INS, never the real bytes:
 //! Kata's release tarballs (`kata-static-3.32.0-<arch>.tar.zst`) are on GitHub, which is not
-//! reachable here, and no package archive carries them. The stand-in is a `.tar.zst` in the
-//! release's layout (`./opt/kata/...`: `cloud-hypervisor`, `qemu-system-<arch>` and `virtiofsd`
+//! reachable here, and no package archive carries them. The stand-in (`testing::kata`, shared
+//! with `kata-containers-snp`, whose pieces of the same release it also holds) is a `.tar.zst` in
+//! the release's layout (`./opt/kata/...`: `cloud-hypervisor`, `qemu-system-<arch>` and `virtiofsd`
 //! as small static musl programs the test builds, which print `stand-in <name>, not the vendor
 //! bytes`; guest kernel and image as versioned files behind links; QEMU's data directory with
 //! files the recipe keeps and files it must drop; AAVMF on arm64; a default
@@ -19,117 +20,13 @@ mod build;
 
 use std::path::{Path, PathBuf};
 
+use talos_ext_build::testing::kata::{QEMU_DATA, QEMU_DEFAULTS, stand_in_kata_static};
 use talos_ext_build::testing::prebuilt::stand_in_line;
 use talos_ext_build::testing::{
-    Repin, Staged, TestOptions, check_static_program, mode, stage_with, stand_in_program, target_command,
+    Staged, TestOptions, check_static_program, mode, stage_with, stand_in_options, target_command,
 };
 use talos_ext_build::validate::cri;
 use talos_ext_build::{Arch, sbom};
-
-/// The guest kernel's versioned name in the stand-in (what `vmlinux.container` links to).
-const KERNEL: &str = "vmlinux-6.12.47-173";
-/// The guest image's versioned name in the stand-in (what `kata-containers.img` links to).
-const IMAGE: &str = "kata-ubuntu-noble.image";
-
-/// QEMU's data files in the stand-in: (name, kept by the recipe).
-const QEMU_DATA: &[(&str, bool)] = &[
-    ("bios-256k.bin", true),
-    ("efi-virtio.rom", true),
-    ("kvmvapic.bin", true),
-    ("edk2-x86_64-code.fd", false),
-    ("edk2-aarch64-code.fd", false),
-    ("firmware/60-edk2-x86_64.json", false),
-    ("hppa-firmware.img", false),
-    ("s390-ccw.img", false),
-    ("slof.bin", false),
-    ("vof.bin", false),
-    ("npcm7xx_bootrom.bin", false),
-    ("qemu-nsis.bmp", false),
-    ("pnv-pnor.bin", false),
-    ("qemu_vga.ndrv", false),
-    ("keymaps/en-us", true),
-];
-
-/// The release's default QEMU configuration, shortened: the lines the recipe rewrites.
-const QEMU_DEFAULTS: &str = "[hypervisor.qemu]\n\
-path = \"/opt/kata/bin/@QEMU@\"\n\
-kernel = \"/opt/kata/share/kata-containers/vmlinux.container\"\n\
-image = \"/opt/kata/share/kata-containers/kata-containers.img\"\n\
-firmware_volume = \"/opt/kata/share/aavmf/AAVMF_VARS.fd\"\n\
-valid_hypervisor_paths = [\"/opt/kata/bin/@QEMU@\"]\n\
-virtio_fs_daemon = \"/opt/kata/libexec/virtiofsd\"\n\
-valid_virtio_fs_daemon_paths = [\"/opt/kata/libexec/virtiofsd\"]\n\
-\n[agent.kata]\ndial_timeout = 45\n\n[runtime]\ninternetworking_model = \"tcfilter\"\n";
-
-/// One tar member: path, contents, mode, or a link target.
-enum Member {
-    File(Vec<u8>, u32),
-    Link(&'static str),
-    Dir,
-}
-
-/// Writes the stand-in `kata-static` `.tar.zst` for `arch`, its programs built for
-/// `program_arch`, into `dir`; returns its path.
-fn stand_in_tarball(arch: Arch, program_arch: Arch, dir: &Path) -> PathBuf {
-    let programs = dir.join(format!("programs-{program_arch}"));
-    let qemu = build::qemu_program(arch);
-    let mut members: Vec<(String, Member)> = vec![("./".into(), Member::Dir)];
-    for (rel, name) in [("bin", "cloud-hypervisor"), ("bin", qemu), ("libexec", "virtiofsd")] {
-        let program = stand_in_program(program_arch, &programs, name).unwrap_or_else(|e| panic!("{e:#}"));
-        members.push((format!("./opt/kata/{rel}/{name}"), Member::File(std::fs::read(program).unwrap(), 0o755)));
-    }
-    let share = "./opt/kata/share/kata-containers";
-    members.push((format!("{share}/{KERNEL}"), Member::File(b"stand-in guest kernel\n".to_vec(), 0o644)));
-    members.push((format!("{share}/vmlinux.container"), Member::Link(KERNEL)));
-    members.push((format!("{share}/{IMAGE}"), Member::File(b"stand-in guest image\n".to_vec(), 0o644)));
-    members.push((format!("{share}/kata-containers.img"), Member::Link(IMAGE)));
-    for (name, _) in QEMU_DATA {
-        let text = format!("stand-in QEMU data {name}\n").into_bytes();
-        members.push((format!("./opt/kata/share/kata-qemu/qemu/{name}"), Member::File(text, 0o644)));
-    }
-    if arch == Arch::Arm64 {
-        for name in ["AAVMF_CODE.fd", "AAVMF_VARS.fd"] {
-            let text = format!("stand-in {name}\n").into_bytes();
-            members.push((format!("./opt/kata/share/aavmf/{name}"), Member::File(text, 0o644)));
-        }
-    }
-    let defaults = QEMU_DEFAULTS.replace("@QEMU@", qemu).into_bytes();
-    members.push((
-        "./opt/kata/share/defaults/kata-containers/configuration-qemu.toml".into(),
-        Member::File(defaults, 0o644),
-    ));
-
-    let file = dir.join(format!("kata-static-3.32.0-{arch}.tar.zst"));
-    let out = std::fs::File::create(&file).unwrap();
-    let zst = zstd::Encoder::new(out, 3).unwrap();
-    let mut tar = tar::Builder::new(zst);
-    for (path, member) in members {
-        let mut header = tar::Header::new_gnu();
-        header.set_mtime(talos_ext_build::testing::TEST_EPOCH);
-        match member {
-            Member::File(bytes, m) => {
-                header.set_size(bytes.len() as u64);
-                header.set_mode(m);
-                header.set_entry_type(tar::EntryType::Regular);
-                tar.append_data(&mut header, &path, bytes.as_slice()).unwrap();
-            }
-            Member::Link(target) => {
-                header.set_size(0);
-                header.set_mode(0o777);
-                header.set_entry_type(tar::EntryType::Symlink);
-                tar.append_link(&mut header, &path, target).unwrap();
-            }
-            Member::Dir => {
-                header.set_size(0);
-                header.set_mode(0o755);
-                header.set_entry_type(tar::EntryType::Directory);
-                tar.append_data(&mut header, &path, std::io::empty()).unwrap();
-            }
-        }
-    }
-    tar.into_inner().unwrap().finish().unwrap();
-    file
-}
 
 /// What the stand-in shim prints for `--version`: its vendored package's line, then the values
 /// upstream's Makefile generated into `pkg/katautils/config-settings.go`.
@@ -194,21 +91,14 @@ fn stand_in_source(dir: &Path) -> PathBuf {
 /// offline: the stand-ins through a directory mirror, the pinned Go toolchain from the cache
 /// (fetched from the module proxy first when it is not there yet).
 fn stage_stand_in(arch: Arch, program_arch: Arch, tmp: &Path) -> anyhow::Result<Staged> {
-    let tarball = stand_in_tarball(arch, program_arch, tmp);
+    let tarball = stand_in_kata_static(arch, program_arch, tmp)?;
     let source = stand_in_source(tmp);
-    let repins =
-        vec![Repin::of_file("kata-static", arch, &tarball)?, Repin::of_file("kata-containers", arch, &source)?];
-    let mut opts = TestOptions::from_env()?;
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = talos_ext_build::model::Pin::find_workspace_root(here).expect("the workspace root");
-    talos_ext_build::go::GoTool::prepare(&root, &opts.fetch, &talos_ext_build::fetch::NoReporter)?;
-    let mirror = TestOptions::offline_mirror(
-        &tmp.join("fetch"),
-        &[(tarball.as_path(), repins[0].sha256.as_str()), (source.as_path(), repins[1].sha256.as_str())],
-    )?;
-    opts.fetch.mirrors = mirror.fetch.mirrors;
-    opts.fetch.offline = true;
-    opts.repins = repins;
+    let env = TestOptions::from_env()?;
+    talos_ext_build::go::GoTool::prepare(&root, &env.fetch, &talos_ext_build::fetch::NoReporter)?;
+    let opts =
+        stand_in_options(&tmp.join("fetch"), &[("kata-static", arch, &tarball), ("kata-containers", arch, &source)])?;
     stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
 }
 
