@@ -35,6 +35,7 @@ mod library;
 pub mod microcode;
 pub mod nvidia;
 pub mod nvidia_container_toolkit;
+pub mod nvidia_fabricmanager;
 pub mod prebuilt;
 mod script;
 mod sources;

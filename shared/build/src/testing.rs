@@ -10,6 +10,8 @@
 //! unchanged inputs cheap), under a file lock, and its sysroot is copied out while the lock is
 //! held, so tests in parallel threads or processes never see a half-staged library.
 
+#[path = "testing_fabricmanager.rs"]
+pub mod fabricmanager;
 #[path = "testing_firmware.rs"]
 pub mod firmware;
 #[path = "testing_prebuilt.rs"]
