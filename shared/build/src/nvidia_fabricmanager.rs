@@ -34,8 +34,11 @@
 //!   `abi_version`, what `umad_init` checks); it does not prefix the programs' output lines with
 //!   their names; and it exits with the status of the first program that ends.
 //!
-//! Upstream's `zlib-ng-nvidia` stage (amd64: zlib-ng built for glibc, copied into the container)
-//! is not built: see the crates' docs.
+//! - **zlib-ng** (amd64, as upstream): the `zlib-ng-nvidia` library stage's zlib-compatible
+//!   `libz.so.1` (a glibc shared library) and its soname link, into the container's
+//!   `usr/local/glibc/usr/lib` ([`ZLIB_NG_DIR`]). Upstream puts it in `/usr/local/lib`, which its
+//!   glibc (prefix `/usr/local`) searches; the `glibc` extension here has prefix
+//!   `/usr/local/glibc`, whose loader searches its own library directory instead.
 
 use std::path::Path;
 
@@ -52,6 +55,14 @@ pub const FABRICMANAGER_SOURCE: &str = "fabricmanager";
 pub const NVLSM_SOURCE: &str = "nvlsm";
 /// The extension layered into the container root.
 pub const GLIBC: &str = "glibc";
+/// The library stage of zlib-ng (amd64 only), and where its shared library goes in the
+/// container root: the layered glibc's library directory, which its loader searches.
+pub const ZLIB_NG: &str = "zlib-ng-nvidia";
+pub const ZLIB_NG_DIR: &str = "usr/local/glibc/usr/lib";
+/// The arches upstream ships zlib-ng for.
+pub fn ships_zlib_ng(arch: Arch) -> bool {
+    arch == Arch::Amd64
+}
 
 /// The service spec's path, relative to the rootfs.
 pub const SERVICE_PATH: &str = "usr/local/etc/containers/nvidia-fabricmanager.yaml";
@@ -229,6 +240,12 @@ pub fn fabric_manager(s: &mut Stage) -> Result<()> {
     let text = std::fs::read_to_string(&cfg).with_context(|| format!("reading {}", cfg.display()))?;
     s.install_bytes(&c(&format!("{NVSWITCH_DIR}/fabricmanager.cfg")), edit_config(&text).as_bytes(), 0o644)?;
 
+    // zlib-ng (amd64): the shared library and its soname link out of the stage's sysroot.
+    if ships_zlib_ng(arch) {
+        let sysroot = s.use_library(ZLIB_NG)?;
+        install_zlib_ng(s, &sysroot.join("usr/local/lib"), &c(ZLIB_NG_DIR))?;
+    }
+
     // The gcc runtime and the loader's directory link.
     install_gcc_runtime(s, &c(GCC_RUNTIME_DEST))?;
     let (link, target) = loader_dir_link(arch);
@@ -243,6 +260,22 @@ pub fn fabric_manager(s: &mut Stage) -> Result<()> {
     s.install(&wrapper, &c(WRAPPER), 0o755)?;
     s.install_bytes(SERVICE_PATH, SERVICE.as_bytes(), 0o644)?;
     Ok(())
+}
+
+/// `libz.so.1` of the zlib-ng stage's `lib` directory (a link to the versioned file) into
+/// `dest`: the file and the link.
+fn install_zlib_ng(s: &Stage, lib: &Path, dest: &str) -> Result<()> {
+    let soname = lib.join("libz.so.1");
+    let target = std::fs::read_link(&soname)
+        .with_context(|| format!("reading {} (the zlib-ng stage's soname link)", soname.display()))?;
+    let file = target.to_string_lossy().to_string();
+    if file.contains('/') || !file.starts_with("libz.so.1.") {
+        bail!("{} points to {file}, not a versioned libz.so.1.* beside it", soname.display());
+    }
+    let bytes = std::fs::read(lib.join(&file)).with_context(|| format!("reading {}", lib.join(&file).display()))?;
+    crate::prebuilt::check_payload_elf(&format!("zlib-ng's {file}"), &bytes, s.arch(), None)?;
+    s.install_bytes(&format!("{dest}/{file}"), &bytes, 0o755)?;
+    symlink(s, &file, &format!("{dest}/libz.so.1"))
 }
 
 /// A file of an unpacked vendor archive, named in the error when it is missing.

@@ -588,6 +588,26 @@ pub fn debian_orig(spec: &str) -> Result<PathBuf> {
     Ok(Repo::current_sources(&cache).fetch_upstream_tarball(&spec.name, version, &cache.join("pool"))?)
 }
 
+/// Real upstream code for tests that Debian carries only as an additional upstream tarball of
+/// another source package (`<name>_<upstream>.orig-<component>.tar.*`, e.g. zlib-ng 2.2.4 as the
+/// `zlib-ng` component of `node-yarnpkg=4.1.0+dfsg-9`), checked against the sha256 of the
+/// archive's signed index and cached in `<cache>/debian/pool`, like [`debian_orig`].
+pub fn debian_orig_component(spec: &str, component: &str) -> Result<PathBuf> {
+    let spec = PackageSpec::parse(spec)?;
+    let version = spec.version.as_deref().with_context(|| format!("`{spec}`: a source package needs `=<version>`"))?;
+    let cache = debian_cache()?;
+    let repo = Repo::current_sources(&cache);
+    let package = repo.source(&spec.name, version)?;
+    let marker = format!(".orig-{component}.tar.");
+    let file = package.files.iter().find(|f| f.name.contains(&marker)).with_context(|| {
+        format!(
+            "`{spec}` has no `{component}` component tarball among {:?}",
+            package.files.iter().map(|f| &f.name).collect::<Vec<_>>()
+        )
+    })?;
+    Ok(repo.download(file, &cache.join("pool"))?)
+}
+
 /// Real upstream bytes that Debian ships only in binary packages (firmware, microcode): the
 /// `.deb` of `spec` (`intel-microcode`, `hello:arm64`, `pkg=1.2-3`; amd64 unless an arch is
 /// given; without a version the newest one) in Debian's stable suites

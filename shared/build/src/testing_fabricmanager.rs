@@ -132,13 +132,15 @@ pub fn glibc_dir(manifest_dir: &str) -> Result<PathBuf> {
 
 /// Test options for a fabric manager recipe for `arch`: [`stand_in_archives`] re-pinned by the
 /// test and served through a directory mirror in the returned temporary directory (keep it
-/// while staging), and `glibc_recipe` as the `glibc` extension to layer
+/// while staging), `glibc_recipe` as the `glibc` extension to layer
 /// ([`glibc_stand_in_recipe`], or the real `glibc::recipe` in the full tier, with its
-/// overrides added by the caller).
+/// overrides added by the caller), and (amd64) `zlib_ng_recipe`, the `zlib-ng-nvidia` crate's
+/// recipe (its `build.rs` included by the test), built from [`DEBIAN_ZLIB_NG`].
 pub fn options_with_glibc(
     manifest_dir: &str,
     arch: Arch,
     glibc_recipe: Recipe,
+    zlib_ng_recipe: Recipe,
 ) -> Result<(tempfile::TempDir, TestOptions)> {
     let meta = load_meta(Path::new(manifest_dir))?;
     let sm_version = meta
@@ -162,12 +164,29 @@ pub fn options_with_glibc(
     opts.fetch.mirrors.insert(0, talos_ext_fetch::Mirror::Dir(tmp.path().join("mirror")));
     opts.libraries =
         vec![TestLibrary { links: nfm::GLIBC.into(), manifest_dir: glibc_dir(manifest_dir)?, recipe: glibc_recipe }];
+    if nfm::ships_zlib_ng(arch) {
+        opts.libraries.push(TestLibrary {
+            links: nfm::ZLIB_NG.into(),
+            manifest_dir: glibc_dir(manifest_dir)?.join("../../internal/zlib-ng-nvidia"),
+            recipe: zlib_ng_recipe,
+        });
+        opts.overrides.push(crate::SourceOverride {
+            extension: nfm::ZLIB_NG.into(),
+            source: None,
+            path: super::debian_orig_component(DEBIAN_ZLIB_NG.0, DEBIAN_ZLIB_NG.1)?,
+        });
+    }
     Ok((tmp, opts))
 }
 
+/// Debian's source package that carries zlib-ng as a component tarball, and the component: the
+/// zlib-ng stage is built from zlib-ng 2.2.4 (upstream's tree) in these tests, a source override
+/// listed in `extensions/test-overrides.toml` (the pin is 2.3.3).
+pub const DEBIAN_ZLIB_NG: (&str, &str) = ("node-yarnpkg=4.1.0+dfsg-9", "zlib-ng");
+
 /// [`options_with_glibc`] with the [`glibc_stand_in_recipe`].
-pub fn options(manifest_dir: &str, arch: Arch) -> Result<(tempfile::TempDir, TestOptions)> {
-    options_with_glibc(manifest_dir, arch, glibc_stand_in_recipe)
+pub fn options(manifest_dir: &str, arch: Arch, zlib_ng_recipe: Recipe) -> Result<(tempfile::TempDir, TestOptions)> {
+    options_with_glibc(manifest_dir, arch, glibc_stand_in_recipe, zlib_ng_recipe)
 }
 
 /// `rel` in the container root of a staged tree.
@@ -281,6 +300,16 @@ pub fn check_staged(manifest_dir: &str, s: &Staged, arch: Arch) {
     assert!(s.rootfs("usr/local/share/spdx/glibc.spdx.json").is_file(), "the layer's SBOM is the extension's");
     assert!(!container(s, "usr/local/share/spdx").exists(), "no SBOM inside the container root");
 
+    // zlib-ng (amd64): libz.so.1 where the layered glibc's loader finds it, in the SBOM.
+    let libz = container(s, &format!("{}/libz.so.1", nfm::ZLIB_NG_DIR));
+    if nfm::ships_zlib_ng(arch) {
+        let elf = crate::elf::ElfInfo::read(&std::fs::canonicalize(&libz).unwrap()).unwrap();
+        assert_eq!(elf.soname.as_deref(), Some("libz.so.1"), "zlib-ng's zlib-compatible library");
+        assert!(elf.needed.iter().any(|n| n == "libc.so.6"), "a glibc library: {:?}", elf.needed);
+    } else {
+        assert!(std::fs::symlink_metadata(&libz).is_err(), "zlib-ng is shipped for amd64 only");
+    }
+
     // Debian's gcc runtime, recorded with its Debian version.
     let (package, file) = nfm::gcc_runtime(arch);
     let bytes = std::fs::read(container(s, nfm::GCC_RUNTIME_DEST)).unwrap();
@@ -301,6 +330,7 @@ pub fn check_staged(manifest_dir: &str, s: &Staged, arch: Arch) {
                 && f["checksums"][0]["checksumValue"] == sha.as_str()),
         "the gcc runtime's file and sha256 are in the SBOM"
     );
+    assert_eq!(packages.iter().any(|p| p["name"] == nfm::ZLIB_NG), nfm::ships_zlib_ng(arch), "zlib-ng in the SBOM");
     for (_, to) in &vendor_programs {
         let node = format!("/{CONTAINER}/{to}");
         assert!(
@@ -377,10 +407,10 @@ pub fn check_wrapper_runs(arch: Arch, wrapper: &Path) {
 
 /// Staging each arch from the other arch's stand-ins must fail, naming the vendor program and
 /// both ELF machines.
-pub fn check_refuses_the_wrong_arch(manifest_dir: &str, recipe: Recipe) {
+pub fn check_refuses_the_wrong_arch(manifest_dir: &str, recipe: Recipe, zlib_ng_recipe: Recipe) {
     for arch in [Arch::Amd64, Arch::Arm64] {
         let other = if arch == Arch::Amd64 { Arch::Arm64 } else { Arch::Amd64 };
-        let (tmp, mut opts) = options(manifest_dir, arch).unwrap_or_else(|e| panic!("{e:#}"));
+        let (tmp, mut opts) = options(manifest_dir, arch, zlib_ng_recipe).unwrap_or_else(|e| panic!("{e:#}"));
         // The other arch's archives, under this arch's repins.
         let meta = load_meta(Path::new(manifest_dir)).unwrap();
         let (fm, sm) = stand_in_archives(other, &tmp.path().join("other"), meta.version.upstream_part(), "0").unwrap();

@@ -4,13 +4,18 @@
 //! and libraries built by Debian's gcc in NVIDIA's layout, served through a mirror under the
 //! test's own pins, listed in `extensions/test-overrides.toml`). The `glibc` extension layered
 //! into the container root is a STAND-IN recipe (a small glibc-shaped tree, not glibc) except in
-//! the full-tier test that builds the real glibc recipe. The gcc runtime is this machine's
-//! Debian package; the wrapper is built from our source. See
+//! the full-tier test that builds the real glibc recipe. The zlib-ng stage (amd64) is built
+//! from zlib-ng 2.2.4 (Debian's component tarball of node-yarnpkg, a listed override; the pin is
+//! 2.3.3). The gcc runtime is this machine's Debian package; the wrapper is built from our source. See
 //! `talos_ext_build::testing::fabricmanager::check_staged` for what is checked.
 
 #[path = "../build.rs"]
 #[allow(dead_code)]
 mod build;
+
+#[path = "../../../internal/zlib-ng-nvidia/build.rs"]
+#[allow(dead_code)]
+mod zlib_ng;
 
 #[path = "../../../misc/glibc/build.rs"]
 #[allow(dead_code)]
@@ -34,7 +39,7 @@ fn stage(arch: Arch, opts: &TestOptions, what: &str) -> Staged {
 
 fn check(arch: Arch) {
     let dir = env!("CARGO_MANIFEST_DIR");
-    let (_mirror, opts) = options(dir, arch).unwrap_or_else(|e| panic!("{e:#}"));
+    let (_mirror, opts) = options(dir, arch, zlib_ng::recipe).unwrap_or_else(|e| panic!("{e:#}"));
     let s = stage(arch, &opts, "STAND-INS (stand-in archives and glibc)");
     check_staged(dir, &s, arch);
 }
@@ -58,7 +63,7 @@ fn offline_without_the_archives_fails_naming_a_source() {
 
 #[test]
 fn stand_ins_for_the_wrong_arch_are_refused_naming_both_machines() {
-    check_refuses_the_wrong_arch(env!("CARGO_MANIFEST_DIR"), build::recipe);
+    check_refuses_the_wrong_arch(env!("CARGO_MANIFEST_DIR"), build::recipe, zlib_ng::recipe);
 }
 
 #[test]
@@ -79,7 +84,8 @@ fn tier_full_amd64_staged_with_the_real_glibc_from_debian() {
     use talos_ext_build::testing::fabricmanager::{check_runs_with_the_layered_glibc, debian_glibc_override};
     let dir = env!("CARGO_MANIFEST_DIR");
     let arch = Arch::Amd64;
-    let (_mirror, mut opts) = options_with_glibc(dir, arch, glibc::recipe).unwrap_or_else(|e| panic!("{e:#}"));
+    let (_mirror, mut opts) =
+        options_with_glibc(dir, arch, glibc::recipe, zlib_ng::recipe).unwrap_or_else(|e| panic!("{e:#}"));
     let tmp = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     opts.overrides =
         vec![debian_glibc_override(&tmp.join("fabricmanager-glibc-src")).unwrap_or_else(|e| panic!("{e:#}"))];
