@@ -37,6 +37,7 @@ mod library;
 pub mod microcode;
 pub mod nvidia;
 pub mod nvidia_container_toolkit;
+pub mod nvidia_fabricmanager;
 pub mod prebuilt;
 mod script;
 mod sources;

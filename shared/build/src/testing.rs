@@ -10,6 +10,8 @@
 //! unchanged inputs cheap), under a file lock, and its sysroot is copied out while the lock is
 //! held, so tests in parallel threads or processes never see a half-staged library.
 
+#[path = "testing_fabricmanager.rs"]
+pub mod fabricmanager;
 #[path = "testing_firmware.rs"]
 pub mod firmware;
 #[path = "testing_kata.rs"]
@@ -281,23 +283,6 @@ pub fn check_glibc_program(arch: Arch, program: &Path) -> Result<&'static str> {
     Ok(loader)
 }
 
-/// A command running the glibc program `program` (built for `arch`, declaring the node's loader
-/// path, which this machine does not have) through this machine's glibc: the host's loader
-/// (`/lib64/ld-linux-x86-64.so.2`) for amd64, Debian's cross glibc (`libc6-arm64-cross`) under
-/// `qemu-aarch64-static` for arm64, the loader named explicitly so the program's own
-/// interpreter path does not matter.
-pub fn glibc_target_command(arch: Arch, program: &Path) -> crate::step::Command {
-    let name = program.file_name().unwrap_or_default().to_string_lossy().into_owned();
-    match arch {
-        Arch::Amd64 => crate::step::Command::new("/lib64/ld-linux-x86-64.so.2").name(&name).arg(program),
-        Arch::Arm64 => crate::step::Command::new("qemu-aarch64-static")
-            .name(&name)
-            .hint("install qemu-user-static and libc6-arm64-cross (ci/setup.sh does)")
-            .args(["/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1", "--library-path", "/usr/aarch64-linux-gnu/lib"])
-            .arg(program),
-    }
-}
-
 /// This machine's glibc for `arch` (Debian 12's 2.36): the directory holding its loader and
 /// libraries, the host's for amd64, `libc6-arm64-cross`'s for arm64.
 fn machine_glibc_dir(arch: Arch) -> &'static str {
@@ -413,14 +398,21 @@ pub fn glibc_stand_in_library(manifest_dir: &Path) -> Result<TestLibrary> {
 
 /// A command running the glibc program at `rel` of a staged rootfs through the loader and
 /// libraries of that same rootfs (the layered `glibc` extension's): the node's loader path
-/// resolved inside the rootfs, its library directory given with `--library-path`; arm64 under
-/// `qemu-aarch64-static`. Nothing of this machine's glibc is used, so the image alone must
-/// carry what the program needs.
+/// resolved inside the rootfs ([`glibc_command_in`]). Nothing of this machine's glibc is used,
+/// so the image alone must carry what the program needs.
 pub fn staged_glibc_command(s: &Staged, arch: Arch, rel: &str) -> Result<crate::step::Command> {
-    let rootfs = s.dir.join("rootfs");
-    let loader = resolve_in_rootfs(&rootfs, talos_ext_model::glibc_loader(arch))?;
-    let lib_dir = rootfs.join(crate::nvidia_container_toolkit::LIB_DIR);
-    let program = s.rootfs(rel);
+    glibc_command_in(&s.dir.join("rootfs"), arch, talos_ext_model::glibc_loader(arch), rel)
+}
+
+/// A command running the glibc program at `rel` of the tree `root` (a rootfs, or a service's
+/// container root that a `glibc` layer went into) through that tree's own glibc: `loader` (the
+/// absolute path the program's interpreter names) resolved inside `root` as the node would
+/// ([`resolve_in_rootfs`]), the layer's library directory given with `--library-path`; arm64
+/// under `qemu-aarch64-static`.
+pub fn glibc_command_in(root: &Path, arch: Arch, loader: &str, rel: &str) -> Result<crate::step::Command> {
+    let loader = resolve_in_rootfs(root, loader)?;
+    let lib_dir = root.join(crate::nvidia_container_toolkit::LIB_DIR);
+    let program = root.join(rel);
     let name = program.file_name().unwrap_or_default().to_string_lossy().into_owned();
     let cmd = match arch {
         Arch::Amd64 => crate::step::Command::new(&loader).name(&name),
@@ -751,6 +743,26 @@ pub fn debian_orig(spec: &str) -> Result<PathBuf> {
     let version = spec.version.as_deref().with_context(|| format!("`{spec}`: a source package needs `=<version>`"))?;
     let cache = debian_cache()?;
     Ok(Repo::current_sources(&cache).fetch_upstream_tarball(&spec.name, version, &cache.join("pool"))?)
+}
+
+/// Real upstream code for tests that Debian carries only as an additional upstream tarball of
+/// another source package (`<name>_<upstream>.orig-<component>.tar.*`, e.g. zlib-ng 2.2.4 as the
+/// `zlib-ng` component of `node-yarnpkg=4.1.0+dfsg-9`), checked against the sha256 of the
+/// archive's signed index and cached in `<cache>/debian/pool`, like [`debian_orig`].
+pub fn debian_orig_component(spec: &str, component: &str) -> Result<PathBuf> {
+    let spec = PackageSpec::parse(spec)?;
+    let version = spec.version.as_deref().with_context(|| format!("`{spec}`: a source package needs `=<version>`"))?;
+    let cache = debian_cache()?;
+    let repo = Repo::current_sources(&cache);
+    let package = repo.source(&spec.name, version)?;
+    let marker = format!(".orig-{component}.tar.");
+    let file = package.files.iter().find(|f| f.name.contains(&marker)).with_context(|| {
+        format!(
+            "`{spec}` has no `{component}` component tarball among {:?}",
+            package.files.iter().map(|f| &f.name).collect::<Vec<_>>()
+        )
+    })?;
+    Ok(repo.download(file, &cache.join("pool"))?)
 }
 
 /// Real upstream bytes that Debian ships only in binary packages (firmware, microcode): the

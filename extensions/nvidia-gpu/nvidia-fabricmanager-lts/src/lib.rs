@@ -1,0 +1,3 @@
+//! `nvidia-fabricmanager-lts`: NVIDIA's fabric manager and NVLSM for NVSwitch systems (LTS driver branch,
+//! 580.178.04), run by a wrapper as the `nvidia-fabricmanager` service in a container root that
+//! carries glibc and (amd64) zlib-ng's `libz.so.1`, see `build.rs`.

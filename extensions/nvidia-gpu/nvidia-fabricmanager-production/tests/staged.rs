@@ -1,0 +1,74 @@
+//! `nvidia-fabricmanager-production`: the metadata, the offline fail-fast, and the whole extension
+//! staged per arch from GENERATED STAND-INS of NVIDIA's fabric manager 595.91.07 and NVLSM 2025.10.11
+//! archives (not the vendor bytes: NVIDIA's download site is not reachable offline; glibc programs
+//! and libraries built by Debian's gcc in NVIDIA's layout, served through a mirror under the
+//! test's own pins, listed in `extensions/test-overrides.toml`). The `glibc` extension layered
+//! into the container root is a STAND-IN (`testing::glibc_layer_stand_in`: this machine's glibc
+//! 2.36 in glibc's layout; the image is marked), through which the stand-in programs run (the LTS
+//! crate's full-tier test layers the real glibc recipe). The zlib-ng stage (amd64) is built
+//! from zlib-ng 2.2.4 (Debian's component tarball of node-yarnpkg, a listed override; the pin is
+//! 2.3.3). The gcc runtime is this machine's Debian package; the wrapper is built from our source. See
+//! `talos_ext_build::testing::fabricmanager::check_staged` for what is checked.
+
+#[path = "../build.rs"]
+#[allow(dead_code)]
+mod build;
+
+#[path = "../../../internal/zlib-ng-nvidia/build.rs"]
+#[allow(dead_code)]
+mod zlib_ng;
+
+use talos_ext_build::Arch;
+use talos_ext_build::testing::fabricmanager::{check_refuses_the_wrong_arch, check_staged, options};
+use talos_ext_build::testing::{Staged, TestOptions, check_offline_fails_naming_a_source, meta, stage_with};
+
+/// Stages the recipe for `arch` with `opts` (the stand-ins re-pinned with
+/// `testing::Repin::of_file` by `testing::fabricmanager::options`).
+fn stage(arch: Arch, opts: &TestOptions, what: &str) -> Staged {
+    let started = std::time::Instant::now();
+    let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, opts)
+        .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
+    eprintln!("{arch}: staged from {what} in {:.0?}", started.elapsed());
+    s
+}
+
+fn check(arch: Arch) {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let (_mirror, opts) = options(dir, arch, zlib_ng::recipe).unwrap_or_else(|e| panic!("{e:#}"));
+    let s = stage(arch, &opts, "STAND-INS (stand-in archives and glibc)");
+    check_staged(dir, &s, arch);
+}
+
+#[test]
+fn metadata_pins_both_archives_per_arch() {
+    let m = meta(env!("CARGO_MANIFEST_DIR")).unwrap();
+    assert_eq!(m.version.upstream_part(), "595.91.07");
+    for (arch, platform) in [(Arch::Amd64, "x86_64"), (Arch::Arm64, "sbsa")] {
+        let fm = m.source("fabricmanager", arch).unwrap();
+        assert!(fm.url.ends_with(&format!("fabricmanager-linux-{platform}-595.91.07-archive.tar.xz")), "{}", fm.url);
+        let sm = m.source("nvlsm", arch).unwrap();
+        assert!(sm.url.ends_with(&format!("nvlsm-linux-{platform}-2025.10.11-archive.tar.xz")), "{}", sm.url);
+    }
+}
+
+#[test]
+fn offline_without_the_archives_fails_naming_a_source() {
+    check_offline_fails_naming_a_source(env!("CARGO_MANIFEST_DIR"), build::recipe);
+}
+
+#[test]
+fn stand_ins_for_the_wrong_arch_are_refused_naming_both_machines() {
+    check_refuses_the_wrong_arch(env!("CARGO_MANIFEST_DIR"), build::recipe, zlib_ng::recipe);
+}
+
+#[test]
+#[ignore = "tier full: the production branch stages like the LTS one, whose amd64 test is in the default tier"]
+fn tier_full_amd64_staged_from_stand_ins_with_a_stand_in_glibc() {
+    check(Arch::Amd64);
+}
+
+#[test]
+#[ignore = "tier full: arm64 stand-ins, the wrapper under qemu"]
+fn tier_full_arm64_staged_from_stand_ins_with_a_stand_in_glibc() {
+    check(Arch::Arm64);
+}
