@@ -42,6 +42,8 @@ pub(crate) struct StageContext {
     pub overrides: Vec<SourceOverride>,
     #[cfg(feature = "testing")]
     pub libraries: Vec<TestLibrary>,
+    #[cfg(feature = "testing")]
+    pub layer_test: crate::testing::LayerTestOptions,
     /// The Go build cache; `None` is the shared `<cache>/go/build`.
     pub go_cache: Option<PathBuf>,
     /// The linux-firmware release; `None` is `toolchain/firmware.toml`'s (tests pin their own).
@@ -161,6 +163,8 @@ fn run(recipe: Recipe, library: bool) -> Result<()> {
         overrides: SourceOverride::from_env(&std::env::var(ENV_SOURCE_OVERRIDES).unwrap_or_default())?,
         #[cfg(feature = "testing")]
         libraries: Vec::new(),
+        #[cfg(feature = "testing")]
+        layer_test: Default::default(),
         go_cache: None,
         linux_firmware: None,
     };
@@ -257,6 +261,8 @@ pub(crate) fn stage_arch(ctx: &StageContext, arch: Arch, recipe: Recipe, dest: &
         binaries: Default::default(),
         #[cfg(feature = "testing")]
         libraries: ctx.libraries.clone(),
+        #[cfg(feature = "testing")]
+        layer_test: ctx.layer_test.clone(),
         components: Default::default(),
         go_cache: ctx.go_cache.clone(),
         linux_firmware: ctx.linux_firmware.clone(),
@@ -312,6 +318,8 @@ pub(crate) fn stage_arch(ctx: &StageContext, arch: Arch, recipe: Recipe, dest: &
 pub(crate) struct ArchStage {
     pub dir: PathBuf,
     pub overridden: Vec<String>,
+    /// Read by the tests' report of what a staging was built from.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub fetched: Vec<String>,
 }
 

@@ -38,6 +38,9 @@ pub struct Stage {
     /// Library recipes to stage on demand (tests only; build scripts get sysroots from cargo).
     #[cfg(feature = "testing")]
     pub(crate) libraries: Vec<crate::library::TestLibrary>,
+    /// Repins and absent modules for the extensions layered in (tests only).
+    #[cfg(feature = "testing")]
+    pub(crate) layer_test: crate::testing::LayerTestOptions,
     /// SBOM components the recipe's steps built in besides the libraries (the Go toolchain and
     /// modules of [`Stage::go_build`]).
     pub(crate) components: std::cell::RefCell<Vec<talos_ext_sbom::Component>>,

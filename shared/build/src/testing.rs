@@ -77,13 +77,35 @@ pub struct TestOptions {
 
 /// A test's own pin for one source of the recipe under test: a generated stand-in file (the
 /// vendor's bytes are not reachable), served through a mirror under its own sha256 and verified
-/// like the real pin. The URL (and so the file name) stays the recipe's.
+/// like the real pin. The URL (and so the file name) stays the recipe's. A repin
+/// [`Repin::of_layer`] is for an extension the recipe layers ([`crate::Stage::layer_extension`]),
+/// staged in the test through [`TestOptions::libraries`].
 #[derive(Debug, Clone)]
 pub struct Repin {
     pub source: String,
     pub arch: Arch,
     pub sha256: talos_ext_model::Sha256,
     pub sha512: talos_ext_model::Sha512,
+    /// The layered extension whose pin this is; `None` is the recipe under test.
+    pub layer: Option<String>,
+}
+
+/// What a test changes in the metadata of the extensions a recipe layers, staged with it: their
+/// repins ([`Repin::of_layer`]) and the in-tree modules the stand-in kernel lacks
+/// ([`TestOptions::absent_modules`], left out of every layer's list too).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LayerTestOptions {
+    pub repins: Vec<Repin>,
+    pub absent_modules: Vec<String>,
+}
+
+impl LayerTestOptions {
+    fn of(opts: &TestOptions) -> LayerTestOptions {
+        LayerTestOptions {
+            repins: opts.repins.iter().filter(|r| r.layer.is_some()).cloned().collect(),
+            absent_modules: opts.absent_modules.clone(),
+        }
+    }
 }
 
 impl Repin {
@@ -96,7 +118,13 @@ impl Repin {
             arch,
             sha256: talos_ext_model::Sha256::parse(&hex::encode(sha2::Sha256::digest(&bytes)))?,
             sha512: talos_ext_model::Sha512::parse(&hex::encode(sha2::Sha512::digest(&bytes)))?,
+            layer: None,
         })
+    }
+
+    /// Pins `source` of the layered extension `layer` for `arch` to the bytes of `file`.
+    pub fn of_layer(layer: &str, source: &str, arch: Arch, file: &Path) -> Result<Repin> {
+        Ok(Repin { layer: Some(layer.to_string()), ..Repin::of_file(source, arch, file)? })
     }
 }
 
@@ -505,7 +533,8 @@ fn stage_meta_at(
     let root = Pin::find_workspace_root(manifest_dir)
         .with_context(|| format!("no {PIN_PATH} above {}", manifest_dir.display()))?;
     check_overrides_listed(&root, &opts.overrides)?;
-    let repinned = apply_repins(&root, &mut meta, arch, &opts.repins)?;
+    let own: Vec<Repin> = opts.repins.iter().filter(|r| r.layer.is_none()).cloned().collect();
+    let repinned = apply_repins(&root, &mut meta, arch, &own)?;
     meta = without_modules(meta, arch, &opts.absent_modules);
     let staged = stage_listed(&root, &meta, manifest_dir, recipe, arch, opts)?;
     report_built_from(&meta, arch, &staged, &repinned);
@@ -555,6 +584,7 @@ fn stage_listed(
         fetch: opts.fetch.clone(),
         overrides: opts.overrides.clone(),
         libraries: opts.libraries.clone(),
+        layer_test: LayerTestOptions::of(opts),
         go_cache: opts.go_cache.clone(),
         linux_firmware: opts.linux_firmware.clone(),
     };
@@ -630,7 +660,7 @@ fn check_overrides_listed(root: &Path, overrides: &[SourceOverride]) -> Result<(
 fn apply_repins(root: &Path, meta: &mut ExtensionMeta, arch: Arch, repins: &[Repin]) -> Result<Vec<String>> {
     let listed = listed_overrides(root)?;
     let mut names = Vec::new();
-    for r in repins.iter().filter(|r| r.arch == arch) {
+    for r in repins.iter().filter(|r| r.arch == arch && r.layer.as_ref().is_none_or(|l| *l == meta.name)) {
         if !listed.iter().any(|l| l.recipe == meta.name && l.source.as_deref() == Some(r.source.as_str())) {
             anyhow::bail!(
                 "the test re-pins source `{}/{}` to its own stand-in, which {TEST_OVERRIDES} does not list\n\
@@ -725,6 +755,7 @@ fn with_shared_library<T>(
         fetch: opts.fetch.clone(),
         overrides: opts.overrides.clone(),
         libraries: opts.libraries.clone(),
+        layer_test: LayerTestOptions::of(opts),
         go_cache: opts.go_cache.clone(),
         linux_firmware: opts.linux_firmware.clone(),
     };
@@ -850,6 +881,7 @@ pub fn scratch_stage(arch: Arch) -> Result<(tempfile::TempDir, Stage)> {
         kernel: Default::default(),
         binaries: Default::default(),
         libraries: Vec::new(),
+        layer_test: Default::default(),
         components: Default::default(),
         go_cache: None,
         linux_firmware: None,
@@ -1019,8 +1051,18 @@ pub(crate) fn stage_layer<T>(
     let root = Pin::find_workspace_root(&dependent.manifest_dir)
         .with_context(|| format!("no {PIN_PATH} above {}", dependent.manifest_dir.display()))?;
     let tmp = tempfile::Builder::new().prefix("talos-ext-layer-").tempdir().context("creating a temp dir")?;
+    let arch = dependent.arch;
+    let mut meta = load_meta(&other.manifest_dir)?;
+    let repinned = apply_repins(&root, &mut meta, arch, &dependent.layer_test.repins)?;
+    let meta = without_modules(meta, arch, &dependent.layer_test.absent_modules);
+    for source in &repinned {
+        eprintln!(
+            "{} {arch}: source `{source}` is a STAND-IN generated by the test (see extensions/test-overrides.toml)",
+            meta.name
+        );
+    }
     let ctx = StageContext {
-        meta: load_meta(&other.manifest_dir)?,
+        meta,
         pin: Pin::load(&root)?,
         manifest_dir: other.manifest_dir.clone(),
         out_dir: tmp.path().to_path_buf(),
@@ -1028,10 +1070,10 @@ pub(crate) fn stage_layer<T>(
         fetch: dependent.fetch.clone(),
         overrides: dependent.overrides.clone(),
         libraries: dependent.libraries.clone(),
+        layer_test: dependent.layer_test.clone(),
         go_cache: None,
         linux_firmware: dependent.linux_firmware.clone(),
     };
-    let arch = dependent.arch;
     let staged = stage_arch(&ctx, arch, other.recipe, &tmp.path().join(arch.as_str())).with_context(|| {
         format!("staging extension `{}` for {arch}, which `{}` layers", other.links, dependent.meta.name)
     })?;
