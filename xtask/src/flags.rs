@@ -223,8 +223,8 @@ pub enum NewKind {
     Make,
     /// Go programs built from a pinned module (a `[go]` table and the wrapper module `go/`).
     GoBuild,
-    /// Upstream release files unpacked by a recipe of its own (not yet supported by
-    /// talos-ext-build: the scaffold says so when staged).
+    /// Files of a pinned upstream release archive installed by a recipe of its own (which files
+    /// go where: a scaffold marker), tested from a generated stand-in archive.
     Tarball,
     /// Vendor-built binaries installed as pinned (`[[payloads]]`: per-arch file or archive
     /// member, mode), their ELF machine checked, tested from generated stand-ins.

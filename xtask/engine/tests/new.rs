@@ -136,10 +136,9 @@ struct Case {
 
 const STAGED: &[(&str, &str)] =
     &[("offline_without_the_source_fails_naming_it", "ok"), ("tier_kinds_stages_every_arch", "ignored")];
-const UNSUPPORTED: &[(&str, &str)] = &[
-    ("metadata_is_what_the_catalog_reads", "ok"),
-    ("staging_says_it_is_not_implemented", "ok"),
-    ("tier_kinds_stages_every_arch", "ignored"),
+const TARBALL: &[(&str, &str)] = &[
+    ("offline_without_the_archive_fails_naming_it", "ok"),
+    ("tier_kinds_stages_every_arch_from_a_stand_in_release", "ok"),
 ];
 
 const CASES: &[Case] = &[
@@ -174,7 +173,7 @@ const CASES: &[Case] = &[
         path: "container-runtime/demo-prebuilt",
         kind: NewKind::Tarball,
         reference: Some("demo-prebuilt"),
-        tests: UNSUPPORTED,
+        tests: TARBALL,
     },
     Case {
         path: "container-runtime/demo-shim",
@@ -351,6 +350,13 @@ fn every_kind_scaffolds_lints_builds_and_tests() {
     assert!(shim.contains("kind = \"prebuilt\"") && shim.contains(payload), "{shim}");
     let listed = std::fs::read_to_string(ws.join("extensions/test-overrides.toml")).unwrap();
     assert!(listed.contains("recipe = \"demo-shim\"\nsource = \"rt\"\ntested = \"a STAND-IN"), "{listed}");
+    assert!(listed.contains("recipe = \"demo-prebuilt\"\nsource = \"rt\"\ntested = \"a STAND-IN .tar.gz"), "{listed}");
+    // A tarball scaffold's files are a placeholder lint names.
+    let tarball = on("container-runtime/demo-prebuilt").join("\n");
+    assert!(
+        tarball.contains("build.rs: line ") && tarball.contains("scaffold: fill in the release's files"),
+        "{tarball}"
+    );
     let firmware = std::fs::read_to_string(ws.join("extensions/firmware/demo-firmware/build.rs")).unwrap();
     assert!(firmware.contains("talos_ext_build::default_build_script()"), "{firmware}");
     let firmware = std::fs::read_to_string(ws.join("extensions/firmware/demo-firmware/Cargo.toml")).unwrap();

@@ -9,9 +9,10 @@
 //! requiring the placeholder pin, an empty `go/go.sum`). A `firmware` scaffold is metadata only
 //! (the default recipe; its paths from the reference, relative to linux-firmware's top
 //! directory, its version the pinned release's) with `firmware_recipe_tests!` naming no Debian
-//! packages yet (a scaffold marker says to). The kind that talos-ext-build cannot stage yet
-//! (`tarball`) gets a recipe that fails with "not implemented" when staged and tests that check
-//! the metadata and that failure, the staging test ignored until the recipe exists.
+//! packages yet (a scaffold marker says to). A `tarball` scaffold installs placeholder files
+//! of its pinned archive (a scaffold marker) and stages them in its test from a stand-in archive
+//! under the test's own pin, listed in `extensions/test-overrides.toml` as `prebuilt` stand-ins
+//! are.
 //!
 //! The crate is written into a temporary directory next to its place and renamed into place;
 //! an existing crate is never overwritten. The workspace's member glob `extensions/*/*` picks it
@@ -45,8 +46,8 @@ const C_BUILD_RS: &str = include_str!("templates/c_build.build.rs.in");
 const KMOD_OUT_OF_TREE_RS: &str = include_str!("templates/kmod_out_of_tree.build.rs.in");
 const LIBRARY_RS: &str = include_str!("templates/library.build.rs.in");
 const STAGED_TEST: &str = include_str!("templates/staged.test.rs.in");
-const UNSUPPORTED_RS: &str = include_str!("templates/unsupported.build.rs.in");
-const UNSUPPORTED_TEST: &str = include_str!("templates/unsupported.test.rs.in");
+const TARBALL_RS: &str = include_str!("templates/tarball.build.rs.in");
+const TARBALL_TEST: &str = include_str!("templates/tarball.test.rs.in");
 const PREBUILT_RS: &str = include_str!("templates/prebuilt.build.rs.in");
 const PREBUILT_TEST: &str = include_str!("templates/prebuilt.test.rs.in");
 const GO_BUILD_RS: &str = include_str!("templates/go_build.build.rs.in");
@@ -425,7 +426,7 @@ fn toml_escape(s: &str) -> String {
 }
 
 fn uses_tempfile(kind: NewKind) -> bool {
-    has_sources(kind) && !matches!(kind, NewKind::GoBuild | NewKind::Tarball | NewKind::Prebuilt)
+    has_sources(kind) && !matches!(kind, NewKind::GoBuild | NewKind::Prebuilt)
 }
 
 /// What the library doc says the crate is.
@@ -449,7 +450,6 @@ fn kind_phrase(kind: NewKind) -> &'static str {
 /// The crate's files: (path relative to the crate, contents).
 fn files(req: &Request, meta: &ExtensionMeta) -> Result<Vec<(String, String)>> {
     let name = req.name.as_str();
-    let kind = meta.kind.as_str();
     let source = meta.sources.first().map(|s| s.name.clone()).unwrap_or_default();
     let source = source.as_str();
     let mut out = vec![
@@ -549,20 +549,9 @@ fn files(req: &Request, meta: &ExtensionMeta) -> Result<Vec<(String, String)>> {
             FIRMWARE_TEST.to_string(),
         ),
         NewKind::Tarball => (
-            fill(UNSUPPORTED_RS, &[("name", name), ("kind", kind), ("support", "driver for prebuilt release files")])?,
-            "metadata.rs",
-            fill(
-                UNSUPPORTED_TEST,
-                &[
-                    ("name", name),
-                    ("kind", kind),
-                    (
-                        "metadata_check",
-                        "for arch in &meta.arches {\n        \
-                         assert!(meta.sources_for(*arch).next().is_some(), \"{arch}: no pinned source\");\n    }",
-                    ),
-                ],
-            )?,
+            fill(TARBALL_RS, &[("name", name), ("source", source)])?,
+            "staged.rs",
+            fill(TARBALL_TEST, &[("name", name)])?,
         ),
     };
     out.push(("build.rs".to_string(), build));
@@ -613,7 +602,7 @@ pub fn scaffold(root: &Path, req: &Request) -> Result<Scaffolded> {
         let _ = fs::remove_dir(&parent);
     }
     written?;
-    if req.kind == NewKind::Prebuilt {
+    if matches!(req.kind, NewKind::Prebuilt | NewKind::Tarball) {
         list_stand_ins(root, &meta).with_context(|| format!("{rel} was written, but"))?;
         notes.push(format!("{TEST_OVERRIDES}: listed the stand-ins its tests pin (one entry per source)"));
     }
@@ -627,24 +616,36 @@ const LINUX_FIRMWARE_LICENSE: &str = "LicenseRef-linux-firmware";
 /// The list of recipe tests that build other bytes than their pin.
 const TEST_OVERRIDES: &str = "extensions/test-overrides.toml";
 
-/// Appends to [`TEST_OVERRIDES`] one entry per source of a `prebuilt` scaffold: its tests stage
-/// from generated stand-ins under their own pins, which staging refuses unless listed. Written
-/// to a temporary file and renamed over the list.
+/// Appends to [`TEST_OVERRIDES`] one entry per stand-in source of a `prebuilt` scaffold (its
+/// payloads' sources) or a `tarball` scaffold (its first source): their tests stage from
+/// generated stand-ins under their own pins, which staging refuses unless listed. Written to a
+/// temporary file and renamed over the list.
 fn list_stand_ins(root: &Path, meta: &ExtensionMeta) -> Result<()> {
     let path = root.join(TEST_OVERRIDES);
     let mut text = fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let mut names: Vec<&str> = meta.payloads.iter().map(|p| p.source.as_str()).collect();
+    let (mut names, tested, reason): (Vec<&str>, &str, &str) = if meta.kind == Kind::Tarball {
+        (
+            meta.sources.first().map(|s| s.name.as_str()).into_iter().collect(),
+            "a STAND-IN .tar.gz per arch holding the files the recipe takes (generated text), served through an \
+             offline directory mirror under the test's own pin (testing::Repin); not upstream's bytes",
+            "the release archive is not reachable offline",
+        )
+    } else {
+        (
+            meta.payloads.iter().map(|p| p.source.as_str()).collect(),
+            "a STAND-IN per arch: a small static musl program the test builds (in a .tar.gz under the pinned \
+             file name for an archive member), served through an offline directory mirror under the test's own pin \
+             (testing::Repin); not the vendor bytes",
+            "the vendor's release files are not reachable offline",
+        )
+    };
     names.dedup();
     for source in names {
         if !text.ends_with("\n\n") {
             text.push('\n');
         }
         text.push_str(&format!(
-            "[[override]]\nrecipe = \"{}\"\nsource = \"{source}\"\n\
-             tested = \"a STAND-IN per arch: a small static musl program the test builds (in a .tar.gz under the pinned \
-             file name for an archive member), served through an offline directory mirror under the test's own pin \
-             (testing::Repin); not the vendor bytes\"\n\
-             reason = \"the vendor's release files are not reachable offline\"\n",
+            "[[override]]\nrecipe = \"{}\"\nsource = \"{source}\"\ntested = \"{tested}\"\nreason = \"{reason}\"\n",
             meta.name
         ));
     }
