@@ -43,6 +43,9 @@ PKGS=(
   graphviz
   # The compiler cache TALOS_EXT_CC_WRAPPER can name; its test builds twice through it.
   ccache
+  # `ip` (a TAP interface in a private network namespace) and `unshare`: revpi-firmware's test
+  # sets a MAC address there.
+  iproute2 util-linux
 )
 
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then

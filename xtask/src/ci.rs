@@ -50,6 +50,11 @@ pub fn container(rust_version: &str) -> String {
     format!("rust:{rust_version}-bookworm")
 }
 
+/// The container's options: privileged, as the README's test command runs on a machine (root
+/// with every capability): some tests make a private network namespace with a TAP interface
+/// (revpi-firmware sets a MAC address there), which Docker's default profile refuses.
+pub const CONTAINER_OPTIONS: &str = "--privileged";
+
 /// A YAML single-quoted scalar.
 fn q(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
@@ -134,7 +139,9 @@ fn job_head(out: &mut String, id: &str, name: &str, rust_version: &str, timeout:
     let _ = writeln!(out, "  {id}:");
     let _ = writeln!(out, "    name: {}", q(name));
     let _ = writeln!(out, "    runs-on: {RUNNER}");
-    let _ = writeln!(out, "    container: {}", container(rust_version));
+    let _ = writeln!(out, "    container:");
+    let _ = writeln!(out, "      image: {}", container(rust_version));
+    let _ = writeln!(out, "      options: {CONTAINER_OPTIONS}");
     let _ = writeln!(out, "    timeout-minutes: {timeout}");
 }
 
