@@ -16,6 +16,8 @@ pub mod fabricmanager;
 pub mod firmware;
 #[path = "testing_kata.rs"]
 pub mod kata;
+#[path = "testing_own_go.rs"]
+pub mod own_go;
 #[path = "testing_prebuilt.rs"]
 pub mod prebuilt;
 
@@ -1492,6 +1494,23 @@ pub fn nvidia_driver_stand_in(arch: Arch, dir: &Path, version: &str) -> Result<P
     let archive = dir.join(format!("{top}.tar.gz"));
     write_tar_gz(&archive, &members)?;
     Ok(archive)
+}
+
+/// Checks an `nvidia-container-toolkit-*` recipe's pins: NVIDIA's toolkit module at v1.19.1
+/// built with cgo against glibc (its seven programs), the version `<driver>-v1.19.1`, the driver
+/// archive of `driver` for both arches, and the wrapper module requiring the pin.
+pub fn check_nvidia_container_toolkit_pins(manifest_dir: &str, driver: &str) {
+    let m = meta(manifest_dir).unwrap();
+    let go = m.go.as_ref().unwrap();
+    assert_eq!((go.module.as_str(), go.version.as_str()), ("github.com/NVIDIA/nvidia-container-toolkit", "v1.19.1"));
+    assert_eq!(go.libc, talos_ext_model::GoLibc::Glibc);
+    assert_eq!(go.programs().len(), 7);
+    assert_eq!(m.version.upstream_part(), format!("{driver}-v1.19.1"));
+    for arch in [Arch::Amd64, Arch::Arm64] {
+        let src = m.source("nvidia-driver", arch).unwrap();
+        assert!(src.url.ends_with(&format!("-{driver}-archive.tar.xz")), "{}", src.url);
+    }
+    go_wrapper_requiring_the_pin(manifest_dir);
 }
 
 /// Test options for an `nvidia-container-toolkit-*` recipe for `arch`: the toolkit from its

@@ -171,6 +171,31 @@ fn container(s: &Staged, rel: &str) -> PathBuf {
     s.rootfs(&format!("{CONTAINER}/{rel}"))
 }
 
+/// Stages the fabric manager recipe of the crate at `manifest_dir` for `arch` with `opts` (from
+/// [`options`] or [`options_with_glibc`]), saying on stderr what it was built from (`what`) and
+/// how long it took.
+pub fn stage(manifest_dir: &str, recipe: Recipe, arch: Arch, opts: &TestOptions, what: &str) -> Staged {
+    let started = std::time::Instant::now();
+    let s = super::stage_with(manifest_dir, recipe, arch, opts).unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
+    eprintln!("{arch}: staged from {what} in {:.0?}", started.elapsed());
+    s
+}
+
+/// Checks the recipe's pins: its version is `fm_version`, and each arch pins NVIDIA's fabric
+/// manager archive of that version and the NVLSM archive of `sm_version` for its platform.
+pub fn check_pins(manifest_dir: &str, fm_version: &str, sm_version: &str) {
+    let m = load_meta(Path::new(manifest_dir)).unwrap();
+    assert_eq!(m.version.upstream_part(), fm_version);
+    for (arch, platform) in [(Arch::Amd64, "x86_64"), (Arch::Arm64, "sbsa")] {
+        let fm = m.source(nfm::FABRICMANAGER_SOURCE, arch).unwrap();
+        let want = format!("fabricmanager-linux-{platform}-{fm_version}-archive.tar.xz");
+        assert!(fm.url.ends_with(&want), "{}", fm.url);
+        let sm = m.source(nfm::NVLSM_SOURCE, arch).unwrap();
+        let want = format!("nvlsm-linux-{platform}-{sm_version}-archive.tar.xz");
+        assert!(sm.url.ends_with(&want), "{}", sm.url);
+    }
+}
+
 /// Checks a fabric manager extension staged for `arch` with [`options`] (or
 /// [`options_with_glibc`]): what upstream installs is in the container root with its mode and
 /// the stand-ins' bytes, the configuration is edited, the vendor programs are glibc programs for

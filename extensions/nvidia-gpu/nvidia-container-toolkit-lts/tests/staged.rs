@@ -20,9 +20,8 @@ mod glibc;
 
 use talos_ext_build::testing::Staged;
 use talos_ext_build::testing::{
-    check_offline_fails_naming_a_source, check_staged_nvidia_container_toolkit, glibc_debian_override,
-    go_wrapper_requiring_the_pin, meta, nvidia_container_toolkit_options, resolve_in_rootfs, stage_with,
-    target_command,
+    check_nvidia_container_toolkit_pins, check_offline_fails_naming_a_source, check_staged_nvidia_container_toolkit,
+    glibc_debian_override, nvidia_container_toolkit_options, resolve_in_rootfs, stage_with, target_command,
 };
 use talos_ext_build::{Arch, TestLibrary};
 
@@ -45,17 +44,7 @@ fn check(arch: Arch) {
 
 #[test]
 fn metadata_pins_the_toolkit_and_the_driver_archives() {
-    let m = meta(env!("CARGO_MANIFEST_DIR")).unwrap();
-    let go = m.go.as_ref().unwrap();
-    assert_eq!((go.module.as_str(), go.version.as_str()), ("github.com/NVIDIA/nvidia-container-toolkit", "v1.19.1"));
-    assert_eq!(go.libc, talos_ext_build::model::GoLibc::Glibc);
-    assert_eq!(go.programs().len(), 7);
-    assert_eq!(m.version.upstream_part(), "580.178.04-v1.19.1");
-    for arch in [Arch::Amd64, Arch::Arm64] {
-        let src = m.source("nvidia-driver", arch).unwrap();
-        assert!(src.url.ends_with("-580.178.04-archive.tar.xz"), "{}", src.url);
-    }
-    go_wrapper_requiring_the_pin(env!("CARGO_MANIFEST_DIR"));
+    check_nvidia_container_toolkit_pins(env!("CARGO_MANIFEST_DIR"), "580.178.04");
 }
 
 #[test]

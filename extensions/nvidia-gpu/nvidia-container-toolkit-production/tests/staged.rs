@@ -16,7 +16,7 @@ mod build;
 use talos_ext_build::Arch;
 use talos_ext_build::testing::Staged;
 use talos_ext_build::testing::{
-    check_offline_fails_naming_a_source, check_staged_nvidia_container_toolkit, go_wrapper_requiring_the_pin, meta,
+    check_nvidia_container_toolkit_pins, check_offline_fails_naming_a_source, check_staged_nvidia_container_toolkit,
     nvidia_container_toolkit_options, stage_with,
 };
 
@@ -39,16 +39,7 @@ fn check(arch: Arch) {
 
 #[test]
 fn metadata_pins_the_toolkit_and_the_driver_archives() {
-    let m = meta(env!("CARGO_MANIFEST_DIR")).unwrap();
-    let go = m.go.as_ref().unwrap();
-    assert_eq!((go.module.as_str(), go.version.as_str()), ("github.com/NVIDIA/nvidia-container-toolkit", "v1.19.1"));
-    assert_eq!(go.libc, talos_ext_build::model::GoLibc::Glibc);
-    assert_eq!(m.version.upstream_part(), "595.91.07-v1.19.1");
-    for arch in [Arch::Amd64, Arch::Arm64] {
-        let src = m.source("nvidia-driver", arch).unwrap();
-        assert!(src.url.ends_with("-595.91.07-archive.tar.xz"), "{}", src.url);
-    }
-    go_wrapper_requiring_the_pin(env!("CARGO_MANIFEST_DIR"));
+    check_nvidia_container_toolkit_pins(env!("CARGO_MANIFEST_DIR"), "595.91.07");
 }
 
 #[test]

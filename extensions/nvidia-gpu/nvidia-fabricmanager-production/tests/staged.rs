@@ -19,36 +19,21 @@ mod build;
 mod zlib_ng;
 
 use talos_ext_build::Arch;
-use talos_ext_build::testing::fabricmanager::{check_refuses_the_wrong_arch, check_staged, options};
-use talos_ext_build::testing::{Staged, TestOptions, check_offline_fails_naming_a_source, meta, stage_with};
+use talos_ext_build::testing::check_offline_fails_naming_a_source;
+use talos_ext_build::testing::fabricmanager::{check_pins, check_refuses_the_wrong_arch, check_staged, options, stage};
 
-/// Stages the recipe for `arch` with `opts` (the stand-ins re-pinned with
-/// `testing::Repin::of_file` by `testing::fabricmanager::options`).
-fn stage(arch: Arch, opts: &TestOptions, what: &str) -> Staged {
-    let started = std::time::Instant::now();
-    let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, opts)
-        .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
-    eprintln!("{arch}: staged from {what} in {:.0?}", started.elapsed());
-    s
-}
-
+/// Stages and checks the recipe for `arch` from the stand-in archives (re-pinned with
+/// `testing::Repin::of_file` by `testing::fabricmanager::options`) and the stand-in glibc layer.
 fn check(arch: Arch) {
     let dir = env!("CARGO_MANIFEST_DIR");
     let (_mirror, opts) = options(dir, arch, zlib_ng::recipe).unwrap_or_else(|e| panic!("{e:#}"));
-    let s = stage(arch, &opts, "STAND-INS (stand-in archives and glibc)");
+    let s = stage(dir, build::recipe, arch, &opts, "STAND-INS (stand-in archives and glibc)");
     check_staged(dir, &s, arch);
 }
 
 #[test]
 fn metadata_pins_both_archives_per_arch() {
-    let m = meta(env!("CARGO_MANIFEST_DIR")).unwrap();
-    assert_eq!(m.version.upstream_part(), "595.91.07");
-    for (arch, platform) in [(Arch::Amd64, "x86_64"), (Arch::Arm64, "sbsa")] {
-        let fm = m.source("fabricmanager", arch).unwrap();
-        assert!(fm.url.ends_with(&format!("fabricmanager-linux-{platform}-595.91.07-archive.tar.xz")), "{}", fm.url);
-        let sm = m.source("nvlsm", arch).unwrap();
-        assert!(sm.url.ends_with(&format!("nvlsm-linux-{platform}-2025.10.11-archive.tar.xz")), "{}", sm.url);
-    }
+    check_pins(env!("CARGO_MANIFEST_DIR"), "595.91.07", "2025.10.11");
 }
 
 #[test]

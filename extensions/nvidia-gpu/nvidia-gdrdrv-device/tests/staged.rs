@@ -15,7 +15,7 @@ use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
 use std::path::Path;
 
 use talos_ext_build::Arch;
-use talos_ext_build::testing::{Staged, check_static_program, mode, stage, target_command};
+use talos_ext_build::testing::{Staged, mode, own_go, stage, target_command};
 use talos_ext_build::validate::service;
 
 /// The program's path in the rootfs.
@@ -104,20 +104,9 @@ fn build_and_check(arch: Arch) -> Staged {
     let mut expected = vec![rel.clone(), spec.clone(), talos_ext_build::sbom::spdx_path("nvidia-gdrdrv-device")];
     expected.sort();
     assert_eq!(s.rootfs_files(), expected);
-    let program = s.rootfs(&rel);
-    assert_eq!(mode(&program), 0o755);
     assert_eq!(mode(&s.rootfs(&spec)), 0o644);
-    check_static_program(arch, &program).unwrap_or_else(|e| panic!("{e:#}"));
-    s.check_no_build_paths(&rel).unwrap();
-    eprintln!("nvidia-gdrdrv-device {arch}: {} bytes", std::fs::metadata(&program).unwrap().len());
-    let out = target_command(arch, &program).arg("-version").read().unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(out.trim(), "nvidia-gdrdrv-device v2.5.2");
+    let program = own_go::check_staged_program(&s, arch, "nvidia-gdrdrv-device", &rel, "nvidia-gdrdrv-device v2.5.2");
     check_the_program_creates_the_node(arch, &program);
-
-    // The SBOM: the extension (our program) and the Go toolchain; no module besides the stdlib.
-    let packages = s.sbom_packages("nvidia-gdrdrv-device").unwrap();
-    let names: Vec<&str> = packages.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["nvidia-gdrdrv-device", "go"], "{packages:?}");
     s
 }
 
@@ -151,19 +140,9 @@ fn the_service_spec_validates_strictly() {
     assert_eq!(doc["restart"].as_str(), Some("untilSuccess"));
 }
 
-/// The crate carries the Go module itself: `go/go.mod` declares the `[go]` module and requires
-/// nothing, and `go.sum` is empty (the standard library only).
+/// The crate carries the Go module itself (standard library only); the version stamp is gdrcopy's.
 #[test]
 fn the_go_module_is_the_crates_own() {
-    let m = talos_ext_build::testing::meta(env!("CARGO_MANIFEST_DIR")).unwrap();
-    let go = m.go.as_ref().unwrap();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("go");
-    let gomod = std::fs::read_to_string(dir.join("go.mod")).unwrap();
-    assert!(gomod.lines().any(|l| l == format!("module {}", go.module)), "{gomod}");
-    assert!(!gomod.lines().any(|l| l.trim_start().starts_with("require")), "{gomod}");
-    assert_eq!(std::fs::read(dir.join("go.sum")).unwrap(), b"");
-    assert_eq!(go.packages, std::slice::from_ref(&go.module));
-    assert!(!go.cgo && go.source.is_none());
-    assert_eq!(go.ldflags, ["-X=main.version=v2.5.2"]);
-    assert_eq!(go.graph_hash.as_ref().map(|h| h.as_str()), Some(talos_ext_build::go::graph_hash(&[]).as_str()));
+    let ldflags = own_go::check_crates_own_module(env!("CARGO_MANIFEST_DIR"));
+    assert_eq!(ldflags, ["-X=main.version=v2.5.2"]);
 }
