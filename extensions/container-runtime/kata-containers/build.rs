@@ -101,10 +101,7 @@ fn install_payload(s: &Stage) -> Result<()> {
             s.install(&path, &dest, 0o644)?;
         }
     }
-    let bundle = s.mkdir("usr/local/bin/qemu-bundle/opt/kata/share/kata-qemu")?;
-    let link = bundle.join("qemu");
-    std::os::unix::fs::symlink("../../../../../../share/kata-qemu/qemu", &link)
-        .with_context(|| format!("linking {}", link.display()))?;
+    s.symlink("../../../../../../share/kata-qemu/qemu", "usr/local/bin/qemu-bundle/opt/kata/share/kata-qemu/qemu")?;
 
     if s.arch() == Arch::Arm64 {
         s.install(&kata.join("share/aavmf/AAVMF_CODE.fd"), "usr/local/share/aavmf/AAVMF_CODE.fd", 0o644)?;

@@ -52,8 +52,7 @@ pub fn recipe(s: &mut Stage) -> Result<()> {
         )?;
     }
     // lldpctl is lldpcli under its older name (upstream installs it as a link).
-    let link = s.rootfs().join(CONTAINER).join("usr/local/sbin/lldpctl");
-    std::os::unix::fs::symlink("lldpcli", &link).with_context(|| format!("linking {}", link.display()))?;
+    s.symlink("lldpcli", &format!("{CONTAINER}/usr/local/sbin/lldpctl"))?;
     // The configuration directory lldpcli reads at start (`lldpd.d/*.conf`), as installed.
     let readme = "usr/local/etc/lldpd/lldpd.d/README.conf";
     s.install(&built.installed_at(readme)?, &format!("{CONTAINER}/{readme}"), 0o644)?;

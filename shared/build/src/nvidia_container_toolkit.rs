@@ -235,7 +235,7 @@ pub fn container_toolkit(s: &mut Stage) -> Result<()> {
         s.install(&program, &format!("usr/local/bin/{name}"), 0o755)?;
     }
     for name in USR_BIN_LINKS {
-        symlink(s, &format!("/usr/local/bin/{name}"), &format!("usr/bin/{name}"))?;
+        s.symlink(&format!("/usr/local/bin/{name}"), &format!("usr/bin/{name}"))?;
     }
     s.install_bytes(&format!("{}/{CRI_PART_NAME}", crate::prebuilt::CRI_PART_DIR), CRI_PART.as_bytes(), 0o644)?;
     install_driver_userspace(s, &driver, &version)?;
@@ -313,7 +313,7 @@ fn install_driver_userspace(s: &Stage, driver: &Path, version: &str) -> Result<(
         let file = rel.rsplit('/').next().unwrap_or(&rel);
         if let Some(soname) = info.soname.as_deref().filter(|n| *n != file) {
             let dir = rel.rsplit_once('/').map(|(d, _)| format!("/{d}")).unwrap_or_default();
-            symlink(s, file, &format!("{LIB_DIR}{dir}/{soname}"))?;
+            s.symlink(file, &format!("{LIB_DIR}{dir}/{soname}"))?;
         }
     }
     if libraries == 0 {
@@ -360,15 +360,6 @@ fn install_driver_userspace(s: &Stage, driver: &Path, version: &str) -> Result<(
         }
     }
     Ok(())
-}
-
-/// A symbolic link at `at` (rootfs-relative) pointing to `target`.
-fn symlink(s: &Stage, target: &str, at: &str) -> Result<()> {
-    let (parent, _) = at.rsplit_once('/').with_context(|| format!("`{at}` has no directory"))?;
-    s.mkdir(parent)?;
-    let path = s.rootfs().join(at);
-    let _ = std::fs::remove_file(&path);
-    std::os::unix::fs::symlink(target, &path).with_context(|| format!("linking {} to {target}", path.display()))
 }
 
 /// Regular files below `dir`, relative, sorted; symlinks are left out (the sonames make ours).

@@ -222,7 +222,7 @@ pub fn fabric_manager(s: &mut Stage) -> Result<()> {
         None,
     )?;
     let (link, target) = FM_LIBRARY_LINK;
-    symlink(s, target, &c(link))?;
+    s.symlink(target, &c(link))?;
     let topologies = fm.join("share/nvidia/nvswitch");
     let mut topology_files = 0;
     for entry in talos_ext_fs::sorted_entries(&topologies)? {
@@ -249,7 +249,7 @@ pub fn fabric_manager(s: &mut Stage) -> Result<()> {
     // The gcc runtime and the loader's directory link.
     install_gcc_runtime(s, &c(GCC_RUNTIME_DEST))?;
     let (link, target) = loader_dir_link(arch);
-    symlink(s, target, &c(link))?;
+    s.symlink(target, &c(link))?;
 
     // The wrapper and the service.
     let dir = s.work_dir().join("fabricmanager-wrapper");
@@ -275,7 +275,7 @@ fn install_zlib_ng(s: &Stage, lib: &Path, dest: &str) -> Result<()> {
     let bytes = std::fs::read(lib.join(&file)).with_context(|| format!("reading {}", lib.join(&file).display()))?;
     crate::prebuilt::check_payload_elf(&format!("zlib-ng's {file}"), &bytes, s.arch(), None)?;
     s.install_bytes(&format!("{dest}/{file}"), &bytes, 0o755)?;
-    symlink(s, &file, &format!("{dest}/libz.so.1"))
+    s.symlink(&file, &format!("{dest}/libz.so.1"))
 }
 
 /// A file of an unpacked vendor archive, named in the error when it is missing.
@@ -321,15 +321,6 @@ fn install_gcc_runtime(s: &Stage, dest: &str) -> Result<()> {
         binary: Some(talos_ext_sbom::Binary { path: format!("/{dest}"), sha256 }),
     });
     Ok(())
-}
-
-/// A symbolic link at `at` (rootfs-relative) pointing to `target`.
-fn symlink(s: &Stage, target: &str, at: &str) -> Result<()> {
-    let (parent, _) = at.rsplit_once('/').with_context(|| format!("`{at}` has no directory"))?;
-    s.mkdir(parent)?;
-    let path = s.rootfs().join(at);
-    let _ = std::fs::remove_file(&path);
-    std::os::unix::fs::symlink(target, &path).with_context(|| format!("linking {} to {target}", path.display()))
 }
 
 #[cfg(test)]

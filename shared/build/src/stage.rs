@@ -223,6 +223,17 @@ impl Stage {
         Ok(installed)
     }
 
+    /// Creates the symbolic link `dest` (rootfs-relative, its parent directories made) pointing
+    /// to `target` as written (relative to the link's directory, or absolute as the node sees
+    /// it), replacing a file or link already there.
+    pub fn symlink(&self, target: &str, dest: &str) -> Result<()> {
+        let at = self.rootfs_path(dest)?;
+        if fs::symlink_metadata(&at).is_ok() {
+            fs::remove_file(&at).with_context(|| format!("removing {} to link it", at.display()))?;
+        }
+        std::os::unix::fs::symlink(target, &at).with_context(|| format!("linking {} to {target}", at.display()))
+    }
+
     /// Creates a directory (and its parents) in the rootfs, `0755`.
     pub fn mkdir(&self, dest: &str) -> Result<PathBuf> {
         let target = self.target(dest)?;
