@@ -416,3 +416,32 @@ pub fn check_runs_with_the_layered_glibc(s: &Staged, arch: Arch) {
         .unwrap_or_else(|e| panic!("the layered loader's --version: {e:#}"));
     assert!(out.contains("2.43"), "the layered loader is glibc 2.43's:\n{out}");
 }
+
+/// The tests every `nvidia-fabricmanager-*` crate has besides its staging tests: its pins (the
+/// fabric manager version `$fm` and NVLSM version `$sm`, [`check_pins`]), the offline fail-fast
+/// naming a source, and the other arch's stand-ins refused ([`check_refuses_the_wrong_arch`]).
+/// `$recipe` is the crate's recipe and `$zlib_ng_recipe` the `zlib-ng-nvidia` crate's (their
+/// `build.rs` included by the test).
+#[macro_export]
+macro_rules! fabricmanager_recipe_tests {
+    ($recipe:path, $zlib_ng_recipe:path, $fm:literal, $sm:literal) => {
+        #[test]
+        fn metadata_pins_both_archives_per_arch() {
+            $crate::testing::fabricmanager::check_pins(env!("CARGO_MANIFEST_DIR"), $fm, $sm);
+        }
+
+        #[test]
+        fn offline_without_the_archives_fails_naming_a_source() {
+            $crate::testing::check_offline_fails_naming_a_source(env!("CARGO_MANIFEST_DIR"), $recipe);
+        }
+
+        #[test]
+        fn stand_ins_for_the_wrong_arch_are_refused_naming_both_machines() {
+            $crate::testing::fabricmanager::check_refuses_the_wrong_arch(
+                env!("CARGO_MANIFEST_DIR"),
+                $recipe,
+                $zlib_ng_recipe,
+            );
+        }
+    };
+}

@@ -586,10 +586,11 @@ struct TestMacro {
     fns: Vec<(String, String)>,
 }
 
-/// The test macros of talos-ext-build's `testing` module (and its `prebuilt` part).
+/// The test macros of talos-ext-build's `testing` module (and its `prebuilt` and `fabricmanager`
+/// parts).
 fn macro_tests() -> Vec<TestMacro> {
     let mut out = Vec::new();
-    for file in ["testing.rs", "testing_prebuilt.rs"] {
+    for file in ["testing.rs", "testing_prebuilt.rs", "testing_fabricmanager.rs"] {
         let path = xtask::workspace_root().join("shared/build/src").join(file);
         let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         for (at, _) in text.match_indices("macro_rules! ") {

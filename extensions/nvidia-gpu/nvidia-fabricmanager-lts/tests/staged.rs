@@ -23,10 +23,7 @@ mod zlib_ng;
 mod glibc;
 
 use talos_ext_build::Arch;
-use talos_ext_build::testing::check_offline_fails_naming_a_source;
-use talos_ext_build::testing::fabricmanager::{
-    check_pins, check_refuses_the_wrong_arch, check_staged, options, options_with_glibc, stage,
-};
+use talos_ext_build::testing::fabricmanager::{check_staged, options, options_with_glibc, stage};
 
 /// Stages and checks the recipe for `arch` from the stand-in archives (re-pinned with
 /// `testing::Repin::of_file` by `testing::fabricmanager::options`) and the stand-in glibc layer.
@@ -37,20 +34,7 @@ fn check(arch: Arch) {
     check_staged(dir, &s, arch);
 }
 
-#[test]
-fn metadata_pins_both_archives_per_arch() {
-    check_pins(env!("CARGO_MANIFEST_DIR"), "580.178.04", "2025.06.5");
-}
-
-#[test]
-fn offline_without_the_archives_fails_naming_a_source() {
-    check_offline_fails_naming_a_source(env!("CARGO_MANIFEST_DIR"), build::recipe);
-}
-
-#[test]
-fn stand_ins_for_the_wrong_arch_are_refused_naming_both_machines() {
-    check_refuses_the_wrong_arch(env!("CARGO_MANIFEST_DIR"), build::recipe, zlib_ng::recipe);
-}
+talos_ext_build::fabricmanager_recipe_tests!(build::recipe, zlib_ng::recipe, "580.178.04", "2025.06.5");
 
 #[test]
 fn tier_kinds_amd64_staged_from_stand_ins_with_a_stand_in_glibc() {
