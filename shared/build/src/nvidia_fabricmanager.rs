@@ -174,25 +174,23 @@ pub fn fabric_manager(s: &mut Stage) -> Result<()> {
     let fm_pin = s.meta().source(FABRICMANAGER_SOURCE, arch).context("the fabric manager pin")?.clone();
     let sm_pin = s.meta().source(NVLSM_SOURCE, arch).context("the NVLSM pin")?.clone();
 
-    // NVLSM.
-    let (from, to) = SM_PROGRAM;
-    s.install_vendor_program(
-        &format!("NVLSM program `{from}`"),
-        &sm_pin,
-        &archive_file(&sm, from)?,
-        &c(to),
-        0o755,
-        Some(nvidia_loader(arch)),
-    )?;
-    let (from, to) = SM_LIBRARY;
-    s.install_vendor_program(
-        &format!("NVLSM library `{from}`"),
-        &sm_pin,
-        &archive_file(&sm, from)?,
-        &c(to),
-        0o755,
-        None,
-    )?;
+    // The vendor's ELF files: NVLSM's program and library, the fabric manager's programs and
+    // library; the programs name NVIDIA's loader path, which the layered glibc provides.
+    let loader = Some(nvidia_loader(arch));
+    let mut vendor_files =
+        vec![("NVLSM program", &sm_pin, &sm, SM_PROGRAM, loader), ("NVLSM library", &sm_pin, &sm, SM_LIBRARY, None)];
+    vendor_files.extend(FM_PROGRAMS.map(|file| ("fabric manager program", &fm_pin, &fm, file, loader)));
+    vendor_files.push(("fabric manager library", &fm_pin, &fm, FM_LIBRARY, None));
+    for (what, pin, archive, (from, to), loader) in vendor_files {
+        s.install_vendor_program(
+            &format!("{what} `{from}`"),
+            pin,
+            &archive_file(archive, from)?,
+            &c(to),
+            0o755,
+            loader,
+        )?;
+    }
     for name in SM_CONFIGS {
         s.install(
             &archive_file(&sm, &format!("share/nvidia/nvlsm/{name}"))?,
@@ -200,27 +198,6 @@ pub fn fabric_manager(s: &mut Stage) -> Result<()> {
             0o644,
         )?;
     }
-
-    // The fabric manager.
-    for (from, to) in FM_PROGRAMS {
-        s.install_vendor_program(
-            &format!("fabric manager program `{from}`"),
-            &fm_pin,
-            &archive_file(&fm, from)?,
-            &c(to),
-            0o755,
-            Some(nvidia_loader(arch)),
-        )?;
-    }
-    let (from, to) = FM_LIBRARY;
-    s.install_vendor_program(
-        &format!("fabric manager library `{from}`"),
-        &fm_pin,
-        &archive_file(&fm, from)?,
-        &c(to),
-        0o755,
-        None,
-    )?;
     let (link, target) = FM_LIBRARY_LINK;
     s.symlink(target, &c(link))?;
     let topologies = fm.join("share/nvidia/nvswitch");
