@@ -357,16 +357,25 @@ impl<'a> Run<'a> {
 }
 
 /// What identifies a driver's source tree: the stamp [`Stage::source`] wrote for a tree it
-/// unpacked (pinned sha256 + patches), else the tree's contents.
+/// unpacked (pinned sha256 + patches), else (a copied directory override, any other tree) the
+/// tree's contents, so that a rerun over the same contents finds its phases fresh.
 pub(crate) fn source_identity(stage: &Stage, src: &Path) -> Result<String> {
     let unpacked = stage.work_dir().join("src");
-    if src.parent() == Some(unpacked.as_path())
-        && let Some(name) = src.file_name()
-        && let Ok(stamp) = fs::read_to_string(unpacked.join(format!(".{}.stamp", name.to_string_lossy())))
-    {
-        return Ok(format!("unpacked {stamp}"));
+    let stamp = match src.file_name() {
+        Some(name) if src.parent() == Some(unpacked.as_path()) => {
+            fs::read_to_string(unpacked.join(format!(".{}.stamp", name.to_string_lossy()))).ok()
+        }
+        _ => None,
+    };
+    tree_identity(stamp, src)
+}
+
+/// [`source_identity`] of the tree `src` given its unpack stamp, if it has one.
+fn tree_identity(unpack_stamp: Option<String>, src: &Path) -> Result<String> {
+    match unpack_stamp {
+        Some(stamp) if !stamp.starts_with(crate::sources::OVERRIDE_DIR_STAMP) => Ok(format!("unpacked {stamp}")),
+        _ => Ok(format!("tree {}", tree_digest(src)?)),
     }
-    Ok(format!("tree {}", tree_digest(src)?))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1011,6 +1020,24 @@ mod tests {
             Ok(path) => assert_eq!(path, Path::new(MESON_VENV).join("bin/meson")),
             Err(e) => assert!(format!("{e:#}").contains("hint: run `bash ci/setup.sh`"), "{e:#}"),
         }
+    }
+
+    #[test]
+    fn a_copied_directory_override_is_identified_by_its_contents() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("src");
+        fs::create_dir_all(&src).unwrap();
+        fs::write(src.join("configure"), "one").unwrap();
+        let stamp = |n: u32| Some(format!("{}{n}", crate::sources::OVERRIDE_DIR_STAMP));
+        // Every copy gets a new stamp; the same contents are the same source for the phases.
+        let first = tree_identity(stamp(1), &src).unwrap();
+        assert_eq!(first, tree_identity(stamp(2), &src).unwrap());
+        assert!(first.starts_with("tree "), "{first}");
+        fs::write(src.join("configure"), "two").unwrap();
+        assert_ne!(first, tree_identity(stamp(3), &src).unwrap(), "changed contents are another source");
+        // An unpacked pin is identified by its stamp (pinned sha256 + patches), not re-read.
+        assert_eq!(tree_identity(Some("abc".into()), &src).unwrap(), "unpacked abc");
+        assert_eq!(tree_identity(None, &src).unwrap(), tree_identity(stamp(4), &src).unwrap());
     }
 
     #[test]

@@ -23,6 +23,11 @@ use talos_ext_model::handoff::SourceOverride;
 
 use crate::stage::Stage;
 
+/// How the unpack stamp of a directory override starts: it is re-copied on every run (a working
+/// tree may change under us), so the stamp is unique and identifies nothing; builds from it are
+/// keyed by the copied tree's contents instead (see `drivers::source_identity`).
+pub(crate) const OVERRIDE_DIR_STAMP: &str = "override-dir ";
+
 impl Stage {
     /// The pinned source `name` for this arch, from the recipe's metadata.
     pub fn pinned(&self, name: &str) -> Result<&Source> {
@@ -111,7 +116,7 @@ impl Stage {
         if self.override_for(name)?.is_some() {
             // Overrides are working trees that change under us: always re-copy a directory.
             if file.is_dir() {
-                return Ok(format!("override-dir {}", crate::script::stamp()));
+                return Ok(format!("{OVERRIDE_DIR_STAMP}{}", crate::script::stamp()));
             }
             let modified = fs::metadata(file).and_then(|m| m.modified()).ok();
             h.update(format!("override {} {modified:?}", file.display()));
