@@ -32,6 +32,15 @@ pub struct TestLibrary {
     pub recipe: Recipe,
 }
 
+#[cfg(feature = "testing")]
+impl TestLibrary {
+    /// The workspace's internal library `links` ([`crate::testing::internal_crate`]), staged by
+    /// `recipe`.
+    pub fn internal(links: &str, recipe: Recipe) -> TestLibrary {
+        TestLibrary { links: links.into(), manifest_dir: crate::testing::internal_crate(links), recipe }
+    }
+}
+
 /// The file in a finished library sysroot that changes whenever its contents change: it holds
 /// their digest (dependents watch it).
 pub const SYSROOT_STAMP: &str = ".talos-ext-stamp";

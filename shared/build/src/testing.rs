@@ -8,7 +8,10 @@
 //! Internal library stages are shared between tests: a library is staged once per arch and set
 //! of overrides into `<cache>/test-stages/<links>-<key>/` (its per-step stamps make a restage with
 //! unchanged inputs cheap), under a file lock, and its sysroot is copied out while the lock is
-//! held, so tests in parallel threads or processes never see a half-staged library.
+//! held, so tests in parallel threads or processes never see a half-staged library. Extensions
+//! that recipes layer ([`crate::Stage::layer_extension`]), and those a test stages with
+//! [`stage_shared`], are shared the same way (`<cache>/test-stages/ext-<name>-<arch>-<key>/`):
+//! the real glibc recipe, which three crates' tests build, is built once per arch.
 
 #[path = "testing_fabricmanager.rs"]
 pub mod fabricmanager;
@@ -180,6 +183,40 @@ impl TestOptions {
             linux_firmware: None,
             absent_modules: Vec::new(),
         })
+    }
+
+    /// [`TestOptions::offline_mirror`] serving exact pins from Debian's source archive: for each
+    /// `(crate_dir, source, spec)`, Debian's orig of `spec` (`libevent=2.1.13-stable-1`, see
+    /// [`debian_orig`]) as the bytes of the pin `source` of the recipe in `crate_dir` for `arch`.
+    /// Fails, naming both, when an orig is not byte-identical to its pin.
+    pub fn offline_debian_pins<P: AsRef<Path>>(
+        dir: &Path,
+        arch: Arch,
+        pins: &[(P, &str, &str)],
+    ) -> Result<TestOptions> {
+        let mut files = Vec::new();
+        for (crate_dir, source, spec) in pins {
+            let crate_dir = crate_dir.as_ref();
+            let meta = load_meta(crate_dir)?;
+            let pin = meta.source(source, arch).with_context(|| {
+                format!("{}: extension `{}` has no source `{source}` for {arch}", crate_dir.display(), meta.name)
+            })?;
+            files.push((spec, debian_orig(spec)?, pin.sha256.to_string()));
+        }
+        let list: Vec<(&Path, &str)> = files.iter().map(|(_, p, s)| (p.as_path(), s.as_str())).collect();
+        TestOptions::offline_mirror(dir, &list).with_context(|| {
+            let specs: Vec<&str> = files.iter().map(|(spec, _, _)| **spec).collect();
+            format!("serving Debian's {specs:?} as exact pins")
+        })
+    }
+
+    /// Builds `extension`'s source `source` (its only one when `None`) from Debian's orig of
+    /// `spec` ([`debian_orig`]): a source override, which `extensions/test-overrides.toml` must
+    /// list.
+    pub fn override_with_debian_orig(&mut self, extension: &str, source: Option<&str>, spec: &str) -> Result<()> {
+        let path = debian_orig(spec)?;
+        self.overrides.push(SourceOverride { extension: extension.into(), source: source.map(Into::into), path });
+        Ok(())
     }
 }
 
@@ -375,21 +412,38 @@ pub fn glibc_layer_stand_in(s: &mut Stage) -> Result<()> {
 /// `extensions/test-overrides.toml`).
 pub const DEBIAN_GLIBC: &str = "glibc=2.43-7";
 
-/// [`DEBIAN_GLIBC`]'s orig unpacked into `dir` (emptied first) as a source override of the
-/// `glibc` extension, with a stub `manual/Makefile`: Debian's repack drops glibc's manual
-/// (GFDL), but glibc's top Makefile still descends into `manual/`; the stub is what every empty
-/// glibc subdirectory's Makefile is. The pinned release tarball has the real one.
-pub fn glibc_debian_override(dir: &Path) -> Result<SourceOverride> {
+/// [`DEBIAN_GLIBC`]'s orig as a source override of the `glibc` extension: unpacked once per
+/// workspace into `<cache>/test-sources/<package>-<version>/` (under a lock; every test that
+/// builds glibc names the same tree, so they share its stage, see [`stage_shared`]), with a stub
+/// `manual/Makefile`: Debian's repack drops glibc's manual (GFDL), but glibc's top Makefile still
+/// descends into `manual/`; the stub is what every empty glibc subdirectory's Makefile is. The
+/// pinned release tarball has the real one.
+pub fn glibc_debian_override() -> Result<SourceOverride> {
     let orig = debian_orig(DEBIAN_GLIBC)?;
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = Pin::find_workspace_root(here).with_context(|| format!("no {PIN_PATH} above {}", here.display()))?;
+    let sources = default_cache_dir(&root).join("test-sources");
+    let name = DEBIAN_GLIBC.replace(['=', ':'], "-");
+    let dir = sources.join(&name);
+    let _lock = talos_ext_fs::lock_file(&sources.join(format!("{name}.lock")))?;
+    if !dir.is_dir() {
+        // Unpacked beside it and renamed into place: a half-unpacked tree is never taken.
+        let partial = sources.join(format!(".{name}.partial"));
+        talos_ext_fs::remove_dir_if_exists(&partial)?;
+        std::fs::create_dir_all(partial.join("manual")).with_context(|| format!("creating {}", partial.display()))?;
+        crate::step::Command::new("tar")
+            .arg("xf")
+            .arg(&orig)
+            .args(["--strip-components=1", "-C"])
+            .arg(&partial)
+            .run()?;
+        let stub = partial.join("manual/Makefile");
+        std::fs::write(&stub, "subdir := manual\ninclude ../Makeconfig\ninclude ../Rules\n")
+            .with_context(|| format!("writing {}", stub.display()))?;
+        std::fs::rename(&partial, &dir)
+            .with_context(|| format!("renaming {} to {}", partial.display(), dir.display()))?;
     }
-    std::fs::create_dir_all(dir.join("manual")).with_context(|| format!("creating {}", dir.display()))?;
-    crate::step::Command::new("tar").arg("xf").arg(&orig).args(["--strip-components=1", "-C"]).arg(dir).run()?;
-    let stub = dir.join("manual/Makefile");
-    std::fs::write(&stub, "subdir := manual\ninclude ../Makeconfig\ninclude ../Rules\n")
-        .with_context(|| format!("writing {}", stub.display()))?;
-    Ok(SourceOverride { extension: "glibc".into(), source: None, path: dir.to_path_buf() })
+    Ok(SourceOverride { extension: "glibc".into(), source: None, path: dir })
 }
 
 /// A static `ldconfig` of Debian's for the stage's arch: the host's `/sbin/ldconfig` for amd64,
@@ -502,6 +556,60 @@ pub fn stage(manifest_dir: &str, recipe: Recipe, arch: Arch) -> Result<Staged> {
 pub fn stage_with(manifest_dir: &str, recipe: Recipe, arch: Arch, opts: &TestOptions) -> Result<Staged> {
     let manifest_dir = Path::new(manifest_dir);
     stage_meta_at(manifest_dir, load_meta(manifest_dir)?, recipe, arch, opts)
+}
+
+/// The crate of the workspace's internal library `links` (`extensions/internal/<links>`).
+pub fn internal_crate(links: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../extensions/internal").join(links)
+}
+
+/// [`stage_with`] from the exact pin `source` of the recipe at `manifest_dir`, offline, served
+/// by a directory mirror holding Debian's byte-identical orig of `spec`
+/// ([`TestOptions::offline_debian_pins`]); fails unless the staging reports no override.
+pub fn stage_debian_pin(manifest_dir: &str, recipe: Recipe, arch: Arch, source: &str, spec: &str) -> Result<Staged> {
+    let tmp = tempfile::Builder::new().prefix("talos-ext-mirror-").tempdir().context("creating a temp dir")?;
+    let opts = TestOptions::offline_debian_pins(tmp.path(), arch, &[(Path::new(manifest_dir), source, spec)])?;
+    let staged = stage_with(manifest_dir, recipe, arch, &opts)?;
+    if !staged.overridden_sources.is_empty() {
+        anyhow::bail!("staged from the pin, but the staging reports overrides: {:?}", staged.overridden_sources);
+    }
+    Ok(staged)
+}
+
+/// [`stage_with`] the environment's options, offline, and, as a source override of the recipe's source
+/// `source` (its only one when `None`), Debian's orig of `spec`
+/// ([`TestOptions::override_with_debian_orig`]); fails unless the staging reports exactly that
+/// source as overridden.
+pub fn stage_debian_override(
+    manifest_dir: &str,
+    recipe: Recipe,
+    arch: Arch,
+    source: Option<&str>,
+    spec: &str,
+) -> Result<Staged> {
+    let meta = load_meta(Path::new(manifest_dir))?;
+    let expected = match source {
+        Some(source) => source.to_string(),
+        None => match meta.sources_for(arch).collect::<Vec<_>>().as_slice() {
+            [only] => only.name.clone(),
+            more => anyhow::bail!(
+                "extension `{}` has {} sources for {arch}: name the one Debian's {spec} stands in for",
+                meta.name,
+                more.len()
+            ),
+        },
+    };
+    let mut opts = TestOptions::from_env()?;
+    opts.fetch.offline = true;
+    opts.override_with_debian_orig(&meta.name, source, spec)?;
+    let staged = stage_with(manifest_dir, recipe, arch, &opts)?;
+    if staged.overridden_sources != [expected.as_str()] {
+        anyhow::bail!(
+            "staged with Debian's {spec} as `{expected}`, but the staging reports overrides {:?}",
+            staged.overridden_sources
+        );
+    }
+    Ok(staged)
 }
 
 /// [`stage_with`] for metadata given as text (the body of a `[package.metadata.talos-extension]`
@@ -731,18 +839,9 @@ fn with_shared_library<T>(
     let manifest_dir = lib.manifest_dir.canonicalize().with_context(|| format!("{}", lib.manifest_dir.display()))?;
     // Keyed by what can change the stage: the library crate and the overrides of its sources and
     // of its own libraries' (not the dependent's others, so every test linking it shares it).
-    let uses = library_closure(lib, &opts.libraries)?;
-    let mut overrides: Vec<String> = opts
-        .overrides
-        .iter()
-        .filter(|o| uses.contains(&o.extension))
-        .map(|o| format!("{}/{}={}", o.extension, o.source.as_deref().unwrap_or("*"), o.path.display()))
-        .collect();
-    overrides.sort();
+    let overrides = overrides_used(lib, &opts.libraries, &opts.overrides)?;
     let mut key = crate::fresh::Key::new("test library stage");
-    key.text("links", &lib.links)
-        .text("crate", &manifest_dir.display().to_string())
-        .text("overrides", &overrides.join("\n"));
+    key.text("links", &lib.links).text("crate", &manifest_dir.display().to_string()).text("overrides", &overrides);
     let key = key.finish();
     let stages = default_cache_dir(root).join("test-stages");
     let name = format!("{}-{}", lib.links, &key[..16]);
@@ -889,6 +988,19 @@ pub fn scratch_stage(arch: Arch) -> Result<(tempfile::TempDir, Stage)> {
         linux_firmware: None,
     };
     Ok((tmp, stage))
+}
+
+/// The overrides (sorted, one per line) of the sources of `lib` and of the test libraries (and
+/// layered extensions) it depends on, transitively: what of a test's overrides can change its stage.
+fn overrides_used(lib: &TestLibrary, libraries: &[TestLibrary], overrides: &[SourceOverride]) -> Result<String> {
+    let uses = library_closure(lib, libraries)?;
+    let mut used: Vec<String> = overrides
+        .iter()
+        .filter(|o| uses.contains(&o.extension))
+        .map(|o| format!("{}/{}={}", o.extension, o.source.as_deref().unwrap_or("*"), o.path.display()))
+        .collect();
+    used.sort();
+    Ok(used.join("\n"))
 }
 
 /// `lib` and the test libraries it depends on (its `[dependencies]`), transitively.
@@ -1042,9 +1154,9 @@ pub fn go_wrapper_requiring_the_pin(manifest_dir: &str) -> String {
     gomod
 }
 
-/// Stages the extension `other` for a dependent that layers it ([`Stage::layer_extension`]) into
-/// a temporary directory, with the dependent's options, and hands its rootfs and overridden
-/// sources to `merge`.
+/// Stages the extension `other` for a dependent that layers it ([`Stage::layer_extension`]), with
+/// the dependent's options, in its shared directory ([`with_shared_stage`]), and hands its rootfs
+/// and overridden sources to `merge` while that stage is locked.
 pub(crate) fn stage_layer<T>(
     other: &TestLibrary,
     dependent: &Stage,
@@ -1052,7 +1164,6 @@ pub(crate) fn stage_layer<T>(
 ) -> Result<T> {
     let root = Pin::find_workspace_root(&dependent.manifest_dir)
         .with_context(|| format!("no {PIN_PATH} above {}", dependent.manifest_dir.display()))?;
-    let tmp = tempfile::Builder::new().prefix("talos-ext-layer-").tempdir().context("creating a temp dir")?;
     let arch = dependent.arch;
     let mut meta = load_meta(&other.manifest_dir)?;
     let repinned = apply_repins(&root, &mut meta, arch, &dependent.layer_test.repins)?;
@@ -1067,7 +1178,7 @@ pub(crate) fn stage_layer<T>(
         meta,
         pin: Pin::load(&root)?,
         manifest_dir: other.manifest_dir.clone(),
-        out_dir: tmp.path().to_path_buf(),
+        out_dir: PathBuf::new(),
         source_date_epoch: dependent.source_date_epoch,
         fetch: dependent.fetch.clone(),
         overrides: dependent.overrides.clone(),
@@ -1076,10 +1187,96 @@ pub(crate) fn stage_layer<T>(
         go_cache: None,
         linux_firmware: dependent.linux_firmware.clone(),
     };
-    let staged = stage_arch(&ctx, arch, other.recipe, &tmp.path().join(arch.as_str())).with_context(|| {
-        format!("staging extension `{}` for {arch}, which `{}` layers", other.links, dependent.meta.name)
+    with_shared_stage(&root, ctx, other.recipe, arch, |staged| merge(&staged.dir.join("rootfs"), &staged.overridden))
+        .with_context(|| {
+            format!("staging extension `{}` for {arch}, which `{}` layers", other.links, dependent.meta.name)
+        })
+}
+
+/// Stages the extension of `ctx` (whose `out_dir` is set here) for `arch` in a directory kept
+/// between tests, `<cache>/test-stages/ext-<name>-<arch>-<key>/`, under a file lock, and calls
+/// `use_it` with the stage while the lock is held. The key covers what selects a build: the
+/// crate, the overrides of its sources and of the libraries and layers it uses, the test's
+/// repins and absent modules for its layers, the linux-firmware release. The tree is staged
+/// afresh by the recipe every time; what the directory keeps is the work directory, whose
+/// per-phase stamps (see `fresh`) let a restage with unchanged inputs skip the builds, whichever
+/// test staged it before (a layer's dependents and the layer's own test).
+fn with_shared_stage<T>(
+    root: &Path,
+    mut ctx: StageContext,
+    recipe: Recipe,
+    arch: Arch,
+    use_it: impl FnOnce(crate::script::ArchStage) -> Result<T>,
+) -> Result<T> {
+    let manifest_dir = ctx.manifest_dir.canonicalize().with_context(|| format!("{}", ctx.manifest_dir.display()))?;
+    let this = TestLibrary { links: ctx.meta.name.clone(), manifest_dir: manifest_dir.clone(), recipe };
+    let overrides = overrides_used(&this, &ctx.libraries, &ctx.overrides)?;
+    let mut key = crate::fresh::Key::new("test extension stage");
+    key.text("name", &ctx.meta.name)
+        .text("crate", &manifest_dir.display().to_string())
+        .text("overrides", &overrides)
+        .text("layer options", &format!("{:?}", ctx.layer_test))
+        .text("linux-firmware", &format!("{:?}", ctx.linux_firmware))
+        .text("epoch", &ctx.source_date_epoch.to_string());
+    let key = key.finish();
+    let stages = default_cache_dir(root).join("test-stages");
+    let name = format!("ext-{}-{arch}-{}", ctx.meta.name, &key[..16]);
+    let _lock = talos_ext_fs::lock_file(&stages.join(format!("{name}.lock")))?;
+    ctx.out_dir = stages.join(name);
+    let staged = stage_arch(&ctx, arch, recipe, &ctx.out_dir.join("staged"))?;
+    use_it(staged)
+}
+
+/// [`stage_with`] in the extension's shared test directory ([`with_shared_stage`]) instead of a
+/// new one: for an extension whose build is long and that other tests stage too (the glibc
+/// recipe, which the NVIDIA recipes layer), so that it is built once. The staged tree is copied
+/// out (into a temporary directory that lives as long as the returned [`Staged`]) while the
+/// shared stage is locked.
+pub fn stage_shared(manifest_dir: &str, recipe: Recipe, arch: Arch, opts: &TestOptions) -> Result<Staged> {
+    let manifest_dir = Path::new(manifest_dir);
+    let root = Pin::find_workspace_root(manifest_dir)
+        .with_context(|| format!("no {PIN_PATH} above {}", manifest_dir.display()))?;
+    check_overrides_listed(&root, &opts.overrides)?;
+    let mut meta = load_meta(manifest_dir)?;
+    if meta.is_internal() {
+        anyhow::bail!("`{}` is a library: its tests share its stage already (use stage_with)", meta.name);
+    }
+    let own: Vec<Repin> = opts.repins.iter().filter(|r| r.layer.is_none()).cloned().collect();
+    let repinned = apply_repins(&root, &mut meta, arch, &own)?;
+    meta = without_modules(meta, arch, &opts.absent_modules);
+    let ctx = StageContext {
+        meta: meta.clone(),
+        pin: Pin::load(&root)?,
+        manifest_dir: manifest_dir.to_path_buf(),
+        out_dir: PathBuf::new(),
+        source_date_epoch: TEST_EPOCH,
+        fetch: opts.fetch.clone(),
+        overrides: opts.overrides.clone(),
+        libraries: opts.libraries.clone(),
+        layer_test: LayerTestOptions::of(opts),
+        go_cache: opts.go_cache.clone(),
+        linux_firmware: opts.linux_firmware.clone(),
+    };
+    let tmp = tempfile::Builder::new().prefix("talos-ext-test-").tempdir().context("creating a temp dir")?;
+    let dest = tmp.path().join(arch.as_str());
+    let (shared, overridden, fetched) = with_shared_stage(&root, ctx, recipe, arch, |staged| {
+        talos_ext_fs::copy_tree(&staged.dir, &dest)?;
+        let shared = staged.dir.parent().context("a shared stage has a parent")?.to_path_buf();
+        Ok((shared, staged.overridden, staged.fetched))
     })?;
-    merge(&staged.dir.join("rootfs"), &staged.overridden)
+    let mut build_paths =
+        vec![shared, tmp.path().to_path_buf(), root.clone(), opts.fetch.cache_dir.clone(), default_cache_dir(&root)];
+    build_paths.sort();
+    build_paths.dedup();
+    let staged = Staged {
+        dir: dest,
+        overridden_sources: overridden,
+        fetched_sources: Some(fetched),
+        build_paths,
+        _tmp: Some(tmp),
+    };
+    report_built_from(&meta, arch, &staged, &repinned);
+    Ok(staged)
 }
 
 /// The workspace's pinned toolchains, read from `toolchain/` as builds read them, so tests say

@@ -253,7 +253,9 @@ fn listed_test_overrides_are_real_and_used() {
         .iter()
         .filter(|f| f.components().any(|c| c.as_os_str() == "tests"))
         .map(|f| fs::read_to_string(f).unwrap_or_default())
-        .filter(|text| text.contains("SourceOverride") || text.contains("Repin"))
+        .filter(|text| {
+            text.contains("SourceOverride") || text.contains("Repin") || text.contains("override_with_debian_orig(")
+        })
         .collect();
     let mut problems = Vec::new();
     for entry in &entries {
@@ -291,12 +293,13 @@ fn listed_test_overrides_are_real_and_used() {
             _ => {}
         }
         // A prebuilt recipe's shared stand-in tests re-pin its sources (`testing::Repin`), and a
-        // recipe's own tests may override or re-pin its sources.
+        // recipe's own tests may override (`stage_debian_override`) or re-pin its sources.
         let stand_ins = tests.iter().any(|f| {
             f.starts_with(&e.dir)
                 && fs::read_to_string(f).is_ok_and(|text| {
                     text.contains("talos_ext_build::prebuilt_recipe_tests!")
-                        || text.contains("Repin::") && f.components().any(|c| c.as_os_str() == "tests")
+                        || (text.contains("Repin::") || calls(&text, "stage_debian_override"))
+                            && f.components().any(|c| c.as_os_str() == "tests")
                 })
         });
         if !stand_ins && !override_tests.iter().any(|text| text.contains(&format!("\"{recipe}\""))) {
@@ -513,6 +516,10 @@ fn calls(text: &str, name: &str) -> bool {
 const REAL_BUILD_HELPERS: &[&str] = &[
     "stage",
     "debian_orig",
+    "offline_debian_pins",
+    "override_with_debian_orig",
+    "stage_debian_pin",
+    "stage_debian_override",
     "glibc_debian_override",
     "debian_deb",
     "pypi_sdist",

@@ -13,26 +13,15 @@ mod build;
 #[allow(dead_code)]
 mod zlib;
 
-use std::path::Path;
-
 use talos_ext_build::testing::{
-    TestOptions, check_static_program, debian_orig, go_wrapper_requiring_the_pin, meta, mode, stage_with,
-    target_command,
+    TestOptions, check_static_program, go_wrapper_requiring_the_pin, meta, mode, stage_with, target_command,
 };
-use talos_ext_build::{Arch, SourceOverride, TestLibrary};
+use talos_ext_build::{Arch, TestLibrary};
 
 fn check(arch: Arch) {
     let mut opts = TestOptions::from_env().unwrap();
-    opts.overrides = vec![SourceOverride {
-        extension: "zlib".into(),
-        source: None,
-        path: debian_orig("zlib=1:1.3.dfsg+really1.3.2-3").unwrap_or_else(|e| panic!("{e:#}")),
-    }];
-    opts.libraries = vec![TestLibrary {
-        links: "zlib".into(),
-        manifest_dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../internal/zlib"),
-        recipe: zlib::recipe,
-    }];
+    opts.override_with_debian_orig("zlib", None, "zlib=1:1.3.dfsg+really1.3.2-3").unwrap_or_else(|e| panic!("{e:#}"));
+    opts.libraries = vec![TestLibrary::internal("zlib", zlib::recipe)];
     let started = std::time::Instant::now();
     let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));

@@ -11,13 +11,13 @@
 #[allow(dead_code)]
 mod build;
 
+use talos_ext_build::Arch;
 use talos_ext_build::model::{ExtensionMeta, Sha256, VersionSpec};
 use talos_ext_build::testing::{
-    TestOptions, check_offline_fails_naming_a_source, check_static_program, debian_orig, meta, mode,
-    stage_recipe_meta_with, target_command,
+    TestOptions, check_offline_fails_naming_a_source, check_static_program, meta, mode, stage_recipe_meta_with,
+    target_command,
 };
 use talos_ext_build::validate::{cri, service};
-use talos_ext_build::{Arch, SourceOverride};
 
 /// Debian's upstream tarball of the release the tests build.
 const DEBIAN: &str = "golang-github-containerd-stargz-snapshotter=0.14.3-7";
@@ -39,11 +39,8 @@ fn meta_0_14_3() -> ExtensionMeta {
 
 fn build_and_check(arch: Arch) {
     let mut opts = TestOptions::from_env().unwrap();
-    opts.overrides = vec![SourceOverride {
-        extension: "stargz-snapshotter".into(),
-        source: Some("stargz-snapshotter".into()),
-        path: debian_orig(DEBIAN).unwrap_or_else(|e| panic!("{e:#}")),
-    }];
+    opts.override_with_debian_orig("stargz-snapshotter", Some("stargz-snapshotter"), DEBIAN)
+        .unwrap_or_else(|e| panic!("{e:#}"));
     let started = std::time::Instant::now();
     let s = stage_recipe_meta_with(env!("CARGO_MANIFEST_DIR"), meta_0_14_3(), build::recipe, arch, &opts)
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));

@@ -25,13 +25,13 @@ mod pcre2;
 #[allow(dead_code)]
 mod zlib;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use talos_ext_build::testing::{
-    Staged, TestOptions, check_static_program, debian_orig, meta, mode, stage_with, target_command,
+    Staged, TestOptions, check_static_program, internal_crate, mode, stage_with, target_command,
 };
 use talos_ext_build::validate::service;
-use talos_ext_build::{Arch, SourceOverride, TestLibrary};
+use talos_ext_build::{Arch, TestLibrary};
 
 const CONTAINER: &str = "usr/local/lib/containers/qemu-guest-agent";
 const SPEC: &str = "usr/local/etc/containers/qemu-guest-agent.yaml";
@@ -41,26 +41,15 @@ const PORT: &str = "/dev/virtio-ports/org.qemu.guest_agent.0";
 const QEMU: &str = "qemu=1:10.2.2+ds-1";
 const GLIB: &str = "glib2.0=2.88.0-1";
 
-fn internal(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../internal").join(name)
-}
-
 fn staged(arch: Arch, tmp: &Path) -> Staged {
     // pcre2's and libffi's pins, served offline from a mirror of Debian's byte-identical tarballs.
-    let mut mirrored = Vec::new();
-    for (lib, orig) in [("pcre2", "pcre2=10.48-3.1"), ("libffi", "libffi=3.8.0-2")] {
-        let pinned = meta(internal(lib).to_str().unwrap()).unwrap().source(lib, arch).unwrap().sha256.to_string();
-        mirrored.push((debian_orig(orig).unwrap_or_else(|e| panic!("{e:#}")), pinned));
+    let pins =
+        [(internal_crate("pcre2"), "pcre2", "pcre2=10.48-3.1"), (internal_crate("libffi"), "libffi", "libffi=3.8.0-2")];
+    let mut opts = TestOptions::offline_debian_pins(tmp, arch, &pins).unwrap_or_else(|e| panic!("{e:#}"));
+    for (extension, spec) in [("qemu-guest-agent", QEMU), ("glib", GLIB), ("zlib", "zlib=1:1.3.dfsg+really1.3.2-3")] {
+        opts.override_with_debian_orig(extension, None, spec).unwrap_or_else(|e| panic!("{e:#}"));
     }
-    let files: Vec<(&Path, &str)> = mirrored.iter().map(|(p, s)| (p.as_path(), s.as_str())).collect();
-    let mut opts = TestOptions::offline_mirror(tmp, &files).unwrap();
-    let orig = |spec: &str| debian_orig(spec).unwrap_or_else(|e| panic!("{e:#}"));
-    opts.overrides = vec![
-        SourceOverride { extension: "qemu-guest-agent".into(), source: None, path: orig(QEMU) },
-        SourceOverride { extension: "glib".into(), source: None, path: orig(GLIB) },
-        SourceOverride { extension: "zlib".into(), source: None, path: orig("zlib=1:1.3.dfsg+really1.3.2-3") },
-    ];
-    let library = |links: &str, recipe| TestLibrary { links: links.into(), manifest_dir: internal(links), recipe };
+    let library = TestLibrary::internal;
     opts.libraries = vec![
         library("zlib", zlib::recipe),
         library("pcre2", pcre2::recipe),

@@ -19,14 +19,8 @@ mod pcre2;
 #[allow(dead_code)]
 mod zlib;
 
-use std::path::{Path, PathBuf};
-
-use talos_ext_build::testing::{TestOptions, check_archive_machine, debian_orig, meta, stage_with};
-use talos_ext_build::{Arch, SourceOverride, TestLibrary};
-
-fn internal(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)
-}
+use talos_ext_build::testing::{TestOptions, check_archive_machine, internal_crate, stage_with};
+use talos_ext_build::{Arch, TestLibrary};
 
 /// Debian's GLib 2.88.0 (upstream's tarball), listed in test-overrides.toml.
 const GLIB: &str = "glib2.0=2.88.0-1";
@@ -37,26 +31,13 @@ fn tier_full_amd64_static_glib_from_debian_2_88_0() {
     let arch = Arch::Amd64;
     let started = std::time::Instant::now();
     let tmp = tempfile::tempdir().unwrap();
-    let mut mirrored = Vec::new();
-    for (lib, orig) in [("pcre2", "pcre2=10.48-3.1"), ("libffi", "libffi=3.8.0-2")] {
-        let pinned = meta(internal(lib).to_str().unwrap()).unwrap().source(lib, arch).unwrap().sha256.to_string();
-        mirrored.push((debian_orig(orig).unwrap_or_else(|e| panic!("{e:#}")), pinned));
+    let pins =
+        [(internal_crate("pcre2"), "pcre2", "pcre2=10.48-3.1"), (internal_crate("libffi"), "libffi", "libffi=3.8.0-2")];
+    let mut opts = TestOptions::offline_debian_pins(tmp.path(), arch, &pins).unwrap_or_else(|e| panic!("{e:#}"));
+    for (extension, spec) in [("glib", GLIB), ("zlib", "zlib=1:1.3.dfsg+really1.3.2-3")] {
+        opts.override_with_debian_orig(extension, None, spec).unwrap_or_else(|e| panic!("{e:#}"));
     }
-    let files: Vec<(&Path, &str)> = mirrored.iter().map(|(p, s)| (p.as_path(), s.as_str())).collect();
-    let mut opts = TestOptions::offline_mirror(tmp.path(), &files).unwrap();
-    opts.overrides = vec![
-        SourceOverride {
-            extension: "glib".into(),
-            source: None,
-            path: debian_orig(GLIB).unwrap_or_else(|e| panic!("{e:#}")),
-        },
-        SourceOverride {
-            extension: "zlib".into(),
-            source: None,
-            path: debian_orig("zlib=1:1.3.dfsg+really1.3.2-3").unwrap_or_else(|e| panic!("{e:#}")),
-        },
-    ];
-    let library = |links: &str, recipe| TestLibrary { links: links.into(), manifest_dir: internal(links), recipe };
+    let library = TestLibrary::internal;
     opts.libraries =
         vec![library("zlib", zlib::recipe), library("pcre2", pcre2::recipe), library("libffi", libffi::recipe)];
     let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)

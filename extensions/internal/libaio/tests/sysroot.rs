@@ -8,9 +8,7 @@
 mod build;
 
 use talos_ext_build::Arch;
-use talos_ext_build::testing::{
-    TestOptions, check_archive_machine, check_offline_fails_naming_a_source, debian_orig, meta, stage_with,
-};
+use talos_ext_build::testing::{check_archive_machine, check_offline_fails_naming_a_source, stage_debian_pin};
 
 #[test]
 fn offline_without_the_source_fails_naming_it() {
@@ -18,14 +16,8 @@ fn offline_without_the_source_fails_naming_it() {
 }
 
 fn check(arch: Arch) {
-    let meta = meta(env!("CARGO_MANIFEST_DIR")).unwrap();
-    let pinned = meta.source("libaio", arch).expect("the pinned libaio").sha256.to_string();
-    let orig = debian_orig("libaio=0.3.113-4").unwrap_or_else(|e| panic!("{e:#}"));
-    let tmp = tempfile::tempdir().unwrap();
-    let opts = TestOptions::offline_mirror(tmp.path(), &[(&orig, &pinned)]).unwrap();
-    let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
+    let s = stage_debian_pin(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, "libaio", "libaio=0.3.113-4")
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
-    assert!(s.overridden_sources.is_empty(), "built from the pin: {:?}", s.overridden_sources);
     let header = std::fs::read_to_string(s.dir.join("usr/include/libaio.h")).unwrap();
     assert!(header.contains("io_submit"), "{arch}: libaio.h declares io_submit");
     let a = std::fs::read(s.dir.join("usr/lib/libaio.a")).unwrap_or_else(|e| panic!("{arch}: libaio.a: {e}"));

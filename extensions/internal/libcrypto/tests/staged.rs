@@ -7,17 +7,13 @@
 mod build;
 
 use talos_ext_build::Arch;
-use talos_ext_build::testing::{TestOptions, debian_orig, stage_with};
+use talos_ext_build::testing::stage_debian_pin;
 
 #[test]
 fn tier_kinds_amd64_static_libcrypto_from_pin() {
-    let orig = debian_orig("openssl=3.5.7-1~deb13u2").unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let pinned = "a8c0d28a529ca480f9f36cf5792e2cd21984552a3c8e4aa11a24aa31aeac98e8";
-    let opts = TestOptions::offline_mirror(tmp.path(), &[(&orig, pinned)]).unwrap();
-    let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, Arch::Amd64, &opts)
-        .unwrap_or_else(|e| panic!("staging: {e:#}"));
-    assert!(s.overridden_sources.is_empty());
+    let s =
+        stage_debian_pin(env!("CARGO_MANIFEST_DIR"), build::recipe, Arch::Amd64, "openssl", "openssl=3.5.7-1~deb13u2")
+            .unwrap_or_else(|e| panic!("staging: {e:#}"));
     let a = std::fs::read(s.dir.join("usr/lib/libcrypto.a")).unwrap();
     assert!(a.starts_with(b"!<arch>\n"), "libcrypto.a is a static archive");
     assert!(!s.dir.join("usr/lib/libcrypto.so").exists(), "no shared library");

@@ -9,10 +9,8 @@
 #[allow(dead_code)]
 mod build;
 
-use talos_ext_build::testing::{
-    TestOptions, check_archive_machine, check_offline_fails_naming_a_source, debian_orig, stage_with,
-};
-use talos_ext_build::{Arch, SourceOverride};
+use talos_ext_build::Arch;
+use talos_ext_build::testing::{check_archive_machine, check_offline_fails_naming_a_source, stage_debian_override};
 
 #[test]
 fn offline_without_the_source_fails_naming_it() {
@@ -20,12 +18,8 @@ fn offline_without_the_source_fails_naming_it() {
 }
 
 fn check(arch: Arch) {
-    let mut opts = TestOptions::from_env().unwrap();
-    let path = debian_orig("lvm2=2.03.31-2").unwrap_or_else(|e| panic!("{e:#}"));
-    opts.overrides = vec![SourceOverride { extension: "libdevmapper".into(), source: Some("lvm2".into()), path }];
-    let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
+    let s = stage_debian_override(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, Some("lvm2"), "lvm2=2.03.31-2")
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
-    assert_eq!(s.overridden_sources, ["lvm2"], "the override is what was built");
     let header = std::fs::read_to_string(s.dir.join("usr/include/libdevmapper.h")).unwrap();
     assert!(header.contains("dm_task_create"), "{arch}: libdevmapper.h declares dm_task_create");
     let pc = std::fs::read_to_string(s.dir.join("usr/lib/pkgconfig/devmapper.pc")).unwrap();

@@ -7,17 +7,11 @@
 mod build;
 
 use talos_ext_build::Arch;
-use talos_ext_build::testing::{TestOptions, check_archive_machine, debian_orig, meta, stage_with};
+use talos_ext_build::testing::{check_archive_machine, stage_debian_pin};
 
 fn check(arch: Arch) {
-    let meta = meta(env!("CARGO_MANIFEST_DIR")).unwrap();
-    let pinned = meta.source("libevent", arch).expect("the pinned libevent").sha256.to_string();
-    let orig = debian_orig("libevent=2.1.13-stable-1").unwrap_or_else(|e| panic!("{e:#}"));
-    let tmp = tempfile::tempdir().unwrap();
-    let opts = TestOptions::offline_mirror(tmp.path(), &[(&orig, &pinned)]).unwrap();
-    let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
+    let s = stage_debian_pin(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, "libevent", "libevent=2.1.13-stable-1")
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
-    assert!(s.overridden_sources.is_empty(), "built from the pin");
     let sysroot = &s.dir;
     for header in ["event2/event.h", "event2/bufferevent.h", "event2/event-config.h", "event.h"] {
         assert!(sysroot.join("usr/include").join(header).is_file(), "{arch}: no {header}");

@@ -8,17 +8,11 @@
 mod build;
 
 use talos_ext_build::Arch;
-use talos_ext_build::testing::{TestOptions, check_archive_machine, debian_orig, meta, stage_with};
+use talos_ext_build::testing::{check_archive_machine, stage_debian_pin};
 
 fn check(arch: Arch) {
-    let meta = meta(env!("CARGO_MANIFEST_DIR")).unwrap();
-    let pinned = meta.source("libffi", arch).expect("the pinned libffi").sha256.to_string();
-    let orig = debian_orig("libffi=3.8.0-2").unwrap_or_else(|e| panic!("{e:#}"));
-    let tmp = tempfile::tempdir().unwrap();
-    let opts = TestOptions::offline_mirror(tmp.path(), &[(&orig, &pinned)]).unwrap();
-    let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
+    let s = stage_debian_pin(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, "libffi", "libffi=3.8.0-2")
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
-    assert!(s.overridden_sources.is_empty(), "built from the pin");
     let sysroot = &s.dir;
     for header in ["ffi.h", "ffitarget.h"] {
         assert!(sysroot.join("usr/include").join(header).is_file(), "{arch}: no {header}");

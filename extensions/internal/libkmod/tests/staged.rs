@@ -5,17 +5,13 @@
 #[allow(dead_code)]
 mod build;
 
-use talos_ext_build::testing::{TestOptions, debian_orig, stage_with};
-use talos_ext_build::{Arch, SourceOverride};
+use talos_ext_build::Arch;
+use talos_ext_build::testing::{TestOptions, stage_with};
 
 fn check(arch: Arch) {
     let mut opts = TestOptions::from_env().unwrap();
     opts.fetch.offline = true;
-    opts.overrides = vec![SourceOverride {
-        extension: "libkmod".into(),
-        source: Some("kmod".into()),
-        path: debian_orig("kmod=34.2-2").unwrap(),
-    }];
+    opts.override_with_debian_orig("libkmod", Some("kmod"), "kmod=34.2-2").unwrap();
     let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
     assert_eq!(s.overridden_sources, ["kmod"]);

@@ -11,14 +11,13 @@ mod build;
 #[allow(dead_code)]
 mod json_c;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use talos_ext_build::prelude::Result;
 use talos_ext_build::testing::{Staged, TestOptions, check_archive_machine, debian_orig, pypi_sdist, stage_with};
 use talos_ext_build::{Arch, SourceOverride, TestLibrary};
 
 fn staged(arch: Arch) -> Staged {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let source = |extension: &str, path: Result<PathBuf>| SourceOverride {
         extension: extension.into(),
         source: None,
@@ -27,8 +26,7 @@ fn staged(arch: Arch) -> Staged {
     let mut opts = TestOptions::from_env().unwrap();
     opts.overrides =
         vec![source("libnvme", pypi_sdist("libnvme==1.16.2")), source("json-c", debian_orig("json-c=0.18+ds-1"))];
-    opts.libraries =
-        vec![TestLibrary { links: "json-c".into(), manifest_dir: here.join("../json-c"), recipe: json_c::recipe }];
+    opts.libraries = vec![TestLibrary::internal("json-c", json_c::recipe)];
     stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts).unwrap_or_else(|e| panic!("{arch}: {e:#}"))
 }
 

@@ -9,10 +9,8 @@
 #[allow(dead_code)]
 mod build;
 
-use talos_ext_build::testing::{
-    TestOptions, check_archive_machine, check_offline_fails_naming_a_source, debian_orig, stage_with,
-};
-use talos_ext_build::{Arch, SourceOverride};
+use talos_ext_build::Arch;
+use talos_ext_build::testing::{check_archive_machine, check_offline_fails_naming_a_source, stage_debian_override};
 
 #[test]
 fn offline_without_the_source_fails_naming_it() {
@@ -20,12 +18,8 @@ fn offline_without_the_source_fails_naming_it() {
 }
 
 fn check(arch: Arch) {
-    let mut opts = TestOptions::from_env().unwrap();
-    let path = debian_orig("liburcu=0.13.2-1").unwrap_or_else(|e| panic!("{e:#}"));
-    opts.overrides = vec![SourceOverride { extension: "liburcu".into(), source: None, path }];
-    let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
+    let s = stage_debian_override(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, None, "liburcu=0.13.2-1")
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
-    assert_eq!(s.overridden_sources, ["liburcu"], "the override is what was built");
     for header in ["urcu.h", "urcu/rculist.h", "urcu/uatomic.h", "urcu/config.h"] {
         assert!(s.dir.join("usr/include").join(header).is_file(), "{arch}: no {header}");
     }

@@ -25,48 +25,25 @@ mod rpcsvc_proto;
 #[allow(dead_code)]
 mod util_linux_libs;
 
-use std::path::{Path, PathBuf};
-
-use talos_ext_build::testing::{TestOptions, check_static_program, debian_orig, meta, stage_with, target_command};
-use talos_ext_build::{Arch, SourceOverride, TestLibrary};
-
-fn internal(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name)
-}
+use talos_ext_build::testing::{TestOptions, check_static_program, internal_crate, stage_with, target_command};
+use talos_ext_build::{Arch, TestLibrary};
 
 fn check(arch: Arch) {
-    let files: Vec<(PathBuf, String)> = [
-        ("libtirpc=1.3.6+ds-1", "libtirpc", "libtirpc"),
-        ("libevent=2.1.13-stable-1", "libevent", "libevent"),
-        ("util-linux=2.42.2-1", "util-linux-libs", "util-linux"),
-    ]
-    .into_iter()
-    .map(|(spec, lib, source)| {
-        let pinned = meta(internal(lib).to_str().unwrap()).unwrap().source(source, arch).unwrap().sha256.to_string();
-        (debian_orig(spec).unwrap_or_else(|e| panic!("{e:#}")), pinned)
-    })
-    .collect();
-    let mirror: Vec<(&Path, &str)> = files.iter().map(|(p, h)| (p.as_path(), h.as_str())).collect();
-    let tmp = tempfile::tempdir().unwrap();
-    let mut opts = TestOptions::offline_mirror(tmp.path(), &mirror).unwrap();
-    let debian = |spec: &str| debian_orig(spec).unwrap_or_else(|e| panic!("{e:#}"));
-    opts.overrides = vec![
-        SourceOverride { extension: "rpc-statd".into(), source: None, path: debian("nfs-utils=1:2.8.3-1") },
-        SourceOverride { extension: "rpcsvc-proto".into(), source: None, path: debian("rpcsvc-proto=1.4.3-1") },
+    let pins = [
+        (internal_crate("libtirpc"), "libtirpc", "libtirpc=1.3.6+ds-1"),
+        (internal_crate("libevent"), "libevent", "libevent=2.1.13-stable-1"),
+        (internal_crate("util-linux-libs"), "util-linux", "util-linux=2.42.2-1"),
     ];
+    let tmp = tempfile::tempdir().unwrap();
+    let mut opts = TestOptions::offline_debian_pins(tmp.path(), arch, &pins).unwrap_or_else(|e| panic!("{e:#}"));
+    for (extension, spec) in [("rpc-statd", "nfs-utils=1:2.8.3-1"), ("rpcsvc-proto", "rpcsvc-proto=1.4.3-1")] {
+        opts.override_with_debian_orig(extension, None, spec).unwrap_or_else(|e| panic!("{e:#}"));
+    }
     opts.libraries = vec![
-        TestLibrary { links: "libtirpc".into(), manifest_dir: internal("libtirpc"), recipe: libtirpc::recipe },
-        TestLibrary { links: "libevent".into(), manifest_dir: internal("libevent"), recipe: libevent::recipe },
-        TestLibrary {
-            links: "util-linux-libs".into(),
-            manifest_dir: internal("util-linux-libs"),
-            recipe: util_linux_libs::recipe,
-        },
-        TestLibrary {
-            links: "rpcsvc-proto".into(),
-            manifest_dir: internal("rpcsvc-proto"),
-            recipe: rpcsvc_proto::recipe,
-        },
+        TestLibrary::internal("libtirpc", libtirpc::recipe),
+        TestLibrary::internal("libevent", libevent::recipe),
+        TestLibrary::internal("util-linux-libs", util_linux_libs::recipe),
+        TestLibrary::internal("rpcsvc-proto", rpcsvc_proto::recipe),
     ];
     let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));

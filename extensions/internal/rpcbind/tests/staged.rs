@@ -12,24 +12,15 @@ mod build;
 #[allow(dead_code)]
 mod libtirpc;
 
-use std::path::Path;
-
-use talos_ext_build::testing::{TestOptions, check_static_program, debian_orig, meta, stage_with, target_command};
-use talos_ext_build::{Arch, SourceOverride, TestLibrary};
+use talos_ext_build::testing::{TestOptions, check_static_program, internal_crate, stage_with, target_command};
+use talos_ext_build::{Arch, TestLibrary};
 
 fn check(arch: Arch) {
-    let libtirpc_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../libtirpc");
-    let pinned = meta(libtirpc_dir.to_str().unwrap()).unwrap().source("libtirpc", arch).unwrap().sha256.to_string();
-    let orig = debian_orig("libtirpc=1.3.6+ds-1").unwrap_or_else(|e| panic!("{e:#}"));
     let tmp = tempfile::tempdir().unwrap();
-    let mut opts = TestOptions::offline_mirror(tmp.path(), &[(&orig, &pinned)]).unwrap();
-    opts.overrides = vec![SourceOverride {
-        extension: "rpcbind".into(),
-        source: None,
-        path: debian_orig("rpcbind=1.2.7-1").unwrap_or_else(|e| panic!("{e:#}")),
-    }];
-    opts.libraries =
-        vec![TestLibrary { links: "libtirpc".into(), manifest_dir: libtirpc_dir, recipe: libtirpc::recipe }];
+    let pins = [(internal_crate("libtirpc"), "libtirpc", "libtirpc=1.3.6+ds-1")];
+    let mut opts = TestOptions::offline_debian_pins(tmp.path(), arch, &pins).unwrap_or_else(|e| panic!("{e:#}"));
+    opts.override_with_debian_orig("rpcbind", None, "rpcbind=1.2.7-1").unwrap_or_else(|e| panic!("{e:#}"));
+    opts.libraries = vec![TestLibrary::internal("libtirpc", libtirpc::recipe)];
     let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
     assert_eq!(s.overridden_sources, ["rpcbind"], "rpcbind is Debian's 1.2.7; libtirpc is the pin");

@@ -7,20 +7,12 @@
 #[allow(dead_code)]
 mod build;
 
-use talos_ext_build::testing::{TestOptions, check_archive_machine, debian_orig, stage_with};
-use talos_ext_build::{Arch, SourceOverride};
+use talos_ext_build::Arch;
+use talos_ext_build::testing::{check_archive_machine, stage_debian_override};
 
 fn check(arch: Arch) {
-    let tmp = tempfile::tempdir().unwrap();
-    let mut opts = TestOptions::offline_mirror(tmp.path(), &[]).unwrap();
-    opts.overrides = vec![SourceOverride {
-        extension: "sqlite".into(),
-        source: None,
-        path: debian_orig("sqlite3=3.53.4-2").unwrap_or_else(|e| panic!("{e:#}")),
-    }];
-    let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
+    let s = stage_debian_override(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, None, "sqlite3=3.53.4-2")
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
-    assert_eq!(s.overridden_sources, ["sqlite"], "built from Debian's tarball");
     let sysroot = &s.dir;
     let bytes = std::fs::read(sysroot.join("usr/lib/libsqlite3.a")).unwrap();
     assert!(bytes.windows(b"sqlite3_open_v2".len()).any(|w| w == b"sqlite3_open_v2"), "{arch}: the API is there");

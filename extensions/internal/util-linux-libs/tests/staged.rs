@@ -7,17 +7,13 @@
 mod build;
 
 use talos_ext_build::Arch;
-use talos_ext_build::testing::{TestOptions, debian_orig, stage_with};
+use talos_ext_build::testing::stage_debian_pin;
 
 #[test]
 fn tier_kinds_amd64_static_libmount_and_libblkid_from_pin() {
-    let orig = debian_orig("util-linux=2.42.2-1").unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let pinned = "03a05d3adf9602ef128f2da05b84b3205ce60c351e5737c0370f74000679ce8a";
-    let opts = TestOptions::offline_mirror(tmp.path(), &[(&orig, pinned)]).unwrap();
-    let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, Arch::Amd64, &opts)
-        .unwrap_or_else(|e| panic!("staging: {e:#}"));
-    assert!(s.overridden_sources.is_empty());
+    let s =
+        stage_debian_pin(env!("CARGO_MANIFEST_DIR"), build::recipe, Arch::Amd64, "util-linux", "util-linux=2.42.2-1")
+            .unwrap_or_else(|e| panic!("staging: {e:#}"));
     for lib in ["libmount", "libblkid", "libuuid"] {
         let a = std::fs::read(s.dir.join(format!("usr/lib/{lib}.a"))).unwrap();
         assert!(a.starts_with(b"!<arch>\n"), "{lib}.a is a static archive");

@@ -7,20 +7,19 @@
 #[allow(dead_code)]
 mod build;
 
-use talos_ext_build::testing::{TestOptions, debian_orig, stage_with};
-use talos_ext_build::{Arch, SourceOverride};
+use talos_ext_build::Arch;
+use talos_ext_build::testing::stage_debian_override;
 
 #[test]
 fn tier_kinds_amd64_static_zlib_from_debian_1_3_2() {
-    let mut opts = TestOptions::from_env().unwrap();
-    opts.overrides = vec![SourceOverride {
-        extension: "zlib".into(),
-        source: None,
-        path: debian_orig("zlib=1:1.3.dfsg+really1.3.2-3").unwrap(),
-    }];
-    let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, Arch::Amd64, &opts)
-        .unwrap_or_else(|e| panic!("staging: {e:#}"));
-    assert_eq!(s.overridden_sources, ["zlib"], "the override is reported");
+    let s = stage_debian_override(
+        env!("CARGO_MANIFEST_DIR"),
+        build::recipe,
+        Arch::Amd64,
+        None,
+        "zlib=1:1.3.dfsg+really1.3.2-3",
+    )
+    .unwrap_or_else(|e| panic!("staging: {e:#}"));
     let a = std::fs::read(s.dir.join("usr/lib/libz.a")).unwrap();
     assert!(a.starts_with(b"!<arch>\n"), "libz.a is a static archive");
     assert!(a.windows(b"deflateInit2_".len()).any(|w| w == b"deflateInit2_"), "libz.a defines deflate");

@@ -12,12 +12,12 @@
 #[allow(dead_code)]
 mod build;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use talos_ext_build::Arch;
 use talos_ext_build::step::Command;
-use talos_ext_build::testing::{Staged, TestOptions, glibc_debian_override, mode, stage_with, target_command};
+use talos_ext_build::testing::{Staged, TestOptions, glibc_debian_override, mode, stage_shared, target_command};
 
 /// Libraries every glibc 2.43 build installs (file names in the library directory).
 const LIBRARIES: &[&str] = &[
@@ -40,13 +40,11 @@ const LIBRARIES: &[&str] = &[
 fn staged(arch: Arch) -> Staged {
     let mut opts = TestOptions::from_env().unwrap();
     opts.fetch.offline = true;
-    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    opts.overrides =
-        vec![glibc_debian_override(&tmp.join(format!("glibc-src-{arch}"))).unwrap_or_else(|e| panic!("{e:#}"))];
-    // In target/tmp, not a temporary directory: a failed run leaves its logs to read.
-    opts.work_dir = Some(tmp.join(format!("glibc-{arch}")));
+    opts.overrides = vec![glibc_debian_override().unwrap_or_else(|e| panic!("{e:#}"))];
+    // In the stage the NVIDIA recipes' tests layer (and a directory kept between runs, so a
+    // failed build leaves its logs to read).
     let started = Instant::now();
-    let s = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
+    let s = stage_shared(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
     eprintln!("glibc {arch}: staged in {:.0?}", started.elapsed());
     s

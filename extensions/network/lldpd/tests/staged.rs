@@ -12,33 +12,22 @@ mod build;
 #[allow(dead_code)]
 mod libevent;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use talos_ext_build::testing::{
-    Staged, TestOptions, check_static_program, debian_orig, meta, mode, stage_with, target_command,
+    Staged, TestOptions, check_static_program, internal_crate, mode, stage_with, target_command,
 };
-use talos_ext_build::{Arch, SourceOverride, TestLibrary};
+use talos_ext_build::{Arch, TestLibrary};
 
 const CONTAINER: &str = "usr/local/lib/containers/lldpd";
 const PROGRAMS: &[&str] = &["lldpd", "lldpcli"];
 
-fn libevent_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../internal/libevent")
-}
-
 fn staged(arch: Arch, tmp: &Path) -> Staged {
     // libevent's pin, served offline from a mirror of Debian's byte-identical tarball.
-    let libevent_meta = meta(libevent_dir().to_str().unwrap()).unwrap();
-    let pinned = libevent_meta.source("libevent", arch).unwrap().sha256.to_string();
-    let orig = debian_orig("libevent=2.1.13-stable-1").unwrap_or_else(|e| panic!("{e:#}"));
-    let mut opts = TestOptions::offline_mirror(tmp, &[(&orig, &pinned)]).unwrap();
-    opts.overrides = vec![SourceOverride {
-        extension: "lldpd".into(),
-        source: None,
-        path: debian_orig("lldpd=1.0.18-1").unwrap_or_else(|e| panic!("{e:#}")),
-    }];
-    opts.libraries =
-        vec![TestLibrary { links: "libevent".into(), manifest_dir: libevent_dir(), recipe: libevent::recipe }];
+    let pins = [(internal_crate("libevent"), "libevent", "libevent=2.1.13-stable-1")];
+    let mut opts = TestOptions::offline_debian_pins(tmp, arch, &pins).unwrap_or_else(|e| panic!("{e:#}"));
+    opts.override_with_debian_orig("lldpd", None, "lldpd=1.0.18-1").unwrap_or_else(|e| panic!("{e:#}"));
+    opts.libraries = vec![TestLibrary::internal("libevent", libevent::recipe)];
     stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"))
 }

@@ -75,8 +75,7 @@ fn tier_full_amd64_toolkit_layered_on_the_real_glibc_recipe() {
     let glibc_dir = std::path::Path::new(dir).join("../../misc/glibc");
     opts.libraries.retain(|l| l.links != "glibc");
     opts.libraries.push(TestLibrary { links: "glibc".into(), manifest_dir: glibc_dir, recipe: glibc::recipe });
-    let tmp = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    opts.overrides.push(glibc_debian_override(&tmp.join("ctk-glibc-src")).unwrap_or_else(|e| panic!("{e:#}")));
+    opts.overrides.push(glibc_debian_override().unwrap_or_else(|e| panic!("{e:#}")));
     let started = std::time::Instant::now();
     let s = stage_with(dir, build::recipe, arch, &opts).unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
     eprintln!("{arch}: staged with the real glibc layer in {:.0?}", started.elapsed());

@@ -56,10 +56,8 @@ fn tier_full_amd64_staged_with_the_real_glibc_from_debian() {
     let arch = Arch::Amd64;
     let (_mirror, mut opts) =
         options_with_glibc(dir, arch, glibc::recipe, zlib_ng::recipe).unwrap_or_else(|e| panic!("{e:#}"));
-    let tmp = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     // Besides the zlib-ng stage's override the options carry.
-    opts.overrides
-        .push(glibc_debian_override(&tmp.join("fabricmanager-glibc-src")).unwrap_or_else(|e| panic!("{e:#}")));
+    opts.overrides.push(glibc_debian_override().unwrap_or_else(|e| panic!("{e:#}")));
     let s = stage(dir, build::recipe, arch, &opts, "the real glibc recipe (Debian's 2.43) and STAND-IN archives");
     check_staged(dir, &s, arch);
     check_runs_with_the_layered_glibc(&s, arch);

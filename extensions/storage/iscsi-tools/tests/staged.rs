@@ -19,51 +19,34 @@ mod libkmod;
 #[allow(dead_code)]
 mod util_linux_libs;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use talos_ext_build::testing::{
-    Staged, TestOptions, check_static_program, debian_orig, mode, stage_with, target_command,
+    Staged, TestOptions, check_static_program, internal_crate, mode, stage_with, target_command,
 };
-use talos_ext_build::{Arch, SourceOverride, TestLibrary};
+use talos_ext_build::{Arch, TestLibrary};
 
 /// The static programs (the rest of `sbin` is upstream's shell helpers).
 const PROGRAMS: &[&str] = &["iscsiadm", "iscsid", "iscsistart", "iscsi-iname", "iscsid-wrapper"];
 
-fn internal(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../internal").join(name)
-}
-
 fn staged(arch: Arch, tmp: &Path) -> Staged {
     // The libraries' pins, served offline from a mirror of Debian's byte-identical tarballs.
-    let (util_linux, openssl) =
-        (debian_orig("util-linux=2.42.2-1").unwrap(), debian_orig("openssl=3.5.7-1~deb13u2").unwrap());
-    let mut opts = TestOptions::offline_mirror(
-        tmp,
-        &[
-            (&util_linux, "03a05d3adf9602ef128f2da05b84b3205ce60c351e5737c0370f74000679ce8a"),
-            (&openssl, "a8c0d28a529ca480f9f36cf5792e2cd21984552a3c8e4aa11a24aa31aeac98e8"),
-        ],
-    )
-    .unwrap();
-    let overrides = vec![
-        SourceOverride {
-            extension: "iscsi-tools".into(),
-            source: Some("open-iscsi".into()),
-            path: debian_orig("open-iscsi=2.1.13-1").unwrap(),
-        },
-        SourceOverride {
-            extension: "libkmod".into(),
-            source: Some("kmod".into()),
-            path: debian_orig("kmod=34.2-2").unwrap(),
-        },
+    let pins = [
+        (internal_crate("util-linux-libs"), "util-linux", "util-linux=2.42.2-1"),
+        (internal_crate("libcrypto"), "openssl", "openssl=3.5.7-1~deb13u2"),
     ];
-    let library = |links: &str, recipe| TestLibrary { links: links.into(), manifest_dir: internal(links), recipe };
+    let mut opts = TestOptions::offline_debian_pins(tmp, arch, &pins).unwrap_or_else(|e| panic!("{e:#}"));
+    for (extension, source, spec) in
+        [("iscsi-tools", "open-iscsi", "open-iscsi=2.1.13-1"), ("libkmod", "kmod", "kmod=34.2-2")]
+    {
+        opts.override_with_debian_orig(extension, Some(source), spec).unwrap_or_else(|e| panic!("{e:#}"));
+    }
+    let library = TestLibrary::internal;
     let libraries = vec![
         library("libkmod", libkmod::recipe),
         library("util-linux-libs", util_linux_libs::recipe),
         library("libcrypto", libcrypto::recipe),
     ];
-    opts.overrides = overrides;
     opts.libraries = libraries;
     stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"))

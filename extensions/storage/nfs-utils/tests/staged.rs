@@ -34,45 +34,29 @@ mod rpcsvc_proto;
 #[allow(dead_code)]
 mod util_linux_libs;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use talos_ext_build::prelude::Result;
 use talos_ext_build::testing::{
-    Staged, TestOptions, check_static_program, debian_orig, meta, mode, stage_with, target_command,
+    Staged, TestOptions, check_static_program, internal_crate, mode, stage_with, target_command,
 };
-use talos_ext_build::{Arch, SourceOverride, Stage, TestLibrary};
+use talos_ext_build::{Arch, TestLibrary};
 
 const RPCBIND: &str = "usr/local/lib/containers/rpcbind";
 const STATD: &str = "usr/local/lib/containers/rpc-statd";
 
-fn internal(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../internal").join(name)
-}
-
-fn lib(links: &str, recipe: fn(&mut Stage) -> Result<()>) -> TestLibrary {
-    TestLibrary { links: links.into(), manifest_dir: internal(links), recipe }
-}
-
 fn staged(arch: Arch, tmp: &Path) -> Staged {
-    let files: Vec<(PathBuf, String)> = [
-        ("libtirpc=1.3.6+ds-1", "libtirpc", "libtirpc"),
-        ("libevent=2.1.13-stable-1", "libevent", "libevent"),
-        ("util-linux=2.42.2-1", "util-linux-libs", "util-linux"),
-    ]
-    .into_iter()
-    .map(|(spec, lib, source)| {
-        let pinned = meta(internal(lib).to_str().unwrap()).unwrap().source(source, arch).unwrap().sha256.to_string();
-        (debian_orig(spec).unwrap_or_else(|e| panic!("{e:#}")), pinned)
-    })
-    .collect();
-    let mirror: Vec<(&Path, &str)> = files.iter().map(|(p, h)| (p.as_path(), h.as_str())).collect();
-    let mut opts = TestOptions::offline_mirror(tmp, &mirror).unwrap();
-    let debian = |spec: &str| debian_orig(spec).unwrap_or_else(|e| panic!("{e:#}"));
-    opts.overrides = vec![
-        SourceOverride { extension: "rpcbind".into(), source: None, path: debian("rpcbind=1.2.7-1") },
-        SourceOverride { extension: "rpc-statd".into(), source: None, path: debian("nfs-utils=1:2.8.3-1") },
-        SourceOverride { extension: "rpcsvc-proto".into(), source: None, path: debian("rpcsvc-proto=1.4.3-1") },
+    let pins = [
+        (internal_crate("libtirpc"), "libtirpc", "libtirpc=1.3.6+ds-1"),
+        (internal_crate("libevent"), "libevent", "libevent=2.1.13-stable-1"),
+        (internal_crate("util-linux-libs"), "util-linux", "util-linux=2.42.2-1"),
     ];
+    let mut opts = TestOptions::offline_debian_pins(tmp, arch, &pins).unwrap_or_else(|e| panic!("{e:#}"));
+    for (extension, spec) in
+        [("rpcbind", "rpcbind=1.2.7-1"), ("rpc-statd", "nfs-utils=1:2.8.3-1"), ("rpcsvc-proto", "rpcsvc-proto=1.4.3-1")]
+    {
+        opts.override_with_debian_orig(extension, None, spec).unwrap_or_else(|e| panic!("{e:#}"));
+    }
+    let lib = TestLibrary::internal;
     opts.libraries = vec![
         lib("libtirpc", libtirpc::recipe),
         lib("libevent", libevent::recipe),

@@ -23,7 +23,7 @@ mod util_linux_libs;
 use std::path::{Path, PathBuf};
 
 use talos_ext_build::testing::{
-    Staged, TestOptions, check_static_program, debian_orig, meta, mode, stage_with, target_command,
+    Staged, TestOptions, check_static_program, internal_crate, mode, stage_with, target_command,
 };
 use talos_ext_build::{Arch, TestLibrary};
 
@@ -31,36 +31,18 @@ const PROGRAM: &str = "usr/local/libexec/nfsrahead";
 const RULE: &str = "usr/lib/udev/rules.d/99-nfs.rules";
 const CONF: &str = "usr/local/etc/nfsrahead/nfs.conf";
 
-fn internal(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../internal").join(name)
-}
-
-/// The pinned sha256 of a crate's source.
-fn pinned(dir: &Path, source: &str) -> String {
-    meta(dir.to_str().unwrap()).unwrap().source(source, Arch::Amd64).unwrap().sha256.to_string()
-}
-
 fn staged(arch: Arch, tmp: &Path) -> Staged {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let files: Vec<(PathBuf, String)> = [
-        ("nfs-utils=1:2.8.3-1", here.to_path_buf(), "nfs-utils"),
-        ("libtirpc=1.3.6+ds-1", internal("libtirpc"), "libtirpc"),
-        ("libevent=2.1.13-stable-1", internal("libevent"), "libevent"),
-        ("util-linux=2.42.2-1", internal("util-linux-libs"), "util-linux"),
-    ]
-    .into_iter()
-    .map(|(spec, dir, source)| (debian_orig(spec).unwrap_or_else(|e| panic!("{e:#}")), pinned(&dir, source)))
-    .collect();
-    let mirror: Vec<(&Path, &str)> = files.iter().map(|(p, h)| (p.as_path(), h.as_str())).collect();
-    let mut opts = TestOptions::offline_mirror(tmp, &mirror).unwrap();
+    let pins = [
+        (PathBuf::from(env!("CARGO_MANIFEST_DIR")), "nfs-utils", "nfs-utils=1:2.8.3-1"),
+        (internal_crate("libtirpc"), "libtirpc", "libtirpc=1.3.6+ds-1"),
+        (internal_crate("libevent"), "libevent", "libevent=2.1.13-stable-1"),
+        (internal_crate("util-linux-libs"), "util-linux", "util-linux=2.42.2-1"),
+    ];
+    let mut opts = TestOptions::offline_debian_pins(tmp, arch, &pins).unwrap_or_else(|e| panic!("{e:#}"));
     opts.libraries = vec![
-        TestLibrary { links: "libtirpc".into(), manifest_dir: internal("libtirpc"), recipe: libtirpc::recipe },
-        TestLibrary { links: "libevent".into(), manifest_dir: internal("libevent"), recipe: libevent::recipe },
-        TestLibrary {
-            links: "util-linux-libs".into(),
-            manifest_dir: internal("util-linux-libs"),
-            recipe: util_linux_libs::recipe,
-        },
+        TestLibrary::internal("libtirpc", libtirpc::recipe),
+        TestLibrary::internal("libevent", libevent::recipe),
+        TestLibrary::internal("util-linux-libs", util_linux_libs::recipe),
     ];
     stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"))

@@ -8,12 +8,10 @@
 #[allow(dead_code)]
 mod build;
 
-use std::path::PathBuf;
-
 use talos_ext_build::Arch;
 use talos_ext_build::elf::ElfInfo;
 use talos_ext_build::testing::{
-    Staged, TestOptions, check_offline_fails_naming_a_source, debian_orig, meta, mode, stage_with, target_command,
+    Staged, TestOptions, check_offline_fails_naming_a_source, mode, stage_with, target_command,
 };
 
 /// Debian's source packages carrying each pinned tarball.
@@ -26,18 +24,11 @@ const DEBIAN: &[(&str, &str)] = &[
 
 /// Stages `arch` from a fresh cache and a mirror holding only the pinned tarballs, offline.
 fn staged_from_mirror(arch: Arch) -> Staged {
-    let meta = meta(env!("CARGO_MANIFEST_DIR")).unwrap();
-    let files: Vec<(PathBuf, String)> = DEBIAN
-        .iter()
-        .map(|(source, spec)| {
-            let orig = debian_orig(spec).unwrap_or_else(|e| panic!("{spec}: {e:#}"));
-            (orig, meta.source(source, arch).unwrap().sha256.to_string())
-        })
-        .collect();
-    let list: Vec<(&std::path::Path, &str)> = files.iter().map(|(f, s)| (f.as_path(), s.as_str())).collect();
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pins: Vec<_> = DEBIAN.iter().map(|(source, spec)| (here, *source, *spec)).collect();
     let tmp = tempfile::tempdir().unwrap();
     // Fails unless each of Debian's tarballs is the pinned file.
-    let opts = TestOptions::offline_mirror(tmp.path(), &list).unwrap();
+    let opts = TestOptions::offline_debian_pins(tmp.path(), arch, &pins).unwrap_or_else(|e| panic!("{e:#}"));
     let staged = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
     assert!(staged.overridden_sources.is_empty(), "built from the pins, not overrides");

@@ -33,10 +33,11 @@ use talos_ext_build::kernel::{KernelOverrides, with_overrides};
 use talos_ext_build::model::Pin;
 use talos_ext_build::step::Command;
 use talos_ext_build::testing::{
-    Staged, TestOptions, check_out_of_tree_modules, check_static_program, debian_orig, mode, stage_with, target_command,
+    Staged, TestOptions, check_out_of_tree_modules, check_static_program, internal_crate, mode, stage_with,
+    target_command,
 };
 use talos_ext_build::validate::{Options, validate_dir};
-use talos_ext_build::{Arch, SourceOverride, TestLibrary};
+use talos_ext_build::{Arch, TestLibrary};
 
 const TOOLCHAIN: &str = "debian-6.12";
 /// The OpenZFS release built (the pin) and the version string its programs print.
@@ -46,29 +47,16 @@ fn root() -> PathBuf {
     Pin::find_workspace_root(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("workspace root")
 }
 
-fn internal(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../internal").join(name)
-}
-
 fn staged(arch: Arch, tmp: &Path) -> Staged {
-    let pinned = [
-        ("zfs-linux=2.4.3-1~bpo13+1", "1f08f2d154f5189b5f1382848a32667b3d34066145b474c49cd3d41a5fba59a7"),
-        ("libtirpc=1.3.6+ds-1", "f9eeeb368d733e11f18ddb750a41bdf9089ba5f9476404da848c2cd295624f0d"),
-        ("util-linux=2.42.2-1", "03a05d3adf9602ef128f2da05b84b3205ce60c351e5737c0370f74000679ce8a"),
-        ("openssl=3.5.7-1~deb13u2", "a8c0d28a529ca480f9f36cf5792e2cd21984552a3c8e4aa11a24aa31aeac98e8"),
+    let pins = [
+        (PathBuf::from(env!("CARGO_MANIFEST_DIR")), "zfs", "zfs-linux=2.4.3-1~bpo13+1"),
+        (internal_crate("libtirpc"), "libtirpc", "libtirpc=1.3.6+ds-1"),
+        (internal_crate("util-linux-libs"), "util-linux", "util-linux=2.42.2-1"),
+        (internal_crate("libcrypto"), "openssl", "openssl=3.5.7-1~deb13u2"),
     ];
-    let origs: Vec<(PathBuf, &str)> = pinned
-        .iter()
-        .map(|(spec, sha)| (debian_orig(spec).unwrap_or_else(|e| panic!("{spec}: {e:#}")), *sha))
-        .collect();
-    let files: Vec<(&Path, &str)> = origs.iter().map(|(p, sha)| (p.as_path(), *sha)).collect();
-    let mut opts = TestOptions::offline_mirror(tmp, &files).unwrap();
-    opts.overrides = vec![SourceOverride {
-        extension: "zlib".into(),
-        source: None,
-        path: debian_orig("zlib=1:1.3.dfsg+really1.3.2-3").unwrap(),
-    }];
-    let library = |links: &str, recipe| TestLibrary { links: links.into(), manifest_dir: internal(links), recipe };
+    let mut opts = TestOptions::offline_debian_pins(tmp, arch, &pins).unwrap_or_else(|e| panic!("{e:#}"));
+    opts.override_with_debian_orig("zlib", None, "zlib=1:1.3.dfsg+really1.3.2-3").unwrap_or_else(|e| panic!("{e:#}"));
+    let library = TestLibrary::internal;
     opts.libraries = vec![
         library("libtirpc", libtirpc::recipe),
         library("zlib", zlib::recipe),

@@ -29,7 +29,6 @@ const NVME: &str = "usr/bin/nvme";
 const RULES: &str = "usr/lib/udev/rules.d";
 
 fn staged(arch: Arch) -> Staged {
-    let internal = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../internal");
     let source = |extension: &str, path: Result<PathBuf>| SourceOverride {
         extension: extension.into(),
         source: None,
@@ -41,10 +40,8 @@ fn staged(arch: Arch) -> Staged {
         source("libnvme", pypi_sdist("libnvme==1.16.2")),
         source("json-c", debian_orig("json-c=0.18+ds-1")),
     ];
-    opts.libraries = vec![
-        TestLibrary { links: "json-c".into(), manifest_dir: internal.join("json-c"), recipe: json_c::recipe },
-        TestLibrary { links: "libnvme".into(), manifest_dir: internal.join("libnvme"), recipe: libnvme::recipe },
-    ];
+    opts.libraries =
+        vec![TestLibrary::internal("json-c", json_c::recipe), TestLibrary::internal("libnvme", libnvme::recipe)];
     stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts).unwrap_or_else(|e| panic!("{arch}: {e:#}"))
 }
 

@@ -7,28 +7,18 @@
 mod build;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 
 use talos_ext_build::Arch;
 use talos_ext_build::elf::ElfInfo;
-use talos_ext_build::model::ExtensionMeta;
-use talos_ext_build::testing::{Staged, TestOptions, debian_orig, stage_with, target_command};
+use talos_ext_build::testing::{Staged, stage_debian_pin, target_command};
 
 const VERSION: &str = "2.42.2";
 
 /// Stages `arch` from a fresh cache and a mirror holding only the pinned tarball, offline.
 fn staged_from_mirror(arch: Arch) -> Staged {
-    let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
-    let meta = ExtensionMeta::from_cargo_toml(&manifest).unwrap().unwrap();
-    let pin = meta.source("util-linux", arch).unwrap();
-    let orig = debian_orig("util-linux=2.42.2-1").unwrap();
-    // Checks that Debian's orig is the pinned release, byte for byte.
-    let tmp = tempfile::tempdir().unwrap();
-    let opts = TestOptions::offline_mirror(tmp.path(), &[(&orig, pin.sha256.as_str())]).unwrap();
-    let staged = stage_with(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, &opts)
-        .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
-    assert!(staged.overridden_sources.is_empty(), "built from the pin, not an override");
-    staged
+    // Fails unless Debian's orig is the pinned release, byte for byte, and nothing is overridden.
+    stage_debian_pin(env!("CARGO_MANIFEST_DIR"), build::recipe, arch, "util-linux", "util-linux=2.42.2-1")
+        .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"))
 }
 
 /// Checks the tree, the ELF headers, and that each program reports the pinned version.
