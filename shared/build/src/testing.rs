@@ -635,20 +635,55 @@ pub fn stage_recipe_meta_with(
 
 fn stage_meta_at(
     manifest_dir: &Path,
-    mut meta: ExtensionMeta,
+    meta: ExtensionMeta,
     recipe: Recipe,
     arch: Arch,
     opts: &TestOptions,
 ) -> Result<Staged> {
     let root = Pin::find_workspace_root(manifest_dir)
         .with_context(|| format!("no {PIN_PATH} above {}", manifest_dir.display()))?;
-    check_overrides_listed(&root, &opts.overrides)?;
-    let own: Vec<Repin> = opts.repins.iter().filter(|r| r.layer.is_none()).cloned().collect();
-    let repinned = apply_repins(&root, &mut meta, arch, &own)?;
-    meta = without_modules(meta, arch, &opts.absent_modules);
+    let (meta, repinned) = prepare_meta(&root, meta, arch, opts)?;
     let staged = stage_listed(&root, &meta, manifest_dir, recipe, arch, opts)?;
     report_built_from(&meta, arch, &staged, &repinned);
     Ok(staged)
+}
+
+/// Checks that the test's overrides are listed and applies its own repins and absent modules to
+/// `meta`; returns it and the repinned sources.
+fn prepare_meta(
+    root: &Path,
+    mut meta: ExtensionMeta,
+    arch: Arch,
+    opts: &TestOptions,
+) -> Result<(ExtensionMeta, Vec<String>)> {
+    check_overrides_listed(root, &opts.overrides)?;
+    let own: Vec<Repin> = opts.repins.iter().filter(|r| r.layer.is_none()).cloned().collect();
+    let repinned = apply_repins(root, &mut meta, arch, &own)?;
+    Ok((without_modules(meta, arch, &opts.absent_modules), repinned))
+}
+
+/// The staging context of a test: `meta` of the crate at `manifest_dir`, staged into `out_dir`
+/// with the test's options and the tests' fixed epoch.
+fn test_context(
+    root: &Path,
+    meta: ExtensionMeta,
+    manifest_dir: PathBuf,
+    out_dir: PathBuf,
+    opts: &TestOptions,
+) -> Result<StageContext> {
+    Ok(StageContext {
+        meta,
+        pin: Pin::load(root)?,
+        manifest_dir,
+        out_dir,
+        source_date_epoch: TEST_EPOCH,
+        fetch: opts.fetch.clone(),
+        overrides: opts.overrides.clone(),
+        libraries: opts.libraries.clone(),
+        layer_test: LayerTestOptions::of(opts),
+        go_cache: opts.go_cache.clone(),
+        linux_firmware: opts.linux_firmware.clone(),
+    })
 }
 
 fn stage_listed(
@@ -685,19 +720,7 @@ fn stage_listed(
             _tmp: tmp,
         });
     }
-    let ctx = StageContext {
-        meta,
-        pin: Pin::load(root)?,
-        manifest_dir: manifest_dir.to_path_buf(),
-        out_dir: out_dir.clone(),
-        source_date_epoch: TEST_EPOCH,
-        fetch: opts.fetch.clone(),
-        overrides: opts.overrides.clone(),
-        libraries: opts.libraries.clone(),
-        layer_test: LayerTestOptions::of(opts),
-        go_cache: opts.go_cache.clone(),
-        linux_firmware: opts.linux_firmware.clone(),
-    };
+    let ctx = test_context(root, meta, manifest_dir.to_path_buf(), out_dir.clone(), opts)?;
     let crate::script::ArchStage { dir, overridden: overridden_sources, fetched } =
         stage_arch(&ctx, arch, recipe, &out_dir.join("staged").join(arch.as_str()))?;
     let mut build_paths = vec![out_dir, root.to_path_buf(), opts.fetch.cache_dir.clone(), default_cache_dir(root)];
@@ -847,19 +870,7 @@ fn with_shared_library<T>(
     let name = format!("{}-{}", lib.links, &key[..16]);
     let _lock = talos_ext_fs::lock_file(&stages.join(format!("{name}.lock")))?;
     let dir = stages.join(name);
-    let ctx = StageContext {
-        meta: load_meta(&manifest_dir)?,
-        pin: Pin::load(root)?,
-        manifest_dir,
-        out_dir: dir.clone(),
-        source_date_epoch: TEST_EPOCH,
-        fetch: opts.fetch.clone(),
-        overrides: opts.overrides.clone(),
-        libraries: opts.libraries.clone(),
-        layer_test: LayerTestOptions::of(opts),
-        go_cache: opts.go_cache.clone(),
-        linux_firmware: opts.linux_firmware.clone(),
-    };
+    let ctx = test_context(root, load_meta(&manifest_dir)?, manifest_dir, dir.clone(), opts)?;
     let staged = stage_arch(&ctx, arch, lib.recipe, &dir.join(arch.as_str()))
         .with_context(|| format!("staging internal library `{}` for {arch}", lib.links))?;
     use_it(&staged.dir, &staged.overridden)
@@ -1236,27 +1247,12 @@ pub fn stage_shared(manifest_dir: &str, recipe: Recipe, arch: Arch, opts: &TestO
     let manifest_dir = Path::new(manifest_dir);
     let root = Pin::find_workspace_root(manifest_dir)
         .with_context(|| format!("no {PIN_PATH} above {}", manifest_dir.display()))?;
-    check_overrides_listed(&root, &opts.overrides)?;
-    let mut meta = load_meta(manifest_dir)?;
+    let meta = load_meta(manifest_dir)?;
     if meta.is_internal() {
         anyhow::bail!("`{}` is a library: its tests share its stage already (use stage_with)", meta.name);
     }
-    let own: Vec<Repin> = opts.repins.iter().filter(|r| r.layer.is_none()).cloned().collect();
-    let repinned = apply_repins(&root, &mut meta, arch, &own)?;
-    meta = without_modules(meta, arch, &opts.absent_modules);
-    let ctx = StageContext {
-        meta: meta.clone(),
-        pin: Pin::load(&root)?,
-        manifest_dir: manifest_dir.to_path_buf(),
-        out_dir: PathBuf::new(),
-        source_date_epoch: TEST_EPOCH,
-        fetch: opts.fetch.clone(),
-        overrides: opts.overrides.clone(),
-        libraries: opts.libraries.clone(),
-        layer_test: LayerTestOptions::of(opts),
-        go_cache: opts.go_cache.clone(),
-        linux_firmware: opts.linux_firmware.clone(),
-    };
+    let (meta, repinned) = prepare_meta(&root, meta, arch, opts)?;
+    let ctx = test_context(&root, meta.clone(), manifest_dir.to_path_buf(), PathBuf::new(), opts)?;
     let tmp = tempfile::Builder::new().prefix("talos-ext-test-").tempdir().context("creating a temp dir")?;
     let dest = tmp.path().join(arch.as_str());
     let (shared, overridden, fetched) = with_shared_stage(&root, ctx, recipe, arch, |staged| {
