@@ -129,6 +129,9 @@ pub enum Command {
     Test(TestCmd),
     /// The GitHub Actions pipeline generated from the catalog (`.github/workflows/catalog.yml`).
     Ci(CiCmd),
+    /// Show what the workspace's cache (`.cache/talos-ext/`) holds, area by area with sizes;
+    /// `cache prune` removes the tests' shared stages that no test is using.
+    Cache(CacheCmd),
     /// Internal, run by `build`: pack staged trees into image layouts, one JSON line per layout.
     #[command(hide = true)]
     Pack(PackCmd),
@@ -838,6 +841,33 @@ pub struct ValidateCmd {
     /// aarch64"` (Talos arm64).
     #[arg(long, value_name = "FLAGS", requires = "kernel")]
     pub vermagic_flags: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheCmd {
+    #[command(subcommand)]
+    pub what: Option<CacheWhat>,
+    /// The cache directory (default: the workspace's `.cache/talos-ext/`, where tests keep
+    /// their stages).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub cache: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheWhat {
+    /// Each area of the cache with its size and what it holds (the default).
+    Show,
+    /// Remove the tests' shared stages (`test-stages/`: library stages, layered extensions, the
+    /// glibc stage) that no running test holds; they are rebuilt when a test needs them again.
+    /// Sources, Go modules, Debian's packages and kernel toolchains are never removed.
+    Prune {
+        /// Only stages not used for this many days.
+        #[arg(long, value_name = "DAYS")]
+        unused_for: Option<u64>,
+        /// Say what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Args)]

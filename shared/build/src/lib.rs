@@ -60,7 +60,7 @@ pub use talos_ext_model::Arch;
 /// The contract with `cargo xtask build` (environment in, staged trees out), defined in the model.
 pub use talos_ext_model::handoff::{
     ENV_ARCHES, ENV_SOURCE_DATE_EPOCH, ENV_SOURCE_OVERRIDES, SOURCE_DATE_EPOCH, STAGE_DIR, STAGED_INFO, SourceOverride,
-    StagedArch, StagedInfo, default_cache_dir,
+    StagedArch, StagedInfo, default_cache_dir, test_stages_dir,
 };
 /// SPDX documents: every staged extension carries `rootfs/usr/local/share/spdx/<name>.spdx.json`.
 pub use talos_ext_sbom as sbom;

@@ -11,7 +11,9 @@
 //! held, so tests in parallel threads or processes never see a half-staged library. Extensions
 //! that recipes layer ([`crate::Stage::layer_extension`]), and those a test stages with
 //! [`stage_shared`], are shared the same way (`<cache>/test-stages/ext-<name>-<arch>-<key>/`):
-//! the real glibc recipe, which three crates' tests build, is built once per arch.
+//! the real glibc recipe, which three crates' tests build, is built once per arch. These are kept
+//! directories ([`talos_ext_fs::kept`]): each records its last use, and `cargo xtask cache prune`
+//! removes the idle ones.
 
 #[path = "testing_fabricmanager.rs"]
 pub mod fabricmanager;
@@ -37,7 +39,8 @@ pub use crate::layer::resolve_in_rootfs;
 use crate::library::TestLibrary;
 use crate::script::{Recipe, StageContext, load_meta, stage_arch};
 use crate::stage::Stage;
-use crate::{SourceOverride, default_cache_dir};
+use crate::{SourceOverride, default_cache_dir, test_stages_dir};
+use talos_ext_fs::kept::KeptDir;
 
 /// A staged tree in a temporary directory.
 #[derive(Debug)]
@@ -866,10 +869,10 @@ fn with_shared_library<T>(
     let mut key = crate::fresh::Key::new("test library stage");
     key.text("links", &lib.links).text("crate", &manifest_dir.display().to_string()).text("overrides", &overrides);
     let key = key.finish();
-    let stages = default_cache_dir(root).join("test-stages");
+    let stages = test_stages_dir(root);
     let name = format!("{}-{}", lib.links, &key[..16]);
-    let _lock = talos_ext_fs::lock_file(&stages.join(format!("{name}.lock")))?;
-    let dir = stages.join(name);
+    let kept = KeptDir::lock(&stages, &name)?;
+    let dir = kept.path().to_path_buf();
     let ctx = test_context(root, load_meta(&manifest_dir)?, manifest_dir, dir.clone(), opts)?;
     let staged = stage_arch(&ctx, arch, lib.recipe, &dir.join(arch.as_str()))
         .with_context(|| format!("staging internal library `{}` for {arch}", lib.links))?;
@@ -1230,10 +1233,10 @@ fn with_shared_stage<T>(
         .text("linux-firmware", &format!("{:?}", ctx.linux_firmware))
         .text("epoch", &ctx.source_date_epoch.to_string());
     let key = key.finish();
-    let stages = default_cache_dir(root).join("test-stages");
+    let stages = test_stages_dir(root);
     let name = format!("ext-{}-{arch}-{}", ctx.meta.name, &key[..16]);
-    let _lock = talos_ext_fs::lock_file(&stages.join(format!("{name}.lock")))?;
-    ctx.out_dir = stages.join(name);
+    let kept = KeptDir::lock(&stages, &name)?;
+    ctx.out_dir = kept.path().to_path_buf();
     let staged = stage_arch(&ctx, arch, recipe, &ctx.out_dir.join("staged"))?;
     use_it(staged)
 }

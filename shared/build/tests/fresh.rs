@@ -11,7 +11,7 @@ use anyhow::{Context, Result, ensure};
 use talos_ext_build::drivers::Dest;
 use talos_ext_build::prelude::*;
 use talos_ext_build::testing::{TestOptions, scratch_stage, stage_with};
-use talos_ext_build::{TestLibrary, default_cache_dir};
+use talos_ext_build::{TestLibrary, test_stages_dir};
 
 fn write(path: &Path, text: &str) -> Result<()> {
     if let Some(dir) = path.parent() {
@@ -183,7 +183,7 @@ fn an_unchanged_library_stage_is_not_rebuilt_when_only_its_dependent_changes() -
     opts.work_dir = Some(fx.0.join("out"));
     let manifest_dir = ext.display().to_string();
 
-    let stages = default_cache_dir(&workspace_root()).join("test-stages");
+    let stages = test_stages_dir(&workspace_root());
     let library_logs = || -> Vec<String> {
         let dirs: Vec<PathBuf> = fs::read_dir(&stages)
             .into_iter()

@@ -1,11 +1,14 @@
 //! The file-system operations several engine crates need, once: removing a tree that may not
-//! exist, emptying a directory, copying a tree fresh or merging it over another, and taking an
-//! exclusive lock file. Every error is an [`FsError`] naming the action and the path.
+//! exist, emptying a directory, copying a tree fresh or merging it over another, taking an
+//! exclusive lock file, and [`kept`] directories shared between processes. Every error is an
+//! [`FsError`] naming the action and the path.
 //!
 //! Copies keep what matters for staged trees and build directories: file contents and modes,
 //! symlinks as symlinks (never followed), directories recursively; owners and times are not
 //! copied (staged trees get fixed ones when they are packed). Walks are sorted by file name, so
 //! the order of operations (and of any error) does not depend on the file system.
+
+pub mod kept;
 
 use std::ffi::OsStr;
 use std::fs::{self, File};

@@ -71,6 +71,16 @@ pub fn default_cache_dir(workspace_root: &Path) -> PathBuf {
     workspace_root.join(".cache").join("talos-ext")
 }
 
+/// Where tests keep the stages they share (library stages, layered extensions, `stage_shared`):
+/// `<cache>/test-stages/`, kept directories (`talos_ext_fs::kept`) that `cargo xtask cache prune`
+/// removes. Always the workspace's own cache, whatever `TALOS_EXT_CACHE` says.
+pub fn test_stages_dir(workspace_root: &Path) -> PathBuf {
+    default_cache_dir(workspace_root).join(TEST_STAGES)
+}
+
+/// The name of [`test_stages_dir`] in a cache directory.
+pub const TEST_STAGES: &str = "test-stages";
+
 /// What a build script staged, as read by `xtask`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StagedInfo {

@@ -8,6 +8,7 @@ mod conflicts;
 mod diff;
 mod export;
 mod fetch;
+mod local_cache;
 mod pack;
 mod progress;
 mod publish;
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
         Command::Lint(cmd) => lint::run(sh, cmd, verbosity),
         Command::New(cmd) => new::run(sh, cmd, verbosity),
         Command::Pack(cmd) => pack::run(sh, cmd),
+        Command::Cache(cmd) => local_cache::run(sh, cmd, verbosity),
         // Run by the front itself; here only when the engine is started by hand.
         Command::List(cmd) => xtask::list::run(sh, cmd, verbosity),
         Command::Catalog(cmd) => xtask::readme::run(sh, cmd, verbosity),

@@ -611,3 +611,58 @@ fn diff_of_two_published_catalogs() {
     assert!(md.status.success());
     assert!(text(&md.stdout).contains("### gamma: v1 → v2"), "{}", text(&md.stdout));
 }
+
+/// A kept test stage `name` under `<cache>/test-stages/` holding `bytes` bytes, last used
+/// `days_ago` days ago; the returned lock holds it while it lives.
+fn test_stage(cache: &Path, name: &str, bytes: usize, days_ago: u64) -> talos_ext_fs::kept::KeptDir {
+    let kept = talos_ext_fs::kept::KeptDir::lock(&cache.join("test-stages"), name).unwrap();
+    std::fs::create_dir_all(kept.path().join("work")).unwrap();
+    std::fs::write(kept.path().join("work/object.o"), vec![1u8; bytes]).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    std::fs::write(cache.join(format!("test-stages/{name}.used")), format!("{}\n", now - days_ago * 86_400)).unwrap();
+    kept
+}
+
+#[test]
+fn cache_shows_its_areas_and_prune_removes_only_idle_test_stages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    std::fs::create_dir_all(cache.join("sources-v1/sha256")).unwrap();
+    std::fs::write(cache.join("sources-v1/sha256/abc"), vec![0u8; 300_000]).unwrap();
+    drop(test_stage(&cache, "libfoo-0123456789abcdef", 2_000_000, 3));
+    drop(test_stage(&cache, "ext-bar-amd64-0123456789abcdef", 1_000_000, 0));
+    let held = test_stage(&cache, "ext-held-arm64-0123456789abcdef", 10_000, 9);
+
+    let out = xtask(&["cache", "--cache", s(&cache)]);
+    assert!(out.status.success());
+    let shown = text(&out.stdout);
+    assert!(shown.lines().any(|l| l.contains("sources-v1") && l.contains("pinned upstream sources")), "{shown}");
+    assert!(shown.lines().any(|l| l.contains("test-stages") && l.contains("MiB")), "{shown}");
+
+    let stages = cache.join("test-stages");
+    let exists = |name: &str| stages.join(name).join("work/object.o").is_file();
+    let out = xtask(&["cache", "prune", "--cache", s(&cache), "--unused-for", "1", "--dry-run"]);
+    assert!(out.status.success());
+    let said = text(&out.stdout);
+    assert!(said.lines().any(|l| l.contains("would remove") && l.contains("libfoo-")), "{said}");
+    assert!(said.contains("would remove 1 stage, "), "{said}");
+    assert!(exists("libfoo-0123456789abcdef"), "a dry run removes nothing");
+
+    let out = xtask(&["cache", "prune", "--cache", s(&cache), "--unused-for", "1"]);
+    assert!(out.status.success());
+    let said = text(&out.stdout);
+    assert!(said.contains("removed 1 stage, 1.9"), "{said}");
+    assert!(said.contains("1 in use by a running test") && said.contains("1 used within 1 day, kept"), "{said}");
+    assert!(!stages.join("libfoo-0123456789abcdef").exists());
+    assert!(exists("ext-bar-amd64-0123456789abcdef") && exists("ext-held-arm64-0123456789abcdef"));
+
+    // Without a period every idle stage goes; the held one stays, and nothing else in the cache.
+    let out = xtask(&["cache", "prune", "--cache", s(&cache)]);
+    assert!(out.status.success());
+    assert!(!stages.join("ext-bar-amd64-0123456789abcdef").exists());
+    assert!(exists("ext-held-arm64-0123456789abcdef"), "a stage a test holds is never removed");
+    assert!(cache.join("sources-v1/sha256/abc").is_file());
+    drop(held);
+    assert!(xtask(&["cache", "prune", "--cache", s(&cache)]).status.success());
+    assert!(!stages.join("ext-held-arm64-0123456789abcdef").exists());
+}
