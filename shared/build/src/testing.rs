@@ -142,8 +142,23 @@ impl TestOptions {
     pub fn from_env() -> Result<TestOptions> {
         let here = Path::new(env!("CARGO_MANIFEST_DIR"));
         let root = Pin::find_workspace_root(here).with_context(|| format!("no {PIN_PATH} above {}", here.display()))?;
-        Ok(TestOptions {
-            fetch: FetchConfig::from_env(default_cache_dir(&root))?,
+        Ok(TestOptions::with_fetch(FetchConfig::from_env(default_cache_dir(&root))?))
+    }
+
+    /// Offline, with an empty cache of its own (a temporary directory, alive as long as the
+    /// returned handle) and no mirrors: where a staging must fail fast, naming what it lacks,
+    /// before any work ([`assert_no_work_done`]).
+    pub fn offline_empty() -> Result<(tempfile::TempDir, TestOptions)> {
+        let cache = tempfile::Builder::new().prefix("talos-ext-cache-").tempdir().context("creating a temp dir")?;
+        let mut fetch = FetchConfig::new(cache.path().to_path_buf());
+        fetch.offline = true;
+        Ok((cache, TestOptions::with_fetch(fetch)))
+    }
+
+    /// `fetch` and nothing else: no overrides, libraries, repins or work directory.
+    fn with_fetch(fetch: FetchConfig) -> TestOptions {
+        TestOptions {
+            fetch,
             overrides: Vec::new(),
             libraries: Vec::new(),
             work_dir: None,
@@ -151,7 +166,7 @@ impl TestOptions {
             go_cache: None,
             linux_firmware: None,
             absent_modules: Vec::new(),
-        })
+        }
     }
 }
 
@@ -176,16 +191,7 @@ impl TestOptions {
         let mut fetch = FetchConfig::new(dir.join("cache"));
         fetch.mirrors = vec![talos_ext_fetch::Mirror::Dir(mirror)];
         fetch.offline = true;
-        Ok(TestOptions {
-            fetch,
-            overrides: Vec::new(),
-            libraries: Vec::new(),
-            work_dir: None,
-            repins: Vec::new(),
-            go_cache: None,
-            linux_firmware: None,
-            absent_modules: Vec::new(),
-        })
+        Ok(TestOptions::with_fetch(fetch))
     }
 
     /// [`TestOptions::offline_mirror`] serving exact pins from Debian's source archive: for each
@@ -1138,15 +1144,11 @@ pub fn check_archive_machine(archive: &[u8], arch: Arch, what: &str) {
 }
 
 /// Offline with an empty cache and no mirrors, staging `recipe` fails for every arch before
-/// any work, naming one of the arch's pinned sources (`source `<name>` of extension `<ext>``)
-/// and its URL. Panics with the message otherwise.
+/// any work ([`assert_no_work_done`]), naming one of the arch's pinned sources (`source `<name>`
+/// of extension `<ext>``) and its URL. Panics with the message otherwise.
 pub fn check_offline_fails_naming_a_source(manifest_dir: &str, recipe: Recipe) {
     let meta = load_meta(Path::new(manifest_dir)).expect("the recipe's metadata");
-    let cache = tempfile::tempdir().expect("a temp dir");
-    let mut opts = TestOptions::from_env().expect("test options");
-    opts.fetch.cache_dir = cache.path().to_path_buf();
-    opts.fetch.mirrors.clear();
-    opts.fetch.offline = true;
+    let (cache, opts) = TestOptions::offline_empty().expect("test options");
     for arch in meta.arches.clone() {
         let err = stage_with(manifest_dir, recipe, arch, &opts).expect_err("offline, with an empty cache");
         let msg = format!("{err:#}");
@@ -1154,7 +1156,36 @@ pub fn check_offline_fails_naming_a_source(manifest_dir: &str, recipe: Recipe) {
             msg.contains(&format!("source `{}` of extension `{}`", s.name, meta.name)) && msg.contains(&s.url)
         });
         assert!(named, "{arch}: {msg}");
+        assert_no_work_done(cache.path(), &[]);
     }
+}
+
+/// Panics unless `cache` (a [`TestOptions::offline_empty`] cache a staging failed with) holds
+/// nothing but bookkeeping (lock files, `CACHEDIR.TAG`, `.gitignore`), module signing keys
+/// (`kernel/keys/`: made first on purpose, cheap, so that a key problem shows before an hour of
+/// kernel build) and what the test put there itself (`own`, paths relative to `cache`): failing
+/// fast means nothing was downloaded, unpacked or prepared.
+pub fn assert_no_work_done(cache: &Path, own: &[&str]) {
+    let mut found = Vec::new();
+    let mut dirs = vec![cache.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let entry = entry.unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                dirs.push(entry.path());
+            } else {
+                found.push(entry.path());
+            }
+        }
+    }
+    let allowed: Vec<PathBuf> = own.iter().chain(&["kernel/keys"]).map(|p| cache.join(p)).collect();
+    let work: Vec<_> = found
+        .iter()
+        .filter(|p| !allowed.iter().any(|a| p.starts_with(a)))
+        .filter(|p| p.extension().is_none_or(|e| e != "lock"))
+        .filter(|p| p.file_name().is_none_or(|n| n != "CACHEDIR.TAG" && n != ".gitignore"))
+        .collect();
+    assert!(work.is_empty(), "work was done before failing: {work:?}");
 }
 
 /// The `go.mod` of a go-build recipe's wrapper module (`go/`), checked to require the module

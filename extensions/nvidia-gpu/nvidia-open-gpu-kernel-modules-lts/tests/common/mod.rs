@@ -23,7 +23,7 @@ use talos_ext_build::model::Pin;
 use talos_ext_build::nvidia;
 use talos_ext_build::prelude::*;
 use talos_ext_build::step::Command;
-use talos_ext_build::testing::{Pins, Staged, TestOptions, extract_debs, meta, mode, stage_with};
+use talos_ext_build::testing::{Pins, Staged, TestOptions, assert_no_work_done, extract_debs, meta, mode, stage_with};
 use talos_ext_build::validate::{Options, validate_dir};
 use talos_ext_build::{SourceOverride, sbom};
 
@@ -210,7 +210,7 @@ fn print_size(s: &Staged, name: &str, arch: Arch) {
 /// naming the arch's driver archive as pinned.
 pub fn check_fails_naming_the_driver_archive(manifest_dir: &str, recipe: fn(&mut Stage) -> Result<()>) {
     for arch in Arch::ALL {
-        let (cache, opts) = offline();
+        let (cache, opts) = TestOptions::offline_empty().unwrap();
         let meta = meta(manifest_dir).unwrap();
         let pinned = meta.source(nvidia::DRIVER_SOURCE, arch).expect("a driver archive for every arch");
         let err = stage_with(manifest_dir, recipe, arch, &opts).expect_err("offline");
@@ -218,14 +218,14 @@ pub fn check_fails_naming_the_driver_archive(manifest_dir: &str, recipe: fn(&mut
         let names = format!("source `{}` of extension `{}`", nvidia::DRIVER_SOURCE, meta.name);
         assert!(msg.contains(&names), "{msg}");
         assert!(msg.contains(&pinned.url) && msg.contains(pinned.sha256.as_str()), "{msg}");
-        assert_no_kernel_work(cache.path());
+        assert_no_work_done(cache.path(), &["stand-in"]);
     }
 }
 
 /// With a stand-in driver tree but no gdrcopy (nor gds-nvidia-fs) source, the whole recipe fails
 /// before building anything, naming gdrcopy's pin: it never ships the NVIDIA modules alone.
 pub fn check_needs_gdrcopy_before_building(manifest_dir: &str, recipe: fn(&mut Stage) -> Result<()>) {
-    let (cache, mut opts) = offline();
+    let (cache, mut opts) = TestOptions::offline_empty().unwrap();
     let meta = meta(manifest_dir).unwrap();
     let stand_in = cache.path().join("stand-in");
     std::fs::create_dir_all(stand_in.join("kernel-open")).unwrap();
@@ -239,7 +239,7 @@ pub fn check_needs_gdrcopy_before_building(manifest_dir: &str, recipe: fn(&mut S
     let msg = format!("{err:#}");
     assert!(msg.contains(&format!("source `{}` of extension `{}`", nvidia::GDRCOPY_SOURCE, meta.name)), "{msg}");
     assert!(msg.contains(&pinned.url) && msg.contains(pinned.sha256.as_str()), "{msg}");
-    assert_no_kernel_work(cache.path());
+    assert_no_work_done(cache.path(), &["stand-in"]);
 }
 
 /// The metadata says what siderolabs/pkgs' module package pins: one driver archive per arch
@@ -259,38 +259,4 @@ pub fn check_metadata(manifest_dir: &str, version: &str) {
     }
     let tag = Pins::load().unwrap().pin.talos.tag;
     assert_eq!(meta.version_string(&tag), format!("{version}-{tag}"));
-}
-
-fn offline() -> (tempfile::TempDir, TestOptions) {
-    let cache = tempfile::tempdir().unwrap();
-    let mut opts = TestOptions::from_env().unwrap();
-    opts.fetch.cache_dir = cache.path().to_path_buf();
-    opts.fetch.mirrors.clear();
-    opts.fetch.offline = true;
-    (cache, opts)
-}
-
-/// Failing fast means failing before any heavy work: nothing was downloaded, unpacked or prepared
-/// in the (empty, offline) cache; only its bookkeeping files, the module signing key and the
-/// test's own stand-in.
-fn assert_no_kernel_work(cache: &Path) {
-    let mut found = Vec::new();
-    let mut dirs = vec![cache.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().map(Result::unwrap) {
-            let path = entry.path();
-            if entry.file_type().unwrap().is_dir() {
-                dirs.push(path);
-            } else {
-                found.push(path);
-            }
-        }
-    }
-    let work: Vec<_> = found
-        .iter()
-        .filter(|p| !p.starts_with(cache.join("stand-in")) && !p.starts_with(cache.join("kernel/keys")))
-        .filter(|p| p.extension().is_none_or(|e| e != "lock"))
-        .filter(|p| p.file_name().is_none_or(|n| n != "CACHEDIR.TAG" && n != ".gitignore"))
-        .collect();
-    assert!(work.is_empty(), "work was done before failing: {work:?}");
 }
