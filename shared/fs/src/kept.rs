@@ -35,6 +35,9 @@ impl KeptDir {
     }
 }
 
+/// The suffix of a directory [`prune`] is removing (`.<name>.pruning`).
+const PRUNING: &str = ".pruning";
+
 /// What [`prune`] did with one kept directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -69,6 +72,11 @@ pub fn prune(parent: &Path, unused_for: Option<Duration>, dry_run: bool) -> Resu
     let mut pruned = Vec::new();
     for entry in sorted_entries(parent)? {
         let file_name = entry.file_name().to_string_lossy().into_owned();
+        if file_name.starts_with('.') && file_name.ends_with(PRUNING) && !dry_run {
+            // What an earlier prune could not finish removing.
+            remove_dir_if_exists(&entry.path())?;
+            continue;
+        }
         let Some(name) = file_name.strip_suffix(".lock") else { continue };
         let dir = parent.join(name);
         if !dir.is_dir() {
@@ -84,8 +92,14 @@ pub fn prune(parent: &Path, unused_for: Option<Duration>, dry_run: bool) -> Resu
             Ok(()) if cutoff.is_some_and(|c| last_used.is_some_and(|t| t >= c)) => Outcome::Recent,
             Ok(()) => {
                 if !dry_run {
-                    remove_dir_if_exists(&dir)?;
+                    // Renamed away first (under the lock): a removal that fails half-way leaves
+                    // no half-removed stage under the kept name, only a leftover the next prune
+                    // removes.
+                    let doomed = parent.join(format!(".{name}{PRUNING}"));
+                    remove_dir_if_exists(&doomed)?;
+                    fs::rename(&dir, &doomed).map_err(fs_err("rename", &dir))?;
                     remove_if_exists(&parent.join(format!("{name}.used")))?;
+                    remove_dir_if_exists(&doomed)?;
                 }
                 Outcome::Removed
             }
@@ -167,6 +181,11 @@ mod tests {
         drop(held);
         assert_eq!(outcomes(&prune(parent, None, false).unwrap()), [("held", Outcome::Removed)]);
         assert!(prune(&parent.join("missing"), None, false).unwrap().is_empty());
+
+        // A removal an earlier prune could not finish is finished by the next one.
+        fs::create_dir_all(parent.join(".gone.pruning/work")).unwrap();
+        assert!(prune(parent, None, false).unwrap().is_empty());
+        assert!(!parent.join(".gone.pruning").exists());
     }
 
     #[test]
