@@ -1,21 +1,23 @@
-//! NVIDIA's open GPU kernel modules, the one recipe of the `nvidia-open-gpu-kernel-modules-*`
-//! extensions (LTS and production differ only by their pins, so the steps live here).
+//! NVIDIA's GPU kernel modules, the one recipe of the `nvidia-open-gpu-kernel-modules-*`
+//! extensions (the open modules) and of the `nonfree-kmod-nvidia-*` extensions (the proprietary
+//! ones); the LTS and production branches differ only by their pins, so the steps live here.
 //!
-//! A recipe pins three sources (the names below), as siderolabs/pkgs' module packages do:
+//! The recipes pin these sources (the names below), as siderolabs/pkgs' module packages do:
 //! - [`DRIVER_SOURCE`], NVIDIA's redistributable driver archive for the arch (`linux-x86_64`,
-//!   `linux-sbsa`), whose `kernel-open/` directory is built: the open kernel interface layers with
-//!   the prebuilt OS-agnostic cores (`nvidia/nv-kernel.o_binary`,
-//!   `nvidia-modeset/nv-modeset-kernel.o_binary`) they link. kbuild runs as NVIDIA's
-//!   `kernel-open/Makefile` runs it (`NV_KERNEL_SOURCES`, `NV_KERNEL_OUTPUT`, `NV_KERNEL_MODULES`,
-//!   its pahole wrapper), and the five modules are installed where that Makefile's
-//!   `INSTALL_MOD_DIR` default puts them, `kernel/drivers/video/`;
-//! - [`GDRCOPY_SOURCE`], gdrcopy's `src/gdrdrv` (`gdrdrv.ko`), built against the `nvidia`
-//!   module's sources just built; into `extras/`;
+//!   `linux-sbsa`). It holds two trees of the same five modules ([`DRIVER_MODULES`]), each the
+//!   kernel interface layers around prebuilt OS-agnostic cores (`nvidia/nv-kernel.o_binary`,
+//!   `nvidia-modeset/nv-modeset-kernel.o_binary`): [`OPEN`] (`kernel-open/`, MIT/GPL) and
+//!   [`PROPRIETARY`] (`kernel/`, NVIDIA's licence). kbuild runs as the tree's own `Makefile`
+//!   runs it (`NV_KERNEL_SOURCES`, `NV_KERNEL_OUTPUT`, `NV_KERNEL_MODULES`, its pahole wrapper);
+//!   the open modules go where that Makefile's `INSTALL_MOD_DIR` default puts them,
+//!   `kernel/drivers/video/`, the proprietary ones into `extras/` as siderolabs/pkgs installs them;
+//! - [`GDRCOPY_SOURCE`] (open only), gdrcopy's `src/gdrdrv` (`gdrdrv.ko`), built against the
+//!   `nvidia` module's sources just built; into `extras/`;
 //! - [`NVIDIA_FS_SOURCE`], GPUDirect Storage's `src` (`nvidia-fs.ko`), configured for the
 //!   kernel release and linked against the NVIDIA modules' `Module.symvers`; into `extras/`.
 //!
 //! Every source is resolved before the first build, so a missing pin fails in seconds, naming
-//! it, rather than after NVIDIA's long build. The extension also ships
+//! it, rather than after NVIDIA's long build. Both extensions also ship
 //! [`MODPROBE_CONF_PATH`] ([`MODPROBE_CONF`]).
 //!
 //! ```no_run
@@ -39,23 +41,36 @@ pub const GDRCOPY_SOURCE: &str = "gdrcopy";
 /// The pinned gds-nvidia-fs release (`src`).
 pub const NVIDIA_FS_SOURCE: &str = "gds-nvidia-fs";
 
-/// The modules `kernel-open/` builds (its Makefile's `NV_KERNEL_MODULES`, without the vGPU
-/// host module, which the driver archive does not carry).
-pub const KERNEL_OPEN_MODULES: [&str; 5] = ["nvidia", "nvidia-uvm", "nvidia-modeset", "nvidia-drm", "nvidia-peermem"];
-/// Where the `kernel-open/` modules go under `usr/lib/modules/<release>/` (NVIDIA's
-/// `INSTALL_MOD_DIR` default).
-pub const KERNEL_OPEN_INSTALL_DIR: &str = "kernel/drivers/video";
-/// Where gdrdrv and nvidia-fs go (siderolabs/pkgs' `INSTALL_MOD_DIR=extras`).
+/// The modules each tree of the driver archive builds (its Makefile's `NV_KERNEL_MODULES`,
+/// without the vGPU host module, which the driver archive does not carry).
+pub const DRIVER_MODULES: [&str; 5] = ["nvidia", "nvidia-uvm", "nvidia-modeset", "nvidia-drm", "nvidia-peermem"];
+/// Where gdrdrv and nvidia-fs go (siderolabs/pkgs' `INSTALL_MOD_DIR=extras`), and the
+/// proprietary modules too.
 pub const EXTRAS_INSTALL_DIR: &str = "extras";
 
-/// The modprobe configuration the extension ships.
+/// One of the driver archive's module trees and where a recipe installs its modules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DriverModules {
+    /// The tree's directory in the archive.
+    pub subdir: &'static str,
+    /// Where its modules go under `usr/lib/modules/<release>/`.
+    pub install_dir: &'static str,
+}
+
+/// The open modules (`kernel-open/`), installed where NVIDIA's `INSTALL_MOD_DIR` default puts
+/// them.
+pub const OPEN: DriverModules = DriverModules { subdir: "kernel-open", install_dir: "kernel/drivers/video" };
+/// The proprietary modules (`kernel/`), installed into `extras/` as siderolabs/pkgs does.
+pub const PROPRIETARY: DriverModules = DriverModules { subdir: "kernel", install_dir: EXTRAS_INSTALL_DIR };
+
+/// The modprobe configuration both extensions ship.
 pub const MODPROBE_CONF_PATH: &str = "usr/local/lib/modprobe.d/nvidia.conf";
 /// Its text: the GPU modules are not loaded by udev's device aliases, only when the machine
 /// configuration names them, as the upstream extension does (same module names as the
 /// proprietary driver's extension, and a load in the order and with the parameters the user
 /// chose).
 pub const MODPROBE_CONF: &str = "\
-# Shipped by the nvidia-open-gpu-kernel-modules extension.
+# Shipped by the NVIDIA GPU kernel module extensions (open and proprietary modules).
 #
 # Talos loads these modules when the machine configuration lists them (machine.kernel.modules),
 # in that order and with the parameters given there. The lines below only stop udev from
@@ -67,43 +82,54 @@ blacklist nvidia_modeset
 blacklist nvidia_drm
 ";
 
-/// The whole recipe: every source resolved first, then `kernel-open/`, gdrdrv, nvidia-fs and
-/// the modprobe configuration.
+/// The whole recipe of the open modules: every source resolved first, then `kernel-open/`,
+/// gdrdrv, nvidia-fs and the modprobe configuration.
 pub fn open_gpu_kernel_modules(s: &Stage) -> Result<()> {
     for name in [DRIVER_SOURCE, GDRCOPY_SOURCE, NVIDIA_FS_SOURCE] {
         s.source(name)?;
     }
-    let nvidia = kernel_open(s)?;
+    let nvidia = driver_modules(s, OPEN)?;
     gdrdrv(s, &nvidia)?;
     nvidia_fs(s, &nvidia)?;
     install_modprobe_conf(s)
 }
 
-/// `kernel-open/` of [`DRIVER_SOURCE`]: the five modules of [`KERNEL_OPEN_MODULES`], built,
-/// stripped, signed and installed into [`KERNEL_OPEN_INSTALL_DIR`].
-pub fn kernel_open(s: &Stage) -> Result<KbuildReport> {
-    kernel_open_build(s)?.run()
+/// The whole recipe of the proprietary modules: every source resolved first, then `kernel/`,
+/// nvidia-fs and the modprobe configuration (siderolabs/pkgs builds no gdrdrv here).
+pub fn proprietary_kernel_modules(s: &Stage) -> Result<()> {
+    for name in [DRIVER_SOURCE, NVIDIA_FS_SOURCE] {
+        s.source(name)?;
+    }
+    let nvidia = driver_modules(s, PROPRIETARY)?;
+    nvidia_fs(s, &nvidia)?;
+    install_modprobe_conf(s)
 }
 
-/// The [`kernel_open`] build, not yet run: for a caller that adds fix-ups
+/// `which` tree of [`DRIVER_SOURCE`]: the five modules of [`DRIVER_MODULES`], built, stripped,
+/// signed and installed into its `install_dir`.
+pub fn driver_modules(s: &Stage, which: DriverModules) -> Result<KbuildReport> {
+    driver_modules_build(s, which)?.run()
+}
+
+/// The [`driver_modules`] build, not yet run: for a caller that adds fix-ups
 /// ([`KbuildModules::replace`]), e.g. a test building an older release against a newer kernel.
-pub fn kernel_open_build(s: &Stage) -> Result<KbuildModules<'_>> {
+pub fn driver_modules_build(s: &Stage, which: DriverModules) -> Result<KbuildModules<'_>> {
     let pahole = pahole_wrapper(s)?;
-    let expect: Vec<String> = KERNEL_OPEN_MODULES.iter().map(|m| format!("{m}.ko")).collect();
+    let expect: Vec<String> = DRIVER_MODULES.iter().map(|m| format!("{m}.ko")).collect();
     Ok(s.kbuild_modules("nvidia")
         .pinned_source(DRIVER_SOURCE)
-        .subdir("kernel-open")
+        .subdir(which.subdir)
         .make_arg("NV_KERNEL_SOURCES={kernel_source}")
         .make_arg("NV_KERNEL_OUTPUT={kernel_build}")
-        .make_arg(&format!("NV_KERNEL_MODULES={}", KERNEL_OPEN_MODULES.join(" ")))
+        .make_arg(&format!("NV_KERNEL_MODULES={}", DRIVER_MODULES.join(" ")))
         .make_arg("NV_SPECTRE_V2=0")
         .make_arg(&format!("PAHOLE={}", pahole.display()))
         .expect_modules(expect)
-        .install_dir(KERNEL_OPEN_INSTALL_DIR))
+        .install_dir(which.install_dir))
 }
 
 /// gdrcopy's `gdrdrv.ko`, built against the `nvidia` module's sources of `nvidia` (the
-/// [`kernel_open`] build), with the settings siderolabs/pkgs passes.
+/// [`OPEN`] build), with the settings siderolabs/pkgs passes.
 pub fn gdrdrv(s: &Stage, nvidia: &KbuildReport) -> Result<KbuildReport> {
     let nvidia_src = nvidia.module_dir.join("nvidia");
     s.kbuild_modules("gdrdrv")
@@ -157,7 +183,7 @@ fn release_version(url: &str) -> Result<String> {
     Ok(version.to_string())
 }
 
-/// A `pahole` for kbuild's module BTF step that does what NVIDIA's `kernel-open/Makefile`
+/// A `pahole` for kbuild's module BTF step that does what the driver's `Makefile` (both trees)
 /// passes on kernels without `scripts/pahole-flags.sh` (6.7 and later): C++ is added to the
 /// languages left out of BTF (the prebuilt cores carry C++ debug information), and pahole's
 /// exit status is ignored (nvidia-modeset's DWARF has tags older pahole releases reject).

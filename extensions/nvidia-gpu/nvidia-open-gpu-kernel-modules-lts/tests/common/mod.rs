@@ -1,15 +1,17 @@
-//! What the tests of `nvidia-open-gpu-kernel-modules-lts` and `-production` share (the two
-//! recipes are one, `talos_ext_build::nvidia`, under different pins).
+//! What the tests of the NVIDIA GPU kernel module extensions share: the open modules'
+//! `nvidia-open-gpu-kernel-modules-lts` and `-production`, and the proprietary modules'
+//! `nonfree-kmod-nvidia-lts` and `-production` (four recipes of one module,
+//! `talos_ext_build::nvidia`, two trees under two branches' pins).
 //!
-//! NVIDIA's driver archives are not reachable offline. The real build takes Debian's
-//! `nvidia-open-kernel-source` 550.163.01 instead (a nearby release, listed in
-//! `extensions/test-overrides.toml`): the `kernel-open/` tree of NVIDIA's
-//! open-gpu-kernel-modules 550.163.01 as Debian builds it, with the OS-agnostic cores
-//! (`nv-kernel.o_binary`, `nv-modeset-kernel.o_binary`) compiled by Debian for the arch, the shape
-//! of the driver archive's `kernel-open/`. Debian has no gdrcopy source at all, and
-//! gds-nvidia-fs only as `nvidia-fs-dkms` 2.19.7 in non-free (binary, amd64 only, not the
-//! GitHub release's layout): the real build leaves gdrdrv.ko and nvidia-fs.ko out and says so;
-//! the smoke tests check that the whole recipe needs both pinned sources.
+//! NVIDIA's driver archives are not reachable offline. The real builds take Debian's packages of
+//! the 550.163.01 release instead (a nearby release, listed in `extensions/test-overrides.toml`):
+//! `nvidia-open-kernel-source` for `kernel-open/` ([`OPEN`]) and `nvidia-kernel-source` (non-free)
+//! for `kernel/` ([`PROPRIETARY`]), each NVIDIA's tree as Debian ships it, with the OS-agnostic
+//! cores (`nv-kernel.o_binary`, `nv-modeset-kernel.o_binary`) for the arch, laid out as the driver
+//! archive lays out that tree. Debian has no gdrcopy source at all, and gds-nvidia-fs only as
+//! `nvidia-fs-dkms` 2.19.7 in non-free (binary, amd64 only, not the GitHub release's layout): the
+//! real builds leave gdrdrv.ko and nvidia-fs.ko out and say so; the smoke tests check that the
+//! whole recipe needs those pinned sources.
 
 #![allow(dead_code)]
 
@@ -29,8 +31,7 @@ use talos_ext_build::{SourceOverride, sbom};
 
 /// The kernel toolchain of the real builds (the Talos kernel needs network).
 pub const TOOLCHAIN: &str = "debian-6.12";
-/// Debian's binary package carrying `kernel-open/` and its version.
-pub const DEBIAN_PACKAGE: &str = "nvidia-open-kernel-source";
+/// The version of Debian's packages of NVIDIA's module trees.
 pub const DEBIAN_VERSION: &str = "550.163.01-2";
 /// The NVIDIA release the real build compiles (what the modules' `version` says).
 pub const TESTED_DRIVER: &str = "550.163.01";
@@ -39,61 +40,100 @@ pub fn root() -> PathBuf {
     Pin::find_workspace_root(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("workspace root")
 }
 
-/// Debian's package of [`kernel_open_stand_in`] for `arch` (`nvidia-open-kernel-source:arm64=...`).
-pub fn debian_spec(arch: Arch) -> String {
-    format!("{DEBIAN_PACKAGE}:{arch}={DEBIAN_VERSION}")
+/// What differs between the real builds of the two module trees.
+pub struct Tree {
+    pub modules: nvidia::DriverModules,
+    /// Debian's binary package carrying the tree, and the tarball in it (whose
+    /// `modules/<name>/` directory is the tree).
+    pub debian_package: &'static str,
+    pub tarball: &'static str,
+    /// The `MODULE_LICENSE` of each of [`nvidia::DRIVER_MODULES`].
+    pub licenses: [&'static str; 5],
+    /// The whole recipe's pins beyond the driver archive, which the real build leaves out.
+    pub left_out: &'static [(&'static str, &'static str)],
 }
 
-/// A directory shaped like the unpacked driver archive (`kernel-open/` at its top) for `arch`,
-/// from Debian's `nvidia-open-kernel-source` of that arch, made once in the workspace cache.
-/// `fetch` fetches [`debian_spec`]'s package with `testing::debian_deb` (called in each test
-/// file, where the tidy test looks for the real-build helpers).
-pub fn kernel_open_stand_in(arch: Arch, fetch: impl FnOnce() -> Result<PathBuf>) -> PathBuf {
-    let dir = root().join(format!(".cache/talos-ext/test-fixtures/{DEBIAN_PACKAGE}-{DEBIAN_VERSION}/{arch}"));
-    if dir.join("kernel-open/nvidia/nv-kernel.o_binary").is_file() {
-        return dir;
+/// The open modules (`kernel-open/`).
+pub const OPEN: Tree = Tree {
+    modules: nvidia::OPEN,
+    debian_package: "nvidia-open-kernel-source",
+    tarball: "usr/src/nvidia-open-kernel.tar.xz",
+    licenses: ["Dual MIT/GPL", "Dual MIT/GPL", "Dual MIT/GPL", "Dual MIT/GPL", "Dual BSD/GPL"],
+    left_out: &[(nvidia::GDRCOPY_SOURCE, "gdrdrv.ko"), (nvidia::NVIDIA_FS_SOURCE, "nvidia-fs.ko")],
+};
+
+/// The proprietary modules (`kernel/`).
+pub const PROPRIETARY: Tree = Tree {
+    modules: nvidia::PROPRIETARY,
+    debian_package: "nvidia-kernel-source",
+    tarball: "usr/src/nvidia-kernel.tar.xz",
+    licenses: ["NVIDIA", "Dual MIT/GPL", "NVIDIA", "MIT", "Linux-OpenIB"],
+    left_out: &[(nvidia::NVIDIA_FS_SOURCE, "nvidia-fs.ko")],
+};
+
+impl Tree {
+    /// Debian's package of the tree for `arch` (`nvidia-open-kernel-source:arm64=...`).
+    pub fn debian_spec(&self, arch: Arch) -> String {
+        format!("{}:{arch}={DEBIAN_VERSION}", self.debian_package)
     }
-    let started = Instant::now();
-    let deb = fetch().unwrap_or_else(|e| panic!("{}: {e:#}", debian_spec(arch)));
-    let tmp = dir.with_extension("partial");
-    let _ = std::fs::remove_dir_all(&tmp);
-    extract_debs(&[deb], &tmp.join("deb")).unwrap_or_else(|e| panic!("{e}"));
-    let inner = tmp.join("deb/usr/src/nvidia-open-kernel.tar.xz");
-    let out = tmp.join("tree/kernel-open");
-    std::fs::create_dir_all(&out).unwrap();
-    // The package's tarball holds `modules/nvidia-open-kernel/`: that directory is kernel-open.
-    Command::new("tar")
-        .args(["-xJf"])
-        .arg(&inner)
-        .args(["--strip-components=2", "-C"])
-        .arg(&out)
-        .read()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(out.join("nvidia/nv-kernel.o_binary").is_file(), "{DEBIAN_PACKAGE} has no nvidia/nv-kernel.o_binary");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
-    std::fs::rename(tmp.join("tree"), &dir).unwrap();
-    let _ = std::fs::remove_dir_all(&tmp);
-    eprintln!("{DEBIAN_PACKAGE} {DEBIAN_VERSION} ({arch}): fetched and unpacked in {:.1?}", started.elapsed());
-    dir
-}
 
-/// The part of the recipe the real build can run here: NVIDIA's modules and the modprobe
-/// configuration. LEFT OUT: gdrcopy's gdrdrv.ko and gds-nvidia-fs' nvidia-fs.ko (no usable
-/// source offline, see the module docs).
-///
-/// One fix-up for the older release on Debian's newer kernel: 6.12.117 backported the fourth
-/// argument of `pci_resize_resource` (`exclude_bars`), which 550.163.01 predates (the build fails
-/// with "too few arguments" without it); 0 excludes no BAR, the call's old meaning.
-pub fn nvidia_modules_only(s: &mut Stage) -> Result<()> {
-    nvidia::kernel_open_build(s)?
-        .replace(
-            "kernel-open/nvidia/nv-pci.c",
-            "pci_resize_resource(pci_dev, NV_GPU_BAR1, requested_size)",
-            "pci_resize_resource(pci_dev, NV_GPU_BAR1, requested_size, 0)",
-        )
-        .run()?;
-    nvidia::install_modprobe_conf(s)
+    /// A directory shaped like the unpacked driver archive (the tree's directory at its top)
+    /// for `arch`, from Debian's package of that arch, made once in the workspace cache. `fetch`
+    /// fetches [`Tree::debian_spec`]'s package with `testing::debian_deb` (called in each test
+    /// file, where the tidy test looks for the real-build helpers).
+    pub fn stand_in(&self, arch: Arch, fetch: impl FnOnce() -> Result<PathBuf>) -> PathBuf {
+        let package = self.debian_package;
+        let dir = root().join(format!(".cache/talos-ext/test-fixtures/{package}-{DEBIAN_VERSION}/{arch}"));
+        let core = format!("{}/nvidia/nv-kernel.o_binary", self.modules.subdir);
+        if dir.join(&core).is_file() {
+            return dir;
+        }
+        let started = Instant::now();
+        let deb = fetch().unwrap_or_else(|e| panic!("{}: {e:#}", self.debian_spec(arch)));
+        let tmp = dir.with_extension("partial");
+        let _ = std::fs::remove_dir_all(&tmp);
+        extract_debs(&[deb], &tmp.join("deb")).unwrap_or_else(|e| panic!("{e}"));
+        let out = tmp.join("tree").join(self.modules.subdir);
+        std::fs::create_dir_all(&out).unwrap();
+        // The package's tarball holds `modules/<name>/`: that directory is the tree.
+        Command::new("tar")
+            .args(["-xJf"])
+            .arg(tmp.join("deb").join(self.tarball))
+            .args(["--strip-components=2", "-C"])
+            .arg(&out)
+            .read()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(tmp.join("tree").join(&core).is_file(), "{package} has no nvidia/nv-kernel.o_binary");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
+        std::fs::rename(tmp.join("tree"), &dir).unwrap();
+        let _ = std::fs::remove_dir_all(&tmp);
+        eprintln!("{package} {DEBIAN_VERSION} ({arch}): fetched and unpacked in {:.1?}", started.elapsed());
+        dir
+    }
+
+    /// The part of the recipe the real build can run here: NVIDIA's modules and the modprobe
+    /// configuration, without the pins of [`Tree::left_out`] (no usable source offline, see the
+    /// module docs).
+    ///
+    /// One fix-up for the older release on Debian's newer kernel: 6.12.117 backported the fourth
+    /// argument of `pci_resize_resource` (`exclude_bars`), which 550.163.01 predates (the build
+    /// fails with "too few arguments" without it); 0 excludes no BAR, the call's old meaning.
+    pub fn modules_only(&self, s: &mut Stage) -> Result<()> {
+        nvidia::driver_modules_build(s, self.modules)?
+            .replace(
+                &format!("{}/nvidia/nv-pci.c", self.modules.subdir),
+                "pci_resize_resource(pci_dev, NV_GPU_BAR1, requested_size)",
+                "pci_resize_resource(pci_dev, NV_GPU_BAR1, requested_size, 0)",
+            )
+            .run()?;
+        nvidia::install_modprobe_conf(s)
+    }
+
+    /// What the real build leaves out, for messages: `gdrdrv.ko and nvidia-fs.ko`.
+    fn left_out_modules(&self) -> String {
+        self.left_out.iter().map(|(_, ko)| *ko).collect::<Vec<_>>().join(" and ")
+    }
 }
 
 /// `modinfo -F <field> <file>` with kmod's modinfo.
@@ -102,10 +142,10 @@ pub fn modinfo(field: &str, ko: &Path) -> String {
     out.unwrap_or_else(|e| panic!("{e}")).trim().to_string()
 }
 
-/// Stages the NVIDIA modules of `manifest_dir`'s recipe for `arch` from the stand-in, against
-/// Debian's 6.12 kernel, and checks everything the staged tree must hold.
-/// `driver` overrides the driver archive with [`kernel_open_stand_in`]'s tree.
-pub fn check_real_build(manifest_dir: &str, upstream_version: &str, arch: Arch, driver: SourceOverride) {
+/// Stages the NVIDIA modules of `manifest_dir`'s recipe (of `tree`) for `arch` from the stand-in,
+/// against Debian's 6.12 kernel, and checks everything the staged tree must hold.
+/// `driver` overrides the driver archive with [`Tree::stand_in`]'s tree.
+pub fn check_real_build(tree: &Tree, manifest_dir: &str, upstream_version: &str, arch: Arch, driver: SourceOverride) {
     let name = meta(manifest_dir).unwrap().name;
     assert_eq!((driver.extension.as_str(), driver.source.as_deref()), (name.as_str(), Some(nvidia::DRIVER_SOURCE)));
     let tmp = tempfile::tempdir().unwrap();
@@ -114,12 +154,16 @@ pub fn check_real_build(manifest_dir: &str, upstream_version: &str, arch: Arch, 
     opts.work_dir = Some(tmp.path().join("work"));
     let debian = KernelOverrides { toolchain: Some(TOOLCHAIN.into()), ..Default::default() };
     let started = Instant::now();
-    let s = with_overrides(debian, || stage_with(manifest_dir, nvidia_modules_only, arch, &opts))
+    let recipe: fn(&mut Stage) -> Result<()> =
+        if tree.modules == nvidia::OPEN { |s| OPEN.modules_only(s) } else { |s| PROPRIETARY.modules_only(s) };
+    let s = with_overrides(debian, || stage_with(manifest_dir, recipe, arch, &opts))
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
     eprintln!(
-        "{name} {arch}: staged in {:.1?} (NVIDIA {TESTED_DRIVER} from Debian's {DEBIAN_PACKAGE} {DEBIAN_VERSION}, \
-         not the pinned {upstream_version}; gdrdrv.ko and nvidia-fs.ko left out)",
-        started.elapsed()
+        "{name} {arch}: staged in {:.1?} (NVIDIA {TESTED_DRIVER} from Debian's {} {DEBIAN_VERSION}, not the pinned \
+         {upstream_version}; {} left out)",
+        started.elapsed(),
+        tree.debian_package,
+        tree.left_out_modules()
     );
     assert_eq!(s.overridden_sources, [nvidia::DRIVER_SOURCE], "only the driver archive is not the pin");
     let pin = Pin::load(&root()).unwrap();
@@ -128,7 +172,7 @@ pub fn check_real_build(manifest_dir: &str, upstream_version: &str, arch: Arch, 
         manifest.contains(&format!("  name: {name}\n  version: {upstream_version}-{}\n", pin.talos.tag)),
         "{manifest}"
     );
-    check_modules(&s, arch);
+    check_modules(tree, &s, arch);
     check_modprobe_conf(&s);
     let sbom = std::fs::read_to_string(s.rootfs(&sbom::spdx_path(&name))).unwrap();
     assert!(sbom.contains(&format!("\"name\": \"{name}\",")), "{sbom}");
@@ -141,7 +185,7 @@ pub fn check_real_build(manifest_dir: &str, upstream_version: &str, arch: Arch, 
     print_size(&s, &name, arch);
 }
 
-fn check_modules(s: &Staged, arch: Arch) {
+fn check_modules(tree: &Tree, s: &Staged, arch: Arch) {
     let dir = s.rootfs("usr/lib/modules");
     let releases: Vec<String> =
         std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
@@ -150,19 +194,22 @@ fn check_modules(s: &Staged, arch: Arch) {
     assert!(release.starts_with("6.12.") && release.ends_with(&format!("-{arch}")), "{release}");
     let ctx = KernelContext::from_env(&root()).unwrap();
     let key = ctx.module_key(TOOLCHAIN).unwrap();
-    let video = dir.join(release).join(nvidia::KERNEL_OPEN_INSTALL_DIR);
-    let mut shipped: Vec<String> =
-        std::fs::read_dir(&video).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    shipped.sort();
-    let mut want: Vec<String> = nvidia::KERNEL_OPEN_MODULES.iter().map(|m| format!("{m}.ko")).collect();
+    let install_dir = tree.modules.install_dir;
+    // Only the tree's modules: what the build leaves out (gdrdrv.ko, nvidia-fs.ko, which would go
+    // to extras/) is said rather than hidden.
+    let installed: Vec<String> = walk_files(&dir.join(release))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "ko"))
+        .map(|p| p.strip_prefix(dir.join(release)).unwrap().display().to_string())
+        .collect();
+    let mut want: Vec<String> = nvidia::DRIVER_MODULES.iter().map(|m| format!("{install_dir}/{m}.ko")).collect();
     want.sort();
-    assert_eq!(shipped, want, "usr/lib/modules/{release}/{}", nvidia::KERNEL_OPEN_INSTALL_DIR);
-    for module in nvidia::KERNEL_OPEN_MODULES {
-        let rel = format!("usr/lib/modules/{release}/{}/{module}.ko", nvidia::KERNEL_OPEN_INSTALL_DIR);
+    assert_eq!(installed, want, "usr/lib/modules/{release}/");
+    for (module, license) in nvidia::DRIVER_MODULES.iter().zip(tree.licenses) {
+        let rel = format!("usr/lib/modules/{release}/{install_dir}/{module}.ko");
         let ko = s.rootfs(&rel);
         assert_eq!(mode(&ko), 0o644, "{rel}");
         assert_eq!(modinfo("name", &ko), module.replace('-', "_"), "{rel}");
-        let license = if module == "nvidia-peermem" { "Dual BSD/GPL" } else { "Dual MIT/GPL" };
         assert_eq!(modinfo("license", &ko), license, "{rel}");
         let vermagic = modinfo("vermagic", &ko);
         assert_eq!(vermagic.split_whitespace().next(), Some(release.as_str()), "{rel}: {vermagic}");
@@ -180,15 +227,30 @@ fn check_modules(s: &Staged, arch: Arch) {
         s.check_no_build_paths(&rel).unwrap();
     }
     // nvidia.ko carries the driver release; the others depend on it as upstream's do.
-    let ko = |m: &str| s.rootfs(&format!("usr/lib/modules/{release}/{}/{m}.ko", nvidia::KERNEL_OPEN_INSTALL_DIR));
+    let ko = |m: &str| s.rootfs(&format!("usr/lib/modules/{release}/{install_dir}/{m}.ko"));
     assert_eq!(modinfo("version", &ko("nvidia")), TESTED_DRIVER);
     for (module, needs) in [("nvidia-uvm", "nvidia"), ("nvidia-modeset", "nvidia"), ("nvidia-drm", "nvidia-modeset")] {
         let depends = modinfo("depends", &ko(module));
         assert!(depends.split(',').any(|d| d == needs), "{module} depends on {needs}: {depends:?}");
     }
-    // What this build leaves out, said rather than hidden: no extras/ (gdrdrv.ko, nvidia-fs.ko).
-    assert!(!dir.join(release).join(nvidia::EXTRAS_INSTALL_DIR).exists(), "gdrdrv and nvidia-fs were not built");
-    eprintln!("{arch}: left out gdrdrv.ko (gdrcopy) and nvidia-fs.ko (gds-nvidia-fs): no usable source offline");
+    eprintln!("{arch}: left out {}: no usable source offline", tree.left_out_modules());
+}
+
+/// The files below `dir`, sorted.
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().map(Result::unwrap) {
+            if entry.file_type().unwrap().is_dir() {
+                dirs.push(entry.path());
+            } else {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    files
 }
 
 fn check_modprobe_conf(s: &Staged) {
@@ -222,29 +284,36 @@ pub fn check_fails_naming_the_driver_archive(manifest_dir: &str, recipe: fn(&mut
     }
 }
 
-/// With a stand-in driver tree but no gdrcopy (nor gds-nvidia-fs) source, the whole recipe fails
-/// before building anything, naming gdrcopy's pin: it never ships the NVIDIA modules alone.
-pub fn check_needs_gdrcopy_before_building(manifest_dir: &str, recipe: fn(&mut Stage) -> Result<()>) {
+/// With a stand-in driver tree but none of the other pinned sources, the whole recipe fails
+/// before building anything, naming the first of [`Tree::left_out`]'s pins (gdrcopy for the open
+/// modules, gds-nvidia-fs for the proprietary ones): it never ships the NVIDIA modules alone.
+pub fn check_needs_the_other_pins_before_building(
+    tree: &Tree,
+    manifest_dir: &str,
+    recipe: fn(&mut Stage) -> Result<()>,
+) {
     let (cache, mut opts) = TestOptions::offline_empty().unwrap();
     let meta = meta(manifest_dir).unwrap();
     let stand_in = cache.path().join("stand-in");
-    std::fs::create_dir_all(stand_in.join("kernel-open")).unwrap();
+    std::fs::create_dir_all(stand_in.join(tree.modules.subdir)).unwrap();
     opts.overrides = vec![SourceOverride {
         extension: meta.name.clone(),
         source: Some(nvidia::DRIVER_SOURCE.into()),
         path: stand_in,
     }];
-    let pinned = meta.source(nvidia::GDRCOPY_SOURCE, Arch::Amd64).expect("gdrcopy is pinned");
-    let err = stage_with(manifest_dir, recipe, Arch::Amd64, &opts).expect_err("no gdrcopy offline");
+    let (source, _) = tree.left_out[0];
+    let pinned = meta.source(source, Arch::Amd64).unwrap_or_else(|| panic!("{source} is pinned"));
+    let err = stage_with(manifest_dir, recipe, Arch::Amd64, &opts).expect_err("no other pins offline");
     let msg = format!("{err:#}");
-    assert!(msg.contains(&format!("source `{}` of extension `{}`", nvidia::GDRCOPY_SOURCE, meta.name)), "{msg}");
+    assert!(msg.contains(&format!("source `{source}` of extension `{}`", meta.name)), "{msg}");
     assert!(msg.contains(&pinned.url) && msg.contains(pinned.sha256.as_str()), "{msg}");
     assert_no_work_done(cache.path(), &["stand-in"]);
 }
 
 /// The metadata says what siderolabs/pkgs' module package pins: one driver archive per arch
-/// (`linux-x86_64`, `linux-sbsa`) of `version`, gdrcopy and gds-nvidia-fs for both.
-pub fn check_metadata(manifest_dir: &str, version: &str) {
+/// (`linux-x86_64`, `linux-sbsa`) of `version`, and for both arches the pins of
+/// [`Tree::left_out`] and no others.
+pub fn check_metadata(tree: &Tree, manifest_dir: &str, version: &str) {
     let meta = meta(manifest_dir).unwrap();
     for (arch, dir) in [(Arch::Amd64, "linux-x86_64"), (Arch::Arm64, "linux-sbsa")] {
         let driver = meta.source(nvidia::DRIVER_SOURCE, arch).expect("driver archive");
@@ -253,9 +322,12 @@ pub fn check_metadata(manifest_dir: &str, version: &str) {
             "{}",
             driver.url
         );
-        for common in [nvidia::GDRCOPY_SOURCE, nvidia::NVIDIA_FS_SOURCE] {
-            assert!(meta.source(common, arch).is_some(), "{common} for {arch}");
-        }
+        let mut names: Vec<&str> = meta.sources_for(arch).map(|s| s.name.as_str()).collect();
+        names.sort();
+        let mut want: Vec<&str> = tree.left_out.iter().map(|(source, _)| *source).collect();
+        want.push(nvidia::DRIVER_SOURCE);
+        want.sort();
+        assert_eq!(names, want, "{arch}");
     }
     let tag = Pins::load().unwrap().pin.talos.tag;
     assert_eq!(meta.version_string(&tag), format!("{version}-{tag}"));
