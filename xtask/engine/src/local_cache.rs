@@ -18,12 +18,13 @@ use xtask::flags::{CacheCmd, CacheWhat, Verbosity};
 const AREAS: &[(&str, &str)] = &[
     ("sources-v1", "pinned upstream sources by sha256 (`cargo xtask fetch`)"),
     ("go", "the pinned Go toolchain, Go modules and the Go build cache of Go recipes"),
-    ("debian", "Debian's signed indexes, packages and upstream tarballs (set-up, tests)"),
+    ("debian", "Debian's signed indexes, packages, upstream tarballs and firmware trees (set-up, tests)"),
     ("kernel", "prepared kernel toolchains: build trees and module signing keys"),
     ("firmware", "unpacked linux-firmware releases"),
     (TEST_STAGES, "the tests' shared stages; `cargo xtask cache prune` removes idle ones"),
     ("test-sources", "upstream sources unpacked once for tests (Debian's glibc)"),
     ("test-kernels", "the small kernels of the Module.symvers recovery test"),
+    ("test-fixtures", "Debian packages' module trees unpacked once for tests (NVIDIA, v4l2loopback)"),
     ("locks", "lock files of shared steps"),
     ("tmp", "downloads in progress"),
 ];

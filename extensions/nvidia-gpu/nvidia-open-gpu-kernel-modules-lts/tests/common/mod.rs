@@ -51,7 +51,18 @@ pub struct Tree {
     pub licenses: [&'static str; 5],
     /// The whole recipe's pins beyond the driver archive, which the real build leaves out.
     pub left_out: &'static [(&'static str, &'static str)],
+    /// Fix-ups of the older release for Debian's newer kernel: file (in the tree), text, new text.
+    pub fixups: &'static [(&'static str, &'static str, &'static str)],
 }
+
+/// 6.12.117 backported the fourth argument of `pci_resize_resource` (`exclude_bars`), which
+/// 550.163.01's open modules predate (the build fails with "too few arguments" without it); 0
+/// excludes no BAR, the call's old meaning. The proprietary tree of that release does not call it.
+const PCI_RESIZE_FIXUP: (&str, &str, &str) = (
+    "nvidia/nv-pci.c",
+    "pci_resize_resource(pci_dev, NV_GPU_BAR1, requested_size)",
+    "pci_resize_resource(pci_dev, NV_GPU_BAR1, requested_size, 0)",
+);
 
 /// The open modules (`kernel-open/`).
 pub const OPEN: Tree = Tree {
@@ -60,6 +71,7 @@ pub const OPEN: Tree = Tree {
     tarball: "usr/src/nvidia-open-kernel.tar.xz",
     licenses: ["Dual MIT/GPL", "Dual MIT/GPL", "Dual MIT/GPL", "Dual MIT/GPL", "Dual BSD/GPL"],
     left_out: &[(nvidia::GDRCOPY_SOURCE, "gdrdrv.ko"), (nvidia::NVIDIA_FS_SOURCE, "nvidia-fs.ko")],
+    fixups: &[PCI_RESIZE_FIXUP],
 };
 
 /// The proprietary modules (`kernel/`).
@@ -69,6 +81,7 @@ pub const PROPRIETARY: Tree = Tree {
     tarball: "usr/src/nvidia-kernel.tar.xz",
     licenses: ["NVIDIA", "Dual MIT/GPL", "NVIDIA", "MIT", "Linux-OpenIB"],
     left_out: &[(nvidia::NVIDIA_FS_SOURCE, "nvidia-fs.ko")],
+    fixups: &[],
 };
 
 impl Tree {
@@ -112,21 +125,15 @@ impl Tree {
         dir
     }
 
-    /// The part of the recipe the real build can run here: NVIDIA's modules and the modprobe
-    /// configuration, without the pins of [`Tree::left_out`] (no usable source offline, see the
-    /// module docs).
-    ///
-    /// One fix-up for the older release on Debian's newer kernel: 6.12.117 backported the fourth
-    /// argument of `pci_resize_resource` (`exclude_bars`), which 550.163.01 predates (the build
-    /// fails with "too few arguments" without it); 0 excludes no BAR, the call's old meaning.
+    /// The part of the recipe the real build can run here: NVIDIA's modules (with
+    /// [`Tree::fixups`]) and the modprobe configuration, without the pins of [`Tree::left_out`]
+    /// (no usable source offline, see the module docs).
     pub fn modules_only(&self, s: &mut Stage) -> Result<()> {
-        nvidia::driver_modules_build(s, self.modules)?
-            .replace(
-                &format!("{}/nvidia/nv-pci.c", self.modules.subdir),
-                "pci_resize_resource(pci_dev, NV_GPU_BAR1, requested_size)",
-                "pci_resize_resource(pci_dev, NV_GPU_BAR1, requested_size, 0)",
-            )
-            .run()?;
+        let mut build = nvidia::driver_modules_build(s, self.modules)?;
+        for (file, from, to) in self.fixups {
+            build = build.replace(&format!("{}/{file}", self.modules.subdir), from, to);
+        }
+        build.run()?;
         nvidia::install_modprobe_conf(s)
     }
 
