@@ -103,7 +103,8 @@ pub enum Command {
     /// Verify the cosign signature of an image with a public key.
     VerifySignature(VerifySignatureCmd),
     /// List the paths that two or more extensions ship with different contents (installed
-    /// together, one would hide the other's file on the node). Exits non-zero on a conflict the
+    /// together, one would hide the other's file on the node), and the kernel modules of one name
+    /// they ship at different paths (only one can load). Exits non-zero on a conflict the
     /// allow-list does not explain, or on an allow-list entry that no longer matches anything.
     Conflicts(ConflictsCmd),
     /// Write an extension image's contents (`manifest.yaml` + `rootfs/`) to a directory, for

@@ -10,9 +10,15 @@
 //! - the allow-list (`extensions/conflicts-allow.toml`): intended overlaps, each with the
 //!   extensions, a path glob (`*` within a component, `**` across them, `?`) and a reason.
 //!
-//! It exits non-zero on any other overlap (a table: path, arch, each extension and what it ships
-//! there: kind, mode, size, sha256) and on a stale allow-list entry: one whose extensions were all
-//! checked but that matched nothing.
+//! It also finds kernel modules of the same name that two extensions ship at different paths for
+//! one kernel release (NVIDIA's open `kernel/drivers/video/nvidia.ko` and the proprietary
+//! `extras/nvidia.ko`): no path overlaps, but depmod indexes one `nvidia` and the other
+//! extension's module never loads. The allow-list explains such a clash like an overlap, when its
+//! extensions include all of the clash's and its path glob matches every module's path.
+//!
+//! It exits non-zero on any other overlap or clash (a table: path or module, arch, each extension
+//! and what it ships there: kind, mode, size, sha256, or the module's path) and on a stale
+//! allow-list entry: one whose extensions were all checked but that matched nothing.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -126,13 +132,54 @@ pub struct Findings {
     /// Overlaps on documented shared paths, and the reasons of the rules they fell under.
     pub shared: usize,
     pub shared_reasons: BTreeSet<&'static str>,
-    /// Overlaps the allow-list explains.
+    /// Same-named kernel modules at different paths that nothing explains, with their arch.
+    pub module_clashes: Vec<(Arch, ModuleClash)>,
+    /// Overlaps and module clashes the allow-list explains.
     pub allowed: usize,
     /// Allow-list entries that matched nothing although all their extensions were checked.
     pub stale: Vec<Allow>,
 }
 
-/// Sorts the overlaps of `checked` (per arch of `arches`) into unexpected, shared and allowed.
+/// Kernel modules of one name (`nvidia`; `-` and `_` alike, as the kernel compares them) that
+/// two or more extensions ship for one kernel release at different paths.
+#[derive(Debug, Clone)]
+pub struct ModuleClash {
+    pub release: String,
+    pub module: String,
+    /// Each extension and the node path of its module file.
+    pub shipped: Vec<(String, String)>,
+}
+
+/// The module file name suffixes a module tree holds (compressed or not).
+const MODULE_SUFFIXES: [&str; 4] = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"];
+
+/// The [`ModuleClash`]es among `trees` (named extensions of one arch).
+pub fn module_clashes(trees: &[(&str, &ImageTree)]) -> Vec<ModuleClash> {
+    let prefix = "rootfs/usr/lib/modules/";
+    let mut by_module: std::collections::BTreeMap<(String, String), Vec<(String, String)>> = Default::default();
+    for (name, tree) in trees {
+        for e in tree.entries().filter(|e| matches!(e.kind, talos_ext_image::TreeKind::File { .. })) {
+            let Some(rest) = e.path.strip_prefix(prefix) else { continue };
+            let Some((release, in_release)) = rest.split_once('/') else { continue };
+            let file = in_release.rsplit('/').next().unwrap_or(in_release);
+            let Some(module) = MODULE_SUFFIXES.iter().find_map(|s| file.strip_suffix(s)) else { continue };
+            let key = (release.to_string(), module.replace('-', "_"));
+            by_module.entry(key).or_default().push((name.to_string(), e.path["rootfs/".len()..].to_string()));
+        }
+    }
+    by_module
+        .into_iter()
+        .filter(|(_, shipped)| {
+            let paths: BTreeSet<&str> = shipped.iter().map(|(_, p)| p.as_str()).collect();
+            let names: BTreeSet<&str> = shipped.iter().map(|(n, _)| n.as_str()).collect();
+            paths.len() > 1 && names.len() > 1
+        })
+        .map(|((release, module), shipped)| ModuleClash { release, module, shipped })
+        .collect()
+}
+
+/// Sorts the overlaps of `checked` (per arch of `arches`) into unexpected, shared and allowed,
+/// and finds the module clashes nothing allows.
 pub fn check(checked: &[Checked], arches: &[Arch], allow: &[Allow]) -> Findings {
     let shared = shared_paths();
     let mut findings = Findings::default();
@@ -159,6 +206,18 @@ pub fn check(checked: &[Checked], arches: &[Arch], allow: &[Allow]) -> Findings 
                     findings.allowed += 1;
                 }
                 None => findings.unexpected.push((arch, overlap)),
+            }
+        }
+        for clash in module_clashes(&trees) {
+            let entry = allow.iter().position(|a| {
+                clash.shipped.iter().all(|(n, path)| a.extensions.contains(n) && glob_match(&a.path, path))
+            });
+            match entry {
+                Some(i) => {
+                    used[i] = true;
+                    findings.allowed += 1;
+                }
+                None => findings.module_clashes.push((arch, clash)),
             }
         }
     }
@@ -267,6 +326,28 @@ pub fn run(sh: &Shell, cmd: ConflictsCmd, verbosity: Verbosity) -> Result<ExitCo
             cmd.allow.display()
         );
     }
+    if !findings.module_clashes.is_empty() {
+        println!(
+            "{} kernel module(s) shipped by more than one extension at different paths (depmod keeps one; the \
+             other's never loads):",
+            findings.module_clashes.len()
+        );
+        let rows: Vec<[String; 4]> = findings
+            .module_clashes
+            .iter()
+            .map(|(arch, c)| {
+                let names: BTreeSet<&str> = c.shipped.iter().map(|(n, _)| n.as_str()).collect();
+                let paths: Vec<String> = c.shipped.iter().map(|(n, p)| format!("{n}: /{p}")).collect();
+                let names: Vec<&str> = names.into_iter().collect();
+                [format!("{} ({})", c.module, c.release), arch.to_string(), names.join(", "), paths.join("; ")]
+            })
+            .collect();
+        print_table(&["MODULE", "ARCH", "EXTENSIONS", "PATHS"], &rows);
+        println!(
+            "hint: ship the module from one extension only, or (when the extensions are alternatives) add an entry to {}",
+            cmd.allow.display()
+        );
+    }
     for a in &findings.stale {
         println!(
             "stale allow-list entry in {}: `{}` for {} matches nothing any more; remove it",
@@ -275,7 +356,8 @@ pub fn run(sh: &Shell, cmd: ConflictsCmd, verbosity: Verbosity) -> Result<ExitCo
             a.extensions.join(", ")
         );
     }
-    Ok(if findings.unexpected.is_empty() && findings.stale.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    let clean = findings.unexpected.is_empty() && findings.module_clashes.is_empty() && findings.stale.is_empty();
+    Ok(if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 #[cfg(test)]

@@ -188,6 +188,68 @@ fn conflicts_planted_identical_allowed_and_stale() {
     assert!(err.contains("bad.toml") && err.contains("entry 1 (usr/x)") && err.contains("`reason` is empty"), "{err}");
 }
 
+/// Two extensions shipping kernel modules of one name at different paths (NVIDIA's open and
+/// proprietary `nvidia.ko`): no path overlaps, but only one module of the name can load, so
+/// conflicts fails naming module, release and both paths, unless the allow-list explains it.
+#[test]
+fn conflicts_finds_same_named_modules_at_different_paths() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (work, out) = (tmp.path().join("work"), tmp.path().join("out"));
+    let talos = "usr/lib/modules/6.18.45-talos";
+    let open = layout(
+        &work,
+        &out,
+        "open-modules",
+        "v1.0.0",
+        &[
+            (&format!("{talos}/kernel/drivers/video/nvidia.ko"), 0o644, b"open nvidia"),
+            (&format!("{talos}/kernel/drivers/video/nvidia-uvm.ko"), 0o644, b"open uvm"),
+            (&format!("{talos}/kernel/drivers/video/only-here.ko"), 0o644, b"one of a kind"),
+        ],
+    );
+    let nonfree = layout(
+        &work,
+        &out,
+        "nonfree-modules",
+        "v1.0.0",
+        &[
+            (&format!("{talos}/extras/nvidia.ko.xz"), 0o644, b"proprietary nvidia"),
+            (&format!("{talos}/extras/nvidia_uvm.ko"), 0o644, b"proprietary uvm"),
+            ("usr/lib/modules/6.12.0/extras/only-here.ko", 0o644, b"another kernel's"),
+        ],
+    );
+    let run = |allow: &Path| {
+        xtask(&["conflicts", "--layout", s(&open), "--layout", s(&nonfree), "--arch", "all", "--allow", s(allow)])
+    };
+    let empty = tmp.path().join("no-allow.toml");
+    let clash = run(&empty);
+    assert_eq!(clash.status.code(), Some(1));
+    let report = text(&clash.stdout);
+    assert!(report.contains("kernel module(s) shipped by more than one extension at different paths"), "{report}");
+    let rows: Vec<&str> = report.lines().filter(|l| l.starts_with("nvidia")).collect();
+    assert_eq!(rows.len(), 4, "nvidia and nvidia_uvm, per arch:\n{report}");
+    let row = rows.iter().find(|r| r.starts_with("nvidia (6.18.45-talos)") && r.contains("arm64")).expect(&report);
+    assert!(row.contains("nonfree-modules, open-modules"), "{row}");
+    assert!(
+        row.contains(&format!("open-modules: /{talos}/kernel/drivers/video/nvidia.ko"))
+            && row.contains(&format!("nonfree-modules: /{talos}/extras/nvidia.ko.xz")),
+        "{row}"
+    );
+    assert!(rows.iter().any(|r| r.starts_with("nvidia_uvm (6.18.45-talos)")), "- and _ name one module: {report}");
+    assert!(!report.contains("only-here"), "another kernel release's module is no clash: {report}");
+
+    let allow = tmp.path().join("allow.toml");
+    std::fs::write(
+        &allow,
+        "[[allow]]\nextensions = [\"open-modules\", \"nonfree-modules\"]\npath = \"usr/lib/modules/*/**\"\n\
+         reason = \"alternatives: a node installs one of the two\"\n",
+    )
+    .unwrap();
+    let allowed = run(&allow);
+    assert!(allowed.status.success(), "{}", text(&allowed.stdout));
+    assert!(text(&allowed.stderr).contains("4 allowed by"), "{}", text(&allowed.stderr));
+}
+
 /// The real catalog, for the recipes that stage offline here: the examples, the in-tree module
 /// extensions whose modules Debian's kernel has and that need no other source, with it (the Talos
 /// one needs network; Debian lacks thunderbolt's arm64 modules and some of chelsio's and
