@@ -34,7 +34,21 @@ pub fn run(sh: &Shell, cmd: CacheCmd, verbosity: Verbosity) -> Result<ExitCode> 
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let cache = cmd.cache.map_or_else(|| default_cache_dir(&root), |dir| cwd.join(dir));
     match cmd.what.unwrap_or(CacheWhat::Show) {
-        CacheWhat::Show => show(&cache),
+        CacheWhat::Show => {
+            let code = show(&cache)?;
+            if let Some(other) = std::env::var_os(talos_ext_fetch::ENV_CACHE).filter(|v| !v.is_empty())
+                && cwd.join(&other) != cache
+            {
+                let other = std::path::PathBuf::from(other);
+                println!(
+                    "note: {}={} holds the sources builds fetch; show it with `--cache {}`",
+                    talos_ext_fetch::ENV_CACHE,
+                    other.display(),
+                    other.display()
+                );
+            }
+            Ok(code)
+        }
         CacheWhat::Prune { unused_for, dry_run } => prune(&cache.join(TEST_STAGES), unused_for, dry_run, verbosity),
     }
 }
