@@ -10,6 +10,10 @@
 //! with `autoreconf` when the tree lacks one (a release tarball has it). bison, flex and m4 are
 //! build-machine tools (ci/setup.sh installs them).
 //!
+//! BIRD's Makefile has a race under `make -j` (it may write `nest/proto-build.c` before the
+//! build directories exist): `files/order.mk`, read after it, adds the missing order-only
+//! prerequisite.
+//!
 //! Differences from upstream, and why: static programs, so the container needs no musl loader;
 //! `--disable-libssh` says what upstream's build finds anyway (no libssh), so that no optional
 //! library is linked by chance. Like upstream, the sample `bird.conf` is not shipped.
@@ -29,8 +33,10 @@ pub fn recipe(s: &mut Stage) -> Result<()> {
     if !src.join("configure").is_file() {
         bird = bird.autoreconf();
     }
+    let order = s.input("files/order.mk")?;
     let built = bird
         .configure_args(["--disable-client", "--disable-libssh"])
+        .make_args(["-f".into(), "Makefile".into(), "-f".into(), order.display().to_string()])
         .make_targets(["all"])
         .dest(Dest::Scratch)
         .run()?;
