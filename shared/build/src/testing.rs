@@ -21,6 +21,8 @@ pub mod fabricmanager;
 pub mod firmware;
 #[path = "testing_kata.rs"]
 pub mod kata;
+#[path = "testing_nvidia.rs"]
+pub mod nvidia;
 #[path = "testing_own_go.rs"]
 pub mod own_go;
 #[path = "testing_prebuilt.rs"]

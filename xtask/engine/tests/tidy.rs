@@ -292,12 +292,14 @@ fn listed_test_overrides_are_real_and_used() {
             }
             _ => {}
         }
-        // A prebuilt recipe's shared stand-in tests re-pin its sources (`testing::Repin`), and a
-        // recipe's own tests may override (`stage_debian_override`) or re-pin its sources.
+        // A prebuilt recipe's shared stand-in tests re-pin its sources (`testing::Repin`), the
+        // NVIDIA module crates' shared tests override the driver archive, and a recipe's own tests
+        // may override (`stage_debian_override`) or re-pin its sources.
         let stand_ins = tests.iter().any(|f| {
             f.starts_with(&e.dir)
                 && fs::read_to_string(f).is_ok_and(|text| {
                     text.contains("talos_ext_build::prebuilt_recipe_tests!")
+                        || text.contains("talos_ext_build::nvidia_kernel_module_tests!")
                         || (text.contains("Repin::") || calls(&text, "stage_debian_override"))
                             && f.components().any(|c| c.as_os_str() == "tests")
                 })
@@ -593,11 +595,11 @@ struct TestMacro {
     fns: Vec<(String, String)>,
 }
 
-/// The test macros of talos-ext-build's `testing` module (and its `prebuilt` and `fabricmanager`
-/// parts).
+/// The test macros of talos-ext-build's `testing` module (and its `prebuilt`, `fabricmanager`
+/// and `nvidia` parts).
 fn macro_tests() -> Vec<TestMacro> {
     let mut out = Vec::new();
-    for file in ["testing.rs", "testing_prebuilt.rs", "testing_fabricmanager.rs"] {
+    for file in ["testing.rs", "testing_prebuilt.rs", "testing_fabricmanager.rs", "testing_nvidia.rs"] {
         let path = xtask::workspace_root().join("shared/build/src").join(file);
         let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         for (at, _) in text.match_indices("macro_rules! ") {

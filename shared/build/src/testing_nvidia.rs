@@ -1,4 +1,4 @@
-//! What the tests of the NVIDIA GPU kernel module extensions share: the open modules'
+//! The shared tests of the NVIDIA GPU kernel module extensions ([`crate::nvidia`]): the open modules'
 //! `nvidia-open-gpu-kernel-modules-lts` and `-production`, and the proprietary modules'
 //! `nonfree-kmod-nvidia-lts` and `-production` (four recipes of one module,
 //! `talos_ext_build::nvidia`, two trees under two branches' pins).
@@ -11,23 +11,20 @@
 //! archive lays out that tree. Debian has no gdrcopy source at all, and gds-nvidia-fs only as
 //! `nvidia-fs-dkms` 2.19.7 in non-free (binary, amd64 only, not the GitHub release's layout): the
 //! real builds leave gdrdrv.ko and nvidia-fs.ko out and say so; the smoke tests check that the
-//! whole recipe needs those pinned sources.
-
-#![allow(dead_code)]
+//! whole recipe needs those pinned sources. Each crate's `tests/staged.rs` is one
+//! [`nvidia_kernel_module_tests!`](crate::nvidia_kernel_module_tests) line.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use talos_ext_build::kernel::kmod;
-use talos_ext_build::kernel::toolchains::KernelContext;
-use talos_ext_build::kernel::{KernelOverrides, with_overrides};
-use talos_ext_build::model::Pin;
-use talos_ext_build::nvidia;
-use talos_ext_build::prelude::*;
-use talos_ext_build::step::Command;
-use talos_ext_build::testing::{Pins, Staged, TestOptions, assert_no_work_done, extract_debs, meta, mode, stage_with};
-use talos_ext_build::validate::{Options, validate_dir};
-use talos_ext_build::{SourceOverride, sbom};
+use anyhow::Result;
+use talos_ext_model::{Arch, Pin};
+
+use super::{Pins, Staged, TestOptions, assert_no_work_done, extract_debs, meta, mode, stage_with};
+use crate::kernel::{KernelOverrides, with_overrides};
+use crate::step::Command;
+use crate::validate::{Options, validate_dir};
+use crate::{SourceOverride, Stage, nvidia, sbom};
 
 /// The kernel toolchain of the real builds (the Talos kernel needs network).
 pub const TOOLCHAIN: &str = "debian-6.12";
@@ -36,7 +33,7 @@ pub const DEBIAN_VERSION: &str = "550.163.01-2";
 /// The NVIDIA release the real build compiles (what the modules' `version` says).
 pub const TESTED_DRIVER: &str = "550.163.01";
 
-pub fn root() -> PathBuf {
+fn root() -> PathBuf {
     Pin::find_workspace_root(Path::new(env!("CARGO_MANIFEST_DIR"))).expect("workspace root")
 }
 
@@ -92,8 +89,8 @@ impl Tree {
 
     /// A directory shaped like the unpacked driver archive (the tree's directory at its top)
     /// for `arch`, from Debian's package of that arch, made once in the workspace cache. `fetch`
-    /// fetches [`Tree::debian_spec`]'s package with `testing::debian_deb` (called in each test
-    /// file, where the tidy test looks for the real-build helpers).
+    /// fetches [`Tree::debian_spec`]'s package with [`super::debian_deb`] (called in the test
+    /// macro's body, where the tidy test looks for the real-build helpers).
     pub fn stand_in(&self, arch: Arch, fetch: impl FnOnce() -> Result<PathBuf>) -> PathBuf {
         let package = self.debian_package;
         let dir = root().join(format!(".cache/talos-ext/test-fixtures/{package}-{DEBIAN_VERSION}/{arch}"));
@@ -149,19 +146,29 @@ pub fn modinfo(field: &str, ko: &Path) -> String {
     out.unwrap_or_else(|e| panic!("{e}")).trim().to_string()
 }
 
-/// Stages the NVIDIA modules of `manifest_dir`'s recipe (of `tree`) for `arch` from the stand-in,
-/// against Debian's 6.12 kernel, and checks everything the staged tree must hold.
-/// `driver` overrides the driver archive with [`Tree::stand_in`]'s tree.
-pub fn check_real_build(tree: &Tree, manifest_dir: &str, upstream_version: &str, arch: Arch, driver: SourceOverride) {
+/// Stages the NVIDIA modules of `manifest_dir`'s recipe (of `tree`) for `arch` from the stand-in
+/// ([`Tree::stand_in`], whose package `fetch` fetches) in place of the driver archive, against
+/// Debian's 6.12 kernel, and checks everything the staged tree must hold.
+pub fn check_real_build(
+    tree: &Tree,
+    manifest_dir: &str,
+    upstream_version: &str,
+    arch: Arch,
+    fetch: impl FnOnce() -> Result<PathBuf>,
+) {
     let name = meta(manifest_dir).unwrap().name;
-    assert_eq!((driver.extension.as_str(), driver.source.as_deref()), (name.as_str(), Some(nvidia::DRIVER_SOURCE)));
+    let driver = SourceOverride {
+        extension: name.clone(),
+        source: Some(nvidia::DRIVER_SOURCE.into()),
+        path: tree.stand_in(arch, fetch),
+    };
     let tmp = tempfile::tempdir().unwrap();
     let mut opts = TestOptions::from_env().unwrap();
     opts.overrides = vec![driver];
     opts.work_dir = Some(tmp.path().join("work"));
     let debian = KernelOverrides { toolchain: Some(TOOLCHAIN.into()), ..Default::default() };
     let started = Instant::now();
-    let recipe: fn(&mut Stage) -> Result<()> =
+    let recipe: crate::script::Recipe =
         if tree.modules == nvidia::OPEN { |s| OPEN.modules_only(s) } else { |s| PROPRIETARY.modules_only(s) };
     let s = with_overrides(debian, || stage_with(manifest_dir, recipe, arch, &opts))
         .unwrap_or_else(|e| panic!("staging {arch}: {e:#}"));
@@ -193,49 +200,29 @@ pub fn check_real_build(tree: &Tree, manifest_dir: &str, upstream_version: &str,
 }
 
 fn check_modules(tree: &Tree, s: &Staged, arch: Arch) {
-    let dir = s.rootfs("usr/lib/modules");
-    let releases: Vec<String> =
-        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
-    assert_eq!(releases.len(), 1, "{releases:?}");
-    let release = &releases[0];
-    assert!(release.starts_with("6.12.") && release.ends_with(&format!("-{arch}")), "{release}");
-    let ctx = KernelContext::from_env(&root()).unwrap();
-    let key = ctx.module_key(TOOLCHAIN).unwrap();
     let install_dir = tree.modules.install_dir;
+    let modules: Vec<String> = nvidia::DRIVER_MODULES.iter().map(|m| format!("{install_dir}/{m}.ko")).collect();
+    let rels: Vec<&str> = modules.iter().map(String::as_str).collect();
+    // Signed with the toolchain key, stripped, vermagic, ELF machine, no build paths.
+    let cache = TestOptions::from_env().unwrap().fetch.cache_dir;
+    let (release, versions) = super::check_out_of_tree_modules(s, arch, TOOLCHAIN, &cache, &rels);
     // Only the tree's modules: what the build leaves out (gdrdrv.ko, nvidia-fs.ko, which would go
     // to extras/) is said rather than hidden.
-    let installed: Vec<String> = walk_files(&dir.join(release))
+    let dir = s.rootfs("usr/lib/modules").join(&release);
+    let installed: Vec<String> = walk_files(&dir)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "ko"))
-        .map(|p| p.strip_prefix(dir.join(release)).unwrap().display().to_string())
+        .map(|p| p.strip_prefix(&dir).unwrap().display().to_string())
         .collect();
-    let mut want: Vec<String> = nvidia::DRIVER_MODULES.iter().map(|m| format!("{install_dir}/{m}.ko")).collect();
+    let mut want = modules.clone();
     want.sort();
     assert_eq!(installed, want, "usr/lib/modules/{release}/");
-    for (module, license) in nvidia::DRIVER_MODULES.iter().zip(tree.licenses) {
-        let rel = format!("usr/lib/modules/{release}/{install_dir}/{module}.ko");
-        let ko = s.rootfs(&rel);
-        assert_eq!(mode(&ko), 0o644, "{rel}");
-        assert_eq!(modinfo("name", &ko), module.replace('-', "_"), "{rel}");
-        assert_eq!(modinfo("license", &ko), license, "{rel}");
-        let vermagic = modinfo("vermagic", &ko);
-        assert_eq!(vermagic.split_whitespace().next(), Some(release.as_str()), "{rel}: {vermagic}");
-        let want = if arch == Arch::Arm64 { "aarch64" } else { "modversions" };
-        assert!(vermagic.trim_end().ends_with(want), "{rel}: {vermagic}");
-        assert_eq!(modinfo("sig_id", &ko), "PKCS#7", "{rel}");
-        assert_eq!(modinfo("sig_hashalgo", &ko), "sha512", "{rel}");
-        assert_eq!(modinfo("signer", &ko), key.key.signer().unwrap(), "{rel}");
-        let bytes = std::fs::read(&ko).unwrap();
-        let sig = kmod::ModuleSignature::parse(&bytes).unwrap().expect("signed");
-        assert_eq!(sig.sig_key(), &key.key.key_id(), "{rel} signed with the toolchain key");
-        assert!(!bytes.windows(12).any(|w| w == b".debug_info\0"), "{rel} is stripped before signing");
-        let machine = kmod::elf_machine(&bytes).unwrap();
-        assert_eq!(machine, kmod::ElfMachine::from_e_machine(arch.elf_machine()), "{rel}");
-        s.check_no_build_paths(&rel).unwrap();
+    for (rel, license) in modules.iter().zip(tree.licenses) {
+        assert_eq!(modinfo("license", &dir.join(rel)), license, "{rel}");
     }
     // nvidia.ko carries the driver release; the others depend on it as upstream's do.
-    let ko = |m: &str| s.rootfs(&format!("usr/lib/modules/{release}/{install_dir}/{m}.ko"));
-    assert_eq!(modinfo("version", &ko("nvidia")), TESTED_DRIVER);
+    assert_eq!(versions[0], TESTED_DRIVER, "{}", modules[0]);
+    let ko = |m: &str| dir.join(format!("{install_dir}/{m}.ko"));
     for (module, needs) in [("nvidia-uvm", "nvidia"), ("nvidia-modeset", "nvidia"), ("nvidia-drm", "nvidia-modeset")] {
         let depends = modinfo("depends", &ko(module));
         assert!(depends.split(',').any(|d| d == needs), "{module} depends on {needs}: {depends:?}");
@@ -277,7 +264,7 @@ fn print_size(s: &Staged, name: &str, arch: Arch) {
 
 /// Offline, with no mirror and an empty cache: staging the whole recipe fails before any work,
 /// naming the arch's driver archive as pinned.
-pub fn check_fails_naming_the_driver_archive(manifest_dir: &str, recipe: fn(&mut Stage) -> Result<()>) {
+pub fn check_fails_naming_the_driver_archive(manifest_dir: &str, recipe: crate::script::Recipe) {
     for arch in Arch::ALL {
         let (cache, opts) = TestOptions::offline_empty().unwrap();
         let meta = meta(manifest_dir).unwrap();
@@ -294,11 +281,7 @@ pub fn check_fails_naming_the_driver_archive(manifest_dir: &str, recipe: fn(&mut
 /// With a stand-in driver tree but none of the other pinned sources, the whole recipe fails
 /// before building anything, naming the first of [`Tree::left_out`]'s pins (gdrcopy for the open
 /// modules, gds-nvidia-fs for the proprietary ones): it never ships the NVIDIA modules alone.
-pub fn check_needs_the_other_pins_before_building(
-    tree: &Tree,
-    manifest_dir: &str,
-    recipe: fn(&mut Stage) -> Result<()>,
-) {
+pub fn check_needs_the_other_pins_before_building(tree: &Tree, manifest_dir: &str, recipe: crate::script::Recipe) {
     let (cache, mut opts) = TestOptions::offline_empty().unwrap();
     let meta = meta(manifest_dir).unwrap();
     let stand_in = cache.path().join("stand-in");
@@ -338,4 +321,52 @@ pub fn check_metadata(tree: &Tree, manifest_dir: &str, version: &str) {
     }
     let tag = Pins::load().unwrap().pin.talos.tag;
     assert_eq!(meta.version_string(&tag), format!("{version}-{tag}"));
+}
+
+/// The tests of an NVIDIA GPU kernel module crate, `tree` ([`OPEN`] or [`PROPRIETARY`]) pinned at
+/// driver `version`: its whole `tests/staged.rs` is
+/// `talos_ext_build::nvidia_kernel_module_tests!(OPEN, build::recipe, "580.178.04");` (with its
+/// `build.rs` included as `mod build`). The metadata ([`check_metadata`]), the offline
+/// fail-fast naming the driver archive and then the next pin, and (tier full) the real build per
+/// arch from Debian's 550.163.01 package of the tree ([`check_real_build`]).
+#[macro_export]
+macro_rules! nvidia_kernel_module_tests {
+    ($tree:ident, $recipe:path, $version:literal) => {
+        #[test]
+        fn metadata_pins_a_driver_archive_per_arch_and_the_other_sources_upstream_builds() {
+            let tree = &$crate::testing::nvidia::$tree;
+            $crate::testing::nvidia::check_metadata(tree, env!("CARGO_MANIFEST_DIR"), $version);
+        }
+
+        #[test]
+        fn offline_the_recipe_fails_before_any_work_naming_the_driver_archive() {
+            $crate::testing::nvidia::check_fails_naming_the_driver_archive(env!("CARGO_MANIFEST_DIR"), $recipe);
+        }
+
+        #[test]
+        fn offline_with_a_stand_in_driver_the_recipe_fails_naming_the_next_pin_before_building() {
+            let tree = &$crate::testing::nvidia::$tree;
+            $crate::testing::nvidia::check_needs_the_other_pins_before_building(
+                tree,
+                env!("CARGO_MANIFEST_DIR"),
+                $recipe,
+            );
+        }
+
+        #[test]
+        #[ignore = "tier full: NVIDIA's modules of the 550.163.01 driver (Debian's package of the tree) for amd64 against Debian 6.12, without the pins Debian has no source for (about 10 min on 2 loaded cores)"]
+        fn tier_full_amd64_nvidia_modules_from_debian_550_163_01() {
+            let (tree, arch) = (&$crate::testing::nvidia::$tree, $crate::Arch::Amd64);
+            let fetch = || $crate::testing::debian_deb(&tree.debian_spec(arch));
+            $crate::testing::nvidia::check_real_build(tree, env!("CARGO_MANIFEST_DIR"), $version, arch, fetch);
+        }
+
+        #[test]
+        #[ignore = "tier full: NVIDIA's modules of the 550.163.01 driver (Debian's package of the tree) for arm64 (cross) against Debian 6.12, without the pins Debian has no source for (about 10 min on 2 loaded cores)"]
+        fn tier_full_arm64_nvidia_modules_from_debian_550_163_01() {
+            let (tree, arch) = (&$crate::testing::nvidia::$tree, $crate::Arch::Arm64);
+            let fetch = || $crate::testing::debian_deb(&tree.debian_spec(arch));
+            $crate::testing::nvidia::check_real_build(tree, env!("CARGO_MANIFEST_DIR"), $version, arch, fetch);
+        }
+    };
 }
