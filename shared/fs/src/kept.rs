@@ -119,18 +119,28 @@ fn last_used(parent: &Path, name: &str, dir: &Path) -> Option<SystemTime> {
 }
 
 /// The disk space a tree takes (allocated blocks, as `du` counts them; symlinks not followed).
+/// The tree may be in use (a running test's stage): what vanishes during the walk counts as 0.
 pub fn disk_usage(path: &Path) -> Result<u64, FsError> {
     use std::os::unix::fs::MetadataExt;
+    let gone = |e: &io::Error| e.kind() == io::ErrorKind::NotFound;
     let meta = match fs::symlink_metadata(path) {
         Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) if gone(&e) => return Ok(0),
         Err(e) => return Err(fs_err("read metadata of", path)(e)),
     };
     let mut total = meta.blocks() * 512;
     if meta.is_dir() {
-        for entry in fs::read_dir(path).map_err(fs_err("read directory", path))? {
-            let entry = entry.map_err(fs_err("read directory", path))?;
-            total += disk_usage(&entry.path())?;
+        let entries = match fs::read_dir(path) {
+            Ok(entries) => entries,
+            Err(e) if gone(&e) => return Ok(total),
+            Err(e) => return Err(fs_err("read directory", path)(e)),
+        };
+        for entry in entries {
+            match entry {
+                Ok(entry) => total += disk_usage(&entry.path())?,
+                Err(e) if gone(&e) => {}
+                Err(e) => return Err(fs_err("read directory", path)(e)),
+            }
         }
     }
     Ok(total)
