@@ -435,26 +435,29 @@ pub fn glibc_debian_override() -> Result<SourceOverride> {
     let root = Pin::find_workspace_root(here).with_context(|| format!("no {PIN_PATH} above {}", here.display()))?;
     let sources = default_cache_dir(&root).join("test-sources");
     let name = DEBIAN_GLIBC.replace(['=', ':'], "-");
-    let dir = sources.join(&name);
-    let _lock = talos_ext_fs::lock_file(&sources.join(format!("{name}.lock")))?;
-    if !dir.is_dir() {
-        // Unpacked beside it and renamed into place: a half-unpacked tree is never taken.
-        let partial = sources.join(format!(".{name}.partial"));
-        talos_ext_fs::remove_dir_if_exists(&partial)?;
+    let dir = talos_ext_fs::make_once(&sources.join(&name), |partial| -> Result<()> {
         std::fs::create_dir_all(partial.join("manual")).with_context(|| format!("creating {}", partial.display()))?;
         crate::step::Command::new("tar")
             .arg("xf")
             .arg(&orig)
             .args(["--strip-components=1", "-C"])
-            .arg(&partial)
+            .arg(partial)
             .run()?;
         let stub = partial.join("manual/Makefile");
         std::fs::write(&stub, "subdir := manual\ninclude ../Makeconfig\ninclude ../Rules\n")
-            .with_context(|| format!("writing {}", stub.display()))?;
-        std::fs::rename(&partial, &dir)
-            .with_context(|| format!("renaming {} to {}", partial.display(), dir.display()))?;
-    }
+            .with_context(|| format!("writing {}", stub.display()))
+    })?;
     Ok(SourceOverride { extension: "glibc".into(), source: None, path: dir })
+}
+
+/// `<cache>/test-fixtures/<name>/`: a tree the tests unpack once per workspace (a Debian
+/// package's module source, say), made by `make` into an empty directory under a lock
+/// ([`talos_ext_fs::make_once`]): concurrent tests make it once, and a failed `make` leaves
+/// nothing that a later test would take for complete.
+pub fn test_fixture(name: &str, make: impl FnOnce(&Path) -> Result<()>) -> Result<PathBuf> {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = Pin::find_workspace_root(here).with_context(|| format!("no {PIN_PATH} above {}", here.display()))?;
+    talos_ext_fs::make_once(&default_cache_dir(&root).join("test-fixtures").join(name), make)
 }
 
 /// A static `ldconfig` of Debian's for the stage's arch: the host's `/sbin/ldconfig` for amd64,

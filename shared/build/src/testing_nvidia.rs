@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use talos_ext_model::{Arch, Pin};
 
 use super::{Pins, Staged, TestOptions, assert_no_work_done, extract_debs, meta, mode, stage_with};
@@ -93,33 +93,26 @@ impl Tree {
     /// macro's body, where the tidy test looks for the real-build helpers).
     pub fn stand_in(&self, arch: Arch, fetch: impl FnOnce() -> Result<PathBuf>) -> PathBuf {
         let package = self.debian_package;
-        let dir = root().join(format!(".cache/talos-ext/test-fixtures/{package}-{DEBIAN_VERSION}/{arch}"));
         let core = format!("{}/nvidia/nv-kernel.o_binary", self.modules.subdir);
-        if dir.join(&core).is_file() {
-            return dir;
-        }
         let started = Instant::now();
-        let deb = fetch().unwrap_or_else(|e| panic!("{}: {e:#}", self.debian_spec(arch)));
-        let tmp = dir.with_extension("partial");
-        let _ = std::fs::remove_dir_all(&tmp);
-        extract_debs(&[deb], &tmp.join("deb")).unwrap_or_else(|e| panic!("{e}"));
-        let out = tmp.join("tree").join(self.modules.subdir);
-        std::fs::create_dir_all(&out).unwrap();
-        // The package's tarball holds `modules/<name>/`: that directory is the tree.
-        Command::new("tar")
-            .args(["-xJf"])
-            .arg(tmp.join("deb").join(self.tarball))
-            .args(["--strip-components=2", "-C"])
-            .arg(&out)
-            .read()
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(tmp.join("tree").join(&core).is_file(), "{package} has no nvidia/nv-kernel.o_binary");
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
-        std::fs::rename(tmp.join("tree"), &dir).unwrap();
-        let _ = std::fs::remove_dir_all(&tmp);
-        eprintln!("{package} {DEBIAN_VERSION} ({arch}): fetched and unpacked in {:.1?}", started.elapsed());
-        dir
+        let made = super::test_fixture(&format!("{package}-{DEBIAN_VERSION}/{arch}"), |tree| {
+            let deb = fetch().with_context(|| self.debian_spec(arch))?;
+            let debs = tempfile::tempdir_in(tree.parent().unwrap_or(tree))?;
+            extract_debs(&[deb], debs.path())?;
+            let out = tree.join(self.modules.subdir);
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            // The package's tarball holds `modules/<name>/`: that directory is the tree.
+            Command::new("tar")
+                .args(["-xJf"])
+                .arg(debs.path().join(self.tarball))
+                .args(["--strip-components=2", "-C"])
+                .arg(&out)
+                .read()?;
+            anyhow::ensure!(tree.join(&core).is_file(), "{package} has no nvidia/nv-kernel.o_binary");
+            eprintln!("{package} {DEBIAN_VERSION} ({arch}): fetched and unpacked in {:.1?}", started.elapsed());
+            Ok(())
+        });
+        made.unwrap_or_else(|e| panic!("{e:#}"))
     }
 
     /// The part of the recipe the real build can run here: NVIDIA's modules (with

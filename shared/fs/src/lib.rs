@@ -1,7 +1,7 @@
 //! The file-system operations several engine crates need, once: removing a tree that may not
 //! exist, emptying a directory, copying a tree fresh or merging it over another, taking an
-//! exclusive lock file, and [`kept`] directories shared between processes. Every error is an
-//! [`FsError`] naming the action and the path.
+//! exclusive lock file, making a directory once ([`make_once`]), and [`kept`] directories shared
+//! between processes. Every error is an [`FsError`] naming the action and the path.
 //!
 //! Copies keep what matters for staged trees and build directories: file contents and modes,
 //! symlinks as symlinks (never followed), directories recursively; owners and times are not
@@ -142,6 +142,31 @@ pub fn lock_file(path: &Path) -> Result<File, FsError> {
     Ok(file)
 }
 
+/// Returns `dir`, making it first when it does not exist: under the lock `<dir>.lock` (so
+/// concurrent callers make it once and the others wait for it), `make` fills a fresh
+/// `.<name>.partial` beside it, which is renamed to `dir` only when `make` succeeded. A `dir` that
+/// exists is therefore complete; a failed or interrupted `make` leaves nothing under its name
+/// (its partial directory is removed, or by the next call).
+pub fn make_once<E: From<FsError>>(dir: &Path, make: impl FnOnce(&Path) -> Result<(), E>) -> Result<PathBuf, E> {
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+        return Err(fs_err("make", dir)(io::Error::new(io::ErrorKind::InvalidInput, "no parent directory")).into());
+    };
+    let name = name.to_string_lossy();
+    let _lock = lock_file(&parent.join(format!("{name}.lock")))?;
+    if dir.is_dir() {
+        return Ok(dir.to_path_buf());
+    }
+    let partial = parent.join(format!(".{name}.partial"));
+    remove_dir_if_exists(&partial)?;
+    fs::create_dir_all(&partial).map_err(fs_err("create directory", &partial))?;
+    if let Err(e) = make(&partial) {
+        let _ = remove_dir_if_exists(&partial);
+        return Err(e);
+    }
+    fs::rename(&partial, dir).map_err(fs_err("rename into place", dir))?;
+    Ok(dir.to_path_buf())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +180,30 @@ mod tests {
         fs::write(root.join("skip.me"), "no").unwrap();
     }
 
+    #[test]
+    fn make_once_makes_a_directory_once_and_leaves_nothing_on_failure() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("area/thing");
+        let failed = make_once(&dir, |partial| {
+            fs::write(partial.join("half"), "x").map_err(fs_err("write", partial))?;
+            Err(fs_err("make", partial)(io::Error::other("planted failure")))
+        });
+        assert!(failed.unwrap_err().to_string().contains("planted failure"));
+        assert!(!dir.exists() && !tmp.path().join("area/.thing.partial").exists());
+
+        let mut calls = 0;
+        for _ in 0..2 {
+            let made = make_once::<FsError>(&dir, |partial| {
+                calls += 1;
+                fs::write(partial.join("file"), "made").map_err(fs_err("write", partial))
+            })
+            .unwrap();
+            assert_eq!(made, dir);
+        }
+        assert_eq!(calls, 1, "the second call finds the directory made");
+        assert_eq!(fs::read_to_string(dir.join("file")).unwrap(), "made");
+        assert!(tmp.path().join("area/thing.lock").is_file());
+    }
     #[test]
     fn set_file_mtimes_reaches_every_file_and_no_link() {
         let tmp = tempfile::tempdir().unwrap();

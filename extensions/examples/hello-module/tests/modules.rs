@@ -17,7 +17,7 @@ use talos_ext_build::kernel::toolchains::{KernelContext, KeyFiles, PrepareOption
 use talos_ext_build::kernel::{KernelOverrides, with_overrides};
 use talos_ext_build::model::Pin;
 use talos_ext_build::step::Command;
-use talos_ext_build::testing::{Staged, debian_deb, extract_debs, scratch_stage, stage};
+use talos_ext_build::testing::{Staged, debian_deb, extract_debs, scratch_stage, stage, test_fixture};
 
 const TOOLCHAIN: &str = "debian-6.12";
 
@@ -148,26 +148,20 @@ const V4L2LOOPBACK: &str = "v4l2loopback-dkms=0.12.7-2";
 /// `v4l2loopback-dkms` from the Debian archive, extracted once into the workspace cache; returns
 /// its source directory (`usr/src/v4l2loopback-<version>`).
 fn v4l2loopback_source() -> PathBuf {
-    let dir = root().join(".cache/talos-ext/test-fixtures/v4l2loopback-dkms");
-    let find = |dir: &Path| -> Option<PathBuf> {
-        std::fs::read_dir(dir.join("tree/usr/src"))
-            .ok()?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("v4l2loopback-")))
-    };
-    if let Some(src) = find(&dir) {
-        return src;
-    }
-    let started = Instant::now();
-    let deb = debian_deb(V4L2LOOPBACK).unwrap_or_else(|e| panic!("{e:#}"));
-    let tmp = dir.with_extension("partial");
-    let _ = std::fs::remove_dir_all(&tmp);
-    extract_debs(&[deb], &tmp.join("tree")).unwrap_or_else(|e| panic!("{e}"));
-    eprintln!("{V4L2LOOPBACK}: downloaded and extracted in {:.1?}", started.elapsed());
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&tmp, &dir).unwrap();
-    find(&dir).expect("usr/src/v4l2loopback-* in the package")
+    let made = test_fixture("v4l2loopback-dkms", |partial| {
+        let started = Instant::now();
+        let deb = debian_deb(V4L2LOOPBACK)?;
+        extract_debs(&[deb], &partial.join("tree"))?;
+        eprintln!("{V4L2LOOPBACK}: downloaded and extracted in {:.1?}", started.elapsed());
+        Ok(())
+    });
+    let dir = made.unwrap_or_else(|e| panic!("{e:#}"));
+    std::fs::read_dir(dir.join("tree/usr/src"))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("v4l2loopback-")))
+        .expect("usr/src/v4l2loopback-* in the package")
 }
 
 #[test]
