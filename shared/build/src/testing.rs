@@ -1405,7 +1405,8 @@ pub fn check_in_tree_recipe_with_debian_and(manifest_dir: &str, recipe: Recipe, 
         stagings.push(s);
     }
     eprintln!(
-        "{}: modules installed and checked from Debian's kernel for {tested:?}; the rest only against the Talos kernel image",
+        "{}: modules installed and checked from Debian's kernel for {tested:?}; the rest only from the Talos kernel image \
+         (the full tier checks that the pinned Talos config builds every listed module as a module)",
         meta.name
     );
     stagings
@@ -1425,7 +1426,8 @@ pub fn debian_module_tree(arch: Arch) -> Result<talos_ext_kernel::ModuleTree> {
 
 /// The modules `meta` lists for `arch` that Debian's kernel does not have as modules, each
 /// printed with the reason its tree gives ([`talos_ext_kernel::ModuleTree::absence`]): they are
-/// tested only against the Talos kernel image, which is not reachable offline.
+/// installed only from the Talos kernel image, which is not reachable offline (the full tier
+/// checks that the pinned Talos configuration builds each as a module).
 pub fn absent_from_debian(meta: &ExtensionMeta, arch: Arch) -> Vec<String> {
     let tree = debian_module_tree(arch).unwrap_or_else(|e| panic!("Debian's module tree for {arch}: {e:#}"));
     let mut absent = Vec::new();

@@ -23,6 +23,7 @@ pub mod config;
 mod debian;
 mod error;
 mod intree;
+pub mod kbuild;
 mod keys;
 mod talos;
 
