@@ -8,7 +8,8 @@
 # What it does, and says so as it goes:
 #   - installs debootstrap when missing (apt-get),
 #   - makes DIR/root (default /var/tmp/talos-ext-fresh/root, removed first) a minimal bookworm
-#     (`debootstrap --variant=minbase`) from the Debian archive this machine's apt uses,
+#     (`debootstrap --variant=minbase`, plus ca-certificates) from the Debian archive this
+#     machine's apt uses,
 #   - adds only what a new machine of ours has before the README's commands run: this machine's
 #     apt sources and TLS trust (its CA certificates, pip's `cert`), Rust (rustup's toolchains and
 #     proxies) and Go (GOROOT, as /usr/local/go),
@@ -74,8 +75,9 @@ fi
 mkdir -p "$DIR"
 
 started=$(date +%s)
-say "debootstrap --variant=minbase bookworm $ROOT $MIRROR (log: $DIR/debootstrap.log)"
-debootstrap --variant=minbase bookworm "$ROOT" "$MIRROR" >"$DIR/debootstrap.log" 2>&1 \
+# ca-certificates too: the machine's own CA is added to it below (a new machine has both).
+say "debootstrap --variant=minbase --include=ca-certificates bookworm $ROOT $MIRROR (log: $DIR/debootstrap.log)"
+debootstrap --variant=minbase --include=ca-certificates bookworm "$ROOT" "$MIRROR" >"$DIR/debootstrap.log" 2>&1 \
   || die "debootstrap failed: see $DIR/debootstrap.log"
 
 say "adding this machine's apt sources and TLS trust"
@@ -88,6 +90,7 @@ for f in /etc/apt/apt.conf.d/*; do
 done
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$ROOT/usr/local/share/ca-certificates"
   cp /usr/local/share/ca-certificates/*.crt "$ROOT/usr/local/share/ca-certificates/"
   chroot "$ROOT" update-ca-certificates >/dev/null
 fi
