@@ -60,6 +60,7 @@ if ! command -v debootstrap >/dev/null; then
 fi
 
 mounted=()
+# shellcheck disable=SC2317  # called by the EXIT trap
 unmount_all() {
   for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount "${mounted[$i]}" 2>/dev/null || umount -l "${mounted[$i]}" || true; done
 }
