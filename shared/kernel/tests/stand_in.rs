@@ -26,6 +26,14 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap().to_path_buf()
 }
 
+/// [`LINUX`]'s orig tarball, from the workspace's Debian cache or Debian's archive.
+fn linux_orig(root: &Path) -> PathBuf {
+    let debian = talos_ext_debian::workspace_cache(root);
+    let repo = talos_ext_debian::Repo::sources(&debian, &["trixie-backports"], &["main"]);
+    repo.fetch_upstream_tarball(LINUX.0, LINUX.1, &debian.join("pool"))
+        .unwrap_or_else(|e| panic!("Debian's linux {}: {e}", LINUX.1))
+}
+
 fn config_mirror(root: &Path) -> PathBuf {
     let dir =
         std::env::var_os("TALOS_EXT_TEST_MIRROR").map(PathBuf::from).unwrap_or_else(|| root.join("../shared/mirror"));
@@ -41,11 +49,7 @@ fn config_mirror(root: &Path) -> PathBuf {
 #[ignore = "tier full: prepares two real kernel trees from Debian's Linux 6.18.15 source with the pinned Talos configs (about 8 minutes, 2.9 GiB)"]
 fn tier_full_prepares_the_talos_toolchain_from_a_stand_in_source() {
     let root = workspace_root();
-    let debian = talos_ext_debian::workspace_cache(&root);
-    let repo = talos_ext_debian::Repo::sources(&debian, &["trixie-backports"], &["main"]);
-    let orig = repo
-        .fetch_upstream_tarball(LINUX.0, LINUX.1, &debian.join("pool"))
-        .unwrap_or_else(|e| panic!("Debian's linux {}: {e}", LINUX.1));
+    let orig = linux_orig(&root);
     eprintln!("stand-in kernel source: {}", orig.display());
 
     let mut ctx = KernelContext::from_env(&root).unwrap();
@@ -93,11 +97,7 @@ fn tier_full_every_catalog_in_tree_module_is_a_module_of_the_pinned_talos_config
     use talos_ext_model::toolchain::ToolchainSpec;
 
     let root = workspace_root();
-    let debian = talos_ext_debian::workspace_cache(&root);
-    let repo = talos_ext_debian::Repo::sources(&debian, &["trixie-backports"], &["main"]);
-    let orig = repo
-        .fetch_upstream_tarball(LINUX.0, LINUX.1, &debian.join("pool"))
-        .unwrap_or_else(|e| panic!("Debian's linux {}: {e}", LINUX.1));
+    let orig = linux_orig(&root);
     let fixture = root.join(".cache/talos-ext/test-fixtures/linux-6.18.15-kbuild");
     let started = std::time::Instant::now();
     let src = talos_ext_fs::make_once(&fixture, |dir| -> Result<(), Box<dyn std::error::Error>> {
