@@ -98,7 +98,7 @@ fn tier_full_every_catalog_in_tree_module_is_a_module_of_the_pinned_talos_config
 
     let root = workspace_root();
     let orig = linux_orig(&root);
-    let fixture = root.join(".cache/talos-ext/test-fixtures/linux-6.18.15-kbuild");
+    let fixture = talos_ext_model::handoff::default_cache_dir(&root).join("test-fixtures/linux-6.18.15-kbuild");
     let started = std::time::Instant::now();
     let src = talos_ext_fs::make_once(&fixture, |dir| -> Result<(), Box<dyn std::error::Error>> {
         talos_ext_process::Command::new("tar")
