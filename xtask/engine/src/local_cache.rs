@@ -24,7 +24,10 @@ const AREAS: &[(&str, &str)] = &[
     (TEST_STAGES, "the tests' shared stages; `cargo xtask cache prune` removes idle ones"),
     ("test-sources", "upstream sources unpacked once for tests (Debian's glibc)"),
     ("test-kernels", "the small kernels of the Module.symvers recovery test"),
-    ("test-fixtures", "Debian packages' module trees unpacked once for tests (NVIDIA, v4l2loopback)"),
+    (
+        "test-fixtures",
+        "trees tests unpack once: Debian packages' module sources (NVIDIA, v4l2loopback), Linux kbuild files",
+    ),
     ("locks", "lock files of shared steps"),
     ("tmp", "downloads in progress"),
 ];
