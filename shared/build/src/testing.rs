@@ -142,8 +142,7 @@ impl TestOptions {
     /// The cache, mirrors and offline mode from the environment (as in a build script), and no
     /// overrides.
     pub fn from_env() -> Result<TestOptions> {
-        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let root = Pin::find_workspace_root(here).with_context(|| format!("no {PIN_PATH} above {}", here.display()))?;
+        let root = find_workspace_root()?;
         Ok(TestOptions::with_fetch(FetchConfig::from_env(default_cache_dir(&root))?))
     }
 
@@ -431,8 +430,7 @@ pub const DEBIAN_GLIBC: &str = "glibc=2.43-7";
 /// pinned release tarball has the real one.
 pub fn glibc_debian_override() -> Result<SourceOverride> {
     let orig = debian_orig(DEBIAN_GLIBC)?;
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let root = Pin::find_workspace_root(here).with_context(|| format!("no {PIN_PATH} above {}", here.display()))?;
+    let root = find_workspace_root()?;
     let sources = default_cache_dir(&root).join("test-sources");
     let name = DEBIAN_GLIBC.replace(['=', ':'], "-");
     let dir = talos_ext_fs::make_once(&sources.join(&name), |partial| -> Result<()> {
@@ -455,8 +453,7 @@ pub fn glibc_debian_override() -> Result<SourceOverride> {
 /// ([`talos_ext_fs::make_once`]): concurrent tests make it once, and a failed `make` leaves
 /// nothing that a later test would take for complete.
 pub fn test_fixture(name: &str, make: impl FnOnce(&Path) -> Result<()>) -> Result<PathBuf> {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let root = Pin::find_workspace_root(here).with_context(|| format!("no {PIN_PATH} above {}", here.display()))?;
+    let root = find_workspace_root()?;
     talos_ext_fs::make_once(&default_cache_dir(&root).join("test-fixtures").join(name), make)
 }
 
@@ -935,8 +932,7 @@ pub fn debian_deb(spec: &str) -> Result<PathBuf> {
 
 /// `<cache>/debian` of the workspace.
 fn debian_cache() -> Result<PathBuf> {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let root = Pin::find_workspace_root(here).with_context(|| format!("no {PIN_PATH} above {}", here.display()))?;
+    let root = find_workspace_root()?;
     Ok(talos_ext_debian::workspace_cache(&root))
 }
 
@@ -952,8 +948,7 @@ pub fn pypi_sdist(spec: &str) -> Result<PathBuf> {
 fn ci_download(script: &str, cache: &str, spec: &str) -> Result<PathBuf> {
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let root = Pin::find_workspace_root(here).with_context(|| format!("no {PIN_PATH} above {}", here.display()))?;
+    let root = find_workspace_root()?;
     let mut command = crate::step::Command::new("bash")
         .name(script)
         .arg(root.join("ci").join(script))
@@ -984,8 +979,7 @@ license = "MPL-2.0"
 /// with placeholder metadata and the workspace's pin, for testing build steps and drivers
 /// without an extension crate. Nothing is validated. The stage lives as long as the `TempDir`.
 pub fn scratch_stage(arch: Arch) -> Result<(tempfile::TempDir, Stage)> {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let root = Pin::find_workspace_root(here).with_context(|| format!("no {PIN_PATH} above {}", here.display()))?;
+    let root = find_workspace_root()?;
     let tmp = tempfile::Builder::new().prefix("talos-ext-scratch-").tempdir().context("creating a temp dir")?;
     let stage_root = tmp.path().join("stage");
     let work = tmp.path().join("work");
@@ -996,7 +990,7 @@ pub fn scratch_stage(arch: Arch) -> Result<(tempfile::TempDir, Stage)> {
         arch,
         meta: ExtensionMeta::from_toml_str("scratch", SCRATCH_META)?,
         pin: Pin::load(&root)?,
-        manifest_dir: here.to_path_buf(),
+        manifest_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
         root: stage_root,
         work,
         source_date_epoch: TEST_EPOCH,
@@ -1328,8 +1322,7 @@ pub struct Pins {
 impl Pins {
     /// Loads `toolchain/pin.toml` and the two toolchains it names.
     pub fn load() -> Result<Pins> {
-        let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let root = Pin::find_workspace_root(here).with_context(|| format!("no {PIN_PATH} above {}", here.display()))?;
+        let root = find_workspace_root()?;
         let pin = Pin::load(&root)?;
         let load = |name: Option<&str>, what: &str| -> Result<talos_ext_model::toolchain::Toolchain> {
             let name = name.with_context(|| format!("{PIN_PATH} names no {what} toolchain"))?;
@@ -1448,9 +1441,14 @@ pub fn without_modules(mut meta: ExtensionMeta, arch: Arch, absent: &[String]) -
     meta
 }
 
-fn workspace_root() -> PathBuf {
+/// The workspace root above this crate (the directory with [`PIN_PATH`]).
+fn find_workspace_root() -> Result<PathBuf> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    Pin::find_workspace_root(here).unwrap_or_else(|| panic!("no {PIN_PATH} above {}", here.display()))
+    Pin::find_workspace_root(here).with_context(|| format!("no {PIN_PATH} above {}", here.display()))
+}
+
+fn workspace_root() -> PathBuf {
+    find_workspace_root().unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Checks the in-tree modules a recipe staged with the Debian toolchain for `arch`: one release
